@@ -1,6 +1,9 @@
 //! `Experiment` (`experiments.mlops.seldon.io`, short name `mlx`): traffic
 //! split between candidate models or pipelines, with an optional mirror.
 
+// kube's repeated `printcolumn(type_ = ..)` arguments are separate columns, not duplicates.
+#![allow(clippy::duplicated_attributes)]
+
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

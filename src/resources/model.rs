@@ -1,6 +1,9 @@
 //! `Model` (`models.mlops.seldon.io`, short name `mlm`): one ML model that
 //! the namespace's scheduler places on a Server.
 
+// kube's repeated `printcolumn(type_ = ..)` arguments are separate columns, not duplicates.
+#![allow(clippy::duplicated_attributes)]
+
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::CustomResource;
 use schemars::JsonSchema;

@@ -1,6 +1,9 @@
 //! `Pipeline` (`pipelines.mlops.seldon.io`, short name `mlp`): a graph of
 //! model steps joined over Kafka topics by the dataflow engine.
 
+// kube's repeated `printcolumn(type_ = ..)` arguments are separate columns, not duplicates.
+#![allow(clippy::duplicated_attributes)]
+
 use std::collections::BTreeMap;
 
 use kube::CustomResource;

@@ -1,6 +1,9 @@
 //! `SeldonRuntime` (`seldonruntimes.mlops.seldon.io`): Seldon installed in
 //! one namespace, including the scheduler switchyard connects to.
 
+// kube's repeated `printcolumn(type_ = ..)` arguments are separate columns, not duplicates.
+#![allow(clippy::duplicated_attributes)]
+
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

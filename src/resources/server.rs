@@ -1,6 +1,9 @@
 //! `Server` (`servers.mlops.seldon.io`, short name `mls`): a pool of model
 //! server replicas (MLServer, Triton) built from a ServerConfig template.
 
+// kube's repeated `printcolumn(type_ = ..)` arguments are separate columns, not duplicates.
+#![allow(clippy::duplicated_attributes)]
+
 use k8s_openapi::api::apps::v1::{
     DeploymentStrategy, StatefulSetPersistentVolumeClaimRetentionPolicy,
 };
