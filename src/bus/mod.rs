@@ -1,0 +1,253 @@
+//! The status bus: every upstream status message of every namespace goes in
+//! once; each downstream subscriber reads the latest state of the objects
+//! it watches.
+//!
+//! In: `publish` from the pool's per-namespace subscription tasks. It never
+//! waits: it updates the current state of the object, then marks the key
+//! dirty in each matching subscriber's bounded [`ConflatingQueue`].
+//! Out: [`Subscription::recv`] for the gateway (and later the status
+//! writer). A new subscriber gets the current state of every matching
+//! object first, then changes. A reader that falls more than `capacity`
+//! keys behind is resynchronised from the current state instead of growing
+//! a queue. Conflations, overflows and subscribers are metrics.
+
+pub mod event;
+pub mod queue;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+pub use event::{StatusEvent, StatusKey, StatusKind, StatusPayload};
+pub use queue::{ConflatingQueue, Next, Offer};
+
+use crate::metrics as m;
+
+/// Default bound on dirty keys per subscriber.
+pub const DEFAULT_SUBSCRIBER_CAPACITY: usize = 16_384;
+
+/// Which events a subscriber wants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Filter {
+    pub kind: StatusKind,
+    /// `None`: every namespace.
+    pub namespace: Option<Arc<str>>,
+}
+
+impl Filter {
+    fn matches(&self, key: &StatusKey) -> bool {
+        key.kind == self.kind
+            && self
+                .namespace
+                .as_ref()
+                .is_none_or(|ns| *ns == key.namespace)
+    }
+}
+
+/// A cheap, cloneable handle to the bus.
+#[derive(Clone)]
+pub struct StatusBus {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<BusState>,
+    capacity: usize,
+    closed: AtomicBool,
+}
+
+#[derive(Default)]
+struct BusState {
+    /// Latest state of every live object (a snapshot for new subscribers).
+    objects: BTreeMap<StatusKey, StatusEvent>,
+    /// Subscribers, by the kind they watch.
+    subscribers: [Vec<Arc<Subscriber>>; 4],
+}
+
+struct Subscriber {
+    filter: Filter,
+    queue: Mutex<ConflatingQueue>,
+    notify: Notify,
+    closed: AtomicBool,
+}
+
+impl Subscriber {
+    fn queue(&self) -> MutexGuard<'_, ConflatingQueue> {
+        // A panic while holding this lock cannot leave the queue half-updated
+        // in a way that matters: keep serving.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn slot(kind: StatusKind) -> usize {
+    kind as usize
+}
+
+impl Default for StatusBus {
+    fn default() -> Self {
+        StatusBus::new(DEFAULT_SUBSCRIBER_CAPACITY)
+    }
+}
+
+impl StatusBus {
+    /// A bus whose subscribers each hold at most `capacity` dirty keys.
+    pub fn new(capacity: usize) -> Self {
+        StatusBus {
+            inner: Arc::new(Inner {
+                state: Mutex::new(BusState::default()),
+                capacity,
+                closed: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, BusState> {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records `event` and marks it dirty for every matching subscriber.
+    /// Never waits on a subscriber.
+    pub fn publish(&self, event: StatusEvent) {
+        let key = event.key();
+        let kind = key.kind;
+        let mut state = self.state();
+        if event.payload.is_final() {
+            state.objects.remove(&key);
+        } else {
+            state.objects.insert(key.clone(), event.clone());
+        }
+        let subscribers = &mut state.subscribers[slot(kind)];
+        subscribers.retain(|s| !s.closed.load(Ordering::Relaxed));
+        for sub in subscribers.iter().filter(|s| s.filter.matches(&key)) {
+            let offer = sub.queue().offer(event.clone());
+            match offer {
+                Offer::Queued => {}
+                Offer::Conflated => {
+                    metrics::counter!(m::BUS_CONFLATED_TOTAL, "kind" => kind.as_str()).increment(1)
+                }
+                Offer::Overflowed { dropped } => {
+                    metrics::counter!(m::BUS_OVERFLOWS_TOTAL, "kind" => kind.as_str()).increment(1);
+                    metrics::counter!(m::BUS_DROPPED_TOTAL, "kind" => kind.as_str())
+                        .increment(dropped as u64);
+                }
+            }
+            sub.notify.notify_one();
+        }
+        metrics::gauge!(m::BUS_OBJECTS).set(state.objects.len() as f64);
+    }
+
+    /// Forgets every object of `namespace` (its runtime is gone).
+    pub fn purge_namespace(&self, namespace: &str) {
+        let mut state = self.state();
+        state.objects.retain(|k, _| &*k.namespace != namespace);
+        metrics::gauge!(m::BUS_OBJECTS).set(state.objects.len() as f64);
+    }
+
+    /// The current state of every object matching `filter`, in key order.
+    pub fn snapshot(&self, filter: &Filter) -> Vec<StatusEvent> {
+        let state = self.state();
+        state
+            .objects
+            .iter()
+            .filter(|(k, _)| filter.matches(k))
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+
+    /// Subscribes: the current state of every matching object, then changes.
+    pub fn subscribe(&self, filter: Filter) -> Subscription {
+        let kind = filter.kind;
+        let sub = Arc::new(Subscriber {
+            filter,
+            queue: Mutex::new(ConflatingQueue::new(self.inner.capacity)),
+            notify: Notify::new(),
+            closed: AtomicBool::new(false),
+        });
+        let mut state = self.state();
+        Self::preload(&state, &sub);
+        state.subscribers[slot(kind)].push(sub.clone());
+        drop(state);
+        metrics::gauge!(m::BUS_SUBSCRIBERS, "kind" => kind.as_str()).increment(1);
+        Subscription {
+            bus: self.clone(),
+            sub,
+        }
+    }
+
+    fn preload(state: &BusState, sub: &Subscriber) {
+        let mut queue = sub.queue();
+        for (_, event) in state.objects.iter().filter(|(k, _)| sub.filter.matches(k)) {
+            queue.preload(event.clone());
+        }
+    }
+
+    /// Ends every subscription once its pending events are read.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        let state = self.state();
+        for sub in state.subscribers.iter().flatten() {
+            sub.notify.notify_one();
+        }
+    }
+
+    /// Number of live subscribers (all kinds).
+    pub fn subscriber_count(&self) -> usize {
+        let state = self.state();
+        state
+            .subscribers
+            .iter()
+            .flatten()
+            .filter(|s| !s.closed.load(Ordering::Relaxed))
+            .count()
+    }
+}
+
+/// One reader of the bus. Dropping it unsubscribes.
+pub struct Subscription {
+    bus: StatusBus,
+    sub: Arc<Subscriber>,
+}
+
+impl Subscription {
+    /// The next change (the latest state of its object), or `None` once the
+    /// bus is closed.
+    pub async fn recv(&mut self) -> Option<StatusEvent> {
+        loop {
+            let next = self.sub.queue().pop();
+            match next {
+                Next::Event(event) => return Some(event),
+                Next::Lagged => {
+                    metrics::counter!(m::BUS_RESYNCS_TOTAL, "kind" => self.sub.filter.kind.as_str())
+                        .increment(1);
+                    let state = self.bus.state();
+                    StatusBus::preload(&state, &self.sub);
+                }
+                Next::Empty => {
+                    if self.bus.inner.closed.load(Ordering::SeqCst) {
+                        return None;
+                    }
+                    self.sub.notify.notified().await;
+                }
+            }
+        }
+    }
+
+    /// Dirty keys waiting to be read.
+    pub fn pending(&self) -> usize {
+        self.sub.queue().len()
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.sub.closed.store(true, Ordering::Relaxed);
+        let kind = self.sub.filter.kind;
+        self.bus.state().subscribers[slot(kind)].retain(|s| !Arc::ptr_eq(s, &self.sub));
+        metrics::gauge!(m::BUS_SUBSCRIBERS, "kind" => kind.as_str()).decrement(1);
+    }
+}
+
+#[cfg(test)]
+mod tests;

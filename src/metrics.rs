@@ -1,0 +1,53 @@
+//! Every metric switchyard exports: its name, type and help text, in one
+//! place. Label values are bounded: namespace, kind, controller, result,
+//! gRPC service/method/code — never object names or error text.
+
+use metrics::{Unit, describe_counter, describe_gauge};
+
+// ---- status bus
+/// Gauge: objects whose latest status the bus holds.
+pub const BUS_OBJECTS: &str = "switchyard_bus_objects";
+/// Gauge{kind}: live downstream subscribers.
+pub const BUS_SUBSCRIBERS: &str = "switchyard_bus_subscribers";
+/// Counter{kind}: events that replaced a pending event of the same object.
+pub const BUS_CONFLATED_TOTAL: &str = "switchyard_bus_conflated_events_total";
+/// Counter{kind}: times a subscriber's queue was full and was reset.
+pub const BUS_OVERFLOWS_TOTAL: &str = "switchyard_bus_overflows_total";
+/// Counter{kind}: pending keys dropped by overflows (re-read from state).
+pub const BUS_DROPPED_TOTAL: &str = "switchyard_bus_dropped_events_total";
+/// Counter{kind}: subscribers resynchronised from the current state.
+pub const BUS_RESYNCS_TOTAL: &str = "switchyard_bus_resyncs_total";
+
+/// Registers the help text of every metric with the installed recorder.
+pub fn describe() {
+    describe_gauge!(
+        BUS_OBJECTS,
+        Unit::Count,
+        "Objects whose latest status the status bus holds."
+    );
+    describe_gauge!(
+        BUS_SUBSCRIBERS,
+        Unit::Count,
+        "Live status bus subscribers, by kind."
+    );
+    describe_counter!(
+        BUS_CONFLATED_TOTAL,
+        Unit::Count,
+        "Status events that replaced a pending event of the same object for a slow subscriber."
+    );
+    describe_counter!(
+        BUS_OVERFLOWS_TOTAL,
+        Unit::Count,
+        "Times a subscriber fell too far behind and was resynchronised from current state."
+    );
+    describe_counter!(
+        BUS_DROPPED_TOTAL,
+        Unit::Count,
+        "Pending status events dropped by subscriber overflows (their objects are re-read)."
+    );
+    describe_counter!(
+        BUS_RESYNCS_TOTAL,
+        Unit::Count,
+        "Subscribers resynchronised from the current state."
+    );
+}
