@@ -2,6 +2,8 @@
 //! See ARCHITECTURE.md for how the modules fit together.
 
 pub mod bus;
+pub mod config;
 pub mod metrics;
 pub mod proto;
+pub mod registry;
 pub mod resources;
