@@ -2,6 +2,7 @@
 //! See ARCHITECTURE.md for how the modules fit together.
 
 pub mod bus;
+pub mod conditions;
 pub mod config;
 pub mod metrics;
 pub mod proto;
