@@ -5,6 +5,7 @@ pub mod bus;
 pub mod conditions;
 pub mod config;
 pub mod metrics;
+pub mod pool;
 pub mod proto;
 pub mod registry;
 pub mod resources;

@@ -18,6 +18,18 @@ pub const BUS_DROPPED_TOTAL: &str = "switchyard_bus_dropped_events_total";
 /// Counter{kind}: subscribers resynchronised from the current state.
 pub const BUS_RESYNCS_TOTAL: &str = "switchyard_bus_resyncs_total";
 
+// ---- scheduler pool
+/// Gauge: runtimes (namespaces) in the pool.
+pub const POOL_RUNTIMES: &str = "switchyard_runtimes";
+/// Gauge{kind}: live upstream subscription tasks, by stream kind.
+pub const POOL_TASKS: &str = "switchyard_pool_tasks";
+/// Gauge{namespace}: 1 when every upstream stream of the namespace is open.
+pub const SCHEDULER_CONNECTED: &str = "switchyard_scheduler_connected";
+/// Counter{namespace}: times a namespace's connection was lost.
+pub const SCHEDULER_RECONNECTS_TOTAL: &str = "switchyard_scheduler_reconnects_total";
+/// Counter{namespace,kind}: messages received on upstream streams.
+pub const UPSTREAM_EVENTS_TOTAL: &str = "switchyard_upstream_events_total";
+
 /// Registers the help text of every metric with the installed recorder.
 pub fn describe() {
     describe_gauge!(

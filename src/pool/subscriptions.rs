@@ -1,0 +1,272 @@
+//! The five long-lived streams followed per namespace (model, pipeline,
+//! experiment and server status, control plane), each as one task owned by
+//! the namespace's entry: open, forward every message, and on failure or
+//! end of stream retry with capped exponential backoff, until cancelled.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::mpsc;
+use tonic::Streaming;
+
+use super::ControlPlaneEvent;
+use super::backoff::Backoff;
+use super::entry::NamespaceEntry;
+use crate::bus::{StatusBus, StatusEvent, StatusKind, StatusPayload};
+use crate::metrics as m;
+use crate::proto::scheduler::{
+    ControlPlaneSubscriptionRequest, ExperimentSubscriptionRequest, ModelSubscriptionRequest,
+    PipelineSubscriptionRequest, ServerSubscriptionRequest, scheduler_client::SchedulerClient,
+};
+
+/// The name switchyard gives itself on every upstream subscription.
+pub const SUBSCRIBER_NAME: &str = "switchyard";
+
+/// One of the five upstream streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upstream {
+    Status(StatusKind),
+    ControlPlane,
+}
+
+impl Upstream {
+    pub const ALL: [Upstream; 5] = [
+        Upstream::Status(StatusKind::Model),
+        Upstream::Status(StatusKind::Pipeline),
+        Upstream::Status(StatusKind::Experiment),
+        Upstream::Status(StatusKind::Server),
+        Upstream::ControlPlane,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Upstream::Status(kind) => kind.as_str(),
+            Upstream::ControlPlane => "control_plane",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Upstream::Status(kind) => kind as usize,
+            Upstream::ControlPlane => 4,
+        }
+    }
+}
+
+/// Where the messages of a namespace's streams go.
+#[derive(Clone)]
+pub(crate) struct Sinks {
+    pub bus: StatusBus,
+    pub control_plane: Option<mpsc::Sender<ControlPlaneEvent>>,
+    pub live_tasks: Arc<[AtomicUsize; 5]>,
+}
+
+/// Counts a live task (gauge and pool counter) for as long as it exists.
+struct TaskGuard {
+    upstream: Upstream,
+    live: Arc<[AtomicUsize; 5]>,
+}
+
+impl TaskGuard {
+    fn new(upstream: Upstream, live: Arc<[AtomicUsize; 5]>) -> Self {
+        live[upstream.index()].fetch_add(1, Ordering::SeqCst);
+        metrics::gauge!(m::POOL_TASKS, "kind" => upstream.as_str()).increment(1);
+        TaskGuard { upstream, live }
+    }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.live[self.upstream.index()].fetch_sub(1, Ordering::SeqCst);
+        metrics::gauge!(m::POOL_TASKS, "kind" => self.upstream.as_str()).decrement(1);
+    }
+}
+
+/// How one subscription attempt ended.
+enum Ended {
+    Cancelled,
+    /// The scheduler closed the stream cleanly.
+    Closed,
+    Failed(tonic::Status),
+}
+
+/// Follows one upstream stream of `entry` until its token is cancelled.
+pub(crate) async fn follow(entry: Arc<NamespaceEntry>, upstream: Upstream, sinks: Sinks) {
+    let _guard = TaskGuard::new(upstream, sinks.live_tasks.clone());
+    let namespace: Arc<str> = Arc::from(entry.namespace());
+    let cancel = entry.cancel.clone();
+    let mut backoff = Backoff::default();
+    let mut client = SchedulerClient::new(entry.channel.clone())
+        .max_decoding_message_size(super::MAX_MESSAGE_BYTES);
+    loop {
+        let ended = tokio::select! {
+            _ = cancel.cancelled() => Ended::Cancelled,
+            ended = attempt(&mut client, &entry, &namespace, upstream, &sinks, &mut backoff) => ended,
+        };
+        match ended {
+            Ended::Cancelled => return,
+            Ended::Closed => {
+                tracing::info!(namespace = %namespace, stream = upstream.as_str(), "scheduler closed the stream; resubscribing")
+            }
+            Ended::Failed(status) => {
+                tracing::warn!(namespace = %namespace, stream = upstream.as_str(), code = ?status.code(), message = status.message(), "stream failed; retrying")
+            }
+        }
+        let delay = backoff.next_delay();
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// Opens the stream and forwards its messages until it ends.
+async fn attempt(
+    client: &mut SchedulerClient<tonic::transport::Channel>,
+    entry: &NamespaceEntry,
+    namespace: &Arc<str>,
+    upstream: Upstream,
+    sinks: &Sinks,
+    backoff: &mut Backoff,
+) -> Ended {
+    let name = SUBSCRIBER_NAME.to_owned();
+    let publish = |payload: StatusPayload| {
+        sinks
+            .bus
+            .publish(StatusEvent::new(namespace.clone(), payload));
+    };
+    match upstream {
+        Upstream::Status(StatusKind::Model) => {
+            let req = ModelSubscriptionRequest {
+                subscriber_name: name,
+                is_model_gateway: false,
+            };
+            match client.subscribe_model_status(req).await {
+                Ok(stream) => {
+                    pump(
+                        stream.into_inner(),
+                        entry,
+                        namespace,
+                        upstream,
+                        backoff,
+                        |m| async move { publish(StatusPayload::Model(m)) },
+                    )
+                    .await
+                }
+                Err(status) => Ended::Failed(status),
+            }
+        }
+        Upstream::Status(StatusKind::Pipeline) => {
+            let req = PipelineSubscriptionRequest {
+                subscriber_name: name,
+                ..Default::default()
+            };
+            match client.subscribe_pipeline_status(req).await {
+                Ok(stream) => {
+                    pump(
+                        stream.into_inner(),
+                        entry,
+                        namespace,
+                        upstream,
+                        backoff,
+                        |m| async move { publish(StatusPayload::Pipeline(m)) },
+                    )
+                    .await
+                }
+                Err(status) => Ended::Failed(status),
+            }
+        }
+        Upstream::Status(StatusKind::Experiment) => {
+            let req = ExperimentSubscriptionRequest {
+                subscriber_name: name,
+            };
+            match client.subscribe_experiment_status(req).await {
+                Ok(stream) => {
+                    pump(
+                        stream.into_inner(),
+                        entry,
+                        namespace,
+                        upstream,
+                        backoff,
+                        |m| async move { publish(StatusPayload::Experiment(m)) },
+                    )
+                    .await
+                }
+                Err(status) => Ended::Failed(status),
+            }
+        }
+        Upstream::Status(StatusKind::Server) => {
+            let req = ServerSubscriptionRequest {
+                subscriber_name: name,
+            };
+            match client.subscribe_server_status(req).await {
+                Ok(stream) => {
+                    pump(
+                        stream.into_inner(),
+                        entry,
+                        namespace,
+                        upstream,
+                        backoff,
+                        |m| async move { publish(StatusPayload::Server(m)) },
+                    )
+                    .await
+                }
+                Err(status) => Ended::Failed(status),
+            }
+        }
+        Upstream::ControlPlane => {
+            let req = ControlPlaneSubscriptionRequest {
+                subscriber_name: name,
+            };
+            match client.subscribe_control_plane(req).await {
+                Ok(stream) => {
+                    pump(stream.into_inner(), entry, namespace, upstream, backoff, |msg| {
+                        let sink = sinks.control_plane.clone();
+                        let namespace = namespace.clone();
+                        async move {
+                            tracing::debug!(namespace = %namespace, event = ?msg.event(), "control-plane event");
+                            if let Some(sink) = sink {
+                                // Backpressure here only slows this namespace's
+                                // control-plane stream, never the others.
+                                let _ = sink.send(ControlPlaneEvent { namespace, event: msg.event() }).await;
+                            }
+                        }
+                    })
+                    .await
+                }
+                Err(status) => Ended::Failed(status),
+            }
+        }
+    }
+}
+
+/// Forwards every message of `stream` to `forward`.
+async fn pump<T, F, Fut>(
+    mut stream: Streaming<T>,
+    entry: &NamespaceEntry,
+    namespace: &Arc<str>,
+    upstream: Upstream,
+    backoff: &mut Backoff,
+    mut forward: F,
+) -> Ended
+where
+    F: FnMut(T) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    entry.stream_opened();
+    let received = metrics::counter!(m::UPSTREAM_EVENTS_TOTAL, "namespace" => namespace.to_string(), "kind" => upstream.as_str());
+    let ended = loop {
+        match stream.message().await {
+            Ok(Some(msg)) => {
+                backoff.reset();
+                entry.event_seen();
+                received.increment(1);
+                forward(msg).await;
+            }
+            Ok(None) => break Ended::Closed,
+            Err(status) => break Ended::Failed(status),
+        }
+    };
+    entry.stream_closed();
+    ended
+}
