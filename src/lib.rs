@@ -9,3 +9,4 @@ pub mod pool;
 pub mod proto;
 pub mod registry;
 pub mod resources;
+pub mod telemetry;
