@@ -38,10 +38,12 @@ pub fn to_json<M: Message + Name>(msg: &M) -> Result<serde_json::Value, JsonErro
     let descriptor = POOL
         .get_message_by_name(&name)
         .ok_or_else(|| JsonError::UnknownType(name.clone()))?;
-    let dynamic = DynamicMessage::decode(descriptor, msg.encode_to_vec().as_slice())
-        .map_err(|source| JsonError::Decode {
-            name: name.clone(),
-            source,
+    let dynamic =
+        DynamicMessage::decode(descriptor, msg.encode_to_vec().as_slice()).map_err(|source| {
+            JsonError::Decode {
+                name: name.clone(),
+                source,
+            }
         })?;
     let options = SerializeOptions::new().stringify_64_bit_integers(true);
     dynamic
@@ -55,11 +57,11 @@ pub fn from_json<M: Message + Name + Default>(value: &serde_json::Value) -> Resu
     let descriptor = POOL
         .get_message_by_name(&name)
         .ok_or_else(|| JsonError::UnknownType(name.clone()))?;
-    let dynamic = DynamicMessage::deserialize(descriptor, value).map_err(|source| {
-        JsonError::Serialize {
+    let dynamic =
+        DynamicMessage::deserialize(descriptor, value).map_err(|source| JsonError::Serialize {
             name: name.clone(),
             source,
-        }
-    })?;
-    M::decode(dynamic.encode_to_vec().as_slice()).map_err(|source| JsonError::Decode { name, source })
+        })?;
+    M::decode(dynamic.encode_to_vec().as_slice())
+        .map_err(|source| JsonError::Decode { name, source })
 }

@@ -264,30 +264,31 @@ pub fn incoming(
     shared: Arc<Shared>,
     policy: PingPolicy,
 ) -> impl Stream<Item = io::Result<PolicedConn>> + Send {
-    futures_util::stream::unfold(
-        (listener, shared),
-        move |(listener, shared)| async move {
-            loop {
-                match listener.accept().await {
-                    Ok((tcp, peer)) => {
-                        if let Err(err) = tcp.set_nodelay(true) {
-                            tracing::debug!(namespace = %shared.namespace, %peer, %err, "set_nodelay failed");
-                        }
-                        shared
-                            .counters
-                            .connections_accepted
-                            .fetch_add(1, Ordering::Relaxed);
-                        tracing::debug!(namespace = %shared.namespace, %peer, "connection accepted");
-                        let conn =
-                            PolicedConn::new(tcp, Arc::clone(&shared), policy, shared.connection_token());
-                        return Some((Ok(conn), (listener, shared)));
+    futures_util::stream::unfold((listener, shared), move |(listener, shared)| async move {
+        loop {
+            match listener.accept().await {
+                Ok((tcp, peer)) => {
+                    if let Err(err) = tcp.set_nodelay(true) {
+                        tracing::debug!(namespace = %shared.namespace, %peer, %err, "set_nodelay failed");
                     }
-                    Err(err) => {
-                        tracing::warn!(namespace = %shared.namespace, %err, "accept failed; retrying");
-                        tokio::time::sleep(ACCEPT_RETRY).await;
-                    }
+                    shared
+                        .counters
+                        .connections_accepted
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(namespace = %shared.namespace, %peer, "connection accepted");
+                    let conn = PolicedConn::new(
+                        tcp,
+                        Arc::clone(&shared),
+                        policy,
+                        shared.connection_token(),
+                    );
+                    return Some((Ok(conn), (listener, shared)));
+                }
+                Err(err) => {
+                    tracing::warn!(namespace = %shared.namespace, %err, "accept failed; retrying");
+                    tokio::time::sleep(ACCEPT_RETRY).await;
                 }
             }
-        },
-    )
+        }
+    })
 }

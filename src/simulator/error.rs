@@ -26,9 +26,7 @@ impl std::fmt::Display for Kind {
 /// A request the state machine refuses.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum StoreError {
-    #[error(
-        "{kind} name {name:?} is invalid: use only letters, digits, '-' and '_' (no dots)"
-    )]
+    #[error("{kind} name {name:?} is invalid: use only letters, digits, '-' and '_' (no dots)")]
     InvalidName { kind: Kind, name: String },
     #[error("{kind} {name:?} not found on this scheduler")]
     NotFound { kind: Kind, name: String },

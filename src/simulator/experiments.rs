@@ -99,10 +99,13 @@ impl Experiments {
 
     /// Stops and forgets `name`, returning its final (inactive) status.
     pub fn stop(&mut self, name: &str) -> Result<ExperimentStatusResponse, StoreError> {
-        let record = self.records.remove(name).ok_or_else(|| StoreError::NotFound {
-            kind: Kind::Experiment,
-            name: name.to_string(),
-        })?;
+        let record = self
+            .records
+            .remove(name)
+            .ok_or_else(|| StoreError::NotFound {
+                kind: Kind::Experiment,
+                name: name.to_string(),
+            })?;
         let mut stopped = status(&record.experiment, false);
         stopped.status_description = "experiment stopped".to_string();
         Ok(stopped)
@@ -123,7 +126,11 @@ mod tests {
         assert_eq!(experiments.start(exp.clone(), 1), ExperimentStart::Starting);
         assert_eq!(experiments.start(exp, 2), ExperimentStart::Unchanged);
         assert!(experiments.activate("e", 7).is_none());
-        assert!(experiments.activate("e", 1).is_some_and(|r| r.status().active));
+        assert!(
+            experiments
+                .activate("e", 1)
+                .is_some_and(|r| r.status().active)
+        );
         assert!(experiments.stop("e").is_ok_and(|s| !s.active));
         assert!(experiments.stop("e").is_err());
     }

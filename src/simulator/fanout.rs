@@ -174,7 +174,12 @@ mod tests {
         let first = slow.next().await;
         assert!(matches!(first, Some(Err(s)) if s.code() == tonic::Code::Unavailable));
         assert!(slow.next().await.is_none());
-        let got: Vec<u32> = fast.by_ref().take(4).filter_map(|r| async move { r.ok() }).collect().await;
+        let got: Vec<u32> = fast
+            .by_ref()
+            .take(4)
+            .filter_map(|r| async move { r.ok() })
+            .collect()
+            .await;
         assert_eq!(got, vec![0, 1, 2, 3]);
     }
 

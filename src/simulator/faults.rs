@@ -153,7 +153,10 @@ impl FailRule {
             Some(only) if only != rpc => Ok(()),
             _ => Err(Status::new(
                 self.code,
-                format!("injected failure: {rpc} fails with {:?} (simulator fault knob)", self.code),
+                format!(
+                    "injected failure: {rpc} fails with {:?} (simulator fault knob)",
+                    self.code
+                ),
             )),
         }
     }
@@ -175,7 +178,10 @@ mod tests {
     #[test]
     fn codes_parse_from_names_and_numbers() {
         assert_eq!(parse_code("unavailable"), Ok(Code::Unavailable));
-        assert_eq!(parse_code("FAILED_PRECONDITION"), Ok(Code::FailedPrecondition));
+        assert_eq!(
+            parse_code("FAILED_PRECONDITION"),
+            Ok(Code::FailedPrecondition)
+        );
         assert_eq!(parse_code("ResourceExhausted"), Ok(Code::ResourceExhausted));
         assert_eq!(parse_code("14"), Ok(Code::Unavailable));
         assert!(parse_code("0").is_err());
@@ -190,7 +196,10 @@ mod tests {
             code: Code::Internal,
             rpc: Some(Rpc::LoadModel),
         };
-        assert_eq!(rule.check(Rpc::LoadModel).map_err(|s| s.code()), Err(Code::Internal));
+        assert_eq!(
+            rule.check(Rpc::LoadModel).map_err(|s| s.code()),
+            Err(Code::Internal)
+        );
         assert!(rule.check(Rpc::UnloadModel).is_ok());
         let all = FailRule {
             code: Code::Unavailable,

@@ -162,11 +162,17 @@ mod tests {
             let mut scanner = FrameScanner::client_to_server();
             let mut seen = Vec::new();
             for piece in bytes.chunks(chunk) {
-                scanner.feed(piece, |h| seen.push((h.kind, h.flags, h.stream_id, h.length)));
+                scanner.feed(piece, |h| {
+                    seen.push((h.kind, h.flags, h.stream_id, h.length))
+                });
             }
             assert_eq!(
                 seen,
-                vec![(HEADERS, 0, 1, 3), (PING, 0, 0, 8), (DATA, END_STREAM, 1, 5)]
+                vec![
+                    (HEADERS, 0, 1, 3),
+                    (PING, 0, 0, 8),
+                    (DATA, END_STREAM, 1, 5)
+                ]
             );
             assert!(scanner.at_boundary());
         }

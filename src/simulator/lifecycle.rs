@@ -49,7 +49,9 @@ impl Timers {
     /// Removes and returns every transition due at `now`, in order.
     pub fn take_due(&mut self, now: Instant) -> Vec<Transition> {
         let later = self.queue.split_off(&(now, u64::MAX));
-        std::mem::replace(&mut self.queue, later).into_values().collect()
+        std::mem::replace(&mut self.queue, later)
+            .into_values()
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -106,6 +108,9 @@ mod tests {
             vec![t("a"), t("b"), t("c")]
         );
         assert_eq!(timers.len(), 1);
-        assert_eq!(timers.next_deadline(), Some(now + Duration::from_millis(30)));
+        assert_eq!(
+            timers.next_deadline(),
+            Some(now + Duration::from_millis(30))
+        );
     }
 }

@@ -90,7 +90,10 @@ impl ModelRecord {
 
     /// Replicas asked for by the deployment spec.
     pub fn replicas(&self) -> u32 {
-        self.model.deployment_spec.as_ref().map_or(1, |d| d.replicas)
+        self.model
+            .deployment_spec
+            .as_ref()
+            .map_or(1, |d| d.replicas)
     }
 
     /// Replicas counted as loaded on the server.
@@ -280,10 +283,13 @@ impl Models {
         rev: u64,
         now: SystemTime,
     ) -> Result<bool, StoreError> {
-        let record = self.records.get_mut(name).ok_or_else(|| StoreError::NotFound {
-            kind: Kind::Model,
-            name: name.to_string(),
-        })?;
+        let record = self
+            .records
+            .get_mut(name)
+            .ok_or_else(|| StoreError::NotFound {
+                kind: Kind::Model,
+                name: name.to_string(),
+            })?;
         if let Some(version) = version
             && version != record.version
         {
@@ -412,13 +418,28 @@ mod tests {
         let now = SystemTime::now();
         let mut models = Models::default();
         let load = |m: &mut Models, model| m.load(model, "mlserver".into(), 1, now);
-        assert_eq!(load(&mut models, model("a", "gs://1", 1, 1)), Ok(LoadOutcome::Created));
-        assert_eq!(load(&mut models, model("a", "gs://1", 1, 1)), Ok(LoadOutcome::Unchanged));
-        assert_eq!(load(&mut models, model("a", "gs://1", 1, 2)), Ok(LoadOutcome::MetaUpdated));
+        assert_eq!(
+            load(&mut models, model("a", "gs://1", 1, 1)),
+            Ok(LoadOutcome::Created)
+        );
+        assert_eq!(
+            load(&mut models, model("a", "gs://1", 1, 1)),
+            Ok(LoadOutcome::Unchanged)
+        );
+        assert_eq!(
+            load(&mut models, model("a", "gs://1", 1, 2)),
+            Ok(LoadOutcome::MetaUpdated)
+        );
         assert_eq!(models.get("a").map(|r| r.version), Some(1));
-        assert_eq!(load(&mut models, model("a", "gs://1", 3, 3)), Ok(LoadOutcome::Rescaled));
+        assert_eq!(
+            load(&mut models, model("a", "gs://1", 3, 3)),
+            Ok(LoadOutcome::Rescaled)
+        );
         assert_eq!(models.get("a").map(|r| r.version), Some(1));
-        assert_eq!(load(&mut models, model("a", "gs://2", 3, 4)), Ok(LoadOutcome::NewVersion));
+        assert_eq!(
+            load(&mut models, model("a", "gs://2", 3, 4)),
+            Ok(LoadOutcome::NewVersion)
+        );
         assert_eq!(models.get("a").map(|r| r.version), Some(2));
         assert!(matches!(
             load(&mut models, model("a.b", "gs://2", 3, 4)),
@@ -434,7 +455,9 @@ mod tests {
             models.unload("a", None, None, 1, now),
             Err(StoreError::NotFound { .. })
         ));
-        models.load(model("a", "gs://1", 1, 1), "s".into(), 1, now).ok();
+        models
+            .load(model("a", "gs://1", 1, 1), "s".into(), 1, now)
+            .ok();
         assert_eq!(models.unload("a", None, None, 2, now), Ok(true));
         assert_eq!(models.unload("a", None, None, 3, now), Ok(false));
         assert!(matches!(
@@ -447,18 +470,26 @@ mod tests {
     fn status_reports_replicas_and_gateway_state() {
         let now = SystemTime::now();
         let mut models = Models::default();
-        models.load(model("a", "gs://1", 2, 1), "s".into(), 1, now).ok();
+        models
+            .load(model("a", "gs://1", 2, 1), "s".into(), 1, now)
+            .ok();
         let status = models.get("a").map(ModelRecord::status);
         let version = status.as_ref().and_then(|s| s.versions.first()).cloned();
         let state = version.as_ref().and_then(|v| v.state.clone());
-        assert_eq!(state.as_ref().map(|s| s.state()), Some(ModelState::ModelProgressing));
+        assert_eq!(
+            state.as_ref().map(|s| s.state()),
+            Some(ModelState::ModelProgressing)
+        );
         assert_eq!(state.as_ref().map(|s| s.unavailable_replicas), Some(2));
         models.advance("a", 1, ModelPhase::Available, 2, now);
         let status = models.get("a").map(ModelRecord::status);
         let version = status.and_then(|s| s.versions.first().cloned());
         let state = version.as_ref().and_then(|v| v.state.clone());
         assert_eq!(state.as_ref().map(|s| s.available_replicas), Some(2));
-        assert_eq!(state.as_ref().map(|s| s.model_gw_state()), Some(ModelState::ModelAvailable));
+        assert_eq!(
+            state.as_ref().map(|s| s.model_gw_state()),
+            Some(ModelState::ModelAvailable)
+        );
         assert_eq!(version.map(|v| v.server_name), Some("s".to_string()));
     }
 }

@@ -250,10 +250,15 @@ mod tests {
         let now = SystemTime::now();
         let mut pipelines = Pipelines::default();
         assert!(pipelines.unload("p", 1, now).is_err());
-        pipelines.load(pipeline("p", "a", 1), "u".into(), 1, now).ok();
+        pipelines
+            .load(pipeline("p", "a", 1), "u".into(), 1, now)
+            .ok();
         assert_eq!(pipelines.unload("p", 2, now), Ok(true));
         let status = pipelines.get("p").map(PipelineRecord::status);
         let state = status.and_then(|s| s.versions.first().and_then(|v| v.state.clone()));
-        assert_eq!(state.map(|s| s.status()), Some(PipelineStatus::PipelineTerminating));
+        assert_eq!(
+            state.map(|s| s.status()),
+            Some(PipelineStatus::PipelineTerminating)
+        );
     }
 }

@@ -74,7 +74,8 @@ impl Simulator {
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let shared = Shared::new(&config);
         for model in load::preload(&namespace, config.preload_models) {
-            if let Err(err) = shared.update(|store, now| store.load_model(model, now).map(|e| (e, ())))
+            if let Err(err) =
+                shared.update(|store, now| store.load_model(model, now).map(|e| (e, ())))
             {
                 tracing::warn!(namespace = %namespace, %err, "preloaded model refused");
             }
@@ -87,7 +88,8 @@ impl Simulator {
         let generator = tokio::spawn(
             load::run_generator(Arc::clone(&shared), stop.clone()).instrument(span.clone()),
         );
-        let server = tokio::spawn(serve(listener, Arc::clone(&shared), config.ping_policy).instrument(span));
+        let server =
+            tokio::spawn(serve(listener, Arc::clone(&shared), config.ping_policy).instrument(span));
         tracing::info!(namespace = %namespace, addr = %local_addr, "simulated scheduler listening");
         Ok(SimulatorHandle {
             namespace,
@@ -280,14 +282,25 @@ impl SimulatorFleet {
         count: usize,
         prefix: &str,
     ) -> Result<Self, SimulatorError> {
+        let names = (1..=count).map(|i| format!("{prefix}{i}")).collect();
+        Self::start_named(template, names).await
+    }
+
+    /// Starts one simulator per name in `namespaces`, on consecutive ports
+    /// from `template.listen.port()` (or free ports when it is 0).
+    pub async fn start_named(
+        template: SimulatorConfig,
+        namespaces: Vec<String>,
+    ) -> Result<Self, SimulatorError> {
         let base_port = template.listen.port();
+        let count = namespaces.len();
         if base_port != 0 && usize::from(base_port) + count > usize::from(u16::MAX) + 1 {
             return Err(SimulatorError::PortRange { base_port, count });
         }
         let mut handles = Vec::with_capacity(count);
-        for (i, offset) in (0..count).zip(0_u16..) {
+        for (namespace, offset) in namespaces.into_iter().zip(0_u16..) {
             let mut config = template.clone();
-            config.namespace = format!("{prefix}{}", i + 1);
+            config.namespace = namespace;
             if base_port != 0 {
                 config.listen.set_port(base_port + offset);
             }

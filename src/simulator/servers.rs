@@ -61,7 +61,10 @@ pub fn status<'a>(
             .and_then(|s| s.memory_bytes)
             .unwrap_or(0);
         // A model with N loaded replicas sits on server replicas 0..N-1.
-        for slot in per_replica.iter_mut().take(usize::try_from(loaded).unwrap_or(0)) {
+        for slot in per_replica
+            .iter_mut()
+            .take(usize::try_from(loaded).unwrap_or(0))
+        {
             slot.0 = slot.0.saturating_add(1);
             slot.1 = slot.1.saturating_add(memory);
         }

@@ -19,7 +19,8 @@ use crate::proto::scheduler::{
     SchedulerStatusRequest, SchedulerStatusResponse, ServerNotifyRequest, ServerNotifyResponse,
     ServerStatusRequest, ServerStatusResponse, ServerSubscriptionRequest, StartExperimentRequest,
     StartExperimentResponse, StopExperimentRequest, StopExperimentResponse, UnloadModelRequest,
-    UnloadModelResponse, UnloadPipelineRequest, UnloadPipelineResponse, scheduler_server::Scheduler,
+    UnloadModelResponse, UnloadPipelineRequest, UnloadPipelineResponse,
+    scheduler_server::Scheduler,
 };
 use crate::simulator::{
     control_plane,
@@ -299,7 +300,11 @@ impl Scheduler for SchedulerService {
         request: Request<ExperimentSubscriptionRequest>,
     ) -> Result<Response<Self::SubscribeExperimentStatusStream>, Status> {
         self.enter(Rpc::SubscribeExperimentStatus).await?;
-        log_subscriber(&self.shared, "experiment", &request.get_ref().subscriber_name);
+        log_subscriber(
+            &self.shared,
+            "experiment",
+            &request.get_ref().subscriber_name,
+        );
         Ok(Response::new(self.shared.subscribe_experiments()))
     }
 
@@ -351,7 +356,11 @@ impl Scheduler for SchedulerService {
         request: Request<ControlPlaneSubscriptionRequest>,
     ) -> Result<Response<Self::SubscribeControlPlaneStream>, Status> {
         self.enter(Rpc::SubscribeControlPlane).await?;
-        log_subscriber(&self.shared, "control-plane", &request.get_ref().subscriber_name);
+        log_subscriber(
+            &self.shared,
+            "control-plane",
+            &request.get_ref().subscriber_name,
+        );
         Ok(Response::new(control_plane::stream(Arc::clone(
             &self.shared,
         ))))

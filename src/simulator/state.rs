@@ -159,7 +159,9 @@ impl Shared {
     fn core(&self) -> MutexGuard<'_, Core> {
         // A panic while holding the lock cannot leave the store half
         // updated in a way that matters more than stopping would.
-        self.core.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.core
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs a store operation and publishes what it caused.

@@ -75,7 +75,10 @@ impl Store {
     pub fn load_model(&mut self, model: Model, now: SystemTime) -> Result<Effects, StoreError> {
         let server = self.place(&model);
         let rev = self.next_rev();
-        let name = model.meta.as_ref().map_or(String::new(), |m| m.name.clone());
+        let name = model
+            .meta
+            .as_ref()
+            .map_or(String::new(), |m| m.name.clone());
         let before = self.models.get(&name).map(|r| r.server.clone());
         let outcome = self.models.load(model, server, rev, now)?;
         let mut effects = Effects::default();
@@ -378,7 +381,9 @@ mod tests {
         }
         assert!(store.models.get("m").is_none());
         assert_eq!(
-            store.server_status("triton").map(|s| s.num_loaded_model_replicas),
+            store
+                .server_status("triton")
+                .map(|s| s.num_loaded_model_replicas),
             Some(0)
         );
     }
@@ -399,6 +404,9 @@ mod tests {
         let now = SystemTime::now();
         let mut store = Store::new("mlserver".into());
         store.load_model(model("m", 1), now).ok();
-        assert_eq!(store.models.get("m").map(|r| r.server.as_str()), Some("mlserver"));
+        assert_eq!(
+            store.models.get("m").map(|r| r.server.as_str()),
+            Some("mlserver")
+        );
     }
 }

@@ -11,7 +11,9 @@ use crate::proto::scheduler::{
 };
 
 fn missing(field: &str, rpc: &str) -> Status {
-    Status::invalid_argument(format!("{rpc}: required field `{field}` is missing or empty"))
+    Status::invalid_argument(format!(
+        "{rpc}: required field `{field}` is missing or empty"
+    ))
 }
 
 /// A LoadModel needs `model`, `model.meta` and a non-empty `model.meta.name`.
@@ -92,8 +94,13 @@ mod tests {
 
     #[test]
     fn malformed_requests_are_invalid_arguments() {
-        let code = |r: Result<_, Status>| r.err().map(|s| s.code());
-        assert_eq!(code(load_model(LoadModelRequest { model: None })), Some(Code::InvalidArgument));
+        fn code<T>(r: Result<T, Status>) -> Option<Code> {
+            r.err().map(|s| s.code())
+        }
+        assert_eq!(
+            code(load_model(LoadModelRequest { model: None })),
+            Some(Code::InvalidArgument)
+        );
         let no_meta = LoadModelRequest {
             model: Some(Model::default()),
         };
@@ -117,6 +124,9 @@ mod tests {
             })),
             Some(Code::InvalidArgument)
         );
-        assert_eq!(code(stop_experiment(StopExperimentRequest::default())), Some(Code::InvalidArgument));
+        assert_eq!(
+            code(stop_experiment(StopExperimentRequest::default())),
+            Some(Code::InvalidArgument)
+        );
     }
 }
