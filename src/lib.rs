@@ -2,6 +2,7 @@
 //! See ARCHITECTURE.md for how the modules fit together.
 
 pub mod bus;
+pub mod cli;
 pub mod conditions;
 pub mod config;
 pub mod metrics;
@@ -9,4 +10,5 @@ pub mod pool;
 pub mod proto;
 pub mod registry;
 pub mod resources;
+pub mod simulator;
 pub mod telemetry;
