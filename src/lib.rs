@@ -3,6 +3,7 @@
 
 pub mod bus;
 pub mod cli;
+pub mod cmd;
 pub mod conditions;
 pub mod config;
 pub mod metrics;
