@@ -21,6 +21,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve simulated Seldon schedulers (one per namespace) from memory.
     Simulate(SimulateArgs),
+    /// Print the CustomResourceDefinitions of the seven mlops.seldon.io
+    /// kinds (apply with `kubectl apply --server-side -f -`).
+    Crds,
 }
 
 impl Cli {
@@ -28,6 +31,7 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Simulate(args) => simulate::run(args).await,
+            Command::Crds => crate::cmd::crds::run(&mut std::io::stdout().lock()),
         }
     }
 }
