@@ -1,5 +1,5 @@
-//! Logs and metrics: the tracing subscriber, the Prometheus recorder, and
-//! the admin HTTP endpoint that serves them with health probes.
+//! Metrics: the Prometheus recorder and the admin HTTP endpoint that serves
+//! it with health probes.
 
 pub mod admin;
 
@@ -17,14 +17,4 @@ pub fn install_metrics() -> Result<PrometheusHandle, BuildError> {
         .install_recorder()?;
     crate::metrics::describe();
     Ok(handle)
-}
-
-/// Installs the tracing subscriber: `RUST_LOG` filter, `info` by default.
-pub fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .try_init();
 }
