@@ -165,14 +165,14 @@ impl Shared {
     }
 
     /// Runs a store operation and publishes what it caused.
-    pub fn update<R>(
+    pub fn update(
         &self,
-        op: impl FnOnce(&mut Store, SystemTime) -> Result<(Effects, R), StoreError>,
-    ) -> Result<R, StoreError> {
+        op: impl FnOnce(&mut Store, SystemTime) -> Result<Effects, StoreError>,
+    ) -> Result<(), StoreError> {
         let mut core = self.core();
-        let (effects, result) = op(&mut core.store, SystemTime::now())?;
+        let effects = op(&mut core.store, SystemTime::now())?;
         self.dispatch(&mut core, effects);
-        Ok(result)
+        Ok(())
     }
 
     fn dispatch(&self, core: &mut Core, effects: Effects) {
