@@ -278,8 +278,12 @@ impl Scheduler for SchedulerService {
         log_subscriber(&self.shared, "model", &request.get_ref().subscriber_name);
         let shared = Arc::clone(&self.shared);
         let stream = futures_util::stream::once(async move {
-            shared.wait_synced().await;
-            shared.subscribe_models()
+            match shared.wait_synced().await {
+                Ok(()) => shared.subscribe_models(),
+                Err(status) => {
+                    Box::pin(futures_util::stream::once(std::future::ready(Err(status))))
+                }
+            }
         })
         .flatten();
         Ok(Response::new(Box::pin(stream)))

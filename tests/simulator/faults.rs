@@ -171,3 +171,26 @@ async fn shutdown_is_graceful_with_open_streams() {
     assert!(started.elapsed() < switchyard::simulator::SHUTDOWN_GRACE);
     assert_eq!(stream_error(&mut models).await.code(), Code::Unavailable);
 }
+
+#[tokio::test]
+async fn drop_streams_also_ends_model_subscribers_waiting_for_the_first_sync() {
+    let mut cfg = config();
+    cfg.sync_timeout = Duration::from_secs(600);
+    let sim = start(cfg).await;
+    let mut c = client(&sim).await;
+    let mut waiting = subscribe_models(&mut c).await;
+    // The response headers arrived, so the handler runs; drop_streams may
+    // race the subscriber's first poll, so retry until it counts.
+    let mut attempts = 0;
+    let status = loop {
+        attempts += 1;
+        sim.drop_streams();
+        match timeout(Duration::from_millis(200), waiting.message()).await {
+            Ok(Err(status)) => break status,
+            Ok(other) => panic!("expected an error, got {other:?}"),
+            Err(_) if attempts < 25 => {}
+            Err(_) => panic!("waiting subscriber never ended"),
+        }
+    };
+    assert_eq!(status.code(), Code::Unavailable);
+}
