@@ -82,10 +82,12 @@ pub fn stream(shared: Arc<Shared>) -> ResponseStream<ControlPlaneResponse> {
                     next = async {
                         match phase {
                             Phase::Start => Next::Send(Event::SendServers),
-                            Phase::Syncing => {
-                                shared.wait_synced().await;
-                                Next::Synced
-                            }
+                            Phase::Syncing => match shared.wait_synced().await {
+                                Ok(()) => Next::Synced,
+                                // Dropped or stopping: the kick that
+                                // comes with it ends this stream.
+                                Err(_) => std::future::pending().await,
+                            },
                             Phase::Sending(queue) => match queue.pop_front() {
                                 Some(event) => Next::Send(event),
                                 None => std::future::pending().await,

@@ -74,9 +74,7 @@ impl Simulator {
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let shared = Shared::new(&config);
         for model in load::preload(&namespace, config.preload_models) {
-            if let Err(err) =
-                shared.update(|store, now| store.load_model(model, now).map(|e| (e, ())))
-            {
+            if let Err(err) = shared.update(|store, now| store.load_model(model, now)) {
                 tracing::warn!(namespace = %namespace, %err, "preloaded model refused");
             }
         }

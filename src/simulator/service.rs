@@ -28,7 +28,6 @@ use crate::simulator::{
     fanout::ResponseStream,
     faults::Rpc,
     state::Shared,
-    store::Effects,
     validate,
 };
 
@@ -74,10 +73,6 @@ fn not_found(kind: Kind, name: String) -> Status {
     StoreError::NotFound { kind, name }.into()
 }
 
-fn no_result(effects: Effects) -> Result<(Effects, ()), StoreError> {
-    Ok((effects, ()))
-}
-
 #[tonic::async_trait]
 impl Scheduler for SchedulerService {
     async fn server_notify(
@@ -88,7 +83,7 @@ impl Scheduler for SchedulerService {
         let (servers, first_sync) = validate::server_notify(request.into_inner())?;
         let count = servers.len();
         self.shared
-            .update(|store, _| no_result(store.server_notify(servers)))?;
+            .update(|store, _| Ok(store.server_notify(servers)))?;
         if first_sync {
             self.shared.mark_synced();
         }
@@ -103,7 +98,7 @@ impl Scheduler for SchedulerService {
         self.enter(Rpc::LoadModel).await?;
         let model = validate::load_model(request.into_inner())?;
         self.shared
-            .update(|store, now| store.load_model(model, now).and_then(no_result))?;
+            .update(|store, now| store.load_model(model, now))?;
         Ok(Response::new(LoadModelResponse {}))
     }
 
@@ -113,11 +108,8 @@ impl Scheduler for SchedulerService {
     ) -> Result<Response<UnloadModelResponse>, Status> {
         self.enter(Rpc::UnloadModel).await?;
         let (name, version, meta) = validate::unload_model(request.into_inner())?;
-        self.shared.update(|store, now| {
-            store
-                .unload_model(&name, version, meta, now)
-                .and_then(no_result)
-        })?;
+        self.shared
+            .update(|store, now| store.unload_model(&name, version, meta, now))?;
         Ok(Response::new(UnloadModelResponse {}))
     }
 
@@ -128,7 +120,7 @@ impl Scheduler for SchedulerService {
         self.enter(Rpc::LoadPipeline).await?;
         let pipeline = validate::load_pipeline(request.into_inner())?;
         self.shared
-            .update(|store, now| store.load_pipeline(pipeline, now).and_then(no_result))?;
+            .update(|store, now| store.load_pipeline(pipeline, now))?;
         Ok(Response::new(LoadPipelineResponse {}))
     }
 
@@ -139,7 +131,7 @@ impl Scheduler for SchedulerService {
         self.enter(Rpc::UnloadPipeline).await?;
         let name = validate::unload_pipeline(request.into_inner())?;
         self.shared
-            .update(|store, now| store.unload_pipeline(&name, now).and_then(no_result))?;
+            .update(|store, now| store.unload_pipeline(&name, now))?;
         Ok(Response::new(UnloadPipelineResponse {}))
     }
 
@@ -150,7 +142,7 @@ impl Scheduler for SchedulerService {
         self.enter(Rpc::StartExperiment).await?;
         let experiment = validate::start_experiment(request.into_inner())?;
         self.shared
-            .update(|store, _| no_result(store.start_experiment(experiment)))?;
+            .update(|store, _| Ok(store.start_experiment(experiment)))?;
         Ok(Response::new(StartExperimentResponse {}))
     }
 
@@ -161,7 +153,7 @@ impl Scheduler for SchedulerService {
         self.enter(Rpc::StopExperiment).await?;
         let name = validate::stop_experiment(request.into_inner())?;
         self.shared
-            .update(|store, _| store.stop_experiment(&name).and_then(no_result))?;
+            .update(|store, _| store.stop_experiment(&name))?;
         Ok(Response::new(StopExperimentResponse {}))
     }
 
@@ -286,8 +278,12 @@ impl Scheduler for SchedulerService {
         log_subscriber(&self.shared, "model", &request.get_ref().subscriber_name);
         let shared = Arc::clone(&self.shared);
         let stream = futures_util::stream::once(async move {
-            shared.wait_synced().await;
-            shared.subscribe_models()
+            match shared.wait_synced().await {
+                Ok(()) => shared.subscribe_models(),
+                Err(status) => {
+                    Box::pin(futures_util::stream::once(std::future::ready(Err(status))))
+                }
+            }
         })
         .flatten();
         Ok(Response::new(Box::pin(stream)))

@@ -125,6 +125,9 @@ pub struct Shared {
     pub timers_changed: Notify,
     /// True once the first ServerNotify with `isFirstSync` arrived.
     synced: watch::Sender<bool>,
+    /// Bumped whenever every stream is dropped, so that streams not yet
+    /// registered (model subscribers waiting for the first sync) end too.
+    drops: watch::Sender<u64>,
     /// Cancelled to reset every open connection (restart).
     connections: Mutex<CancellationToken>,
     /// Cancelled when the simulator shuts down: background tasks end and
@@ -150,6 +153,7 @@ impl Shared {
             knobs: watch::Sender::new(config.knobs.clone()),
             timers_changed: Notify::new(),
             synced: watch::Sender::new(false),
+            drops: watch::Sender::new(0),
             connections: Mutex::new(CancellationToken::new()),
             stop: CancellationToken::new(),
             counters: Counters::default(),
@@ -165,14 +169,14 @@ impl Shared {
     }
 
     /// Runs a store operation and publishes what it caused.
-    pub fn update<R>(
+    pub fn update(
         &self,
-        op: impl FnOnce(&mut Store, SystemTime) -> Result<(Effects, R), StoreError>,
-    ) -> Result<R, StoreError> {
+        op: impl FnOnce(&mut Store, SystemTime) -> Result<Effects, StoreError>,
+    ) -> Result<(), StoreError> {
         let mut core = self.core();
-        let (effects, result) = op(&mut core.store, SystemTime::now())?;
+        let effects = op(&mut core.store, SystemTime::now())?;
         self.dispatch(&mut core, effects);
-        Ok(result)
+        Ok(())
     }
 
     fn dispatch(&self, core: &mut Core, effects: Effects) {
@@ -356,6 +360,7 @@ impl Shared {
 
     /// Ends every open stream with `status`.
     pub fn drop_streams(&self, status: &Status) -> usize {
+        self.drops.send_modify(|n| *n += 1);
         let dropped = self.core().subscribers.kick_all(status);
         self.counters
             .streams_dropped
@@ -366,6 +371,7 @@ impl Shared {
     /// Wipes all state, ends every stream and resets every connection, as
     /// a restarted scheduler process would.
     pub fn restart(&self) {
+        self.drops.send_modify(|n| *n += 1);
         {
             let mut core = self.core();
             core.store = Store::new(core.store.default_server().to_string());
@@ -397,14 +403,18 @@ impl Shared {
     }
 
     /// Waits until the first sync is done or its deadline passed, like the
-    /// real scheduler's synchroniser (agents here connect at once).
-    pub async fn wait_synced(&self) {
+    /// real scheduler's synchroniser (agents here connect at once). Fails
+    /// when streams are dropped (restart, `drop_streams`) or on shutdown.
+    pub async fn wait_synced(&self) -> Result<(), Status> {
         let deadline = self.core().sync_deadline;
         let mut synced = self.synced.subscribe();
+        let mut drops = self.drops.subscribe();
+        drops.mark_unchanged();
         tokio::select! {
-            _ = synced.wait_for(|done| *done) => {}
-            () = tokio::time::sleep_until(deadline) => {}
-            () = self.stop.cancelled() => {}
+            _ = synced.wait_for(|done| *done) => Ok(()),
+            () = tokio::time::sleep_until(deadline) => Ok(()),
+            _ = drops.changed() => Err(Status::unavailable("stream dropped by the simulator")),
+            () = self.stop.cancelled() => Err(shutting_down()),
         }
     }
 
