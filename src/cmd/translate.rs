@@ -151,7 +151,7 @@ pub struct DocumentReport {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     /// The request the operator would send.
-    Request(SchedulerRequest),
+    Request(Box<SchedulerRequest>),
     /// A Seldon kind the scheduler never sees; the text says why.
     NoRequest(&'static str),
 }
@@ -326,7 +326,7 @@ fn dispatch(value: &Value) -> Result<Outcome, DocumentError> {
             .ok_or(DocumentError::MissingTypeField(name))
     };
     let (api_version, kind) = (field("apiVersion")?, field("kind")?);
-    let request = |r| Ok(Outcome::Request(r));
+    let request = |r| Ok(Outcome::Request(Box::new(r)));
     if api_version != format!("{GROUP}/{VERSION}") {
         return Err(DocumentError::UnknownKind {
             api_version: api_version.into(),
@@ -656,7 +656,7 @@ mod tests {
         assert_eq!(reports[0].namespace.as_deref(), Some("team-a"));
         assert_eq!(
             reports[0].result,
-            Ok(Outcome::Request(SchedulerRequest::ServerNotify(
+            Ok(Outcome::Request(Box::new(SchedulerRequest::ServerNotify(
                 ServerNotifyRequest {
                     servers: vec![ServerNotify {
                         name: "s".into(),
@@ -671,7 +671,7 @@ mod tests {
                     }],
                     is_first_sync: false,
                 }
-            )))
+            ))))
         );
         let deleting_model = MODEL.replace(
             "  name: iris\n",
@@ -681,7 +681,7 @@ mod tests {
         assert_eq!(reports[0].namespace.as_deref(), Some("prod"));
         assert_eq!(
             reports[0].result,
-            Ok(Outcome::Request(SchedulerRequest::UnloadModel(
+            Ok(Outcome::Request(Box::new(SchedulerRequest::UnloadModel(
                 UnloadModelRequest {
                     model: Some(crate::proto::scheduler::ModelReference {
                         name: "iris".into(),
@@ -692,7 +692,7 @@ mod tests {
                         generation: 0
                     }),
                 }
-            )))
+            ))))
         );
     }
 
