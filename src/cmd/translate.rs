@@ -24,9 +24,13 @@
 //!   "name": "iris",
 //!   "rpc": "LoadModel",
 //!   "message": "seldon.mlops.scheduler.LoadModelRequest",
-//!   "request": { "model": { "meta": { "name": "iris", ... } } }
+//!   "request": { "model": { "deploymentSpec": { ... }, "meta": { ... }, "modelSpec": { ... } } }
 //! }
 //! ```
+//!
+//! (Inside `request`, keys are in alphabetical order and proto3 defaults
+//! are omitted, as the proto3 JSON mapping allows; 64-bit integers such as
+//! `memoryBytes` and `generation` are strings.)
 //!
 //! or `"error": "spec.memory: Can't convert model memory quantity to
 //! bytes. 100m: not a whole number of bytes"` instead of `rpc`, `message`
@@ -245,11 +249,15 @@ pub enum DocumentError {
         /// `kind` as written.
         kind: String,
     },
-    /// The document does not fit the kind's schema; the message starts with
-    /// the path of the field (e.g. `spec.steps[0].inputsJoinType: unknown
-    /// variant ...`).
-    #[error("{0}")]
-    Schema(String),
+    /// The document does not fit the kind's schema, e.g. `spec.steps[0].
+    /// inputsJoinType: unknown variant ...`.
+    #[error("{}{message}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
+    Schema {
+        /// Where, e.g. `spec.steps[0].inputsJoinType` (empty: the document itself).
+        path: String,
+        /// What is wrong there.
+        message: String,
+    },
     /// The resource fits the schema but cannot be translated.
     #[error(transparent)]
     Translate(#[from] TranslateError),
@@ -407,7 +415,14 @@ fn dispatch(value: &Value) -> Result<Outcome, DocumentError> {
 /// Deserializes a document into its resource type, naming the path of the
 /// first field that does not fit.
 fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, DocumentError> {
-    serde_path_to_error::deserialize(value).map_err(|e| DocumentError::Schema(e.to_string()))
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        DocumentError::Schema {
+            // serde_path_to_error prints the document root as ".".
+            path: if path == "." { String::new() } else { path },
+            message: e.into_inner().to_string(),
+        }
+    })
 }
 
 /// `<namespace>_<kind>_<name>.bin`, with anything but `[A-Za-z0-9.-]`
@@ -615,6 +630,21 @@ mod tests {
                 .is_err_and(|e| e.starts_with("spec.replicas: invalid type: string \"two\"")),
             "{result:?}"
         );
+    }
+
+    #[test]
+    fn schema_errors_keep_path_and_message_apart() {
+        let text = "apiVersion: mlops.seldon.io/v1alpha1\nkind: Experiment\nmetadata:\n  name: e\n";
+        let reports = translate_documents(text, "default");
+        assert_eq!(
+            reports[0].result,
+            Err(DocumentError::Schema {
+                path: String::new(),
+                message: "missing field `spec`".into()
+            })
+        );
+        let error = reports[0].result.as_ref().expect_err("no spec");
+        assert_eq!(error.to_string(), "missing field `spec`");
     }
 
     #[test]
