@@ -3,7 +3,8 @@
 //!
 //! Reads a YAML file of one or more documents (`---`), and for each Seldon
 //! resource prints one JSON object: which resource, which scheduler RPC, the
-//! request in proto3 JSON (or the error naming the field to fix). Documents
+//! request in proto3 JSON (or the error naming the field to fix, and for
+//! syntax and schema errors the line and column in the file). Documents
 //! are independent: a document with a syntax error, a type error or an
 //! invalid spec is reported and the others are still translated. A resource
 //! being deleted (`metadata.deletionTimestamp`) prints the request its
@@ -42,6 +43,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
+use kube::Resource;
 use prost::{Message, Name};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -249,13 +251,14 @@ pub enum DocumentError {
         /// `kind` as written.
         kind: String,
     },
-    /// The document does not fit the kind's schema, e.g. `spec.steps[0].
-    /// inputsJoinType: unknown variant ...`.
+    /// The document does not fit the kind's schema, e.g.
+    /// `spec.steps[0].inputsJoinType: line 8 column 21: unknown variant ...`
+    /// (lines count from the top of the file).
     #[error("{}{message}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
     Schema {
         /// Where, e.g. `spec.steps[0].inputsJoinType` (empty: the document itself).
         path: String,
-        /// What is wrong there.
+        /// Where in the file and what is wrong there.
         message: String,
     },
     /// The resource fits the schema but cannot be translated.
@@ -278,7 +281,13 @@ pub fn translate_documents(text: &str, default_namespace: &str) -> Vec<DocumentR
         };
         let document = reports.len() + 1;
         let report = match value {
-            Ok(value) => translate_value(value, document, chunk.first_line, default_namespace),
+            Ok(value) => translate_value(
+                value,
+                &padded,
+                document,
+                chunk.first_line,
+                default_namespace,
+            ),
             Err(error) => DocumentReport {
                 document,
                 line: chunk.first_line,
@@ -295,6 +304,7 @@ pub fn translate_documents(text: &str, default_namespace: &str) -> Vec<DocumentR
 
 fn translate_value(
     mut value: Value,
+    yaml: &str,
     document: usize,
     line: usize,
     default_namespace: &str,
@@ -307,12 +317,14 @@ fn translate_value(
     };
     // Like kubectl: a manifest without a namespace lands in the default one.
     if let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut)
-        && metadata.get("namespace").is_none_or(Value::is_null)
+        && metadata
+            .get("namespace")
+            .is_none_or(|ns| ns.is_null() || ns.as_str() == Some(""))
     {
         metadata.insert("namespace".into(), Value::from(default_namespace));
     }
     let kind = text_at(&value, "/kind");
-    let result = dispatch(&value);
+    let result = dispatch(&value, yaml, default_namespace);
     DocumentReport {
         document,
         line,
@@ -323,7 +335,10 @@ fn translate_value(
     }
 }
 
-fn dispatch(value: &Value) -> Result<Outcome, DocumentError> {
+/// Reads the document as its kind and translates it. `value` (the document
+/// as JSON) decides the kind; the typed resource is read from the YAML text
+/// itself so that schema errors carry a line and column.
+fn dispatch(value: &Value, yaml: &str, namespace: &str) -> Result<Outcome, DocumentError> {
     if !value.is_object() {
         return Err(DocumentError::NotAMapping);
     }
@@ -343,7 +358,7 @@ fn dispatch(value: &Value) -> Result<Outcome, DocumentError> {
     }
     match kind {
         "Model" => {
-            let model: Model = typed(value)?;
+            let model: Model = typed(yaml, namespace)?;
             if model.metadata.deletion_timestamp.is_some() {
                 request(SchedulerRequest::UnloadModel(
                     translate::model::unload_model_request(&model)?,
@@ -355,7 +370,7 @@ fn dispatch(value: &Value) -> Result<Outcome, DocumentError> {
             }
         }
         "Pipeline" => {
-            let pipeline: Pipeline = typed(value)?;
+            let pipeline: Pipeline = typed(yaml, namespace)?;
             if pipeline.metadata.deletion_timestamp.is_some() {
                 request(SchedulerRequest::UnloadPipeline(
                     translate::pipeline::unload_pipeline_request(&pipeline)?,
@@ -367,7 +382,7 @@ fn dispatch(value: &Value) -> Result<Outcome, DocumentError> {
             }
         }
         "Experiment" => {
-            let experiment: Experiment = typed(value)?;
+            let experiment: Experiment = typed(yaml, namespace)?;
             if experiment.metadata.deletion_timestamp.is_some() {
                 request(SchedulerRequest::StopExperiment(
                     translate::experiment::stop_experiment_request(&experiment)?,
@@ -380,7 +395,7 @@ fn dispatch(value: &Value) -> Result<Outcome, DocumentError> {
         }
         "Server" => {
             // The Server reconciler's call: one server, not a first sync.
-            let server: Server = typed(value)?;
+            let server: Server = typed(yaml, namespace)?;
             let entry = translate::server::server_notify(&server)?;
             request(SchedulerRequest::ServerNotify(ServerNotifyRequest {
                 servers: vec![entry],
@@ -388,19 +403,19 @@ fn dispatch(value: &Value) -> Result<Outcome, DocumentError> {
             }))
         }
         "ServerConfig" => {
-            typed::<ServerConfig>(value)?;
+            typed::<ServerConfig>(yaml, namespace)?;
             Ok(Outcome::NoRequest(
                 "ServerConfig has no scheduler request: it is the pod template Servers are built from",
             ))
         }
         "SeldonRuntime" => {
-            typed::<SeldonRuntime>(value)?;
+            typed::<SeldonRuntime>(yaml, namespace)?;
             Ok(Outcome::NoRequest(
                 "SeldonRuntime has no scheduler request: it deploys the namespace's scheduler and gateways",
             ))
         }
         "SeldonConfig" => {
-            typed::<SeldonConfig>(value)?;
+            typed::<SeldonConfig>(yaml, namespace)?;
             Ok(Outcome::NoRequest(
                 "SeldonConfig has no scheduler request: it is the template SeldonRuntimes are built from",
             ))
@@ -413,16 +428,29 @@ fn dispatch(value: &Value) -> Result<Outcome, DocumentError> {
 }
 
 /// Deserializes a document into its resource type, naming the path of the
-/// first field that does not fit.
-fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, DocumentError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        DocumentError::Schema {
-            // serde_path_to_error prints the document root as ".".
-            path: if path == "." { String::new() } else { path },
-            message: e.into_inner().to_string(),
-        }
+/// first field that does not fit and where it is in the file. A resource
+/// without a namespace lands in `namespace`, as kubectl would put it.
+fn typed<T>(yaml: &str, namespace: &str) -> Result<T, DocumentError>
+where
+    T: DeserializeOwned + Resource,
+{
+    let mut path = String::new();
+    let mut resource: T = serde_saphyr::with_deserializer_from_str(yaml, |de| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            path = e.path().to_string();
+            e.into_inner()
+        })
     })
+    .map_err(|e| DocumentError::Schema {
+        // serde_path_to_error prints the document root as ".".
+        path: if path == "." { String::new() } else { path },
+        message: first_line_of(&e.to_string()),
+    })?;
+    let meta = resource.meta_mut();
+    if meta.namespace.as_deref().is_none_or(str::is_empty) {
+        meta.namespace = Some(namespace.to_string());
+    }
+    Ok(resource)
 }
 
 /// `<namespace>_<kind>_<name>.bin`, with anything but `[A-Za-z0-9.-]`
@@ -619,7 +647,7 @@ mod tests {
             [(
                 1,
                 1,
-                Err("spec.steps[0].inputsJoinType: unknown variant `outter`, expected one of `inner`, `outer`, `any`".to_string())
+                Err("spec.steps[0].inputsJoinType: line 8 column 21: unknown variant `outter`, expected one of inner, outer, any".to_string())
             )]
         );
         let text = "apiVersion: mlops.seldon.io/v1alpha1\nkind: Server\nmetadata:\n  name: s\nspec:\n  serverConfig: mlserver\n  replicas: two\n";
@@ -627,7 +655,7 @@ mod tests {
         assert!(
             result
                 .as_ref()
-                .is_err_and(|e| e.starts_with("spec.replicas: invalid type: string \"two\"")),
+                .is_err_and(|e| e == "spec.replicas: line 7 column 13: invalid i32"),
             "{result:?}"
         );
     }
@@ -640,11 +668,11 @@ mod tests {
             reports[0].result,
             Err(DocumentError::Schema {
                 path: String::new(),
-                message: "missing field `spec`".into()
+                message: "line 3 column 1: missing field `spec`".into()
             })
         );
         let error = reports[0].result.as_ref().expect_err("no spec");
-        assert_eq!(error.to_string(), "missing field `spec`");
+        assert_eq!(error.to_string(), "line 3 column 1: missing field `spec`");
     }
 
     #[test]
