@@ -13,3 +13,4 @@ pub mod registry;
 pub mod resources;
 pub mod simulator;
 pub mod telemetry;
+pub mod translate;
