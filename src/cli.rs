@@ -6,8 +6,10 @@
 use clap::{Parser, Subcommand};
 
 pub mod simulate;
+pub mod translate;
 
 pub use simulate::SimulateArgs;
+pub use translate::TranslateArgs;
 
 /// switchyard: a global-mode operator and gateway for Seldon Core v2.
 #[derive(Debug, Parser)]
@@ -24,6 +26,8 @@ pub enum Command {
     /// Print the CustomResourceDefinitions of the seven mlops.seldon.io
     /// kinds (apply with `kubectl apply --server-side -f -`).
     Crds,
+    /// Dry run: print the scheduler request each resource in FILE becomes.
+    Translate(TranslateArgs),
 }
 
 impl Cli {
@@ -32,6 +36,7 @@ impl Cli {
         match self.command {
             Command::Simulate(args) => simulate::run(args).await,
             Command::Crds => crate::cmd::crds::run(&mut std::io::stdout().lock()),
+            Command::Translate(args) => translate::run(args),
         }
     }
 }
