@@ -4,6 +4,7 @@
 pub mod bus;
 pub mod conditions;
 pub mod config;
+pub mod gateway;
 pub mod metrics;
 pub mod pool;
 pub mod proto;
