@@ -2,6 +2,8 @@
 //! See ARCHITECTURE.md for how the modules fit together.
 
 pub mod bus;
+pub mod cli;
+pub mod cmd;
 pub mod conditions;
 pub mod config;
 pub mod gateway;
@@ -10,3 +12,5 @@ pub mod pool;
 pub mod proto;
 pub mod registry;
 pub mod resources;
+pub mod simulator;
+pub mod telemetry;

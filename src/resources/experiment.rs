@@ -16,30 +16,37 @@ use super::status::DuckStatus;
     group = "mlops.seldon.io",
     version = "v1alpha1",
     kind = "Experiment",
+    doc = "An Experiment splits traffic between candidate Models (or Pipelines) by weight, \
+           optionally mirroring a share of it to another one.",
     namespaced,
+    derive = "PartialEq",
     shortname = "mlx",
     category = "seldon",
     status = "ExperimentStatus",
     printcolumn(
         name = "Experiment ready",
         type_ = "string",
+        description = "Whether the experiment is active (the ExperimentReady condition)",
         json_path = ".status.conditions[?(@.type=='ExperimentReady')].status"
     ),
     printcolumn(
         name = "Candidates ready",
         type_ = "string",
+        description = "Whether every candidate is ready",
         json_path = ".status.conditions[?(@.type=='CandidatesReady')].status",
         priority = 1
     ),
     printcolumn(
         name = "Mirror ready",
         type_ = "string",
+        description = "Whether the mirror is ready",
         json_path = ".status.conditions[?(@.type=='MirrorReady')].status",
         priority = 1
     ),
     printcolumn(
         name = "Message",
         type_ = "string",
+        description = "Why the experiment is not ready, if it is not",
         json_path = ".status.conditions[?(@.type=='Ready')].message"
     ),
     printcolumn(
@@ -66,14 +73,18 @@ pub struct ExperimentSpec {
 /// One candidate of an experiment.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ExperimentCandidate {
+    /// The Model or Pipeline (see `resourceType`).
     pub name: String,
+    /// Share of the traffic, relative to the other candidates' weights.
     pub weight: u32,
 }
 
 /// The mirror of an experiment.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ExperimentMirror {
+    /// The Model or Pipeline receiving the copies.
     pub name: String,
+    /// Percentage of requests copied to the mirror.
     pub percent: u32,
 }
 
@@ -81,6 +92,7 @@ pub struct ExperimentMirror {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExperimentStatus {
+    /// Conditions and observed generation.
     #[serde(flatten)]
     pub duck: DuckStatus,
 }

@@ -11,6 +11,7 @@ pub mod model;
 pub mod pipeline;
 pub mod pod_spec;
 pub mod runtime;
+mod schema;
 pub mod seldon_config;
 pub mod server;
 pub mod server_config;
@@ -38,6 +39,6 @@ pub const VERSION: &str = "v1alpha1";
 #[serde(rename_all = "camelCase")]
 pub struct DataflowConfig {
     /// Delete the Kafka topics when the object is deleted.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub clean_topics_on_delete: bool,
 }

@@ -18,7 +18,10 @@ use super::status::DuckStatus;
     group = "mlops.seldon.io",
     version = "v1alpha1",
     kind = "Model",
+    doc = "A Model is one machine-learning model (its artifact location, requirements and \
+           replicas) that the namespace's Seldon scheduler loads onto a matching Server.",
     namespaced,
+    derive = "PartialEq",
     shortname = "mlm",
     category = "seldon",
     status = "ModelStatus",
@@ -30,21 +33,25 @@ use super::status::DuckStatus;
     printcolumn(
         name = "Ready",
         type_ = "string",
+        description = "Whether the model is loaded (the ModelReady condition)",
         json_path = ".status.conditions[?(@.type=='ModelReady')].status"
     ),
     printcolumn(
         name = "Desired Replicas",
         type_ = "integer",
+        description = "Replicas asked for in the spec",
         json_path = ".spec.replicas"
     ),
     printcolumn(
         name = "Available Replicas",
         type_ = "integer",
+        description = "Replicas ready to serve inference requests",
         json_path = ".status.availableReplicas"
     ),
     printcolumn(
         name = "ModelGw Ready",
         type_ = "string",
+        description = "The model gateway's state for this model",
         json_path = ".status.modelgwReady"
     ),
     printcolumn(
@@ -128,7 +135,7 @@ pub struct LoggingSpec {
 #[serde(rename_all = "camelCase")]
 pub struct ExplainerSpec {
     /// Explainer type, e.g. `anchor_tabular`.
-    #[serde(default, rename = "type")]
+    #[serde(default, rename = "type", skip_serializing_if = "String::is_empty")]
     pub type_: String,
     /// The model explained.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -153,14 +160,20 @@ pub struct LlmSpec {
 /// One name/value parameter for the model server.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ParameterSpec {
+    /// Parameter name, as the model server knows it.
     pub name: String,
+    /// Parameter value, always a string.
     pub value: String,
 }
 
 /// The observed state of a Model.
+// The counts are always serialized, so a status write can bring them back to
+// 0; the schema declares no defaults for them (see `no_property_defaults`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = super::schema::no_property_defaults)]
 pub struct ModelStatus {
+    /// Conditions and observed generation.
     #[serde(flatten)]
     pub duck: DuckStatus,
     /// Total replicas the scheduler knows (available + unavailable).

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use kube::CustomResource;
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
 use super::DataflowConfig;
@@ -19,36 +19,44 @@ use super::status::DuckStatus;
     group = "mlops.seldon.io",
     version = "v1alpha1",
     kind = "Pipeline",
+    doc = "A Pipeline is a graph of Model steps whose tensors flow over Kafka topics; the \
+           namespace's dataflow engine runs it and the pipeline gateway serves it.",
     namespaced,
+    derive = "PartialEq",
     shortname = "mlp",
     category = "seldon",
     status = "PipelineStatus",
     printcolumn(
         name = "Pipeline ready",
         type_ = "string",
+        description = "Whether the whole pipeline is ready (the Ready condition)",
         json_path = ".status.conditions[?(@.type=='Ready')].status"
     ),
     printcolumn(
         name = "Models ready",
         type_ = "string",
+        description = "Whether every step's model is ready",
         json_path = ".status.conditions[?(@.type=='ModelsReady')].status",
         priority = 1
     ),
     printcolumn(
         name = "PipelineGw ready",
         type_ = "string",
+        description = "Whether the pipeline gateway serves the pipeline",
         json_path = ".status.conditions[?(@.type=='PipelineGwReady')].status",
         priority = 1
     ),
     printcolumn(
         name = "Dataflow ready",
         type_ = "string",
+        description = "Whether the dataflow engine runs the pipeline",
         json_path = ".status.conditions[?(@.type=='PipelineReady')].status",
         priority = 1
     ),
     printcolumn(
         name = "Message",
         type_ = "string",
+        description = "Why the pipeline is not ready, if it is not",
         json_path = ".status.conditions[?(@.type=='Ready')].message"
     ),
     printcolumn(
@@ -99,6 +107,16 @@ fn inner() -> Option<JoinType> {
     Some(JoinType::Inner)
 }
 
+/// The schema of an optional join type field: `JoinType`'s enum, without the
+/// enum's own description (the field's doc comment describes the field) and
+/// not nullable, as in Seldon's CRD, so the API server prunes an explicit
+/// `null` and applies the field's default instead.
+fn join_type_schema(generator: &mut SchemaGenerator) -> Schema {
+    let mut schema = JoinType::json_schema(generator);
+    schema.remove("description");
+    schema
+}
+
 /// External inputs of a pipeline.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -114,11 +132,11 @@ pub struct PipelineInput {
     pub join_window_ms: Option<u32>,
     /// How the external inputs are joined.
     #[serde(default = "inner", skip_serializing_if = "Option::is_none")]
-    #[schemars(default = "inner")]
+    #[schemars(schema_with = "join_type_schema")]
     pub join_type: Option<JoinType>,
     /// How the external triggers are joined.
     #[serde(default = "inner", skip_serializing_if = "Option::is_none")]
-    #[schemars(default = "inner")]
+    #[schemars(schema_with = "join_type_schema")]
     pub triggers_join_type: Option<JoinType>,
     /// Renames of input tensors.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -145,10 +163,11 @@ pub struct PipelineStep {
     pub triggers: Vec<String>,
     /// How the inputs are joined.
     #[serde(default = "inner", skip_serializing_if = "Option::is_none")]
-    #[schemars(default = "inner")]
+    #[schemars(schema_with = "join_type_schema")]
     pub inputs_join_type: Option<JoinType>,
     /// How the triggers are joined (no default, as in Seldon).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "join_type_schema")]
     pub triggers_join_type: Option<JoinType>,
     /// Batching of requests to this step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -182,7 +201,7 @@ pub struct PipelineOutput {
     pub join_window_ms: u32,
     /// How the output steps are joined.
     #[serde(default = "inner", skip_serializing_if = "Option::is_none")]
-    #[schemars(default = "inner")]
+    #[schemars(schema_with = "join_type_schema")]
     pub steps_join: Option<JoinType>,
     /// Renames of output tensors.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -193,6 +212,7 @@ pub struct PipelineOutput {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PipelineStatus {
+    /// Conditions and observed generation.
     #[serde(flatten)]
     pub duck: DuckStatus,
 }

@@ -1,9 +1,6 @@
 //! `SeldonRuntime` (`seldonruntimes.mlops.seldon.io`): Seldon installed in
 //! one namespace, including the scheduler switchyard connects to.
 
-// kube's repeated `printcolumn(type_ = ..)` arguments are separate columns, not duplicates.
-#![allow(clippy::duplicated_attributes)]
-
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -18,19 +15,12 @@ use super::status::DuckStatus;
     group = "mlops.seldon.io",
     version = "v1alpha1",
     kind = "SeldonRuntime",
+    doc = "A SeldonRuntime installs Seldon in one namespace (scheduler, gateways, envoy, \
+           dataflow engine) from a SeldonConfig template, with per-namespace overrides.",
     namespaced,
+    derive = "PartialEq",
     category = "seldon",
-    status = "SeldonRuntimeStatus",
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type=='Ready')].status"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    status = "SeldonRuntimeStatus"
 )]
 #[serde(rename_all = "camelCase")]
 pub struct SeldonRuntimeSpec {
@@ -56,6 +46,7 @@ pub struct OverrideSpec {
     /// Do not run this component.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disable: bool,
+    /// Replicas of the component (the template's components run one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i32>,
     /// Service type of the component's Service (ClusterIP, LoadBalancer, ...).
@@ -70,6 +61,7 @@ pub struct OverrideSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SeldonRuntimeStatus {
+    /// Conditions and observed generation.
     #[serde(flatten)]
     pub duck: DuckStatus,
 }

@@ -21,7 +21,10 @@ use super::status::DuckStatus;
     group = "mlops.seldon.io",
     version = "v1alpha1",
     kind = "Server",
+    doc = "A Server is a set of model server replicas (MLServer, Triton, ...) built from a \
+           ServerConfig template; the namespace's scheduler places Models on them.",
     namespaced,
+    derive = "PartialEq",
     shortname = "mls",
     category = "seldon",
     status = "ServerStatus",
@@ -33,12 +36,19 @@ use super::status::DuckStatus;
     printcolumn(
         name = "Ready",
         type_ = "string",
+        description = "Whether the server's pods are ready (the Ready condition)",
         json_path = ".status.conditions[?(@.type=='Ready')].status"
     ),
-    printcolumn(name = "Replicas", type_ = "integer", json_path = ".status.replicas"),
+    printcolumn(
+        name = "Replicas",
+        type_ = "integer",
+        description = "Validated desired replicas",
+        json_path = ".status.replicas"
+    ),
     printcolumn(
         name = "Loaded Models",
         type_ = "integer",
+        description = "Model replicas loaded on this server",
         json_path = ".status.loadedModels"
     ),
     printcolumn(
@@ -87,16 +97,23 @@ pub struct ServerSpec {
 /// Image overrides of a Server's sidecars.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ContainerOverrideSpec {
+    /// Override of the agent sidecar container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<Container>,
+    /// Override of the rclone sidecar container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rclone: Option<Container>,
 }
 
 /// The observed state of a Server.
+// As in Seldon's CRD (whose Go fields lack `omitempty`), the three fields are
+// required in a written status and have no schema default; reading a status
+// without them still works.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = server_status_schema)]
 pub struct ServerStatus {
+    /// Conditions and observed generation.
     #[serde(flatten)]
     pub duck: DuckStatus,
     /// Model replicas loaded on this server, as the scheduler reports.
@@ -108,4 +125,10 @@ pub struct ServerStatus {
     /// Label selector of the server's pods (for the scale subresource).
     #[serde(default)]
     pub selector: String,
+}
+
+/// `ServerStatus`'s schema: the counts required, without defaults.
+fn server_status_schema(schema: &mut schemars::Schema) {
+    super::schema::no_property_defaults(schema);
+    super::schema::require(schema, &["loadedModels", "replicas", "selector"]);
 }

@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
     group = "mlops.seldon.io",
     version = "v1alpha1",
     kind = "ServerConfig",
+    doc = "A ServerConfig is the pod template (and volume claims) a Server is built from; it \
+           lives in the operator's namespace and Servers refer to it by name.",
     namespaced,
+    derive = "PartialEq",
     shortname = "mlc",
     category = "seldon",
     status = "ServerConfigStatus"
@@ -27,9 +30,13 @@ pub struct ServerConfigSpec {
 }
 
 /// A named PersistentVolumeClaim template.
+// Seldon's own type rather than a full PersistentVolumeClaim, whose inlined
+// metadata would not survive CRD pruning.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PersistentVolumeClaimTemplate {
+    /// Claim name; also the name a container's volume mount refers to.
     pub name: String,
+    /// The claim's spec (storage class, access modes, size).
     pub spec: PersistentVolumeClaimSpec,
 }
 

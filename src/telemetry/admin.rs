@@ -1,0 +1,105 @@
+//! The admin endpoint: `/metrics` (Prometheus text), `/healthz` (the
+//! process is serving) and `/readyz` (the first sync is done), on their own
+//! port so scraping and probing never compete with gateway traffic.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// What the admin endpoint serves.
+#[derive(Clone)]
+pub struct Admin {
+    pub metrics: PrometheusHandle,
+    /// True once the process is ready to serve (e.g. first lists synced).
+    pub ready: watch::Receiver<bool>,
+}
+
+impl Admin {
+    fn respond(&self, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+        let text = |status: StatusCode, body: String| {
+            Response::builder()
+                .status(status)
+                .header("content-type", "text/plain; charset=utf-8")
+                .body(Full::new(Bytes::from(body)))
+                .unwrap_or_default()
+        };
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return text(StatusCode::METHOD_NOT_ALLOWED, "use GET\n".into());
+        }
+        match req.uri().path() {
+            "/metrics" => {
+                self.metrics.run_upkeep();
+                Response::builder()
+                    .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
+                    .body(Full::new(Bytes::from(self.metrics.render())))
+                    .unwrap_or_default()
+            }
+            "/healthz" => text(StatusCode::OK, "ok\n".into()),
+            "/readyz" => {
+                if *self.ready.borrow() {
+                    text(StatusCode::OK, "ready\n".into())
+                } else {
+                    text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n".into())
+                }
+            }
+            _ => text(
+                StatusCode::NOT_FOUND,
+                "try /metrics, /healthz or /readyz\n".into(),
+            ),
+        }
+    }
+}
+
+/// Binds `addr` and returns the bound address with the serving future.
+pub async fn bind(
+    addr: SocketAddr,
+    admin: Admin,
+    cancel: CancellationToken,
+) -> std::io::Result<(SocketAddr, impl std::future::Future<Output = ()>)> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    Ok((local, serve(listener, admin, cancel)))
+}
+
+async fn serve(listener: TcpListener, admin: Admin, cancel: CancellationToken) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let (stream, _) = tokio::select! {
+            _ = cancel.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(error) => {
+                    tracing::warn!(%error, "admin endpoint: accept failed");
+                    continue;
+                }
+            },
+        };
+        let admin = admin.clone();
+        let cancel = cancel.clone();
+        connections.spawn(async move {
+            let service = service_fn(move |req| {
+                let response = admin.respond(&req);
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = cancel.cancelled() => conn.as_mut().graceful_shutdown(),
+            }
+        });
+        // Reap finished connections so the set stays small.
+        while connections.try_join_next().is_some() {}
+    }
+    connections.shutdown().await;
+}
