@@ -10,7 +10,8 @@
 //!   scheduler's trailers has none): UNAVAILABLE (tonic already says so for
 //!   a refused or timed-out connect), with the namespace and address added
 //!   so the caller knows which scheduler is down.
-//! - No answer within the call's deadline: DEADLINE_EXCEEDED.
+//! - No answer within the call's deadline (ours, or tonic's enforcing the
+//!   one we forward): DEADLINE_EXCEEDED.
 
 use std::time::Duration;
 
@@ -41,11 +42,30 @@ pub fn is_transport_failure(status: &Status) -> bool {
     std::error::Error::source(status).is_some()
 }
 
+/// Whether the transport gave up because the call's deadline passed.
+fn timed_out(status: &Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(err) = source {
+        if err.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
 /// The status to return for a failed call to `namespace`'s scheduler at
 /// `address`.
 pub fn from_upstream(namespace: &str, address: &str, status: Status) -> Status {
     if !is_transport_failure(&status) {
         return status;
+    }
+    if timed_out(&status) {
+        // tonic enforces the deadline we forward and reports CANCELLED;
+        // to the caller it is the deadline that passed.
+        return Status::deadline_exceeded(format!(
+            "namespace {namespace:?}: the scheduler at {address} did not answer within the deadline"
+        ));
     }
     let code = match status.code() {
         // A broken connection surfaces as Unknown or Internal from some
@@ -106,6 +126,14 @@ mod tests {
             "{}",
             out.message()
         );
+    }
+
+    #[test]
+    fn transport_timeouts_are_deadline_exceeded() {
+        let local = Status::from_error(Box::new(tonic::TimeoutExpired(())));
+        let out = from_upstream("a", "127.0.0.1:1", local);
+        assert_eq!(out.code(), Code::DeadlineExceeded);
+        assert!(out.message().contains("\"a\""), "{}", out.message());
     }
 
     #[test]

@@ -1,0 +1,6 @@
+//! The gateway endpoint seen through real tonic clients on 127.0.0.1, in
+//! front of simulated schedulers. Every wait has a deadline; nothing
+//! sleeps to wait for state.
+
+mod routing;
+mod support;
