@@ -3,4 +3,5 @@
 //! sleeps to wait for state.
 
 mod routing;
+mod subscriptions;
 mod support;

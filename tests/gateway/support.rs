@@ -27,12 +27,12 @@ pub use tonic::{Code, Request, Status, Streaming, transport::Channel, transport:
 /// Upper bound on every wait in these tests.
 pub const DEADLINE: Duration = Duration::from_secs(15);
 
-/// A simulated scheduler for `namespace` on a free port.
-pub async fn simulator(namespace: &str) -> SimulatorHandle {
+/// The settings of a test simulator for `namespace` on a free port.
+pub fn simulator_config(namespace: &str) -> SimulatorConfig {
     let mut config = SimulatorConfig::new(namespace, "127.0.0.1:0".parse().expect("address"));
     config.sync_timeout = Duration::ZERO;
     config.knobs.transition_delay = Duration::from_millis(10);
-    Simulator::start(config).await.expect("simulator starts")
+    config
 }
 
 /// A 127.0.0.1 address where nothing listens.
@@ -75,6 +75,16 @@ impl Env {
         config: GatewayConfig,
         options: GatewayOptions,
     ) -> Env {
+        Env::start_custom(namespaces, config, options, |_| {}).await
+    }
+
+    /// Like `start_with`, with `tweak` applied to each simulator's config.
+    pub async fn start_custom(
+        namespaces: &[&str],
+        config: GatewayConfig,
+        options: GatewayOptions,
+        tweak: impl Fn(&mut SimulatorConfig),
+    ) -> Env {
         let registry = RuntimeRegistry::new();
         let bus = StatusBus::default();
         let pool = SchedulerPool::new(bus.clone(), None);
@@ -85,7 +95,11 @@ impl Env {
         });
         let mut sims = Vec::new();
         for ns in namespaces {
-            let sim = simulator(ns).await;
+            let mut sim_config = simulator_config(ns);
+            tweak(&mut sim_config);
+            let sim = Simulator::start(sim_config)
+                .await
+                .expect("simulator starts");
             registry.apply(runtime(ns, sim.local_addr()));
             sims.push(sim);
         }
@@ -163,10 +177,14 @@ impl Env {
         .unwrap_or_else(|_| panic!("{namespace} never joined the pool"));
     }
 
+    /// The gateway's endpoint, to tune before connecting.
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint::from_shared(format!("http://{}", self.addr)).unwrap()
+    }
+
     /// A new connection to the gateway.
     pub async fn channel(&self) -> Channel {
-        Endpoint::from_shared(format!("http://{}", self.addr))
-            .unwrap()
+        self.endpoint()
             .connect()
             .await
             .expect("gateway accepts connections")
@@ -270,6 +288,16 @@ pub async fn model_names(client: &mut SchedulerClient<Channel>) -> Vec<String> {
     }
     names.sort();
     names
+}
+
+/// Polls `check` until it holds; fails after the deadline. For state
+/// that has no change notification (counts inside the bus).
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Reads `stream` until `done` holds for a message; returns every message
