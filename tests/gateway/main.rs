@@ -2,6 +2,9 @@
 //! front of simulated schedulers. Every wait has a deadline; nothing
 //! sleeps to wait for state.
 
+mod listings;
 mod routing;
+mod runtimes;
+mod shutdown;
 mod subscriptions;
 mod support;
