@@ -14,3 +14,4 @@ pub mod registry;
 pub mod resources;
 pub mod simulator;
 pub mod telemetry;
+pub mod translate;

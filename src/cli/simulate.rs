@@ -188,6 +188,7 @@ mod tests {
         argv.extend_from_slice(args);
         Cli::try_parse_from(argv).map(|cli| match cli.command {
             Command::Simulate(args) => args,
+            other => panic!("`switchyard simulate` parsed as {other:?}"),
         })
     }
 

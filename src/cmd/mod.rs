@@ -3,3 +3,4 @@
 //! so tests can run them without a process.
 
 pub mod crds;
+pub mod translate;
