@@ -8,6 +8,7 @@ const PROTOS: &[&str] = &[
     "proto/mlops/scheduler/scheduler.proto",
     "proto/mlops/chainer/chainer.proto",
     "proto/mlops/health/health.proto",
+    "proto/switchyard/v1/gateway.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cmd;
 pub mod conditions;
 pub mod config;
+pub mod gateway;
 pub mod metrics;
 pub mod pool;
 pub mod proto;

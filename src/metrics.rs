@@ -2,7 +2,7 @@
 //! place. Label values are bounded: namespace, kind, controller, result,
 //! gRPC service/method/code — never object names or error text.
 
-use metrics::{Unit, describe_counter, describe_gauge};
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 
 // ---- status bus
 /// Gauge: objects whose latest status the bus holds.
@@ -29,6 +29,24 @@ pub const SCHEDULER_CONNECTED: &str = "switchyard_scheduler_connected";
 pub const SCHEDULER_RECONNECTS_TOTAL: &str = "switchyard_scheduler_reconnects_total";
 /// Counter{namespace,kind}: messages received on upstream streams.
 pub const UPSTREAM_EVENTS_TOTAL: &str = "switchyard_upstream_events_total";
+
+// ---- gateway gRPC server (go-grpc-prometheus names and labels)
+/// Counter{grpc_service,grpc_method,grpc_type}: RPCs started.
+pub const GRPC_SERVER_STARTED_TOTAL: &str = "grpc_server_started_total";
+/// Counter{grpc_service,grpc_method,grpc_code}: RPCs finished, by code.
+pub const GRPC_SERVER_HANDLED_TOTAL: &str = "grpc_server_handled_total";
+/// Histogram{grpc_service,grpc_method,grpc_type}: seconds from request to
+/// the end of the response (for streams: until the stream ended).
+pub const GRPC_SERVER_HANDLING_SECONDS: &str = "grpc_server_handling_seconds";
+/// Counter{grpc_service,grpc_method,grpc_type}: messages sent to clients.
+pub const GRPC_SERVER_MSG_SENT_TOTAL: &str = "grpc_server_msg_sent_total";
+/// Buckets for [`GRPC_SERVER_HANDLING_SECONDS`] (Prometheus' client
+/// defaults, which go-grpc-prometheus uses). The exporter renders a
+/// histogram only if it is given buckets, e.g.
+/// `PrometheusBuilder::set_buckets_for_metric(Matcher::Full(GRPC_SERVER_HANDLING_SECONDS.into()), GRPC_HANDLING_BUCKETS)`.
+pub const GRPC_HANDLING_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// Registers the help text of every metric with the installed recorder.
 pub fn describe() {
@@ -61,5 +79,25 @@ pub fn describe() {
         BUS_RESYNCS_TOTAL,
         Unit::Count,
         "Subscribers resynchronised from the current state."
+    );
+    describe_counter!(
+        GRPC_SERVER_STARTED_TOTAL,
+        Unit::Count,
+        "Total number of RPCs started on the gateway."
+    );
+    describe_counter!(
+        GRPC_SERVER_HANDLED_TOTAL,
+        Unit::Count,
+        "Total number of RPCs completed on the gateway, regardless of success or failure."
+    );
+    describe_histogram!(
+        GRPC_SERVER_HANDLING_SECONDS,
+        Unit::Seconds,
+        "Time from the start of an RPC on the gateway until its response (or stream) ended."
+    );
+    describe_counter!(
+        GRPC_SERVER_MSG_SENT_TOTAL,
+        Unit::Count,
+        "Total number of gRPC messages the gateway sent to clients."
     );
 }

@@ -3,7 +3,8 @@
 //! `scheduler` is Seldon's `seldon.mlops.scheduler` package (the API every
 //! namespace's scheduler serves and that switchyard's gateway re-serves),
 //! `chainer` the `seldon.mlops.chainer` types it refers to, and `health`
-//! Seldon's health-check service. `json` prints any of these messages as
+//! Seldon's health-check service; `gateway` is switchyard's own service on
+//! the gateway endpoint. `json` prints any of these messages as
 //! proto3 JSON. Nothing in here knows about Kubernetes.
 
 pub mod json;
@@ -21,6 +22,12 @@ pub mod chainer {
 /// `seldon.mlops.health`: the scheduler's health-check service.
 pub mod health {
     tonic::include_proto!("seldon.mlops.health");
+}
+
+/// `switchyard.v1`: switchyard's own gateway service (ListRuntimes,
+/// WatchRuntimes).
+pub mod gateway {
+    tonic::include_proto!("switchyard.v1");
 }
 
 /// The encoded `FileDescriptorSet` of every file in `proto/`.

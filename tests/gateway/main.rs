@@ -1,0 +1,10 @@
+//! The gateway endpoint seen through real tonic clients on 127.0.0.1, in
+//! front of simulated schedulers. Every wait has a deadline; nothing
+//! sleeps to wait for state.
+
+mod listings;
+mod routing;
+mod runtimes;
+mod shutdown;
+mod subscriptions;
+mod support;
