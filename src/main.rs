@@ -8,7 +8,7 @@ use switchyard::cli::{Cli, init_tracing};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(cli.default_log_filter());
     match cli.run().await {
         Ok(()) => ExitCode::SUCCESS,
         // `switchyard crds | head`: the reader left; that is not a failure.
