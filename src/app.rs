@@ -146,7 +146,6 @@ impl App {
                 }),
             );
         }
-        drop(spawn);
         // Static discovery is complete once the file is read: the gateway is
         // ready to route (connections come up in the background).
         let _ = ready_tx.send(true);

@@ -245,7 +245,7 @@ async fn rescale_loop(mut client: SchedulerClient<Channel>, every: u64) {
     loop {
         tokio::time::sleep(Duration::from_secs(every)).await;
         let namespace = NAMESPACES[round % NAMESPACES.len()];
-        let replicas = if (round / NAMESPACES.len()) % 2 == 0 {
+        let replicas = if (round / NAMESPACES.len()).is_multiple_of(2) {
             1
         } else {
             2
