@@ -7,6 +7,8 @@ use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 // ---- status bus
 /// Gauge: objects whose latest status the bus holds.
 pub const BUS_OBJECTS: &str = "switchyard_bus_objects";
+/// Gauge: dirty keys waiting in all subscribers' queues (queue depth).
+pub const BUS_PENDING: &str = "switchyard_bus_pending_events";
 /// Gauge{kind}: live downstream subscribers.
 pub const BUS_SUBSCRIBERS: &str = "switchyard_bus_subscribers";
 /// Counter{kind}: events that replaced a pending event of the same object.

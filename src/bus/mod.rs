@@ -15,7 +15,7 @@ pub mod event;
 pub mod queue;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
@@ -56,6 +56,17 @@ struct Inner {
     state: Mutex<BusState>,
     capacity: usize,
     closed: AtomicBool,
+    /// Dirty keys waiting in all subscribers' queues (the queue depth).
+    pending: AtomicI64,
+}
+
+impl Inner {
+    fn add_pending(&self, delta: i64) {
+        if delta != 0 {
+            let now = self.pending.fetch_add(delta, Ordering::Relaxed) + delta;
+            metrics::gauge!(m::BUS_PENDING).set(now as f64);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -99,6 +110,7 @@ impl StatusBus {
                 state: Mutex::new(BusState::default()),
                 capacity,
                 closed: AtomicBool::new(false),
+                pending: AtomicI64::new(0),
             }),
         }
     }
@@ -120,14 +132,16 @@ impl StatusBus {
         }
         let subscribers = &mut state.subscribers[slot(kind)];
         subscribers.retain(|s| !s.closed.load(Ordering::Relaxed));
+        let mut pending_delta = 0i64;
         for sub in subscribers.iter().filter(|s| s.filter.matches(&key)) {
             let offer = sub.queue().offer(event.clone());
             match offer {
-                Offer::Queued => {}
+                Offer::Queued => pending_delta += 1,
                 Offer::Conflated => {
                     metrics::counter!(m::BUS_CONFLATED_TOTAL, "kind" => kind.as_str()).increment(1)
                 }
                 Offer::Overflowed { dropped } => {
+                    pending_delta -= dropped as i64;
                     metrics::counter!(m::BUS_OVERFLOWS_TOTAL, "kind" => kind.as_str()).increment(1);
                     metrics::counter!(m::BUS_DROPPED_TOTAL, "kind" => kind.as_str())
                         .increment(dropped as u64);
@@ -136,6 +150,8 @@ impl StatusBus {
             sub.notify.notify_one();
         }
         metrics::gauge!(m::BUS_OBJECTS).set(state.objects.len() as f64);
+        drop(state);
+        self.inner.add_pending(pending_delta);
     }
 
     /// Forgets every object of `namespace` (its runtime is gone).
@@ -166,9 +182,10 @@ impl StatusBus {
             closed: AtomicBool::new(false),
         });
         let mut state = self.state();
-        Self::preload(&state, &sub);
+        let queued = Self::preload(&state, &sub);
         state.subscribers[slot(kind)].push(sub.clone());
         drop(state);
+        self.inner.add_pending(queued);
         metrics::gauge!(m::BUS_SUBSCRIBERS, "kind" => kind.as_str()).increment(1);
         Subscription {
             bus: self.clone(),
@@ -176,11 +193,15 @@ impl StatusBus {
         }
     }
 
-    fn preload(state: &BusState, sub: &Subscriber) {
+    /// Queues the current state of every object `sub` watches; returns how
+    /// many keys were added to its queue.
+    fn preload(state: &BusState, sub: &Subscriber) -> i64 {
         let mut queue = sub.queue();
+        let before = queue.len();
         for (_, event) in state.objects.iter().filter(|(k, _)| sub.filter.matches(k)) {
             queue.preload(event.clone());
         }
+        (queue.len() - before) as i64
     }
 
     /// Ends every subscription once its pending events are read.
@@ -190,6 +211,11 @@ impl StatusBus {
         for sub in state.subscribers.iter().flatten() {
             sub.notify.notify_one();
         }
+    }
+
+    /// Dirty keys waiting in all subscribers' queues.
+    pub fn pending(&self) -> i64 {
+        self.inner.pending.load(Ordering::Relaxed)
     }
 
     /// Number of live subscribers (all kinds).
@@ -217,12 +243,17 @@ impl Subscription {
         loop {
             let next = self.sub.queue().pop();
             match next {
-                Next::Event(event) => return Some(event),
+                Next::Event(event) => {
+                    self.bus.inner.add_pending(-1);
+                    return Some(event);
+                }
                 Next::Lagged => {
                     metrics::counter!(m::BUS_RESYNCS_TOTAL, "kind" => self.sub.filter.kind.as_str())
                         .increment(1);
                     let state = self.bus.state();
-                    StatusBus::preload(&state, &self.sub);
+                    let queued = StatusBus::preload(&state, &self.sub);
+                    drop(state);
+                    self.bus.inner.add_pending(queued);
                 }
                 Next::Empty => {
                     if self.bus.inner.closed.load(Ordering::SeqCst) {
@@ -245,6 +276,8 @@ impl Drop for Subscription {
         self.sub.closed.store(true, Ordering::Relaxed);
         let kind = self.sub.filter.kind;
         self.bus.state().subscribers[slot(kind)].retain(|s| !Arc::ptr_eq(s, &self.sub));
+        let abandoned = self.sub.queue().clear();
+        self.bus.inner.add_pending(-(abandoned as i64));
         metrics::gauge!(m::BUS_SUBSCRIBERS, "kind" => kind.as_str()).decrement(1);
     }
 }

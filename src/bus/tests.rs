@@ -166,3 +166,31 @@ async fn dropping_a_subscription_unsubscribes_and_close_ends_streams() {
     let end = tokio::time::timeout(Duration::from_secs(5), other.recv()).await;
     assert_eq!(end.expect("recv returns once closed"), None);
 }
+
+#[tokio::test]
+async fn pending_counts_queued_keys_across_subscribers() {
+    let bus = StatusBus::new(4);
+    bus.publish(model("a", "m0", ModelState::ModelAvailable, 1));
+    let mut first = bus.subscribe(all_models());
+    let second = bus.subscribe(all_models());
+    assert_eq!(bus.pending(), 2, "each snapshot queues m0");
+    bus.publish(model("a", "m1", ModelState::ModelAvailable, 1));
+    bus.publish(model("a", "m1", ModelState::ModelAvailable, 2));
+    assert_eq!(
+        bus.pending(),
+        4,
+        "m1 queued once per subscriber, then conflated"
+    );
+    next(&mut first).await;
+    assert_eq!(bus.pending(), 3);
+    drop(second);
+    assert_eq!(bus.pending(), 1, "a dropped subscriber's queue is released");
+    for i in 2..10 {
+        bus.publish(model("a", &format!("m{i}"), ModelState::ModelAvailable, 1));
+    }
+    assert!(
+        bus.pending() <= 4,
+        "bounded by capacity, got {}",
+        bus.pending()
+    );
+}

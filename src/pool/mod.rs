@@ -21,6 +21,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
+use tracing::Instrument;
 
 pub use entry::{ConnectionState, NamespaceEntry, RuntimeInfo};
 pub use subscriptions::Upstream;
