@@ -202,11 +202,16 @@ impl SchedulerPool {
 
     fn start(&self, entry: &Arc<NamespaceEntry>) {
         for upstream in Upstream::ALL {
-            let task = tokio::spawn(subscriptions::follow(
-                entry.clone(),
-                upstream,
-                self.inner.sinks.clone(),
-            ));
+            // Every log line of the task carries its namespace and stream.
+            let span = tracing::info_span!(
+                "upstream",
+                namespace = %entry.namespace(),
+                stream = upstream.as_str()
+            );
+            let task = tokio::spawn(
+                subscriptions::follow(entry.clone(), upstream, self.inner.sinks.clone())
+                    .instrument(span),
+            );
             entry.add_task(task);
         }
         // Mirror the entry's state into metrics and the change feed.
