@@ -5,9 +5,15 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod demo;
+pub mod run;
 pub mod simulate;
+pub mod translate;
 
+pub use demo::DemoArgs;
+pub use run::RunArgs;
 pub use simulate::SimulateArgs;
+pub use translate::TranslateArgs;
 
 /// switchyard: a global-mode operator and gateway for Seldon Core v2.
 #[derive(Debug, Parser)]
@@ -19,27 +25,47 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the gateway in front of the configured schedulers.
+    Run(RunArgs),
+    /// Three simulated namespaces behind the gateway, with live status.
+    Demo(DemoArgs),
     /// Serve simulated Seldon schedulers (one per namespace) from memory.
     Simulate(SimulateArgs),
     /// Print the CustomResourceDefinitions of the seven mlops.seldon.io
     /// kinds (apply with `kubectl apply --server-side -f -`).
     Crds,
+    /// Dry run: print the scheduler request each resource in FILE becomes.
+    Translate(TranslateArgs),
 }
 
 impl Cli {
     /// Runs the chosen subcommand to completion.
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
+            Command::Run(args) => run::run(args).await,
+            Command::Demo(args) => demo::run(args).await,
             Command::Simulate(args) => simulate::run(args).await,
             Command::Crds => crate::cmd::crds::run(&mut std::io::stdout().lock()),
+            Command::Translate(args) => translate::run(args),
         }
     }
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
-pub fn init_tracing() {
+impl Cli {
+    /// The log filter when `RUST_LOG` is unset: the demo shows its status
+    /// lines, so it logs only warnings; everything else logs `info`.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self.command {
+            Command::Demo(_) => "warn",
+            _ => "info",
+        }
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `default_filter`).
+pub fn init_tracing(default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

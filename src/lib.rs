@@ -1,6 +1,7 @@
 //! switchyard: a global-mode operator and gateway for Seldon Core v2.
 //! See ARCHITECTURE.md for how the modules fit together.
 
+pub mod app;
 pub mod bus;
 pub mod cli;
 pub mod cmd;

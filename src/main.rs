@@ -1,16 +1,22 @@
 //! The switchyard binary: parse the command line, set up logging, run.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 use switchyard::cli::{Cli, init_tracing};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(cli.default_log_filter());
     match cli.run().await {
+        Ok(()) => ExitCode::SUCCESS,
         // `switchyard crds | head`: the reader left; that is not a failure.
-        Err(error) if is_broken_pipe(&error) => Ok(()),
-        other => other,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 
