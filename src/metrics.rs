@@ -38,17 +38,11 @@ pub const GRPC_SERVER_STARTED_TOTAL: &str = "grpc_server_started_total";
 /// Counter{grpc_service,grpc_method,grpc_code}: RPCs finished, by code.
 pub const GRPC_SERVER_HANDLED_TOTAL: &str = "grpc_server_handled_total";
 /// Histogram{grpc_service,grpc_method,grpc_type}: seconds from request to
-/// the end of the response (for streams: until the stream ended).
+/// the end of the response (for streams: until the stream ended). Its
+/// buckets come from `telemetry` (every `_seconds` metric).
 pub const GRPC_SERVER_HANDLING_SECONDS: &str = "grpc_server_handling_seconds";
 /// Counter{grpc_service,grpc_method,grpc_type}: messages sent to clients.
 pub const GRPC_SERVER_MSG_SENT_TOTAL: &str = "grpc_server_msg_sent_total";
-/// Buckets for [`GRPC_SERVER_HANDLING_SECONDS`] (Prometheus' client
-/// defaults, which go-grpc-prometheus uses). The exporter renders a
-/// histogram only if it is given buckets, e.g.
-/// `PrometheusBuilder::set_buckets_for_metric(Matcher::Full(GRPC_SERVER_HANDLING_SECONDS.into()), GRPC_HANDLING_BUCKETS)`.
-pub const GRPC_HANDLING_BUCKETS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
 
 /// Registers the help text of every metric with the installed recorder.
 pub fn describe() {

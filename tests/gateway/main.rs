@@ -3,8 +3,10 @@
 //! sleeps to wait for state.
 
 mod listings;
+mod metrics;
 mod routing;
 mod runtimes;
 mod shutdown;
 mod subscriptions;
 mod support;
+mod tls;

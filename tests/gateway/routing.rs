@@ -193,7 +193,7 @@ async fn malformed_requests_are_invalid_argument_naming_the_field() {
     let env = Env::start(&["team-a", "team-b"]).await;
     let mut gw = env.client().await;
     let expect_invalid = |result: Result<tonic::Response<_>, Status>, needle: &str| {
-        let status = result.err().expect("rejected");
+        let status = result.expect_err("rejected");
         assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
         assert!(
             status.message().contains(needle),
