@@ -2,7 +2,7 @@
 //! processes, as a user runs them: two simulated namespaces in one process,
 //! the gateway in another, driven over real gRPC and HTTP on 127.0.0.1.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -14,40 +14,72 @@ use switchyard::proto::scheduler::{
     DeploymentSpec, KubernetesMeta, LoadModelRequest, MetaData, Model, ModelSpec,
     ModelSubscriptionRequest, UnloadPipelineRequest, model_status::ModelState,
 };
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tonic::transport::Channel;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
-/// Two consecutive free ports on 127.0.0.1 (simulate takes a base port).
-fn free_port_pair() -> u16 {
-    for _ in 0..100 {
-        let first = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = first.local_addr().unwrap().port();
-        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no two consecutive free ports");
-}
-
-fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-fn switchyard(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_switchyard"))
+/// Starts the binary with `args` and returns it with its first log line
+/// containing `marker` (which names the addresses it bound).
+/// Children bind port 0 and report what they got, so concurrent test runs
+/// never race for a port.
+async fn switchyard(args: &[&str], marker: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(args)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .expect("switchyard binary starts")
+        .expect("switchyard binary starts");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let found = tokio::time::timeout(DEADLINE, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let line = strip_ansi(&line);
+            if line.contains(marker) {
+                return line;
+            }
+        }
+        panic!("switchyard {args:?} exited before logging {marker:?}");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("switchyard {args:?} did not log {marker:?} in time"));
+    // Keep draining the log so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, found)
+}
+
+/// `value` of `field=value` in a tracing log line.
+fn field_value(line: &str, field: &str) -> Option<String> {
+    let start = line.find(&format!("{field}="))? + field.len() + 1;
+    let rest = &line[start..];
+    let value: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+    Some(
+        value
+            .trim_matches(|c| c == '"' || c == ')')
+            .trim_start_matches("Some(")
+            .to_owned(),
+    )
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 async fn connect(addr: SocketAddr) -> Channel {
@@ -121,43 +153,61 @@ fn load(ns: &str, name: &str) -> LoadModelRequest {
     }
 }
 
-fn config_file(runtimes: &[(&str, u16)]) -> String {
+fn config_file(runtimes: &[(&str, &str)]) -> String {
     runtimes
         .iter()
-        .map(|(ns, port)| {
-            format!("[[runtimes]]\nnamespace = \"{ns}\"\naddress = \"127.0.0.1:{port}\"\n")
-        })
+        .map(|(ns, addr)| format!("[[runtimes]]\nnamespace = \"{ns}\"\naddress = \"{addr}\"\n"))
         .collect()
 }
 
 #[tokio::test]
 async fn simulate_and_run_as_separate_processes() {
-    let base = free_port_pair();
-    let _simulators = switchyard(&[
-        "simulate",
-        "--namespaces",
-        "2",
-        "--base-port",
-        &base.to_string(),
-        "--namespace-prefix",
-        "ns",
-        "--sync-timeout-ms",
-        "0",
-    ]);
+    let simulate = |ns: &'static str| async move {
+        switchyard(
+            &[
+                "simulate",
+                "--listen",
+                "127.0.0.1:0",
+                "--namespace",
+                ns,
+                "--sync-timeout-ms",
+                "0",
+            ],
+            "simulated scheduler listening",
+        )
+        .await
+    };
+    let (_ns1, line) = simulate("ns1").await;
+    let ns1_addr = field_value(&line, "addr").expect("simulator address logged");
+    let (_ns2, line) = simulate("ns2").await;
+    let ns2_addr = field_value(&line, "addr").expect("simulator address logged");
     let dir = std::env::temp_dir().join(format!("switchyard-processes-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config: PathBuf = dir.join("switchyard.toml");
-    std::fs::write(&config, config_file(&[("ns1", base), ("ns2", base + 1)])).unwrap();
-    let (gateway_addr, metrics_addr) = (free_addr(), free_addr());
-    let _gateway = switchyard(&[
-        "run",
-        "--config",
-        config.to_str().unwrap(),
-        "--gateway-listen",
-        &gateway_addr.to_string(),
-        "--metrics-listen",
-        &metrics_addr.to_string(),
-    ]);
+    std::fs::write(
+        &config,
+        config_file(&[("ns1", &ns1_addr), ("ns2", &ns2_addr)]),
+    )
+    .unwrap();
+    let (_gateway, line) = switchyard(
+        &[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--gateway-listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
+        "switchyard running",
+    )
+    .await;
+    let address = |field| -> SocketAddr {
+        field_value(&line, field)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {field} address in {line:?}"))
+    };
+    let (gateway_addr, metrics_addr) = (address("gateway"), address("metrics"));
 
     let channel = connect(gateway_addr).await;
     let mut gateway = GatewayClient::new(channel.clone());
@@ -215,7 +265,7 @@ async fn simulate_and_run_as_separate_processes() {
     assert!(http_get(metrics_addr, "/readyz").await.contains("ready"));
 
     // Removing a runtime from the file takes effect with no restart.
-    std::fs::write(&config, config_file(&[("ns1", base)])).unwrap();
+    std::fs::write(&config, config_file(&[("ns1", &ns1_addr)])).unwrap();
     until_runtimes(&mut gateway, &["ns1"]).await;
     std::fs::remove_dir_all(&dir).ok();
 }
