@@ -206,7 +206,10 @@ mod example {
     /// The documented example must stay valid.
     #[test]
     fn the_example_config_parses() {
-        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/switchyard.toml"));
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/switchyard.toml"
+        ));
         let config = FileConfig::load(path).expect("config/switchyard.toml parses");
         assert_eq!(config.runtimes.len(), 2);
         assert_eq!(config.runtime_specs()[0].address, "127.0.0.1:19004");

@@ -5,6 +5,7 @@ pub mod bus;
 pub mod cli;
 pub mod conditions;
 pub mod config;
+pub mod kube_double;
 pub mod metrics;
 pub mod pool;
 pub mod proto;

@@ -99,9 +99,7 @@ impl PolicedConn {
         } = self;
         from_client.feed(bytes, |frame| match frame.kind {
             frames::PING if frame.flags & frames::ACK == 0 => {
-                if police.ping(now, open_streams.len()) == Verdict::TooManyPings {
-                    too_many = true;
-                }
+                too_many |= police.ping(now, open_streams.len()) == Verdict::TooManyPings;
             }
             frames::HEADERS if frame.stream_id > *last_client_stream => {
                 *last_client_stream = frame.stream_id;
