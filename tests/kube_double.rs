@@ -995,7 +995,10 @@ async fn lease_create_and_update() {
         ),
         409
     );
-    assert_eq!(generation(&taken), 2);
+    assert_eq!(
+        taken.spec.as_ref().and_then(|s| s.lease_transitions),
+        Some(1)
+    );
     let current = leases.get("switchyard-leader").await.expect("gets");
     assert_eq!(
         current.spec.and_then(|s| s.holder_identity).as_deref(),
@@ -1212,5 +1215,182 @@ async fn latency_is_added_to_every_request() {
     cms.list(&ListParams::default()).await.expect("lists");
     assert!(started.elapsed() >= Duration::from_millis(150));
     double.clear_faults();
+    double.shutdown().await.expect("stops");
+}
+
+#[tokio::test]
+async fn scale_subresource_and_delete_collection() {
+    let (double, client) = start().await;
+    let models: Api<Model> = Api::namespaced(client.clone(), "ns1");
+    let mut m = model("m", "gs://a");
+    m.spec.replicas = Some(1);
+    models
+        .create(&PostParams::default(), &m)
+        .await
+        .expect("creates");
+    let scale = models.get_scale("m").await.expect("gets scale");
+    assert_eq!(scale.spec.and_then(|s| s.replicas), Some(1));
+    let scaled = models
+        .patch_scale(
+            "m",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 4}})),
+        )
+        .await
+        .expect("patches scale");
+    assert_eq!(scaled.spec.and_then(|s| s.replicas), Some(4));
+    let after = models.get("m").await.expect("gets");
+    assert_eq!(after.spec.replicas, Some(4));
+    assert_eq!(generation(&after), 2, "scaling is a spec change");
+
+    for name in ["x1", "x2"] {
+        let mut labelled = model(name, "gs://x");
+        labelled.metadata.labels = Some(BTreeMap::from([("batch".into(), "x".into())]));
+        models
+            .create(&PostParams::default(), &labelled)
+            .await
+            .expect("creates");
+    }
+    let deleted = models
+        .delete_collection(
+            &DeleteParams::default(),
+            &ListParams::default().labels("batch=x"),
+        )
+        .await
+        .expect("deletes the collection");
+    assert_eq!(deleted.left().map(|l| l.items.len()), Some(2));
+    let left: Vec<String> = models
+        .list(&ListParams::default())
+        .await
+        .expect("lists")
+        .items
+        .iter()
+        .map(ResourceExt::name_any)
+        .collect();
+    assert_eq!(left, ["m"]);
+    double.shutdown().await.expect("stops");
+}
+
+#[tokio::test]
+async fn metadata_only_and_streaming_lists() {
+    let (double, client) = start().await;
+    let models: Api<Model> = Api::namespaced(client.clone(), "ns1");
+    models
+        .create(&PostParams::default(), &model("m", "gs://a"))
+        .await
+        .expect("creates");
+    let meta = models.get_metadata("m").await.expect("gets metadata");
+    assert_eq!(meta.metadata.name.as_deref(), Some("m"));
+    let metas = models
+        .list_metadata(&ListParams::default())
+        .await
+        .expect("lists metadata");
+    assert_eq!(metas.items.len(), 1);
+
+    let streaming: Vec<_> = watcher(models.clone(), watcher::Config::default().streaming_lists())
+        .take_while(|e| std::future::ready(!matches!(e, Ok(watcher::Event::InitDone))))
+        .try_collect()
+        .await
+        .expect("streaming list");
+    assert!(
+        streaming
+            .iter()
+            .any(|e| matches!(e, watcher::Event::InitApply(m) if m.name_any() == "m"))
+    );
+
+    let metadata_only: Api<kube::core::PartialObjectMeta<Model>> = Api::namespaced(client, "ns1");
+    let metadata_events: Vec<_> = watcher(metadata_only, watcher::Config::default())
+        .take_while(|e| std::future::ready(!matches!(e, Ok(watcher::Event::InitDone))))
+        .try_collect()
+        .await
+        .expect("metadata list");
+    assert!(metadata_events.iter().any(
+        |e| matches!(e, watcher::Event::InitApply(m) if m.metadata.name.as_deref() == Some("m"))
+    ));
+    double.shutdown().await.expect("stops");
+}
+
+#[tokio::test]
+async fn namespaces_can_be_required() {
+    let mut config = ApiDoubleConfig::loopback();
+    config.require_namespaces = true;
+    let (double, client) = start_with(config).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "team");
+    let cm = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some("c".into()),
+            ..ObjectMeta::default()
+        },
+        ..ConfigMap::default()
+    };
+    assert_eq!(api_code(cms.create(&PostParams::default(), &cm).await), 404);
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &Namespace {
+                metadata: ObjectMeta {
+                    name: Some("team".into()),
+                    finalizers: Some(vec!["example.com/hold".into()]),
+                    ..ObjectMeta::default()
+                },
+                ..Namespace::default()
+            },
+        )
+        .await
+        .expect("creates the namespace");
+    cms.create(&PostParams::default(), &cm)
+        .await
+        .expect("creates");
+    namespaces
+        .delete("team", &DeleteParams::default())
+        .await
+        .expect("namespace deletion starts");
+    let mut second = cm.clone();
+    second.metadata.name = Some("d".into());
+    assert_eq!(
+        api_code(cms.create(&PostParams::default(), &second).await),
+        403
+    );
+    double.shutdown().await.expect("stops");
+}
+
+#[tokio::test]
+async fn watches_get_bookmarks_and_end_at_their_timeout() {
+    let mut config = ApiDoubleConfig::loopback();
+    config.bookmark_interval = Duration::from_millis(50);
+    let (double, client) = start_with(config).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "ns1");
+    let cm = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some("c".into()),
+            ..ObjectMeta::default()
+        },
+        ..ConfigMap::default()
+    };
+    cms.create(&PostParams::default(), &cm)
+        .await
+        .expect("creates");
+    let from = double.resource_version().to_string();
+    let mut stream = cms
+        .watch(&WatchParams::default().timeout(1), &from)
+        .await
+        .expect("watches")
+        .boxed();
+    match within("a bookmark", stream.try_next()).await {
+        Ok(Some(WatchEvent::Bookmark(bookmark))) => {
+            let rv: u64 = bookmark.metadata.resource_version.parse().expect("numeric");
+            assert_eq!(rv, double.resource_version());
+        }
+        other => panic!("expected a bookmark, got {other:?}"),
+    }
+    // After timeoutSeconds the server ends the stream cleanly.
+    loop {
+        match within("the end of the watch", stream.try_next()).await {
+            Ok(Some(WatchEvent::Bookmark(_))) => {}
+            Ok(None) => break,
+            other => panic!("unexpected watch item: {other:?}"),
+        }
+    }
     double.shutdown().await.expect("stops");
 }
