@@ -583,9 +583,7 @@ mod tests {
         assert!(created.get("status").is_none(), "status dropped on create");
         let rv1 = object::resource_version(&created).to_string();
 
-        let mut same = (*created).clone();
-        same["metadata"]["labels"] = json!({});
-        object::set_meta(&mut same, "labels", None);
+        let same = (*created).clone();
         let unchanged = f
             .writer()
             .update(&key("m"), same, Precondition::Required)
