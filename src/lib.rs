@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod conditions;
 pub mod config;
 pub mod gateway;
+pub mod kube_double;
 pub mod metrics;
 pub mod pool;
 pub mod proto;

@@ -1,0 +1,607 @@
+//! One HTTP request, start to finish: injected latency, routing, the verb
+//! (get, list, watch, create, update, patch, delete, deletecollection),
+//! counters and injected faults, then the read or write on the locked
+//! collection, and the response (an object, a list, a watch stream or a
+//! `Status`). Bodies are parsed before a lock is taken and rendered after
+//! it is released; no lock is held across an `.await`.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{ACCEPT, CONTENT_TYPE, HeaderValue, USER_AGENT};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::Value;
+
+use super::catalog::ResourceType;
+use super::discovery;
+use super::error::ApiError;
+use super::object;
+use super::patch::PatchKind;
+use super::render::{self, Projection};
+use super::route::{self, Query, ResourcePath, Route, Subresource};
+use super::selector::{FieldSelector, Filter, LabelSelector};
+use super::shared::Shared;
+use super::stats::Verb;
+use super::store::Key;
+use super::watch::{self, WatchBody, WatchRequest, WatchStart};
+use super::writes::{DeletePreconditions, Precondition, Writer};
+
+/// A response body: whole, or a watch stream.
+pub type ApiBody = Either<Full<Bytes>, WatchBody>;
+
+const JSON: &str = "application/json";
+
+/// Serves one request; every failure becomes a `Status` response.
+pub async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ApiBody> {
+    let latency = shared.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    match dispatch(&shared, req).await {
+        Ok(response) => {
+            tracing::trace!(%method, %path, status = response.status().as_u16(), "API double");
+            response
+        }
+        Err(error) => {
+            tracing::debug!(%method, %path, %error, "API double: request failed");
+            respond(
+                error.code,
+                render::value(&error.to_status()),
+                HeaderValue::from_static(JSON),
+            )
+        }
+    }
+}
+
+fn respond(code: u16, body: Bytes, content_type: HeaderValue) -> Response<ApiBody> {
+    let mut response = Response::new(Either::Left(Full::new(body)));
+    *response.status_mut() =
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(CONTENT_TYPE, content_type);
+    response
+}
+
+fn ok(code: u16, body: Bytes) -> Response<ApiBody> {
+    respond(code, body, HeaderValue::from_static(JSON))
+}
+
+fn watch_response(
+    replay: VecDeque<Bytes>,
+    live: Option<tokio::sync::mpsc::Receiver<Bytes>>,
+    timeout: Option<std::time::Duration>,
+) -> Response<ApiBody> {
+    let mut response = Response::new(Either::Right(WatchBody::new(replay, live, timeout)));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
+    response
+}
+
+fn header(req: &Request<Incoming>, name: hyper::header::HeaderName) -> Option<&str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn dispatch(shared: &Shared, req: Request<Incoming>) -> Result<Response<ApiBody>, ApiError> {
+    let route = route::parse_path(&shared.catalog, req.uri().path())?;
+    if let Route::Resource(path) = route {
+        return resource(shared, req, path).await;
+    }
+    if req.method() != Method::GET {
+        return Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        ));
+    }
+    let aggregated = discovery::wants_aggregated(header(&req, ACCEPT));
+    let catalog = &shared.catalog;
+    let is_aggregatable = matches!(route, Route::CoreVersions | Route::Groups);
+    let document = match route {
+        Route::Version => discovery::version(),
+        Route::CoreVersions if aggregated => discovery::aggregated(catalog, true),
+        Route::CoreVersions => discovery::core_versions(&shared.local_addr.to_string()),
+        Route::CoreResources => discovery::resource_list(catalog, "", "v1"),
+        Route::Groups if aggregated => discovery::aggregated(catalog, false),
+        Route::Groups => discovery::groups(catalog),
+        Route::Group(group) => discovery::group(catalog, &group),
+        Route::GroupResources(group, version) => {
+            discovery::resource_list(catalog, &group, &version)
+        }
+        Route::Resource(_) => return Err(ApiError::no_route()),
+    };
+    let content_type = if aggregated && is_aggregatable {
+        HeaderValue::from_static(discovery::AGGREGATED_CONTENT_TYPE)
+    } else {
+        HeaderValue::from_static(JSON)
+    };
+    Ok(respond(200, render::value(&document), content_type))
+}
+
+fn verb_of(
+    method: &Method,
+    rt: &ResourceType,
+    path: &ResourcePath,
+    query: &Query,
+) -> Result<Verb, ApiError> {
+    let named = path.name.is_some();
+    let sub = path.subresource.is_some();
+    let verb = match *method {
+        Method::GET if query.watch && !sub => Verb::Watch,
+        Method::GET if named => Verb::Get,
+        Method::GET => Verb::List,
+        Method::POST if !named => Verb::Create,
+        Method::PUT if named => Verb::Update,
+        Method::PATCH if named => Verb::Patch,
+        Method::DELETE if named && !sub => Verb::Delete,
+        Method::DELETE if !named => Verb::DeleteCollection,
+        _ => {
+            return Err(ApiError::method_not_allowed(
+                "the server does not allow this method on the requested resource",
+            ));
+        }
+    };
+    // Namespaced kinds are written inside a namespace.
+    if rt.namespaced
+        && path.namespace.is_none()
+        && matches!(verb, Verb::Create | Verb::DeleteCollection)
+    {
+        return Err(ApiError::method_not_allowed(format!(
+            "{} of {} needs a namespace in the path",
+            verb.as_str(),
+            rt.plural
+        )));
+    }
+    Ok(verb)
+}
+
+/// Everything a resource request needs once its body is read.
+struct Call<'a> {
+    shared: &'a Shared,
+    rt: &'a ResourceType,
+    path: ResourcePath,
+    query: Query,
+    projection: Projection,
+    content_type: Option<String>,
+    body: Bytes,
+}
+
+impl Call<'_> {
+    fn key(&self) -> Key {
+        (
+            self.path.namespace.clone().unwrap_or_default(),
+            self.path.name.clone().unwrap_or_default(),
+        )
+    }
+
+    fn writer<'c>(&'c self, collection: &'c mut super::store::Collection) -> Writer<'c> {
+        Writer {
+            rt: self.rt,
+            revision: &self.shared.revision,
+            collection,
+            dry_run: self.query.dry_run,
+        }
+    }
+}
+
+async fn resource(
+    shared: &Shared,
+    req: Request<Incoming>,
+    path: ResourcePath,
+) -> Result<Response<ApiBody>, ApiError> {
+    let rt = shared.catalog.get(path.id);
+    let query = Query::parse(req.uri().query())?;
+    let verb = verb_of(req.method(), rt, &path, &query)?;
+    let sub = path.subresource.map(Subresource::as_str);
+    shared.stats.record(
+        verb,
+        &rt.resource_label(sub),
+        header(&req, USER_AGENT).unwrap_or(""),
+        query.field_manager.as_deref(),
+    );
+    if verb.is_write()
+        && let Some(error) =
+            shared
+                .faults
+                .take_write_failure(rt, sub, path.name.as_deref().unwrap_or(""))
+    {
+        shared.stats.add(|s| s.injected_write_failures += 1);
+        return Err(error);
+    }
+    let projection = Projection::from_accept(header(&req, ACCEPT));
+    let content_type = header(&req, CONTENT_TYPE).map(str::to_string);
+    let body = if verb.is_write() {
+        read_body(req.into_body(), shared.config.max_body_bytes).await?
+    } else {
+        Bytes::new()
+    };
+    let call = Call {
+        shared,
+        rt,
+        path,
+        query,
+        projection,
+        content_type,
+        body,
+    };
+    match verb {
+        Verb::Get => get(&call),
+        Verb::List => list(&call),
+        Verb::Watch => watch(&call),
+        Verb::Create => create(&call),
+        Verb::Update => update(&call),
+        Verb::Patch => patch(&call),
+        Verb::Delete => delete(&call),
+        Verb::DeleteCollection => delete_collection(&call),
+    }
+}
+
+async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, ApiError> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(ApiError::too_large(limit))
+        }
+        Err(error) => Err(ApiError::bad_request(format!(
+            "reading the request body failed: {error}"
+        ))),
+    }
+}
+
+fn parse_json(call: &Call<'_>) -> Result<Value, ApiError> {
+    let mime = call
+        .content_type
+        .as_deref()
+        .and_then(|c| c.split(';').next())
+        .map(str::trim)
+        .unwrap_or(JSON);
+    if mime != JSON {
+        return Err(ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format ({mime}) - accepted media types include: application/json"
+        )));
+    }
+    if call.body.is_empty() {
+        return Err(ApiError::bad_request("the request body is empty"));
+    }
+    serde_json::from_slice(&call.body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): {e}",
+            call.rt.kind
+        ))
+    })
+}
+
+fn filter(call: &Call<'_>) -> Result<Filter, ApiError> {
+    let query = &call.query;
+    let labels = LabelSelector::parse(query.label_selector.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
+    let mut fields = query.field_selector.clone().unwrap_or_default();
+    // A watch on one object (`GET .../name?watch=true`).
+    if let Some(name) = &call.path.name {
+        if !fields.is_empty() {
+            fields.push(',');
+        }
+        fields.push_str("metadata.name=");
+        fields.push_str(name);
+    }
+    let fields = FieldSelector::parse(&fields, call.rt.custom).map_err(ApiError::bad_request)?;
+    Ok(Filter {
+        namespace: call.path.namespace.clone(),
+        labels,
+        fields,
+    })
+}
+
+fn parse_rv(rv: &str) -> Result<u64, ApiError> {
+    rv.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "resourceVersion: Invalid value: {rv:?}: must be a non-negative integer"
+        ))
+    })
+}
+
+fn get(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
+    let key = call.key();
+    let obj = call
+        .shared
+        .lock(call.path.id)
+        .get(&key)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(call.rt, &key.1))?;
+    if call.path.subresource == Some(Subresource::Scale) {
+        let scale = super::scale::scale_of(call.rt, &obj)?;
+        return Ok(ok(200, render::value(&scale)));
+    }
+    Ok(ok(200, render::object(&obj, call.projection)))
+}
+
+/// Which state a list reads.
+enum ReadAt {
+    Latest,
+    NotOlderThan(u64),
+    Exact(u64),
+}
+
+/// `{rv}/{namespace}/{name}` of the last object of a page.
+fn continue_token(rv: u64, key: &Key) -> String {
+    format!("{rv}/{}/{}", key.0, key.1)
+}
+
+fn parse_continue(token: &str) -> Result<(u64, Key), ApiError> {
+    let mut parts = token.splitn(3, '/');
+    let parsed = match (parts.next(), parts.next(), parts.next()) {
+        (Some(rv), Some(ns), Some(name)) => {
+            rv.parse().ok().map(|rv| (rv, (ns.into(), name.into())))
+        }
+        _ => None,
+    };
+    parsed.ok_or_else(|| ApiError::bad_request(format!("continue key is not valid: {token:?}")))
+}
+
+fn list(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
+    let filter = filter(call)?;
+    let query = &call.query;
+    let rv = query.rv();
+    let (read_at, after) = match &query.continue_token {
+        Some(token) => {
+            if !rv.is_empty() && rv != "0" {
+                return Err(ApiError::bad_request(
+                    "specifying resource version is not allowed when using continue",
+                ));
+            }
+            let (at, key) = parse_continue(token)?;
+            (ReadAt::Exact(at), Some(key))
+        }
+        None => {
+            let read_at = match (query.resource_version_match.as_deref().unwrap_or(""), rv) {
+                ("", "" | "0") => ReadAt::Latest,
+                ("" | "NotOlderThan", rv) if !rv.is_empty() => ReadAt::NotOlderThan(parse_rv(rv)?),
+                ("Exact", rv) if !rv.is_empty() && rv != "0" => ReadAt::Exact(parse_rv(rv)?),
+                (matching, rv) => {
+                    return Err(ApiError::bad_request(format!(
+                        "resourceVersionMatch {matching:?} is not allowed with resourceVersion {rv:?}"
+                    )));
+                }
+            };
+            (read_at, None)
+        }
+    };
+    let (page, at) = {
+        let collection = call.shared.lock(call.path.id);
+        let current = call.shared.revision.current();
+        let at = match read_at {
+            ReadAt::Latest => current,
+            ReadAt::NotOlderThan(n) | ReadAt::Exact(n) if n > current => {
+                return Err(ApiError::too_large_resource_version(n, current));
+            }
+            ReadAt::NotOlderThan(_) => current,
+            ReadAt::Exact(n) => n,
+        };
+        let page = collection
+            .page(at, &filter, after.as_ref(), query.limit)
+            .ok_or_else(|| {
+                if after.is_some() {
+                    ApiError::expired(
+                        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                    )
+                } else {
+                    ApiError::expired(format!(
+                        "too old resource version: {at} ({})",
+                        collection.compacted()
+                    ))
+                }
+            })?;
+        (page, at)
+    };
+    let token = page.next.as_ref().map(|key| continue_token(at, key));
+    Ok(ok(
+        200,
+        render::list(
+            call.rt,
+            page.items.iter().map(AsRef::as_ref),
+            at,
+            token,
+            call.projection,
+        ),
+    ))
+}
+
+fn watch(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
+    let filter = filter(call)?;
+    let query = &call.query;
+    if query.send_initial_events && !query.allow_watch_bookmarks {
+        return Err(ApiError::bad_request(
+            "sendInitialEvents is forbidden for watch unless allowWatchBookmarks=true",
+        ));
+    }
+    let shared = call.shared;
+    if shared.faults.take_watch_expiry() {
+        shared.stats.add(|s| s.injected_watch_expiries += 1);
+        let error = ApiError::expired(format!(
+            "too old resource version: {} (injected by the API double)",
+            query.rv()
+        ));
+        return Ok(watch_response(
+            VecDeque::from([render::error_line(&error)]),
+            None,
+            None,
+        ));
+    }
+    let start = match query.rv() {
+        _ if query.send_initial_events => WatchStart::Snapshot {
+            initial_events_end: true,
+        },
+        "" | "0" => WatchStart::Snapshot {
+            initial_events_end: false,
+        },
+        rv => WatchStart::After(parse_rv(rv)?),
+    };
+    let request = WatchRequest {
+        filter,
+        projection: call.projection,
+        bookmarks: query.allow_watch_bookmarks,
+        start,
+    };
+    let opened = {
+        let mut collection = shared.lock(call.path.id);
+        let current = shared.revision.current();
+        watch::open(&mut collection, call.rt, request, current)
+    };
+    let timeout = query.timeout.unwrap_or(shared.config.default_watch_timeout);
+    match opened {
+        Ok((replay, live)) => Ok(watch_response(replay, Some(live), Some(timeout))),
+        Err(error) => {
+            shared.stats.add(|s| s.expired_watches += 1);
+            Ok(watch_response(
+                VecDeque::from([render::error_line(&error)]),
+                None,
+                None,
+            ))
+        }
+    }
+}
+
+/// With `require_namespaces`, the namespace must exist and not be going.
+fn check_namespace(call: &Call<'_>) -> Result<(), ApiError> {
+    let shared = call.shared;
+    let Some(ns) = call.path.namespace.as_deref() else {
+        return Ok(());
+    };
+    if !shared.config.require_namespaces {
+        return Ok(());
+    }
+    let Some(id) = shared.catalog.find("", "v1", "namespaces") else {
+        return Ok(());
+    };
+    let namespaces = shared.catalog.get(id);
+    let deleting = match shared.lock(id).get(&(String::new(), ns.to_string())) {
+        None => return Err(ApiError::not_found(namespaces, ns)),
+        Some(found) => object::is_deleting(found),
+    };
+    if deleting {
+        return Err(ApiError::forbidden(format!(
+            "{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+            call.rt.group_resource(),
+            call.path.name.as_deref().unwrap_or("")
+        )));
+    }
+    Ok(())
+}
+
+fn create(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
+    let obj = parse_json(call)?;
+    check_namespace(call)?;
+    let ns = call.path.namespace.as_deref().unwrap_or("");
+    let created = {
+        let mut collection = call.shared.lock(call.path.id);
+        call.writer(&mut collection).create(ns, obj)?
+    };
+    Ok(ok(201, render::object(&created, call.projection)))
+}
+
+/// What an update or patch returns, rendered after the lock is released.
+enum Written {
+    Object(Arc<Value>),
+    Scale(Value),
+}
+
+impl Written {
+    fn respond(self, projection: Projection) -> Response<ApiBody> {
+        match self {
+            Written::Object(obj) => ok(200, render::object(&obj, projection)),
+            Written::Scale(scale) => ok(200, render::value(&scale)),
+        }
+    }
+}
+
+fn update(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
+    let obj = parse_json(call)?;
+    let key = call.key();
+    let precondition = if call.rt.custom {
+        Precondition::Required
+    } else {
+        Precondition::IfPresent
+    };
+    let written = {
+        let mut collection = call.shared.lock(call.path.id);
+        let mut writer = call.writer(&mut collection);
+        match call.path.subresource {
+            None => Written::Object(writer.update(&key, obj, precondition)?),
+            Some(Subresource::Status) => {
+                Written::Object(writer.update_status(&key, obj, precondition)?)
+            }
+            Some(Subresource::Scale) => Written::Scale(writer.update_scale(&key, obj)?),
+        }
+    };
+    Ok(written.respond(call.projection))
+}
+
+fn patch(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
+    let kind = PatchKind::from_content_type(call.content_type.as_deref(), call.rt.custom)?;
+    let patch = kind.parse(&call.body)?;
+    if kind == PatchKind::Apply && call.query.field_manager.is_none() {
+        return Err(ApiError::unprocessable(
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+        ));
+    }
+    let key = call.key();
+    let written = {
+        let mut collection = call.shared.lock(call.path.id);
+        let mut writer = call.writer(&mut collection);
+        match call.path.subresource {
+            Some(Subresource::Scale) => Written::Scale(writer.patch_scale(&key, kind, &patch)?),
+            sub => Written::Object(writer.patch(&key, kind, &patch, sub)?),
+        }
+    };
+    Ok(written.respond(call.projection))
+}
+
+fn delete(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
+    let pre = DeletePreconditions::from_body(&call.body)?;
+    let key = call.key();
+    let (deleted, still_there) = {
+        let mut collection = call.shared.lock(call.path.id);
+        let deleted = call.writer(&mut collection).delete(&key, &pre)?;
+        (deleted, collection.contains(&key))
+    };
+    // 202 while finalizers hold the object, as the real server answers.
+    let code = if still_there && !call.query.dry_run {
+        202
+    } else {
+        200
+    };
+    Ok(ok(code, render::object(&deleted, call.projection)))
+}
+
+fn delete_collection(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
+    let filter = filter(call)?;
+    let (deleted, at) = {
+        let mut collection = call.shared.lock(call.path.id);
+        let keys: Vec<Key> = collection
+            .matching(&filter)
+            .map(|o| {
+                (
+                    object::namespace(o).to_string(),
+                    object::name(o).to_string(),
+                )
+            })
+            .collect();
+        let mut writer = call.writer(&mut collection);
+        let mut deleted = Vec::with_capacity(keys.len());
+        for key in &keys {
+            deleted.push(writer.delete(key, &DeletePreconditions::default())?);
+        }
+        (deleted, call.shared.revision.current())
+    };
+    Ok(ok(
+        200,
+        render::list(
+            call.rt,
+            deleted.iter().map(AsRef::as_ref),
+            at,
+            None,
+            call.projection,
+        ),
+    ))
+}

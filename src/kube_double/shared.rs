@@ -1,0 +1,109 @@
+//! The state every request handler shares: the catalogue, one locked
+//! `Collection` per resource type (a `std::sync::Mutex`, never held across
+//! an `.await`), the global `Revision`, fault knobs and counters.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::catalog::{Catalog, ResourceId};
+use super::config::ApiDoubleConfig;
+use super::faults::Faults;
+use super::stats::{ApiStats, Stats};
+use super::store::{Collection, Revision};
+use super::watch::WatcherSet;
+
+pub struct Shared {
+    pub catalog: Catalog,
+    collections: Vec<Mutex<Collection>>,
+    pub revision: Revision,
+    pub faults: Faults,
+    pub stats: Stats,
+    slow_watchers_closed: Arc<AtomicU64>,
+    pub config: ApiDoubleConfig,
+    pub local_addr: SocketAddr,
+}
+
+impl Shared {
+    pub fn new(config: ApiDoubleConfig, local_addr: SocketAddr) -> Self {
+        let catalog = Catalog::new(&config.crds);
+        let slow_watchers_closed = Arc::new(AtomicU64::new(0));
+        let collections = (0..catalog.len())
+            .map(|_| {
+                Mutex::new(Collection::new(
+                    config.history_limit,
+                    WatcherSet::with_counter(
+                        config.watch_buffer,
+                        Arc::clone(&slow_watchers_closed),
+                    ),
+                ))
+            })
+            .collect();
+        Self {
+            catalog,
+            collections,
+            revision: Revision::default(),
+            faults: Faults::default(),
+            stats: Stats::default(),
+            slow_watchers_closed,
+            config,
+            local_addr,
+        }
+    }
+
+    /// Locks one collection. A panic while locked cannot leave a
+    /// collection half-written (every write is one `commit`), so a
+    /// poisoned lock is used as is.
+    pub fn lock(&self, id: ResourceId) -> MutexGuard<'_, Collection> {
+        self.collections[id]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Ends every open watch; returns how many were open.
+    pub fn drop_watches(&self) -> usize {
+        let dropped: usize = (0..self.collections.len())
+            .map(|id| self.lock(id).watchers.clear())
+            .sum();
+        self.stats.add(|s| s.dropped_watches += dropped as u64);
+        dropped
+    }
+
+    /// Watch streams open now, over every resource type.
+    pub fn open_watches(&self) -> usize {
+        (0..self.collections.len())
+            .map(|id| self.lock(id).watchers.len())
+            .sum()
+    }
+
+    /// Sends a bookmark to every watcher that asked for them.
+    pub fn send_bookmarks(&self) {
+        for (id, rt) in self.catalog.iter() {
+            let mut collection = self.lock(id);
+            if !collection.watchers.is_empty() {
+                let rv = self.revision.current();
+                collection.watchers.bookmark(rt, rv);
+            }
+        }
+    }
+
+    /// Forgets all history: every resourceVersion issued so far becomes
+    /// too old to watch from.
+    pub fn compact(&self) {
+        for id in 0..self.collections.len() {
+            let mut collection = self.lock(id);
+            collection.compact(self.revision.current());
+        }
+    }
+
+    pub fn stats(&self) -> ApiStats {
+        let mut stats = self.stats.snapshot();
+        stats.slow_watchers_closed = self.slow_watchers_closed.load(Ordering::Relaxed);
+        stats
+    }
+
+    pub fn reset_stats(&self) {
+        self.stats.reset();
+        self.slow_watchers_closed.store(0, Ordering::Relaxed);
+    }
+}
