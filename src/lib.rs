@@ -10,6 +10,7 @@ pub mod config;
 pub mod gateway;
 pub mod kube_double;
 pub mod metrics;
+pub mod operator;
 pub mod pool;
 pub mod proto;
 pub mod registry;

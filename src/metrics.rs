@@ -44,6 +44,11 @@ pub const GRPC_SERVER_HANDLING_SECONDS: &str = "grpc_server_handling_seconds";
 /// Counter{grpc_service,grpc_method,grpc_type}: messages sent to clients.
 pub const GRPC_SERVER_MSG_SENT_TOTAL: &str = "grpc_server_msg_sent_total";
 
+// ---- Kubernetes writes
+/// Counter{kind,reason}: writes to the API server not made (not leader,
+/// timeout, error).
+pub const WRITES_DROPPED_TOTAL: &str = "switchyard_kube_writes_dropped_total";
+
 /// Registers the help text of every metric with the installed recorder.
 pub fn describe() {
     describe_gauge!(
