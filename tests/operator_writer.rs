@@ -108,3 +108,46 @@ async fn finalizer_changes_survive_conflicts_by_rereading() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn update_status_is_guarded_and_skips_no_ops() {
+    let double = ApiDouble::start(loopback()).await.unwrap();
+    let client = double.client().unwrap();
+    let api: Api<Model> = Api::namespaced(client.clone(), "ns");
+    model(&api, "iris").await;
+    let (_leader, rx) = watch::channel(true);
+    let writer = ApiWriter::new(client, rx, "switchyard-test");
+
+    let set_one = |m: &Model| {
+        let current = m.status.clone().unwrap_or_default();
+        (current.available_replicas != 1).then(|| ModelStatus {
+            available_replicas: 1,
+            ..current
+        })
+    };
+    double.fail_next_writes(
+        1,
+        FailWith::Conflict,
+        WriteScope::subresource("models", "status"),
+    );
+    let written = writer
+        .update_status("ns", "iris", set_one)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(written.status.unwrap().available_replicas, 1);
+    let before = double.stats().requests("patch", "models/status");
+    writer.update_status("ns", "iris", set_one).await.unwrap();
+    assert_eq!(
+        double.stats().requests("patch", "models/status"),
+        before,
+        "no change, no write"
+    );
+    assert!(
+        writer
+            .update_status("ns", "gone", set_one)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

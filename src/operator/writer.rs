@@ -146,6 +146,66 @@ impl ApiWriter {
         .await
     }
 
+    /// Read-modify-write of `.status`: reads `namespace/name`, asks
+    /// `compute` for the new status (`None`: nothing to change, no write),
+    /// and patches it guarded by the resourceVersion it read, re-reading on
+    /// conflict. Every status writer (reconcilers and the status stream)
+    /// goes through here, so none overwrites conditions another just set.
+    /// Returns the object as written (or as read, when nothing changed);
+    /// `Ok(None)` when the object is gone.
+    pub async fn update_status<K, S>(
+        &self,
+        namespace: &str,
+        name: &str,
+        compute: impl Fn(&K) -> Option<S>,
+    ) -> Result<Option<K>, WriteError>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + Debug
+            + DeserializeOwned,
+        S: Serialize,
+    {
+        let kind = K::kind(&()).to_string();
+        self.gate(&kind)?;
+        let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
+        for _ in 0..CONFLICT_ATTEMPTS {
+            let current = match self
+                .call(
+                    &kind,
+                    || format!("reading {kind} {namespace}/{name}"),
+                    api.get_opt(name),
+                )
+                .await?
+            {
+                Some(current) => current,
+                None => return Ok(None),
+            };
+            let Some(status) = compute(&current) else {
+                return Ok(Some(current));
+            };
+            let patch = json!({
+                "metadata": { "resourceVersion": current.resource_version() },
+                "status": status,
+            });
+            let result = self
+                .call(
+                    &kind,
+                    || format!("patching the status of {kind} {namespace}/{name}"),
+                    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch)),
+                )
+                .await;
+            match result {
+                Err(e) if e.is_conflict() => continue,
+                Err(e) if e.is_not_found() => return Ok(None),
+                other => return other.map(Some),
+            }
+        }
+        Err(WriteError::Conflict {
+            what: format!("patching the status of {kind} {namespace}/{name}"),
+        })
+    }
+
     /// Merge-patches `namespace/name` (spec or metadata) with `patch`.
     pub async fn patch<K>(
         &self,
