@@ -120,7 +120,7 @@ async fn update_status_is_guarded_and_skips_no_ops() {
 
     let set_one = |m: &Model| {
         let current = m.status.clone().unwrap_or_default();
-        (current.available_replicas != 1).then(|| ModelStatus {
+        (current.available_replicas != 1).then_some(ModelStatus {
             available_replicas: 1,
             ..current
         })
