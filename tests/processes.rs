@@ -267,6 +267,24 @@ async fn simulate_and_run_as_separate_processes() {
     // Removing a runtime from the file takes effect with no restart.
     std::fs::write(&config, config_file(&[("ns1", &ns1_addr)])).unwrap();
     until_runtimes(&mut gateway, &["ns1"]).await;
+    // ... and its five tasks are gone: the task gauge is back to one
+    // namespace's worth.
+    let start = tokio::time::Instant::now();
+    loop {
+        let body = http_get(metrics_addr, "/metrics").await;
+        let tasks: Vec<&str> = body
+            .lines()
+            .filter(|l| l.starts_with("switchyard_pool_tasks{"))
+            .collect();
+        if tasks.len() == 5 && tasks.iter().all(|l| l.ends_with(" 1")) {
+            break;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "task gauge not back to one namespace: {tasks:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 
