@@ -129,144 +129,123 @@ async fn attempt(
     sinks: &Sinks,
     backoff: &mut Backoff,
 ) -> Ended {
-    let name = SUBSCRIBER_NAME.to_owned();
+    let subscriber_name = SUBSCRIBER_NAME.to_owned();
     let publish = |payload: StatusPayload| {
         sinks
             .bus
             .publish(StatusEvent::new(namespace.clone(), payload));
     };
+    let pump = Pump {
+        entry,
+        namespace,
+        upstream,
+        backoff,
+    };
     match upstream {
         Upstream::Status(StatusKind::Model) => {
             let req = ModelSubscriptionRequest {
-                subscriber_name: name,
+                subscriber_name,
                 is_model_gateway: false,
             };
-            match client.subscribe_model_status(req).await {
-                Ok(stream) => {
-                    pump(
-                        stream.into_inner(),
-                        entry,
-                        namespace,
-                        upstream,
-                        backoff,
-                        |m| async move { publish(StatusPayload::Model(m)) },
-                    )
-                    .await
-                }
-                Err(status) => Ended::Failed(status),
-            }
+            let opened = client.subscribe_model_status(req).await;
+            pump.run(opened, |m| async move { publish(StatusPayload::Model(m)) })
+                .await
         }
         Upstream::Status(StatusKind::Pipeline) => {
             let req = PipelineSubscriptionRequest {
-                subscriber_name: name,
+                subscriber_name,
                 ..Default::default()
             };
-            match client.subscribe_pipeline_status(req).await {
-                Ok(stream) => {
-                    pump(
-                        stream.into_inner(),
-                        entry,
-                        namespace,
-                        upstream,
-                        backoff,
-                        |m| async move { publish(StatusPayload::Pipeline(m)) },
-                    )
-                    .await
-                }
-                Err(status) => Ended::Failed(status),
-            }
+            let opened = client.subscribe_pipeline_status(req).await;
+            pump.run(
+                opened,
+                |m| async move { publish(StatusPayload::Pipeline(m)) },
+            )
+            .await
         }
         Upstream::Status(StatusKind::Experiment) => {
-            let req = ExperimentSubscriptionRequest {
-                subscriber_name: name,
-            };
-            match client.subscribe_experiment_status(req).await {
-                Ok(stream) => {
-                    pump(
-                        stream.into_inner(),
-                        entry,
-                        namespace,
-                        upstream,
-                        backoff,
-                        |m| async move { publish(StatusPayload::Experiment(m)) },
-                    )
-                    .await
-                }
-                Err(status) => Ended::Failed(status),
-            }
+            let req = ExperimentSubscriptionRequest { subscriber_name };
+            let opened = client.subscribe_experiment_status(req).await;
+            pump.run(
+                opened,
+                |m| async move { publish(StatusPayload::Experiment(m)) },
+            )
+            .await
         }
         Upstream::Status(StatusKind::Server) => {
-            let req = ServerSubscriptionRequest {
-                subscriber_name: name,
-            };
-            match client.subscribe_server_status(req).await {
-                Ok(stream) => {
-                    pump(
-                        stream.into_inner(),
-                        entry,
-                        namespace,
-                        upstream,
-                        backoff,
-                        |m| async move { publish(StatusPayload::Server(m)) },
-                    )
-                    .await
-                }
-                Err(status) => Ended::Failed(status),
-            }
+            let req = ServerSubscriptionRequest { subscriber_name };
+            let opened = client.subscribe_server_status(req).await;
+            pump.run(opened, |m| async move { publish(StatusPayload::Server(m)) })
+                .await
         }
         Upstream::ControlPlane => {
-            let req = ControlPlaneSubscriptionRequest {
-                subscriber_name: name,
-            };
-            match client.subscribe_control_plane(req).await {
-                Ok(stream) => {
-                    pump(stream.into_inner(), entry, namespace, upstream, backoff, |msg| {
-                        let sink = sinks.control_plane.clone();
-                        let namespace = namespace.clone();
-                        async move {
-                            tracing::debug!(namespace = %namespace, event = ?msg.event(), "control-plane event");
-                            if let Some(sink) = sink {
-                                // Backpressure here only slows this namespace's
-                                // control-plane stream, never the others.
-                                let _ = sink.send(ControlPlaneEvent { namespace, event: msg.event() }).await;
-                            }
-                        }
-                    })
-                    .await
+            let req = ControlPlaneSubscriptionRequest { subscriber_name };
+            let opened = client.subscribe_control_plane(req).await;
+            pump.run(opened, |msg| {
+                let sink = sinks.control_plane.clone();
+                let namespace = namespace.clone();
+                async move {
+                    tracing::debug!(namespace = %namespace, event = ?msg.event(), "control-plane event");
+                    if let Some(sink) = sink {
+                        // Backpressure here only slows this namespace's
+                        // control-plane stream, never the others.
+                        let _ = sink
+                            .send(ControlPlaneEvent {
+                                namespace,
+                                event: msg.event(),
+                            })
+                            .await;
+                    }
                 }
-                Err(status) => Ended::Failed(status),
-            }
+            })
+            .await
         }
     }
 }
 
-/// Forwards every message of `stream` to `forward`.
-async fn pump<T, F, Fut>(
-    mut stream: Streaming<T>,
-    entry: &NamespaceEntry,
-    namespace: &Arc<str>,
+/// One subscription attempt of one upstream stream.
+struct Pump<'a> {
+    entry: &'a NamespaceEntry,
+    namespace: &'a Arc<str>,
     upstream: Upstream,
-    backoff: &mut Backoff,
-    mut forward: F,
-) -> Ended
-where
-    F: FnMut(T) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    entry.stream_opened();
-    let received = metrics::counter!(m::UPSTREAM_EVENTS_TOTAL, "namespace" => namespace.to_string(), "kind" => upstream.as_str());
-    let ended = loop {
-        match stream.message().await {
-            Ok(Some(msg)) => {
-                backoff.reset();
-                entry.event_seen();
-                received.increment(1);
-                forward(msg).await;
+    backoff: &'a mut Backoff,
+}
+
+impl Pump<'_> {
+    /// Forwards every message of the `opened` stream to `forward`, until the
+    /// stream ends or fails.
+    async fn run<T, F, Fut>(
+        self,
+        opened: Result<tonic::Response<Streaming<T>>, tonic::Status>,
+        mut forward: F,
+    ) -> Ended
+    where
+        F: FnMut(T) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let mut stream = match opened {
+            Ok(response) => response.into_inner(),
+            Err(status) => return Ended::Failed(status),
+        };
+        self.entry.stream_opened();
+        let received = metrics::counter!(
+            m::UPSTREAM_EVENTS_TOTAL,
+            "namespace" => self.namespace.to_string(),
+            "kind" => self.upstream.as_str()
+        );
+        let ended = loop {
+            match stream.message().await {
+                Ok(Some(msg)) => {
+                    self.backoff.reset();
+                    self.entry.event_seen();
+                    received.increment(1);
+                    forward(msg).await;
+                }
+                Ok(None) => break Ended::Closed,
+                Err(status) => break Ended::Failed(status),
             }
-            Ok(None) => break Ended::Closed,
-            Err(status) => break Ended::Failed(status),
-        }
-    };
-    entry.stream_closed();
-    ended
+        };
+        self.entry.stream_closed();
+        ended
+    }
 }
