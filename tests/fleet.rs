@@ -5,20 +5,21 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+mod common;
+
+use common::{DEADLINE, eventually, load_model as load};
 use switchyard::app::{App, AppConfig};
 use switchyard::config::GatewayConfig;
 use switchyard::pool::Upstream;
 use switchyard::proto::scheduler::scheduler_client::SchedulerClient;
 use switchyard::proto::scheduler::{
-    DeploymentSpec, KubernetesMeta, LoadModelRequest, MetaData, Model, ModelSpec,
-    ModelStatusResponse, ModelSubscriptionRequest, model_status::ModelState,
+    LoadModelRequest, ModelStatusResponse, ModelSubscriptionRequest, model_status::ModelState,
 };
 use switchyard::registry::RuntimeSpec;
 use switchyard::simulator::{SimulatorConfig, SimulatorFleet};
 use tonic::transport::Channel;
 use tonic::{Code, Request, Streaming};
 
-const DEADLINE: Duration = Duration::from_secs(20);
 const NAMESPACES: [&str; 3] = ["alpha", "beta", "gamma"];
 
 struct Fleet {
@@ -77,31 +78,6 @@ fn runtime(ns: &str, addr: SocketAddr) -> RuntimeSpec {
     }
 }
 
-fn load(ns: &str, name: &str) -> LoadModelRequest {
-    LoadModelRequest {
-        model: Some(Model {
-            meta: Some(MetaData {
-                name: name.into(),
-                kubernetes_meta: Some(KubernetesMeta {
-                    namespace: ns.into(),
-                    generation: 1,
-                }),
-                ..Default::default()
-            }),
-            model_spec: Some(ModelSpec {
-                uri: "gs://models/m".into(),
-                ..Default::default()
-            }),
-            deployment_spec: Some(DeploymentSpec {
-                replicas: 1,
-                max_replicas: u32::MAX,
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-    }
-}
-
 async fn subscribe(client: &mut SchedulerClient<Channel>) -> Streaming<ModelStatusResponse> {
     client
         .subscribe_model_status(ModelSubscriptionRequest {
@@ -133,14 +109,6 @@ async fn until_available(stream: &mut Streaming<ModelStatusResponse>, want: &[&s
                 msg.model_name
             ));
         }
-    }
-}
-
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let start = tokio::time::Instant::now();
-    while !check() {
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -7,17 +7,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod common;
+
+use common::{DEADLINE, load_model};
 use switchyard::bus::{Filter, StatusBus, StatusKind, StatusPayload};
 use switchyard::pool::{ConnectionState, SchedulerPool, Upstream};
-use switchyard::proto::scheduler::{
-    DeploymentSpec, KubernetesMeta, LoadModelRequest, MetaData, Model, ModelSpec,
-    model_status::ModelState,
-};
+use switchyard::proto::scheduler::model_status::ModelState;
 use switchyard::registry::{RuntimeRegistry, RuntimeSpec};
 use switchyard::simulator::{Simulator, SimulatorConfig, SimulatorHandle};
 use tokio_util::sync::CancellationToken;
-
-const DEADLINE: Duration = Duration::from_secs(20);
 
 async fn simulator(ns: &str) -> SimulatorHandle {
     Simulator::start(SimulatorConfig::new(ns, "127.0.0.1:0".parse().unwrap()))
@@ -49,32 +47,6 @@ where
 fn ready(pool: &SchedulerPool, ns: &str) -> bool {
     pool.get(ns)
         .is_ok_and(|e| e.info().state == ConnectionState::Ready)
-}
-
-fn load_request(ns: &str, name: &str) -> LoadModelRequest {
-    LoadModelRequest {
-        model: Some(Model {
-            meta: Some(MetaData {
-                name: name.into(),
-                kubernetes_meta: Some(KubernetesMeta {
-                    namespace: ns.into(),
-                    generation: 1,
-                }),
-                ..Default::default()
-            }),
-            model_spec: Some(ModelSpec {
-                uri: "gs://models/iris".into(),
-                ..Default::default()
-            }),
-            deployment_spec: Some(DeploymentSpec {
-                replicas: 1,
-                min_replicas: 0,
-                max_replicas: u32::MAX,
-                log_payloads: false,
-            }),
-            ..Default::default()
-        }),
-    }
 }
 
 struct Fixture {
@@ -135,7 +107,7 @@ async fn status_from_two_namespaces_reaches_the_bus_tagged_with_its_namespace() 
         fx.pool
             .client(ns)
             .unwrap()
-            .load_model(load_request(ns, "iris"))
+            .load_model(load_model(ns, "iris"))
             .await
             .expect("load accepted");
     }
@@ -187,7 +159,7 @@ async fn a_restarted_scheduler_is_resubscribed() {
     fx.pool
         .client("team-a")
         .unwrap()
-        .load_model(load_request("team-a", "after"))
+        .load_model(load_model("team-a", "after"))
         .await
         .unwrap();
     let event = tokio::time::timeout(DEADLINE, sub.recv())
@@ -218,7 +190,7 @@ async fn an_unreachable_scheduler_delays_no_other_namespace() {
         .pool
         .client("dead")
         .unwrap()
-        .load_model(load_request("dead", "m"))
+        .load_model(load_model("dead", "m"))
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
@@ -229,7 +201,7 @@ async fn an_unreachable_scheduler_delays_no_other_namespace() {
     fx.pool
         .client("good")
         .unwrap()
-        .load_model(load_request("good", "m"))
+        .load_model(load_model("good", "m"))
         .await
         .expect("good namespace unaffected");
     fx.stop().await;
@@ -261,7 +233,7 @@ async fn removing_a_runtime_stops_its_tasks_and_purges_its_state() {
     fx.pool
         .client("team-a")
         .unwrap()
-        .load_model(load_request("team-a", "m"))
+        .load_model(load_model("team-a", "m"))
         .await
         .unwrap();
     let models = Filter {

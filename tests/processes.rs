@@ -7,18 +7,18 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+mod common;
+
+use common::{DEADLINE, load_model as load};
 use switchyard::proto::gateway::gateway_client::GatewayClient;
 use switchyard::proto::gateway::{ConnectionState, ListRuntimesRequest, Runtime};
 use switchyard::proto::scheduler::scheduler_client::SchedulerClient;
 use switchyard::proto::scheduler::{
-    DeploymentSpec, KubernetesMeta, LoadModelRequest, MetaData, Model, ModelSpec,
     ModelSubscriptionRequest, UnloadPipelineRequest, model_status::ModelState,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tonic::transport::Channel;
-
-const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Starts the binary with `args` and returns it with its first log line
 /// containing `marker` (which names the addresses it bound).
@@ -125,31 +125,6 @@ async fn until_runtimes(gateway: &mut GatewayClient<Channel>, want: &[&str]) {
             "runtimes {list:?}, wanted exactly {want:?} ready"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn load(ns: &str, name: &str) -> LoadModelRequest {
-    LoadModelRequest {
-        model: Some(Model {
-            meta: Some(MetaData {
-                name: name.into(),
-                kubernetes_meta: Some(KubernetesMeta {
-                    namespace: ns.into(),
-                    generation: 1,
-                }),
-                ..Default::default()
-            }),
-            model_spec: Some(ModelSpec {
-                uri: "gs://models/m".into(),
-                ..Default::default()
-            }),
-            deployment_spec: Some(DeploymentSpec {
-                replicas: 1,
-                max_replicas: u32::MAX,
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
     }
 }
 
