@@ -272,3 +272,48 @@ async fn watch_namespaces_ignore_the_others() {
         "not ours"
     );
 }
+
+#[tokio::test]
+async fn the_app_starts_discovery_and_leader_election() {
+    use switchyard::app::{App, AppConfig, KubeConnection, KubernetesConfig};
+    use switchyard::config::GatewayConfig;
+    use switchyard::operator::LeaderElectionConfig;
+
+    let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    create_runtime(&double, "ns").await;
+    let mut election = LeaderElectionConfig::new("seldon-system");
+    election.lease_duration = Duration::from_secs(2);
+    election.renew_deadline = Duration::from_millis(1500);
+    election.retry_period = Duration::from_millis(200);
+    let app = App::start(
+        AppConfig {
+            gateway: GatewayConfig::default(),
+            gateway_listen: "127.0.0.1:0".parse().unwrap(),
+            metrics_listen: None,
+            runtimes_file: None,
+            runtimes_poll: Duration::from_secs(1),
+            kubernetes: Some(KubernetesConfig {
+                connection: KubeConnection::Config(Box::new(double.kube_config())),
+                scope: WatchScope::AllNamespaces,
+                addressing: Default::default(),
+                leader_election: Some(election),
+                finalizer_recheck: RECHECK,
+            }),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let parts = app.kubernetes.clone().unwrap();
+    let mut leading = parts.leadership.clone();
+    tokio::time::timeout(WAIT, leading.wait_for(|l| *l))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(parts.writer.is_leader());
+    eventually("registered", async || app.registry.get("ns").is_some()).await;
+    app.shutdown().await.unwrap();
+    assert!(!*parts.leadership.borrow(), "released on shutdown");
+}
