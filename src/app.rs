@@ -1,6 +1,12 @@
 //! The wiring of a running switchyard: registry -> pool -> bus -> gateway,
 //! plus the admin endpoint. `switchyard run`, `switchyard demo` and the
 //! end-to-end tests all start the same [`App`].
+//!
+//! With [`KubernetesConfig`], the operator side starts too
+//! ([`start_kubernetes`]): leader election, SeldonRuntime discovery feeding
+//! the registry (instead of the config file's `[[runtimes]]`), and the
+//! leader-gated [`ApiWriter`] that the operator's other parts write with.
+//! Readiness is then "every runtime watcher has listed once".
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,9 +16,13 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use tokio::sync::watch;
+
 use crate::bus::StatusBus;
 use crate::config::GatewayConfig;
 use crate::gateway;
+use crate::operator::leader::{self, LeaderElectionConfig};
+use crate::operator::{ApiWriter, RuntimeDiscovery, SchedulerAddressing, WatchScope};
 use crate::pool::SchedulerPool;
 use crate::registry::{RuntimeRegistry, static_file};
 use crate::telemetry::admin::{self, Admin};
@@ -30,6 +40,127 @@ pub struct AppConfig {
     pub runtimes_file: Option<PathBuf>,
     /// How often that file is checked for changes.
     pub runtimes_poll: Duration,
+    /// The operator side; `None`: gateway only, runtimes from the file.
+    pub kubernetes: Option<KubernetesConfig>,
+}
+
+/// How to reach the API server.
+#[derive(Clone, Debug)]
+pub enum KubeConnection {
+    /// In-cluster config, else `$KUBECONFIG` / `~/.kube/config`.
+    Infer,
+    /// This kubeconfig file (its current context).
+    Kubeconfig(PathBuf),
+    /// A ready config (tests, the demo's API double).
+    Config(Box<kube::Config>),
+}
+
+/// The operator side of an [`App`].
+#[derive(Clone, Debug)]
+pub struct KubernetesConfig {
+    /// How to reach the API server.
+    pub connection: KubeConnection,
+    /// Which namespaces' SeldonRuntimes are watched.
+    pub scope: WatchScope,
+    /// How a discovered namespace's scheduler is reached.
+    pub addressing: SchedulerAddressing,
+    /// Leader election; `None`: this replica always leads (one replica).
+    pub leader_election: Option<LeaderElectionConfig>,
+    /// How often deleted runtimes re-check whether they may go.
+    pub finalizer_recheck: Duration,
+}
+
+/// What the operator side hands to its other parts (controllers, status
+/// writer): the leader-gated writer and the leadership it follows.
+#[derive(Clone)]
+pub struct KubernetesParts {
+    /// The one way to write to the API server.
+    pub writer: ApiWriter,
+    /// True while this replica leads.
+    pub leadership: watch::Receiver<bool>,
+    /// Keeps an always-leader channel open (`--leader-elect=false`).
+    _always: Option<std::sync::Arc<watch::Sender<bool>>>,
+}
+
+type Spawn<'a> =
+    dyn FnMut(&'static str, futures_util::future::BoxFuture<'static, anyhow::Result<()>>) + 'a;
+
+/// Starts leader election and SeldonRuntime discovery (feeding `registry`)
+/// as tasks of the app; returns the parts for the other operator pieces
+/// and the readiness of discovery. Controllers and the status writer start
+/// next to this, from the returned [`KubernetesParts`].
+pub async fn start_kubernetes(
+    config: KubernetesConfig,
+    registry: RuntimeRegistry,
+    cancel: &CancellationToken,
+    spawn: &mut Spawn<'_>,
+) -> anyhow::Result<(KubernetesParts, watch::Receiver<bool>)> {
+    let KubernetesConfig {
+        connection,
+        scope,
+        addressing,
+        leader_election,
+        finalizer_recheck,
+    } = config;
+    let kube_config = match connection {
+        KubeConnection::Infer => kube::Config::infer().await.map_err(|e| {
+            anyhow::anyhow!("cannot find a Kubernetes config (in-cluster, $KUBECONFIG or ~/.kube/config): {e}; pass --kubeconfig")
+        })?,
+        KubeConnection::Kubeconfig(path) => {
+            let file = kube::config::Kubeconfig::read_from(&path)
+                .map_err(|e| anyhow::anyhow!("cannot read kubeconfig {}: {e}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("kubeconfig {} is not usable: {e}", path.display()))?
+        }
+        KubeConnection::Config(config) => *config,
+    };
+    let client = kube::Client::try_from(kube_config)
+        .map_err(|e| anyhow::anyhow!("cannot build a Kubernetes client: {e}"))?;
+
+    let (leadership, always) = match leader_election {
+        Some(election) => {
+            let (rx, task) = leader::spawn(client.clone(), election, cancel.clone())?;
+            spawn(
+                "leader-election",
+                Box::pin(async move {
+                    task.await
+                        .map_err(|e| anyhow::anyhow!("leader election panicked: {e}"))
+                }),
+            );
+            (rx, None)
+        }
+        None => {
+            let (tx, rx) = leader::always_leader();
+            metrics::gauge!(crate::metrics::LEADER_ELECTION_MASTER_STATUS, "name" => "none")
+                .set(1.0);
+            (rx, Some(std::sync::Arc::new(tx)))
+        }
+    };
+    let writer = ApiWriter::new(client, leadership.clone(), "switchyard");
+    let (discovery, ready) = RuntimeDiscovery::new(
+        writer.clone(),
+        registry,
+        scope,
+        addressing,
+        finalizer_recheck,
+    );
+    let discovery_cancel = cancel.clone();
+    spawn(
+        "runtime-discovery",
+        Box::pin(async move {
+            discovery.run(discovery_cancel).await;
+            Ok(())
+        }),
+    );
+    Ok((
+        KubernetesParts {
+            writer,
+            leadership,
+            _always: always,
+        },
+        ready,
+    ))
 }
 
 /// A running switchyard.
@@ -39,6 +170,8 @@ pub struct App {
     pub bus: StatusBus,
     pub gateway_addr: SocketAddr,
     pub metrics_addr: Option<SocketAddr>,
+    /// The operator side, when started with [`KubernetesConfig`].
+    pub kubernetes: Option<KubernetesParts>,
     cancel: CancellationToken,
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
 }
@@ -56,6 +189,7 @@ impl App {
             metrics_listen,
             runtimes_file,
             runtimes_poll,
+            kubernetes,
         } = config;
         let cancel = CancellationToken::new();
         let registry = RuntimeRegistry::new();
@@ -87,7 +221,20 @@ impl App {
         let listener = gateway::server::bind(gateway_listen).await?;
         let gateway_addr = listener.local_addr()?;
 
-        let (ready_tx, ready_rx) = tokio::sync::watch::channel(false);
+        // ---- the operator side (before the admin endpoint: it decides
+        // readiness). Controllers and the status writer start from `parts`.
+        let (kubernetes, ready_rx, ready_tx) = match kubernetes {
+            Some(kube) => {
+                let (parts, ready) =
+                    start_kubernetes(kube, registry.clone(), &cancel, &mut spawn).await?;
+                (Some(parts), ready, None)
+            }
+            None => {
+                let (tx, rx) = watch::channel(false);
+                (None, rx, Some(tx))
+            }
+        };
+
         let metrics_addr = match (metrics_listen, metrics) {
             (Some(addr), Some(handle)) => {
                 let admin = Admin {
@@ -109,7 +256,9 @@ impl App {
             _ => None,
         };
 
-        if let Some(path) = runtimes_file {
+        // With Kubernetes, discovery owns the registry: the file's
+        // [[runtimes]] would fight it.
+        if let Some(path) = runtimes_file.filter(|_| kubernetes.is_none()) {
             let (registry, cancel) = (registry.clone(), cancel.clone());
             spawn(
                 "config-file",
@@ -148,7 +297,9 @@ impl App {
         }
         // Static discovery is complete once the file is read: the gateway is
         // ready to route (connections come up in the background).
-        let _ = ready_tx.send(true);
+        if let Some(ready_tx) = ready_tx {
+            let _ = ready_tx.send(true);
+        }
         tracing::info!(gateway = %gateway_addr, metrics = ?metrics_addr, "switchyard running");
         Ok(App {
             registry,
@@ -156,6 +307,7 @@ impl App {
             bus,
             gateway_addr,
             metrics_addr,
+            kubernetes,
             cancel,
             tasks,
         })

@@ -2,6 +2,7 @@
 //! plain structs. Every field is optional: flags and built-in defaults fill
 //! the gaps (see `config/switchyard.toml` for a documented example).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,47 @@ pub struct FileConfig {
     /// Static runtimes: the schedulers to serve without Kubernetes.
     #[serde(default)]
     pub runtimes: Vec<StaticRuntime>,
+    /// The operator side: discovery from Kubernetes, leader election.
+    #[serde(default)]
+    pub kubernetes: KubernetesSection,
+}
+
+/// The `[kubernetes]` section. Every field has a flag of the same name
+/// (`--watch-namespaces`, ...) that wins over it.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesSection {
+    /// Run the operator side: discover runtimes from SeldonRuntimes (the
+    /// `[[runtimes]]` list is then ignored). Default false, so a config
+    /// without a cluster keeps working.
+    pub enabled: Option<bool>,
+    /// Kubeconfig file; default: in-cluster config, else `$KUBECONFIG` or
+    /// `~/.kube/config`.
+    pub kubeconfig: Option<PathBuf>,
+    /// Watch every namespace (unless `watch_namespaces` lists some).
+    pub clusterwide: Option<bool>,
+    /// Watch only these namespaces (plus `namespace`).
+    #[serde(default)]
+    pub watch_namespaces: Vec<String>,
+    /// The operator's own namespace (the Lease lives there); default the
+    /// `POD_NAMESPACE` environment variable.
+    pub namespace: Option<String>,
+    /// Elect a leader among replicas; false: this replica always leads.
+    /// Default true.
+    pub leader_elect: Option<bool>,
+    /// Name of the Lease; default `switchyard-leader`.
+    pub lease_name: Option<String>,
+    /// Seconds a lease is valid after renewal; default 15.
+    pub lease_duration_seconds: Option<u64>,
+    /// Seconds the leader tries to renew before stepping down; default 10.
+    pub renew_deadline_seconds: Option<u64>,
+    /// Seconds between attempts to acquire or renew; default 2.
+    pub retry_period_seconds: Option<u64>,
+    /// Per-namespace scheduler addresses that win over
+    /// `scheduler.address_template` (out-of-cluster runs against
+    /// port-forwarded schedulers).
+    #[serde(default)]
+    pub scheduler_addresses: BTreeMap<String, String>,
 }
 
 /// The gateway endpoint.
@@ -213,5 +255,10 @@ mod example {
         let config = FileConfig::load(path).expect("config/switchyard.toml parses");
         assert_eq!(config.runtimes.len(), 2);
         assert_eq!(config.runtime_specs()[0].address, "127.0.0.1:19004");
+        assert_eq!(config.kubernetes.enabled, Some(false));
+        assert_eq!(
+            config.kubernetes.lease_name.as_deref(),
+            Some("switchyard-leader")
+        );
     }
 }

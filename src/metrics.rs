@@ -49,6 +49,15 @@ pub const GRPC_SERVER_MSG_SENT_TOTAL: &str = "grpc_server_msg_sent_total";
 /// timeout, error).
 pub const WRITES_DROPPED_TOTAL: &str = "switchyard_kube_writes_dropped_total";
 
+// ---- leader election (controller-runtime's name)
+/// Gauge{name}: 1 while this replica holds the lease `name`, else 0.
+pub const LEADER_ELECTION_MASTER_STATUS: &str = "leader_election_master_status";
+
+// ---- SeldonRuntime discovery
+/// Gauge: SeldonRuntimes being deleted whose finalizer is kept because
+/// Servers, Models, Pipelines or Experiments remain in their namespace.
+pub const RUNTIMES_DELETION_BLOCKED: &str = "switchyard_runtimes_deletion_blocked";
+
 /// Registers the help text of every metric with the installed recorder.
 pub fn describe() {
     describe_gauge!(
@@ -80,6 +89,15 @@ pub fn describe() {
         BUS_RESYNCS_TOTAL,
         Unit::Count,
         "Subscribers resynchronised from the current state."
+    );
+    describe_gauge!(
+        LEADER_ELECTION_MASTER_STATUS,
+        "Whether this replica is the leader (1) or not (0) of the named lease."
+    );
+    describe_gauge!(
+        RUNTIMES_DELETION_BLOCKED,
+        Unit::Count,
+        "SeldonRuntimes being deleted and waiting for the Servers, Models, Pipelines and Experiments of their namespace to go."
     );
     describe_counter!(
         GRPC_SERVER_STARTED_TOTAL,

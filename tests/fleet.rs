@@ -42,6 +42,7 @@ async fn start() -> Fleet {
             metrics_listen: None,
             runtimes_file: None,
             runtimes_poll: Duration::from_secs(1),
+            kubernetes: None,
         },
         None,
     )

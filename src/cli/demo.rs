@@ -67,6 +67,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             metrics_listen: Some(free_or_any(metrics_listen)),
             runtimes_file: None,
             runtimes_poll: Duration::from_secs(2),
+            kubernetes: None,
         },
         Some(metrics),
     )

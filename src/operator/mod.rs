@@ -4,8 +4,12 @@
 //! This is the Kubernetes side: it knows kube types and reaches schedulers
 //! only through the pool's clients and the translation functions. Every
 //! write goes through [`writer::ApiWriter`], which writes only while this
-//! replica leads.
+//! replica leads ([`leader`]).
 
+pub mod leader;
+pub mod runtimes;
 pub mod writer;
 
+pub use leader::{LeaderElectionConfig, LeaderElectionError};
+pub use runtimes::{RUNTIME_FINALIZER, RuntimeDiscovery, SchedulerAddressing, WatchScope};
 pub use writer::{ApiWriter, WriteError};
