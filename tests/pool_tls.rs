@@ -64,6 +64,7 @@ async fn the_pool_speaks_mtls_and_is_refused_without_a_client_certificate() {
             metrics_listen: None,
             runtimes_file: None,
             runtimes_poll: Duration::from_secs(1),
+            kubernetes: None,
         },
         None,
     )
