@@ -6,6 +6,8 @@
 //! write goes through [`writer::ApiWriter`], which writes only while this
 //! replica leads.
 
+pub mod controllers;
 pub mod writer;
 
+pub use controllers::{Context, Controllers};
 pub use writer::{ApiWriter, WriteError};
