@@ -12,9 +12,10 @@
 //! carries the same knowledge across replicas.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -71,7 +72,18 @@ pub(crate) struct ControllerContext {
     pub shared: Context,
     pub metrics: ControllerMetrics,
     memory: Mutex<HashMap<String, ObjectMemory>>,
+    /// Scheduler calls in flight per namespace.
+    namespaces: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
+
+/// Scheduler calls one controller makes to one namespace at once. Below
+/// the controller's concurrency on purpose: a namespace whose scheduler is
+/// slow holds at most this many workers, and its other objects are put
+/// back (requeued after [`NAMESPACE_BUSY_RETRY`]) instead of taking the
+/// workers every other namespace needs.
+pub const NAMESPACE_CALLS_IN_FLIGHT: usize = 4;
+/// When a namespace's calls are all in flight, retry its object after this.
+pub const NAMESPACE_BUSY_RETRY: Duration = Duration::from_millis(250);
 
 impl ControllerContext {
     pub fn new(shared: Context, metrics: ControllerMetrics) -> Self {
@@ -79,6 +91,7 @@ impl ControllerContext {
             shared,
             metrics,
             memory: Mutex::new(HashMap::new()),
+            namespaces: Mutex::new(HashMap::new()),
         }
     }
 
@@ -86,6 +99,19 @@ impl ControllerContext {
         // Only plain data is updated under the lock; a panic elsewhere
         // cannot leave it half written.
         self.memory.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A permit for one scheduler call to `namespace`, or `None` when
+    /// [`NAMESPACE_CALLS_IN_FLIGHT`] calls are already running.
+    pub fn namespace_permit(&self, namespace: &str) -> Option<OwnedSemaphorePermit> {
+        let semaphore = self
+            .namespaces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(namespace.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(NAMESPACE_CALLS_IN_FLIGHT)))
+            .clone();
+        semaphore.try_acquire_owned().ok()
     }
 
     /// A copy of what is remembered about `obj`.

@@ -62,6 +62,10 @@ pub enum ReconcileError {
         name: String,
         after: Duration,
     },
+    /// Every scheduler call slot of the namespace is taken (its scheduler
+    /// is slow); tried again shortly.
+    #[error("namespace {namespace}: scheduler calls all in flight; retrying")]
+    Busy { namespace: String },
     /// A write to the API server failed (the writer already retried
     /// conflicts).
     #[error(transparent)]
@@ -76,6 +80,7 @@ impl ReconcileError {
             ReconcileError::Scheduler { code, .. } => is_final_code(*code),
             ReconcileError::NoRuntime { .. }
             | ReconcileError::Timeout { .. }
+            | ReconcileError::Busy { .. }
             | ReconcileError::Write(_) => false,
         };
         if final_ {

@@ -28,7 +28,7 @@ use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use tonic::transport::Channel;
 
-use super::context::{ControllerContext, now};
+use super::context::{ControllerContext, NAMESPACE_BUSY_RETRY, now};
 use super::error::ReconcileError;
 use super::metrics::ReconcileResult;
 use crate::conditions::Retryability;
@@ -265,6 +265,9 @@ async fn apply<K: ManagedKind>(
         Ok(client) => match obj.apply_call(client) {
             Err(e) => Err(invalid(obj, e)),
             Ok(call) => {
+                let Some(_permit) = ctx.namespace_permit(&namespace) else {
+                    return Ok(Outcome::Wait(NAMESPACE_BUSY_RETRY));
+                };
                 call_scheduler(
                     K::APPLY_RPC,
                     &namespace,

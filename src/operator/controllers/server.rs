@@ -22,7 +22,7 @@ use kube::{Api, Resource, ResourceExt};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::context::ControllerContext;
+use super::context::{ControllerContext, NAMESPACE_BUSY_RETRY};
 use super::error::{ReconcileError, RetryBackoff};
 use super::lifecycle::{Outcome, REASON_INVALID_SPEC, call_scheduler, write_status};
 use crate::conditions::{self, Retryability};
@@ -81,6 +81,7 @@ pub(crate) async fn reconcile(
                 .await;
             Ok(Outcome::Done)
         }
+        Err(ReconcileError::Busy { .. }) => Ok(Outcome::Wait(NAMESPACE_BUSY_RETRY)),
         Err(error) => {
             let retry = error.retryability();
             let message = error.condition_message();
@@ -146,6 +147,9 @@ async fn notify(server: &Server, ctx: &ControllerContext) -> Result<(), Reconcil
                 source,
             })?;
     let call = Box::pin(async move { client.server_notify(request).await.map(drop) });
+    let Some(_permit) = ctx.namespace_permit(&namespace) else {
+        return Err(ReconcileError::Busy { namespace });
+    };
     call_scheduler(RPC, &namespace, &name, SERVER_NOTIFY_TIMEOUT, call).await
 }
 
