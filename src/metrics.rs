@@ -58,6 +58,25 @@ pub const LEADER_ELECTION_MASTER_STATUS: &str = "leader_election_master_status";
 /// Servers, Models, Pipelines or Experiments remain in their namespace.
 pub const RUNTIMES_DELETION_BLOCKED: &str = "switchyard_runtimes_deletion_blocked";
 
+// ---- controllers (controller-runtime and workqueue names)
+/// Counter{controller,result}: reconciles by result (`success`, `error`,
+/// `requeue`).
+pub const RECONCILE_TOTAL: &str = "controller_runtime_reconcile_total";
+/// Counter{controller}: reconciles that ended in an error (retryable or
+/// final).
+pub const RECONCILE_ERRORS_TOTAL: &str = "controller_runtime_reconcile_errors_total";
+/// Histogram{controller}: seconds per reconcile.
+pub const RECONCILE_TIME_SECONDS: &str = "controller_runtime_reconcile_time_seconds";
+/// Gauge{controller}: the concurrency limit of the controller.
+pub const MAX_CONCURRENT_RECONCILES: &str = "controller_runtime_max_concurrent_reconciles";
+/// Gauge{controller}: reconciles running now.
+pub const ACTIVE_WORKERS: &str = "controller_runtime_active_workers";
+/// Gauge{name}: objects whose reconcile is running or whose retry is
+/// scheduled and has not started. kube-runtime does not expose its queue,
+/// so objects triggered by a watch event and waiting for a free worker are
+/// not counted.
+pub const WORKQUEUE_DEPTH: &str = "workqueue_depth";
+
 /// Registers the help text of every metric with the installed recorder.
 pub fn describe() {
     describe_gauge!(
@@ -118,5 +137,36 @@ pub fn describe() {
         GRPC_SERVER_MSG_SENT_TOTAL,
         Unit::Count,
         "Total number of gRPC messages the gateway sent to clients."
+    );
+    describe_counter!(
+        RECONCILE_TOTAL,
+        Unit::Count,
+        "Total number of reconciliations per controller, by result (success, error, requeue)."
+    );
+    describe_counter!(
+        RECONCILE_ERRORS_TOTAL,
+        Unit::Count,
+        "Total number of reconciliation errors per controller (retryable and final)."
+    );
+    describe_histogram!(
+        RECONCILE_TIME_SECONDS,
+        Unit::Seconds,
+        "Length of time per reconciliation per controller."
+    );
+    describe_gauge!(
+        MAX_CONCURRENT_RECONCILES,
+        Unit::Count,
+        "Maximum number of concurrent reconciles per controller."
+    );
+    describe_gauge!(
+        ACTIVE_WORKERS,
+        Unit::Count,
+        "Number of currently used workers (running reconciles) per controller."
+    );
+    describe_gauge!(
+        WORKQUEUE_DEPTH,
+        Unit::Count,
+        "Objects of a controller being reconciled or waiting for a scheduled retry \
+         (watch-triggered objects waiting for a worker are not visible and not counted)."
     );
 }

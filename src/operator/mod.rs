@@ -6,10 +6,12 @@
 //! write goes through [`writer::ApiWriter`], which writes only while this
 //! replica leads ([`leader`]).
 
+pub mod controllers;
 pub mod leader;
 pub mod runtimes;
 pub mod writer;
 
+pub use controllers::{Context, Controllers};
 pub use leader::{LeaderElectionConfig, LeaderElectionError};
 pub use runtimes::{RUNTIME_FINALIZER, RuntimeDiscovery, SchedulerAddressing, WatchScope};
 pub use writer::{ApiWriter, WriteError};

@@ -209,6 +209,11 @@ impl SimulatorHandle {
         Ok(())
     }
 
+    /// Calls of `rpc` received so far, failed attempts included.
+    pub fn calls(&self, rpc: Rpc) -> u64 {
+        self.shared.calls(rpc)
+    }
+
     pub fn stats(&self) -> SimulatorStats {
         self.shared.stats()
     }

@@ -50,6 +50,7 @@ impl SchedulerService {
 
 /// See `SchedulerService::enter`; shared with the health service.
 pub async fn enter(shared: &Shared, rpc: Rpc) -> Result<(), Status> {
+    shared.counters.calls[rpc as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (latency, failure) = {
         let knobs = shared.knobs.borrow();
         (knobs.call_latency, knobs.failure.clone())

@@ -28,6 +28,7 @@ use crate::simulator::{
     config::{Knobs, SimulatorConfig},
     error::StoreError,
     fanout::{Fanout, ResponseStream, Subscription, subscriber_stream},
+    faults::Rpc,
     lifecycle::Timers,
     store::{Effects, Event, Store},
 };
@@ -87,6 +88,9 @@ pub struct Counters {
     pub connections_accepted: AtomicU64,
     pub connections_refused_for_pings: AtomicU64,
     pub restarts: AtomicU64,
+    /// Calls received per RPC (indexed by `Rpc as usize`), counted before
+    /// injected latency and failures, so a failed attempt counts too.
+    pub calls: [AtomicU64; Rpc::ALL.len()],
 }
 
 /// A point-in-time copy of the simulator's counters.
@@ -416,6 +420,11 @@ impl Shared {
             _ = drops.changed() => Err(Status::unavailable("stream dropped by the simulator")),
             () = self.stop.cancelled() => Err(shutting_down()),
         }
+    }
+
+    /// Calls of `rpc` received so far (including failed attempts).
+    pub fn calls(&self, rpc: Rpc) -> u64 {
+        self.counters.calls[rpc as usize].load(Ordering::Relaxed)
     }
 
     pub fn stats(&self) -> SimulatorStats {

@@ -1,0 +1,51 @@
+//! The Experiment controller: finalizer `seldon.experiment.finalizer`,
+//! StartExperiment per spec generation, StopExperiment once on deletion
+//! (reference 3.3). Failures go to `ExperimentReady` (Seldon wrote a
+//! `ModelReady` condition that never affected readiness, 8.2 #11).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use tonic::transport::Channel;
+
+use super::lifecycle::{Call, ManagedKind};
+use crate::conditions::{self, Retryability};
+use crate::proto::scheduler::scheduler_client::SchedulerClient;
+use crate::resources::{Condition, DuckStatus, Experiment};
+use crate::translate::{TranslateError, experiment};
+
+/// The Experiment finalizer, as Seldon names it.
+pub const EXPERIMENT_FINALIZER: &str = "seldon.experiment.finalizer";
+/// The controller's name in metrics and logs (Seldon's recorder said
+/// "pipeline-controller", 8.2 #20).
+pub const EXPERIMENT_CONTROLLER: &str = "experiment";
+
+impl ManagedKind for Experiment {
+    const FINALIZER: &'static str = EXPERIMENT_FINALIZER;
+    const APPLY_RPC: &'static str = "StartExperiment";
+    const DELETE_RPC: &'static str = "StopExperiment";
+    const REASON_APPLIED: &'static str = "Started";
+    const REASON_APPLY_FAILED: &'static str = "StartFailed";
+    const REASON_DELETE_REQUESTED: &'static str = "StopRequested";
+    const REASON_DELETE_FAILED: &'static str = "StopFailed";
+
+    fn apply_call(&self, mut client: SchedulerClient<Channel>) -> Result<Call, TranslateError> {
+        let request = experiment::start_experiment_request(self)?;
+        Ok(Box::pin(async move {
+            client.start_experiment(request).await.map(drop)
+        }))
+    }
+
+    fn delete_call(&self, mut client: SchedulerClient<Channel>) -> Result<Call, TranslateError> {
+        let request = experiment::stop_experiment_request(self)?;
+        Ok(Box::pin(async move {
+            client.stop_experiment(request).await.map(drop)
+        }))
+    }
+
+    fn duck(&self) -> Option<&DuckStatus> {
+        self.status.as_ref().map(|s| &s.duck)
+    }
+
+    fn apply_failed(conditions: &mut Vec<Condition>, now: Time, retry: Retryability, error: &str) {
+        conditions::experiment::request_failed(conditions, now, retry, error);
+    }
+}

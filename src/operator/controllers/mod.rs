@@ -1,0 +1,292 @@
+//! The controllers of Model, Pipeline, Experiment and Server: Kubernetes
+//! changes in, scheduler calls (through the pool) and status, finalizer and
+//! event writes (through the [`ApiWriter`](crate::operator::ApiWriter)) out.
+//!
+//! Each kind runs a kube-runtime controller over all namespaces, or one per
+//! listed namespace, with an explicit concurrency ([`RECONCILE_CONCURRENCY`]):
+//! kube-runtime never reconciles one object twice at once, different objects
+//! run concurrently, and every scheduler call has a timeout, so a slow or
+//! unreachable scheduler only delays its own namespace's objects (Seldon ran
+//! one worker per kind for the whole cluster, 8.2 #10).
+//!
+//! Controllers run only while this replica leads: [`Controllers::start`]
+//! waits for the lease, runs the controllers (whose first list reconciles
+//! every object; `status.observedGeneration` keeps that from calling the
+//! scheduler again for what it already has), and stops them when the lease
+//! is lost. Retryable failures back off per object (1 s doubling to 60 s);
+//! final ones (invalid spec, FailedPrecondition, Unimplemented) wait for the
+//! user to change the object. See [`lifecycle`] for the per-object flow,
+//! [`error`] for the classification, [`server`] for Servers.
+//!
+//! Out of scope: StatefulSets and Services of Servers and SeldonRuntimes
+//! (left to Seldon's own manifests and Helm charts), scaling requests and
+//! finalizer removal on terminal status (the status writer), resync (the
+//! control-plane handler).
+
+pub mod context;
+pub mod error;
+pub mod experiment;
+pub mod lifecycle;
+mod metrics;
+pub mod model;
+pub mod pipeline;
+pub mod server;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::future::join_all;
+use kube::runtime::controller::{self, Controller};
+use kube::runtime::reflector::Store;
+use kube::runtime::watcher;
+use kube::{Api, Resource};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use context::Context;
+pub use error::{ReconcileError, RetryBackoff};
+pub use experiment::{EXPERIMENT_CONTROLLER, EXPERIMENT_FINALIZER};
+pub use lifecycle::SCHEDULER_CALL_TIMEOUT;
+pub use model::{MODEL_CONTROLLER, MODEL_FINALIZER};
+pub use pipeline::{PIPELINE_CONTROLLER, PIPELINE_FINALIZER};
+pub use server::{SERVER_CONTROLLER, SERVER_NOTIFY_TIMEOUT};
+
+use context::{ControllerContext, key};
+use lifecycle::ManagedKind;
+use metrics::ControllerMetrics;
+
+use crate::resources::{Experiment, Model, Pipeline, Server};
+
+/// Reconciles each controller runs at once. kube-runtime's default is
+/// unbounded, which under a burst (a re-list of thousands of objects) would
+/// open thousands of scheduler calls and API writes at once; 16 keeps a
+/// slow namespace from taking every slot (each call is bounded by its
+/// timeout) while staying well inside the API server's client-side limits
+/// on a 2-core operator.
+pub const RECONCILE_CONCURRENCY: u16 = 16;
+
+/// How often the per-object memory forgets objects that are gone.
+pub const MEMORY_PRUNE_INTERVAL: Duration = Duration::from_secs(300);
+
+type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The running controllers: one task per kind. Stop them with the
+/// cancellation token given to [`Controllers::start`], then
+/// [`Controllers::join`].
+pub struct Controllers {
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+impl Controllers {
+    /// Starts the Model, Pipeline, Experiment and Server controllers,
+    /// watching every namespace (`namespaces` = `None`) or only the listed
+    /// ones, with the writer's client. They reconcile only while the
+    /// writer's replica leads, and stop when `cancel` fires.
+    pub fn start(
+        context: Context,
+        namespaces: Option<Vec<String>>,
+        cancel: CancellationToken,
+    ) -> Controllers {
+        let tasks = vec![
+            (
+                MODEL_CONTROLLER,
+                spawn_managed::<Model>(MODEL_CONTROLLER, &context, &namespaces, &cancel),
+            ),
+            (
+                PIPELINE_CONTROLLER,
+                spawn_managed::<Pipeline>(PIPELINE_CONTROLLER, &context, &namespaces, &cancel),
+            ),
+            (
+                EXPERIMENT_CONTROLLER,
+                spawn_managed::<Experiment>(EXPERIMENT_CONTROLLER, &context, &namespaces, &cancel),
+            ),
+            (
+                SERVER_CONTROLLER,
+                spawn_server(&context, &namespaces, &cancel),
+            ),
+        ];
+        Controllers { tasks }
+    }
+
+    /// Waits for every controller to stop (after the token was cancelled).
+    /// A controller task that panicked is logged.
+    pub async fn join(self) {
+        for (name, task) in self.tasks {
+            if let Err(e) = task.await {
+                tracing::error!(controller = name, error = %e, "controller task failed");
+            }
+        }
+    }
+}
+
+fn apis<K>(context: &Context, namespaces: &Option<Vec<String>>) -> Vec<Api<K>>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    let client = context.writer.client().clone();
+    match namespaces {
+        None => vec![Api::all(client)],
+        Some(list) => list
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect(),
+    }
+}
+
+fn controller_context(
+    name: &'static str,
+    context: &Context,
+    controllers: usize,
+) -> Arc<ControllerContext> {
+    let concurrency = RECONCILE_CONCURRENCY.saturating_mul(controllers.max(1) as u16);
+    Arc::new(ControllerContext::new(
+        context.clone(),
+        ControllerMetrics::new(name, concurrency),
+    ))
+}
+
+fn config() -> controller::Config {
+    controller::Config::default().concurrency(RECONCILE_CONCURRENCY)
+}
+
+/// Logs what a controller stream yields (errors only: successes are in the
+/// metrics).
+fn log_result<T, E: std::fmt::Display>(name: &'static str, result: Result<T, E>) {
+    if let Err(e) = result {
+        tracing::warn!(controller = name, error = %e, "controller error");
+    }
+}
+
+fn spawn_managed<K: ManagedKind>(
+    name: &'static str,
+    context: &Context,
+    namespaces: &Option<Vec<String>>,
+    cancel: &CancellationToken,
+) -> JoinHandle<()> {
+    let apis = apis::<K>(context, namespaces);
+    let ctx = controller_context(name, context, apis.len());
+    let build = move |ctx: Arc<ControllerContext>, term: CancellationToken| {
+        let mut stores = Vec::new();
+        let mut tasks: Vec<Task> = Vec::new();
+        for api in &apis {
+            let controller = Controller::new(api.clone(), watcher::Config::default())
+                .with_config(config())
+                .graceful_shutdown_on(term.clone().cancelled_owned());
+            stores.push(controller.store());
+            let run = controller
+                .run(
+                    |obj: Arc<K>, ctx: Arc<ControllerContext>| async move {
+                        lifecycle::observe(&*obj, &ctx, lifecycle::reconcile(obj.clone(), &ctx))
+                            .await
+                    },
+                    |_, _, _| controller::Action::await_change(),
+                    ctx.clone(),
+                )
+                .for_each(move |r| {
+                    log_result(name, r);
+                    std::future::ready(())
+                });
+            tasks.push(Box::pin(run));
+        }
+        (tasks, stores)
+    };
+    tokio::spawn(supervise(ctx, cancel.clone(), build))
+}
+
+fn spawn_server(
+    context: &Context,
+    namespaces: &Option<Vec<String>>,
+    cancel: &CancellationToken,
+) -> JoinHandle<()> {
+    let apis = apis::<Server>(context, namespaces);
+    let ctx = controller_context(SERVER_CONTROLLER, context, apis.len());
+    let build = move |ctx: Arc<ControllerContext>, term: CancellationToken| {
+        let mut stores = Vec::new();
+        let mut tasks: Vec<Task> = Vec::new();
+        for api in &apis {
+            let controller = Controller::new(api.clone(), watcher::Config::default())
+                .with_config(config())
+                .graceful_shutdown_on(term.clone().cancelled_owned());
+            stores.push(controller.store());
+            let run = controller
+                .run(
+                    |obj: Arc<Server>, ctx: Arc<ControllerContext>| async move {
+                        lifecycle::observe(&*obj, &ctx, server::reconcile(obj.clone(), &ctx)).await
+                    },
+                    |_, _, _| controller::Action::await_change(),
+                    ctx.clone(),
+                )
+                .for_each(|r| {
+                    log_result(SERVER_CONTROLLER, r);
+                    std::future::ready(())
+                });
+            tasks.push(Box::pin(run));
+            tasks.push(Box::pin(server::watch_deletions(
+                api.clone(),
+                ctx.clone(),
+                term.clone(),
+            )));
+        }
+        (tasks, stores)
+    };
+    tokio::spawn(supervise(ctx, cancel.clone(), build))
+}
+
+/// Runs one kind's controllers for each leadership term until `cancel`:
+/// wait for the lease, start fresh (memory emptied), prune the memory of
+/// gone objects now and then, stop when the lease is lost.
+async fn supervise<K, B>(ctx: Arc<ControllerContext>, cancel: CancellationToken, build: B)
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+    B: Fn(Arc<ControllerContext>, CancellationToken) -> (Vec<Task>, Vec<Store<K>>),
+{
+    let name = ctx.metrics.controller();
+    let mut leader = ctx.shared.writer.leadership();
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            lead = leader.wait_for(|l| *l) => if lead.is_err() { return },
+        }
+        tracing::info!(controller = name, "leading: controller started");
+        ctx.retain(|_| false);
+        let term = cancel.child_token();
+        let (tasks, stores) = build(ctx.clone(), term.clone());
+        let mut runs = std::pin::pin!(join_all(tasks));
+        let mut prune = tokio::time::interval_at(
+            tokio::time::Instant::now() + MEMORY_PRUNE_INTERVAL,
+            MEMORY_PRUNE_INTERVAL,
+        );
+        let mut lost = leader.clone();
+        let mut lost = std::pin::pin!(async move {
+            // An error means the sender is gone: no leader any more either.
+            let _ = lost.wait_for(|l| !*l).await;
+        });
+        let mut leading = true;
+        loop {
+            tokio::select! {
+                _ = &mut runs => break,
+                () = &mut lost, if leading => {
+                    tracing::info!(controller = name, "lease lost: controller stopping");
+                    leading = false;
+                    term.cancel();
+                }
+                _ = prune.tick() => {
+                    let live: HashSet<String> = stores
+                        .iter()
+                        .flat_map(|s| s.state())
+                        .map(|o| key(&*o))
+                        .collect();
+                    ctx.retain(|k| live.contains(k));
+                }
+            }
+        }
+        term.cancel();
+        if cancel.is_cancelled() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The Pipeline controller: finalizer `seldon.pipeline.finalizer`,
+//! LoadPipeline per spec generation, UnloadPipeline once on deletion, which
+//! marks `PipelineReady` False "PipelineTerminating" (reference 3.2).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use tonic::transport::Channel;
+
+use super::lifecycle::{Call, ManagedKind};
+use crate::conditions::{self, Retryability};
+use crate::proto::scheduler::scheduler_client::SchedulerClient;
+use crate::resources::{Condition, DuckStatus, Pipeline};
+use crate::translate::{TranslateError, pipeline};
+
+/// The Pipeline finalizer, as Seldon names it.
+pub const PIPELINE_FINALIZER: &str = "seldon.pipeline.finalizer";
+/// The controller's name in metrics and logs.
+pub const PIPELINE_CONTROLLER: &str = "pipeline";
+
+impl ManagedKind for Pipeline {
+    const FINALIZER: &'static str = PIPELINE_FINALIZER;
+    const APPLY_RPC: &'static str = "LoadPipeline";
+    const DELETE_RPC: &'static str = "UnloadPipeline";
+    const REASON_APPLIED: &'static str = "Loaded";
+    const REASON_APPLY_FAILED: &'static str = "LoadFailed";
+    const REASON_DELETE_REQUESTED: &'static str = "UnloadRequested";
+    const REASON_DELETE_FAILED: &'static str = "UnloadFailed";
+
+    fn apply_call(&self, mut client: SchedulerClient<Channel>) -> Result<Call, TranslateError> {
+        let request = pipeline::load_pipeline_request(self)?;
+        Ok(Box::pin(async move {
+            client.load_pipeline(request).await.map(drop)
+        }))
+    }
+
+    fn delete_call(&self, mut client: SchedulerClient<Channel>) -> Result<Call, TranslateError> {
+        let request = pipeline::unload_pipeline_request(self)?;
+        Ok(Box::pin(async move {
+            client.unload_pipeline(request).await.map(drop)
+        }))
+    }
+
+    fn duck(&self) -> Option<&DuckStatus> {
+        self.status.as_ref().map(|s| &s.duck)
+    }
+
+    fn apply_failed(conditions: &mut Vec<Condition>, now: Time, retry: Retryability, error: &str) {
+        conditions::pipeline::load_failed(conditions, now, retry, error);
+    }
+
+    fn delete_accepted(conditions: &mut Vec<Condition>, now: Time) {
+        conditions::pipeline::unload_requested(conditions, now);
+    }
+}
