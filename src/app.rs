@@ -22,7 +22,9 @@ use crate::bus::StatusBus;
 use crate::config::GatewayConfig;
 use crate::gateway;
 use crate::operator::leader::{self, LeaderElectionConfig};
-use crate::operator::{ApiWriter, RuntimeDiscovery, SchedulerAddressing, WatchScope};
+use crate::operator::{
+    ApiWriter, Context, Controllers, RuntimeDiscovery, SchedulerAddressing, WatchScope,
+};
 use crate::pool::SchedulerPool;
 use crate::registry::{RuntimeRegistry, static_file};
 use crate::telemetry::admin::{self, Admin};
@@ -92,6 +94,7 @@ type Spawn<'a> =
 pub async fn start_kubernetes(
     config: KubernetesConfig,
     registry: RuntimeRegistry,
+    pool: SchedulerPool,
     cancel: &CancellationToken,
     spawn: &mut Spawn<'_>,
 ) -> anyhow::Result<(KubernetesParts, watch::Receiver<bool>)> {
@@ -138,6 +141,10 @@ pub async fn start_kubernetes(
         }
     };
     let writer = ApiWriter::new(client, leadership.clone(), "switchyard");
+    let namespaces = match &scope {
+        WatchScope::AllNamespaces => None,
+        WatchScope::Namespaces(list) => Some(list.iter().cloned().collect()),
+    };
     let (discovery, ready) = RuntimeDiscovery::new(
         writer.clone(),
         registry,
@@ -150,6 +157,19 @@ pub async fn start_kubernetes(
         "runtime-discovery",
         Box::pin(async move {
             discovery.run(discovery_cancel).await;
+            Ok(())
+        }),
+    );
+    // The controllers reconcile only while this replica leads.
+    let controllers = Controllers::start(
+        Context::new(writer.clone(), pool),
+        namespaces,
+        cancel.clone(),
+    );
+    spawn(
+        "controllers",
+        Box::pin(async move {
+            controllers.join().await;
             Ok(())
         }),
     );
@@ -226,7 +246,8 @@ impl App {
         let (kubernetes, ready_rx, ready_tx) = match kubernetes {
             Some(kube) => {
                 let (parts, ready) =
-                    start_kubernetes(kube, registry.clone(), &cancel, &mut spawn).await?;
+                    start_kubernetes(kube, registry.clone(), pool.clone(), &cancel, &mut spawn)
+                        .await?;
                 (Some(parts), ready, None)
             }
             None => {
