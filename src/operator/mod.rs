@@ -6,6 +6,10 @@
 //! write goes through [`writer::ApiWriter`], which writes only while this
 //! replica leads.
 
+pub mod resync;
+pub mod status;
 pub mod writer;
 
+pub use resync::Resync;
+pub use status::StatusWriter;
 pub use writer::{ApiWriter, WriteError};
