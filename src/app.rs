@@ -16,18 +16,23 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::bus::StatusBus;
 use crate::config::GatewayConfig;
 use crate::gateway;
 use crate::operator::leader::{self, LeaderElectionConfig};
 use crate::operator::{
-    ApiWriter, Context, Controllers, RuntimeDiscovery, SchedulerAddressing, WatchScope,
+    ApiWriter, Context, Controllers, Resync, RuntimeDiscovery, SchedulerAddressing, StatusWriter,
+    WatchScope,
 };
+use crate::pool::ControlPlaneEvent;
 use crate::pool::SchedulerPool;
 use crate::registry::{RuntimeRegistry, static_file};
 use crate::telemetry::admin::{self, Admin};
+
+/// Control-plane events waiting for the resync (per process).
+const CONTROL_PLANE_QUEUE: usize = 256;
 
 /// Everything an [`App`] needs to start.
 #[derive(Clone, Debug)]
@@ -91,10 +96,13 @@ type Spawn<'a> =
 /// as tasks of the app; returns the parts for the other operator pieces
 /// and the readiness of discovery. Controllers and the status writer start
 /// next to this, from the returned [`KubernetesParts`].
+#[allow(clippy::too_many_arguments)]
 pub async fn start_kubernetes(
     config: KubernetesConfig,
     registry: RuntimeRegistry,
     pool: SchedulerPool,
+    bus: StatusBus,
+    control_plane: mpsc::Receiver<ControlPlaneEvent>,
     cancel: &CancellationToken,
     spawn: &mut Spawn<'_>,
 ) -> anyhow::Result<(KubernetesParts, watch::Receiver<bool>)> {
@@ -160,6 +168,24 @@ pub async fn start_kubernetes(
             Ok(())
         }),
     );
+    // Status streams -> CR status, and the schedulers' resync requests;
+    // both write (and call schedulers) only while this replica leads.
+    let status_writer = StatusWriter::start(writer.clone(), bus, cancel.clone());
+    spawn(
+        "status-writer",
+        Box::pin(async move {
+            status_writer.join().await;
+            Ok(())
+        }),
+    );
+    let resync = Resync::start(writer.clone(), pool.clone(), control_plane, cancel.clone());
+    spawn(
+        "resync",
+        Box::pin(async move {
+            resync.join().await;
+            Ok(())
+        }),
+    );
     // The controllers reconcile only while this replica leads.
     let controllers = Controllers::start(
         Context::new(writer.clone(), pool),
@@ -214,7 +240,16 @@ impl App {
         let cancel = CancellationToken::new();
         let registry = RuntimeRegistry::new();
         let bus = StatusBus::default();
-        let pool = SchedulerPool::new(bus.clone(), None);
+        // With Kubernetes, the schedulers' control-plane requests (SEND_*)
+        // feed the resync; bounded: a slow resync slows only that stream.
+        let (control_plane_tx, control_plane_rx) = match &kubernetes {
+            Some(_) => {
+                let (tx, rx) = mpsc::channel(CONTROL_PLANE_QUEUE);
+                (Some(tx), Some(rx))
+            }
+            None => (None, None),
+        };
+        let pool = SchedulerPool::new(bus.clone(), control_plane_tx);
         let mut tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> = Vec::new();
         // Every task stops the whole app when it ends before being asked to:
         // a half-running gateway is worse than a restart.
@@ -245,9 +280,16 @@ impl App {
         // readiness). Controllers and the status writer start from `parts`.
         let (kubernetes, ready_rx, ready_tx) = match kubernetes {
             Some(kube) => {
-                let (parts, ready) =
-                    start_kubernetes(kube, registry.clone(), pool.clone(), &cancel, &mut spawn)
-                        .await?;
+                let (parts, ready) = start_kubernetes(
+                    kube,
+                    registry.clone(),
+                    pool.clone(),
+                    bus.clone(),
+                    control_plane_rx.expect("created with the Kubernetes side"),
+                    &cancel,
+                    &mut spawn,
+                )
+                .await?;
                 (Some(parts), ready, None)
             }
             None => {

@@ -77,6 +77,20 @@ pub const ACTIVE_WORKERS: &str = "controller_runtime_active_workers";
 /// not counted.
 pub const WORKQUEUE_DEPTH: &str = "workqueue_depth";
 
+// ---- operator: status write-back and resync
+/// Counter{kind}: status events that replaced one still waiting to be
+/// written for the same object (a slow API server conflates writes).
+pub const STATUS_WRITES_CONFLATED_TOTAL: &str = "switchyard_status_writes_conflated_total";
+/// Counter{kind,reason}: status events not applied (no kubernetesMeta,
+/// namespace mismatch, old generation, ...).
+pub const STATUS_EVENTS_SKIPPED_TOTAL: &str = "switchyard_status_events_skipped_total";
+/// Gauge{kind}: objects waiting for a status write.
+pub const STATUS_QUEUE_DEPTH: &str = "switchyard_status_queue_depth";
+/// Counter{namespace,event,result}: control-plane resync passes.
+pub const RESYNCS_TOTAL: &str = "switchyard_resyncs_total";
+/// Counter{namespace,kind}: objects re-sent to a scheduler by resync.
+pub const RESYNC_OBJECTS_SENT_TOTAL: &str = "switchyard_resync_objects_sent_total";
+
 /// Registers the help text of every metric with the installed recorder.
 pub fn describe() {
     describe_gauge!(
@@ -168,5 +182,30 @@ pub fn describe() {
         Unit::Count,
         "Objects of a controller being reconciled or waiting for a scheduled retry \
          (watch-triggered objects waiting for a worker are not visible and not counted)."
+    );
+    describe_counter!(
+        STATUS_WRITES_CONFLATED_TOTAL,
+        Unit::Count,
+        "Status events that replaced one still waiting to be written for the same object."
+    );
+    describe_counter!(
+        STATUS_EVENTS_SKIPPED_TOTAL,
+        Unit::Count,
+        "Status events not applied to a CR, by kind and reason."
+    );
+    describe_gauge!(
+        STATUS_QUEUE_DEPTH,
+        Unit::Count,
+        "Objects waiting for a status write, by kind."
+    );
+    describe_counter!(
+        RESYNCS_TOTAL,
+        Unit::Count,
+        "Control-plane resync passes, by namespace, event and result."
+    );
+    describe_counter!(
+        RESYNC_OBJECTS_SENT_TOTAL,
+        Unit::Count,
+        "Objects re-sent to a scheduler by resync, by namespace and kind."
     );
 }

@@ -8,10 +8,14 @@
 
 pub mod controllers;
 pub mod leader;
+pub mod resync;
 pub mod runtimes;
+pub mod status;
 pub mod writer;
 
 pub use controllers::{Context, Controllers};
 pub use leader::{LeaderElectionConfig, LeaderElectionError};
+pub use resync::Resync;
 pub use runtimes::{RUNTIME_FINALIZER, RuntimeDiscovery, SchedulerAddressing, WatchScope};
+pub use status::StatusWriter;
 pub use writer::{ApiWriter, WriteError};

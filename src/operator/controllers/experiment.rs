@@ -13,7 +13,7 @@ use crate::resources::{Condition, DuckStatus, Experiment};
 use crate::translate::{TranslateError, experiment};
 
 /// The Experiment finalizer, as Seldon names it.
-pub const EXPERIMENT_FINALIZER: &str = "seldon.experiment.finalizer";
+pub use crate::operator::status::EXPERIMENT_FINALIZER;
 /// The controller's name in metrics and logs (Seldon's recorder said
 /// "pipeline-controller", 8.2 #20).
 pub const EXPERIMENT_CONTROLLER: &str = "experiment";

@@ -12,7 +12,7 @@ use crate::resources::{Condition, DuckStatus, Model};
 use crate::translate::{TranslateError, model};
 
 /// The Model finalizer, as Seldon names it (objects move between operators).
-pub const MODEL_FINALIZER: &str = "seldon.model.finalizer";
+pub use crate::operator::status::MODEL_FINALIZER;
 /// The controller's name in metrics and logs.
 pub const MODEL_CONTROLLER: &str = "model";
 

@@ -12,7 +12,7 @@ use crate::resources::{Condition, DuckStatus, Pipeline};
 use crate::translate::{TranslateError, pipeline};
 
 /// The Pipeline finalizer, as Seldon names it.
-pub const PIPELINE_FINALIZER: &str = "seldon.pipeline.finalizer";
+pub use crate::operator::status::PIPELINE_FINALIZER;
 /// The controller's name in metrics and logs.
 pub const PIPELINE_CONTROLLER: &str = "pipeline";
 

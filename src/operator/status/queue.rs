@@ -1,0 +1,262 @@
+//! A keyed, latest-wins work queue between one status-bus reader and a small
+//! pool of writer workers.
+//!
+//! Status is state: when the API server is slow, a new event for an object
+//! whose write is still waiting replaces the waiting one (conflation), and an
+//! event for an object being written right now is parked and queued once
+//! that write finishes, so no object is ever written by two workers at once
+//! and the last state always gets written. Memory is bounded by `capacity`
+//! distinct keys: the reader waits for room, and while it waits the bus
+//! conflates upstream of it.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::Hash;
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+/// What `push` did with a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Push {
+    /// A new dirty key.
+    Queued,
+    /// Replaced a value of the same key that was not yet taken.
+    Conflated,
+}
+
+/// The synchronous state machine: no `.await`, no I/O.
+#[derive(Debug)]
+pub struct DirtySet<K, V> {
+    order: VecDeque<K>,
+    latest: HashMap<K, V>,
+    in_flight: HashSet<K>,
+    /// Values that arrived while their key was in flight.
+    parked: HashMap<K, V>,
+    capacity: usize,
+}
+
+impl<K: Clone + Eq + Hash, V> DirtySet<K, V> {
+    /// A set that accepts new keys while fewer than `capacity` (at least
+    /// one) are waiting.
+    pub fn new(capacity: usize) -> Self {
+        DirtySet {
+            order: VecDeque::new(),
+            latest: HashMap::new(),
+            in_flight: HashSet::new(),
+            parked: HashMap::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Keys waiting (queued or parked), not counting those in flight.
+    pub fn len(&self) -> usize {
+        self.order.len() + self.parked.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keys being processed now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Whether `push` of a new key would stay within capacity.
+    pub fn has_room(&self) -> bool {
+        self.len() < self.capacity
+    }
+
+    /// Records `value` as the latest state of `key`. Never refuses: callers
+    /// bound the set by waiting on [`DirtySet::has_room`] before pushing.
+    pub fn push(&mut self, key: K, value: V) -> Push {
+        if self.in_flight.contains(&key) {
+            return match self.parked.insert(key, value) {
+                Some(_) => Push::Conflated,
+                None => Push::Queued,
+            };
+        }
+        if let Some(slot) = self.latest.get_mut(&key) {
+            *slot = value;
+            return Push::Conflated;
+        }
+        self.order.push_back(key.clone());
+        self.latest.insert(key, value);
+        Push::Queued
+    }
+
+    /// Takes the oldest dirty key and its latest value; the key stays in
+    /// flight until [`DirtySet::done`].
+    pub fn pop(&mut self) -> Option<(K, V)> {
+        while let Some(key) = self.order.pop_front() {
+            if let Some(value) = self.latest.remove(&key) {
+                self.in_flight.insert(key.clone());
+                return Some((key, value));
+            }
+        }
+        None
+    }
+
+    /// The write of `key` finished: a value parked meanwhile is queued.
+    /// Returns whether one was.
+    pub fn done(&mut self, key: &K) -> bool {
+        self.in_flight.remove(key);
+        match self.parked.remove(key) {
+            Some(value) => {
+                self.order.push_back(key.clone());
+                self.latest.insert(key.clone(), value);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// [`DirtySet`] shared between one producer and several workers.
+pub struct WorkQueue<K, V> {
+    set: Mutex<DirtySet<K, V>>,
+    /// Wakes workers: work arrived (or the queue closed).
+    work: Notify,
+    /// Wakes the producer: room freed.
+    room: Notify,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl<K: Clone + Eq + Hash, V> WorkQueue<K, V> {
+    pub fn new(capacity: usize) -> Self {
+        WorkQueue {
+            set: Mutex::new(DirtySet::new(capacity)),
+            work: Notify::new(),
+            room: Notify::new(),
+            closed: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn set(&self) -> MutexGuard<'_, DirtySet<K, V>> {
+        self.set.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keys waiting.
+    pub fn len(&self) -> usize {
+        self.set().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Waits until a new key fits.
+    pub async fn wait_for_room(&self) {
+        loop {
+            let room = self.room.notified();
+            if self.set().has_room() || self.is_closed() {
+                return;
+            }
+            room.await;
+        }
+    }
+
+    /// Records the latest value of `key` and wakes a worker.
+    pub fn push(&self, key: K, value: V) -> Push {
+        let pushed = self.set().push(key, value);
+        self.work.notify_one();
+        pushed
+    }
+
+    /// The next key to process, or `None` once closed and drained.
+    pub async fn pop(&self) -> Option<(K, V)> {
+        loop {
+            let work = self.work.notified();
+            if let Some(item) = self.set().pop() {
+                self.room.notify_one();
+                return Some(item);
+            }
+            if self.is_closed() {
+                return None;
+            }
+            work.await;
+        }
+    }
+
+    /// Marks `key` processed; re-queues what arrived meanwhile.
+    pub fn done(&self, key: &K) {
+        if self.set().done(key) {
+            self.work.notify_one();
+        }
+    }
+
+    /// Ends `pop` for every worker once the queue is drained.
+    pub fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.work.notify_waiters();
+        self.room.notify_waiters();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latest_value_wins_per_key_in_first_dirtied_order() {
+        let mut set = DirtySet::new(8);
+        assert_eq!(set.push("a", 1), Push::Queued);
+        assert_eq!(set.push("b", 1), Push::Queued);
+        assert_eq!(set.push("a", 2), Push::Conflated);
+        assert_eq!(set.len(), 2);
+        assert_eq!(set.pop(), Some(("a", 2)));
+        assert_eq!(set.pop(), Some(("b", 1)));
+        assert_eq!(set.pop(), None);
+    }
+
+    #[test]
+    fn a_key_in_flight_is_parked_and_requeued_when_done() {
+        let mut set = DirtySet::new(8);
+        set.push("a", 1);
+        assert_eq!(set.pop(), Some(("a", 1)));
+        assert_eq!(set.push("a", 2), Push::Queued);
+        assert_eq!(set.push("a", 3), Push::Conflated);
+        assert_eq!(set.pop(), None, "never two workers on one key");
+        assert!(set.done(&"a"));
+        assert_eq!(set.pop(), Some(("a", 3)));
+        assert!(!set.done(&"a"));
+        assert!(set.is_empty());
+        assert_eq!(set.in_flight(), 0);
+    }
+
+    #[test]
+    fn room_is_bounded_by_waiting_keys() {
+        let mut set = DirtySet::new(2);
+        set.push("a", 1);
+        assert!(set.has_room());
+        set.push("b", 1);
+        assert!(!set.has_room());
+        set.pop();
+        assert!(set.has_room(), "in-flight keys do not count");
+    }
+
+    #[tokio::test]
+    async fn workers_drain_then_stop_when_closed() {
+        let queue = std::sync::Arc::new(WorkQueue::new(4));
+        queue.push("a", 1);
+        let q = queue.clone();
+        let worker = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while let Some((k, v)) = q.pop().await {
+                seen.push((k, v));
+                q.done(&k);
+            }
+            seen
+        });
+        queue.wait_for_room().await;
+        queue.push("b", 2);
+        tokio::task::yield_now().await;
+        queue.close();
+        let seen = worker.await.unwrap();
+        assert!(seen.contains(&("a", 1)));
+    }
+}
