@@ -31,6 +31,11 @@ use crate::pool::SchedulerPool;
 use crate::registry::{RuntimeRegistry, static_file};
 use crate::telemetry::admin::{self, Admin};
 
+/// Longest a shutdown waits for every task to stop before aborting the
+/// stragglers (Kubernetes gives a pod 15 s after SIGTERM by default... our
+/// Deployment sets terminationGracePeriodSeconds 15).
+pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(12);
+
 /// Control-plane events waiting for the resync (per process).
 const CONTROL_PLANE_QUEUE: usize = 256;
 
@@ -399,8 +404,20 @@ impl App {
         self.cancel.cancel();
         self.bus.close();
         let mut first_error = None;
-        for (name, task) in self.tasks {
-            match task.await {
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_DEADLINE;
+        for (name, mut task) in self.tasks {
+            let result = match tokio::time::timeout_at(deadline, &mut task).await {
+                Ok(result) => result,
+                Err(_) => {
+                    task.abort();
+                    tracing::error!(task = name, "task did not stop in time; aborted");
+                    first_error.get_or_insert(anyhow::anyhow!(
+                        "task {name} did not stop within {SHUTDOWN_DEADLINE:?} of shutdown"
+                    ));
+                    continue;
+                }
+            };
+            match result {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => {
                     tracing::error!(task = name, error = %format!("{error:#}"), "task failed");

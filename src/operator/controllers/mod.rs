@@ -137,6 +137,9 @@ where
     }
 }
 
+/// How long a controller's running reconciles get to finish on shutdown.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
 fn controller_context(
     name: &'static str,
     context: &Context,
@@ -269,6 +272,16 @@ where
         loop {
             tokio::select! {
                 _ = &mut runs => break,
+                () = cancel.cancelled() => {
+                    // Process shutdown: let running reconciles finish for a
+                    // moment, then drop them (a stuck scheduler call must
+                    // not hold the pod past its grace period).
+                    term.cancel();
+                    if tokio::time::timeout(STOP_GRACE, &mut runs).await.is_err() {
+                        tracing::warn!(controller = name, grace = ?STOP_GRACE, "controller did not stop in time; dropped");
+                    }
+                    return;
+                }
                 () = &mut lost, if leading => {
                     tracing::info!(controller = name, "lease lost: controller stopping");
                     leading = false;
