@@ -13,10 +13,11 @@ use kube::{Api, Client, ResourceExt};
 use switchyard::app::{App, AppConfig, KubeConnection, KubernetesConfig};
 use switchyard::config::GatewayConfig;
 use switchyard::kube_double::{ApiDouble, ApiDoubleHandle, FailWith, WriteScope};
+use switchyard::operator::leader::LeaderElectionConfig;
 use switchyard::operator::{SchedulerAddressing, WatchScope};
 use switchyard::resources::model::{Model, ModelSpec};
 use switchyard::resources::runtime::{SeldonRuntime, SeldonRuntimeSpec};
-use switchyard::resources::{ConditionStatus, Pipeline};
+use switchyard::resources::{ConditionStatus, Experiment, Pipeline, Server};
 use switchyard::simulator::{Rpc, SimulatorConfig, SimulatorFleet};
 
 const NAMESPACES: [&str; 2] = ["team-a", "team-b"];
@@ -32,6 +33,10 @@ async fn start() -> Stack {
     let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
+    start_with(double).await
+}
+
+async fn start_with(double: ApiDoubleHandle) -> Stack {
     let mut template = SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
     template.sync_timeout = Duration::ZERO;
     let sims =
@@ -43,28 +48,7 @@ async fn start() -> Stack {
         .iter()
         .map(|s| (s.namespace().to_owned(), s.local_addr().to_string()))
         .collect();
-    let app = App::start(
-        AppConfig {
-            gateway: GatewayConfig::default(),
-            gateway_listen: "127.0.0.1:0".parse().unwrap(),
-            metrics_listen: None,
-            runtimes_file: None,
-            runtimes_poll: Duration::from_secs(1),
-            kubernetes: Some(KubernetesConfig {
-                connection: KubeConnection::Config(Box::new(double.kube_config())),
-                scope: WatchScope::AllNamespaces,
-                addressing: SchedulerAddressing {
-                    overrides,
-                    ..Default::default()
-                },
-                leader_election: None,
-                finalizer_recheck: Duration::from_millis(200),
-            }),
-        },
-        None,
-    )
-    .await
-    .unwrap();
+    let app = start_app(&double, overrides, None, None).await;
     let client = double.client().unwrap();
     for ns in NAMESPACES {
         let runtime = SeldonRuntime::new(
@@ -85,6 +69,62 @@ async fn start() -> Stack {
         app,
         client,
     }
+}
+
+/// An App against `double`, sending `User-Agent: {user_agent}` when given.
+async fn start_app(
+    double: &ApiDoubleHandle,
+    overrides: BTreeMap<String, String>,
+    leader_election: Option<LeaderElectionConfig>,
+    user_agent: Option<&str>,
+) -> App {
+    let mut kube_config = double.kube_config();
+    if let Some(ua) = user_agent {
+        kube_config.headers.push((
+            http::header::USER_AGENT,
+            http::HeaderValue::from_str(ua).unwrap(),
+        ));
+    }
+    App::start(
+        AppConfig {
+            gateway: GatewayConfig::default(),
+            gateway_listen: "127.0.0.1:0".parse().unwrap(),
+            metrics_listen: None,
+            runtimes_file: None,
+            runtimes_poll: Duration::from_secs(1),
+            kubernetes: Some(KubernetesConfig {
+                connection: KubeConnection::Config(Box::new(kube_config)),
+                scope: WatchScope::AllNamespaces,
+                addressing: SchedulerAddressing {
+                    overrides,
+                    ..Default::default()
+                },
+                leader_election,
+                finalizer_recheck: Duration::from_millis(200),
+            }),
+        },
+        None,
+    )
+    .await
+    .unwrap()
+}
+
+/// Status `Ready` of any resource, read from its JSON.
+fn is_ready<K: serde::Serialize>(k: &K) -> bool {
+    let v = serde_json::to_value(k).unwrap();
+    v["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+fn observed_generation<K: serde::Serialize>(k: &K) -> Option<i64> {
+    serde_json::to_value(k).unwrap()["status"]["observedGeneration"].as_i64()
+}
+
+fn from_json<K: serde::de::DeserializeOwned>(v: serde_json::Value) -> K {
+    serde_json::from_value(v).unwrap()
 }
 
 fn model(name: &str, memory: &str) -> Model {
@@ -241,6 +281,136 @@ async fn a_restarted_scheduler_gets_its_state_back_and_conflicts_lose_nothing() 
         matches!(condition(&m, "Ready"), Some((ConditionStatus::True, _, _))).then_some(())
     })
     .await;
+    stack.app.shutdown().await.unwrap();
+    stack.sims.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn pipelines_experiments_and_servers_in_two_namespaces_reach_their_scheduler() {
+    let stack = start().await;
+    for ns in NAMESPACES {
+        let models = Api::<Model>::namespaced(stack.client.clone(), ns);
+        for name in ["iris", "iris2"] {
+            models
+                .create(&PostParams::default(), &model(name, "1Mi"))
+                .await
+                .unwrap();
+        }
+        Api::<Pipeline>::namespaced(stack.client.clone(), ns)
+            .create(
+                &PostParams::default(),
+                &from_json(serde_json::json!({
+                    "apiVersion": "mlops.seldon.io/v1alpha1",
+                    "kind": "Pipeline",
+                    "metadata": {"name": "chain"},
+                    "spec": {"steps": [{"name": "iris"}]}
+                })),
+            )
+            .await
+            .unwrap();
+        Api::<Experiment>::namespaced(stack.client.clone(), ns)
+            .create(
+                &PostParams::default(),
+                &from_json(serde_json::json!({
+                    "apiVersion": "mlops.seldon.io/v1alpha1",
+                    "kind": "Experiment",
+                    "metadata": {"name": "ab"},
+                    "spec": {"default": "iris", "candidates": [
+                        {"name": "iris", "weight": 50},
+                        {"name": "iris2", "weight": 50}
+                    ]}
+                })),
+            )
+            .await
+            .unwrap();
+        Api::<Server>::namespaced(stack.client.clone(), ns)
+            .create(
+                &PostParams::default(),
+                &from_json(serde_json::json!({
+                    "apiVersion": "mlops.seldon.io/v1alpha1",
+                    "kind": "Server",
+                    "metadata": {"name": "mlserver"},
+                    "spec": {"serverConfig": "mlserver", "replicas": 1}
+                })),
+            )
+            .await
+            .unwrap();
+        let sim = stack.sims.get(ns).unwrap();
+        let pipelines = Api::<Pipeline>::namespaced(stack.client.clone(), ns);
+        let experiments = Api::<Experiment>::namespaced(stack.client.clone(), ns);
+        let servers = Api::<Server>::namespaced(stack.client.clone(), ns);
+        until(&format!("{ns}/chain Ready"), async || {
+            let p = pipelines.get("chain").await.ok()?;
+            (is_ready(&p) && observed_generation(&p) == Some(1)).then_some(())
+        })
+        .await;
+        until(&format!("{ns}/ab Ready"), async || {
+            let e = experiments.get("ab").await.ok()?;
+            (is_ready(&e) && observed_generation(&e) == Some(1)).then_some(())
+        })
+        .await;
+        // A Server gets no Ready here: that needs its workloads (a
+        // StatefulSet), which nothing runs against the API double. The
+        // ServerNotify reaching its own scheduler, with the generation
+        // observed, is what there is to check.
+        until(&format!("{ns}/mlserver notified"), async || {
+            let s = servers.get("mlserver").await.ok()?;
+            (observed_generation(&s) == Some(1)).then_some(())
+        })
+        .await;
+        assert_eq!(sim.calls(Rpc::LoadPipeline), 1, "{ns}: its own scheduler");
+        assert_eq!(
+            sim.calls(Rpc::StartExperiment),
+            1,
+            "{ns}: its own scheduler"
+        );
+        // Resync on (re)connect may send the Servers again.
+        assert!(sim.calls(Rpc::ServerNotify) >= 1, "{ns}: its own scheduler");
+        if ns == NAMESPACES[0] {
+            // Created one namespace at a time: the other scheduler has
+            // seen none of it yet (its ServerNotify count is not checked:
+            // resync answers SEND_SERVERS with an empty first-sync one).
+            let other = stack.sims.get(NAMESPACES[1]).unwrap();
+            for rpc in [Rpc::LoadModel, Rpc::LoadPipeline, Rpc::StartExperiment] {
+                assert_eq!(other.calls(rpc), 0, "{rpc:?} reached {}", NAMESPACES[1]);
+            }
+        }
+    }
+    for ns in NAMESPACES {
+        Api::<Pipeline>::namespaced(stack.client.clone(), ns)
+            .delete("chain", &DeleteParams::default())
+            .await
+            .unwrap();
+        Api::<Experiment>::namespaced(stack.client.clone(), ns)
+            .delete("ab", &DeleteParams::default())
+            .await
+            .unwrap();
+    }
+    for ns in NAMESPACES {
+        let sim = stack.sims.get(ns).unwrap();
+        let pipelines = Api::<Pipeline>::namespaced(stack.client.clone(), ns);
+        let experiments = Api::<Experiment>::namespaced(stack.client.clone(), ns);
+        until(&format!("{ns}/chain gone"), async || {
+            pipelines
+                .get_opt("chain")
+                .await
+                .ok()?
+                .is_none()
+                .then_some(())
+        })
+        .await;
+        until(&format!("{ns}/ab gone"), async || {
+            experiments
+                .get_opt("ab")
+                .await
+                .ok()?
+                .is_none()
+                .then_some(())
+        })
+        .await;
+        assert_eq!(sim.calls(Rpc::UnloadPipeline), 1, "{ns}: its own scheduler");
+        assert_eq!(sim.calls(Rpc::StopExperiment), 1, "{ns}: its own scheduler");
+    }
     stack.app.shutdown().await.unwrap();
     stack.sims.shutdown().await.unwrap();
 }
