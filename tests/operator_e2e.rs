@@ -414,3 +414,64 @@ async fn pipelines_experiments_and_servers_in_two_namespaces_reach_their_schedul
     stack.app.shutdown().await.unwrap();
     stack.sims.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn expired_and_dropped_watches_and_status_conflicts_lose_no_update() {
+    let stack = start().await;
+    let api = Api::<Model>::namespaced(stack.client.clone(), "team-a");
+    // Watches re-opened from now on get 410 Gone, then every open watch
+    // drops, while status writes conflict and models are created.
+    stack.double.expire_next_watches(4);
+    stack.double.fail_next_writes(
+        4,
+        FailWith::Conflict,
+        WriteScope::subresource("models", "status"),
+    );
+    stack.double.drop_watches();
+    let names: Vec<String> = (0..6).map(|i| format!("m{i}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        api.create(&PostParams::default(), &model(name, "1Mi"))
+            .await
+            .unwrap();
+        if i == 2 {
+            stack.double.drop_watches();
+        }
+    }
+    for name in &names {
+        until(&format!("{name} Ready at generation 1"), async || {
+            let m = api.get(name).await.ok()?;
+            (is_ready(&m) && observed_generation(&m) == Some(1)).then_some(())
+        })
+        .await;
+    }
+    let sim = stack.sims.get("team-a").unwrap();
+    assert!(sim.calls(Rpc::LoadModel) >= names.len() as u64);
+    assert!(stack.double.stats().injected_write_failures >= 1);
+    assert!(stack.double.stats().injected_watch_expiries >= 1);
+
+    // A spec change made while the watches are down (and come back
+    // expired) still reaches the scheduler.
+    let loads_before = sim.calls(Rpc::LoadModel);
+    stack.double.expire_next_watches(2);
+    stack.double.drop_watches();
+    let mut m0 = api.get("m0").await.unwrap();
+    m0.spec.memory = Some(k8s_openapi::apimachinery::pkg::api::resource::Quantity(
+        "2Mi".into(),
+    ));
+    let m0 = api
+        .replace("m0", &PostParams::default(), &m0)
+        .await
+        .unwrap();
+    assert_eq!(m0.metadata.generation, Some(2));
+    until("m0 Ready at generation 2", async || {
+        let m = api.get("m0").await.ok()?;
+        (is_ready(&m) && observed_generation(&m) == Some(2)).then_some(())
+    })
+    .await;
+    assert!(
+        sim.calls(Rpc::LoadModel) > loads_before,
+        "generation 2 was sent to the scheduler"
+    );
+    stack.app.shutdown().await.unwrap();
+    stack.sims.shutdown().await.unwrap();
+}
