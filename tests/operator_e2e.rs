@@ -475,3 +475,62 @@ async fn expired_and_dropped_watches_and_status_conflicts_lose_no_update() {
     stack.app.shutdown().await.unwrap();
     stack.sims.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_deleted_runtime_releases_its_connection_and_tasks() {
+    use switchyard::pool::Upstream;
+    let stack = start().await;
+    let runtimes = Api::<SeldonRuntime>::namespaced(stack.client.clone(), "team-b");
+    until("both runtimes connected, with finalizers", async || {
+        let both = NAMESPACES
+            .iter()
+            .all(|ns| stack.app.registry.get(ns).is_some());
+        let tasks = Upstream::ALL
+            .iter()
+            .all(|u| stack.app.pool.live_tasks(*u) == 2);
+        let r = runtimes.get("seldon").await.ok()?;
+        (both
+            && tasks
+            && r.finalizers()
+                .iter()
+                .any(|f| f == "seldon.runtime.finalizer"))
+        .then_some(())
+    })
+    .await;
+
+    // Nothing left in team-b: deleting its runtime goes through.
+    runtimes
+        .delete("seldon", &DeleteParams::default())
+        .await
+        .unwrap();
+    until("team-b's runtime gone", async || {
+        runtimes
+            .get_opt("seldon")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    until("team-b's registry entry and tasks gone", async || {
+        let tasks = Upstream::ALL
+            .iter()
+            .all(|u| stack.app.pool.live_tasks(*u) == 1);
+        (stack.app.registry.get("team-b").is_none() && tasks).then_some(())
+    })
+    .await;
+    assert!(stack.app.registry.get("team-a").is_some());
+
+    // team-a carries on.
+    let models = Api::<Model>::namespaced(stack.client.clone(), "team-a");
+    models
+        .create(&PostParams::default(), &model("iris", "1Mi"))
+        .await
+        .unwrap();
+    until("team-a/iris Ready", async || {
+        is_ready(&models.get("iris").await.ok()?).then_some(())
+    })
+    .await;
+    stack.app.shutdown().await.unwrap();
+    stack.sims.shutdown().await.unwrap();
+}
