@@ -534,3 +534,99 @@ async fn a_deleted_runtime_releases_its_connection_and_tasks() {
     stack.app.shutdown().await.unwrap();
     stack.sims.shutdown().await.unwrap();
 }
+
+fn leader_election(identity: &str) -> LeaderElectionConfig {
+    LeaderElectionConfig {
+        lease_name: "switchyard-leader".into(),
+        namespace: "seldon-system".into(),
+        identity: identity.into(),
+        lease_duration: Duration::from_secs(2),
+        renew_deadline: Duration::from_millis(1500),
+        retry_period: Duration::from_millis(200),
+    }
+}
+
+fn leading(app: &App) -> bool {
+    *app.kubernetes.as_ref().unwrap().leadership.borrow()
+}
+
+#[tokio::test]
+async fn only_the_leader_writes_and_the_standby_takes_over() {
+    let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let Stack {
+        double,
+        sims,
+        app: plain,
+        client,
+    } = start_with(double).await;
+    plain.shutdown().await.unwrap();
+    let overrides: BTreeMap<String, String> = sims
+        .handles()
+        .iter()
+        .map(|s| (s.namespace().to_owned(), s.local_addr().to_string()))
+        .collect();
+    let a = start_app(
+        &double,
+        overrides.clone(),
+        Some(leader_election("replica-a")),
+        Some("replica-a"),
+    )
+    .await;
+    let b = start_app(
+        &double,
+        overrides,
+        Some(leader_election("replica-b")),
+        Some("replica-b"),
+    )
+    .await;
+    until("a leader", async || {
+        assert!(!(leading(&a) && leading(&b)), "two leaders at once");
+        (leading(&a) || leading(&b)).then_some(())
+    })
+    .await;
+    let (leader, standby, standby_ua) = if leading(&a) {
+        (a, b, "replica-b")
+    } else {
+        (b, a, "replica-a")
+    };
+
+    // Both candidates may have tried to create the Lease at first (the
+    // loser's create counts as a write): count from here on.
+    double.reset_stats();
+    let models = Api::<Model>::namespaced(client.clone(), "team-a");
+    models
+        .create(&PostParams::default(), &model("iris", "1Mi"))
+        .await
+        .unwrap();
+    until("iris Ready", async || {
+        is_ready(&models.get("iris").await.ok()?).then_some(())
+    })
+    .await;
+    assert!(!leading(&standby));
+    assert_eq!(
+        double.stats().writes_by(standby_ua),
+        0,
+        "the standby wrote: {:?}",
+        double.stats().writes_by_user_agent
+    );
+
+    // The leader goes away: the standby takes over and carries on.
+    leader.shutdown().await.unwrap();
+    until("the standby leads", async || {
+        leading(&standby).then_some(())
+    })
+    .await;
+    models
+        .create(&PostParams::default(), &model("iris2", "1Mi"))
+        .await
+        .unwrap();
+    until("iris2 Ready", async || {
+        is_ready(&models.get("iris2").await.ok()?).then_some(())
+    })
+    .await;
+    assert!(double.stats().writes_by(standby_ua) > 0);
+    standby.shutdown().await.unwrap();
+    sims.shutdown().await.unwrap();
+}
