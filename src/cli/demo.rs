@@ -1,33 +1,48 @@
-//! `switchyard demo`: the whole fleet in one process, with no cluster.
+//! `switchyard demo`: the whole operator and gateway in one process, with
+//! no cluster.
 //!
-//! Starts three simulated Seldon schedulers (one per namespace), the
-//! gateway in front of them, loads `examples/demo.yaml` (a Server, two
-//! Models and a Pipeline) into every namespace *through the gateway*, then
-//! prints the aggregated model and pipeline status as it changes, with one
-//! model rescaled every few seconds so there is something to watch.
+//! Starts the Kubernetes API double on 127.0.0.1, three simulated Seldon
+//! schedulers (one per namespace) and the [`App`] with its Kubernetes side
+//! (discovery, controllers, status write-back, resync) pointed at the
+//! double, plus the gateway. It then creates a SeldonRuntime in every
+//! namespace and `examples/demo.yaml` (a Server, two Models and a
+//! Pipeline) as custom resources through the Kubernetes API, and prints a
+//! line whenever a resource's Ready condition changes. Every few seconds it
+//! patches one Model's `spec.replicas`, which the operator carries to that
+//! namespace's scheduler, so there is something to watch.
+//!
+//! [`Demo`] is the part without the printing loop, for tests.
 
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Debug;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Args;
-use futures_util::{StreamExt, stream};
-use tonic::transport::Channel;
+use futures_util::{Stream, StreamExt, stream};
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 
-use crate::app::{App, AppConfig};
-use crate::cmd::translate::{Outcome, SchedulerRequest, translate_documents};
+use crate::app::{App, AppConfig, KubeConnection, KubernetesConfig};
 use crate::config::GatewayConfig;
-use crate::proto::scheduler::scheduler_client::SchedulerClient;
-use crate::proto::scheduler::{
-    ModelStatusResponse, ModelSubscriptionRequest, PipelineStatusResponse,
-    PipelineSubscriptionRequest,
+use crate::kube_double::{ApiDouble, ApiDoubleHandle};
+use crate::operator::{SchedulerAddressing, WatchScope};
+use crate::resources::{
+    Condition, ConditionStatus, Experiment, Model, Pipeline, SeldonRuntime, SeldonRuntimeSpec,
+    Server,
 };
-use crate::registry::RuntimeSpec;
 use crate::simulator::{SimulatorConfig, SimulatorFleet};
 
-/// The manifests loaded into every namespace.
-const MANIFESTS: &str = include_str!("../../examples/demo.yaml");
+/// The manifests created in every namespace.
+pub const MANIFESTS: &str = include_str!("../../examples/demo.yaml");
 /// The simulated namespaces.
-const NAMESPACES: [&str; 3] = ["fraud", "recsys", "search"];
+pub const NAMESPACES: [&str; 3] = ["fraud", "recsys", "search"];
+/// The Model whose replicas the demo keeps changing.
+const RESCALED_MODEL: &str = "income";
 
 /// Arguments of `switchyard demo`.
 #[derive(Debug, Args)]
@@ -46,6 +61,290 @@ pub struct DemoArgs {
     pub rescale_every: u64,
 }
 
+/// The running demo: API double, simulated schedulers and the App.
+pub struct Demo {
+    /// The Kubernetes API double.
+    pub double: ApiDoubleHandle,
+    /// One simulated scheduler per namespace in [`NAMESPACES`].
+    pub fleet: SimulatorFleet,
+    /// Operator and gateway.
+    pub app: App,
+    /// A client of the double.
+    pub client: Client,
+}
+
+impl Demo {
+    /// Starts everything on 127.0.0.1 and creates a SeldonRuntime in every
+    /// namespace. `metrics` is the installed Prometheus recorder, if any.
+    pub async fn start(
+        gateway_listen: SocketAddr,
+        metrics_listen: Option<SocketAddr>,
+        metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    ) -> anyhow::Result<Demo> {
+        let double = ApiDouble::start(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .context("starting the Kubernetes API double")?;
+        let mut template = SimulatorConfig::new("demo", SocketAddr::from(([127, 0, 0, 1], 0)));
+        template.sync_timeout = Duration::ZERO;
+        let fleet = SimulatorFleet::start_named(
+            template,
+            NAMESPACES.iter().map(|s| s.to_string()).collect(),
+        )
+        .await?;
+        let overrides: BTreeMap<String, String> = fleet
+            .handles()
+            .iter()
+            .map(|s| (s.namespace().to_owned(), s.local_addr().to_string()))
+            .collect();
+        let app = App::start(
+            AppConfig {
+                gateway: GatewayConfig::default(),
+                gateway_listen,
+                metrics_listen,
+                runtimes_file: None,
+                runtimes_poll: Duration::from_secs(2),
+                kubernetes: Some(KubernetesConfig {
+                    connection: KubeConnection::Config(Box::new(double.kube_config())),
+                    scope: WatchScope::AllNamespaces,
+                    addressing: SchedulerAddressing {
+                        overrides,
+                        ..Default::default()
+                    },
+                    leader_election: None,
+                    finalizer_recheck: Duration::from_secs(1),
+                }),
+            },
+            metrics,
+        )
+        .await?;
+        let client = double.client()?;
+        for ns in NAMESPACES {
+            let runtime = SeldonRuntime::new(
+                "seldon",
+                SeldonRuntimeSpec {
+                    seldon_config: "default".into(),
+                    ..Default::default()
+                },
+            );
+            Api::<SeldonRuntime>::namespaced(client.clone(), ns)
+                .create(&PostParams::default(), &runtime)
+                .await
+                .with_context(|| format!("creating SeldonRuntime {ns}/seldon"))?;
+        }
+        Ok(Demo {
+            double,
+            fleet,
+            app,
+            client,
+        })
+    }
+
+    /// Creates every resource of [`MANIFESTS`] in every namespace; returns
+    /// `(namespace, kind, name)` of each, in creation order.
+    pub async fn apply_examples(&self) -> anyhow::Result<Vec<(String, String, String)>> {
+        let documents: Vec<Value> =
+            serde_saphyr::from_multiple(MANIFESTS).context("parsing examples/demo.yaml")?;
+        let mut created = Vec::new();
+        for ns in NAMESPACES {
+            for document in &documents {
+                let kind = document
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let name = match kind.as_str() {
+                    "Model" => create::<Model>(&self.client, ns, document).await?,
+                    "Pipeline" => create::<Pipeline>(&self.client, ns, document).await?,
+                    "Server" => create::<Server>(&self.client, ns, document).await?,
+                    "Experiment" => create::<Experiment>(&self.client, ns, document).await?,
+                    other => anyhow::bail!("examples/demo.yaml: unexpected kind {other:?}"),
+                };
+                created.push((ns.to_owned(), kind, name));
+            }
+        }
+        Ok(created)
+    }
+
+    /// Sets `spec.replicas` of the rescaled Model in `namespace`.
+    pub async fn rescale(&self, namespace: &str, replicas: i32) -> anyhow::Result<()> {
+        Api::<Model>::namespaced(self.client.clone(), namespace)
+            .patch(
+                RESCALED_MODEL,
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "spec": { "replicas": replicas } })),
+            )
+            .await
+            .with_context(|| format!("patching Model {namespace}/{RESCALED_MODEL}"))?;
+        Ok(())
+    }
+
+    /// Stops the App, the simulators and the double; reports the first
+    /// failure.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let app = self.app.shutdown().await;
+        let fleet = self.fleet.shutdown().await;
+        let double = self.double.shutdown().await;
+        app?;
+        fleet?;
+        double?;
+        Ok(())
+    }
+}
+
+/// Creates one document of kind `K` in `namespace`; returns its name.
+async fn create<K>(client: &Client, namespace: &str, document: &Value) -> anyhow::Result<String>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Debug
+        + DeserializeOwned
+        + serde::Serialize,
+    K::DynamicType: Default,
+{
+    let mut resource: K = serde_json::from_value(document.clone()).with_context(|| {
+        format!(
+            "examples/demo.yaml: not a valid {}",
+            K::kind(&Default::default())
+        )
+    })?;
+    resource.meta_mut().namespace = Some(namespace.to_owned());
+    let created = Api::<K>::namespaced(client.clone(), namespace)
+        .create(&PostParams::default(), &resource)
+        .await
+        .with_context(|| {
+            format!(
+                "creating {} {namespace}/{}",
+                K::kind(&Default::default()),
+                resource.name_any()
+            )
+        })?;
+    Ok(created.name_any())
+}
+
+/// One resource's status as the demo prints it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusRow {
+    /// Namespace of the resource.
+    pub namespace: String,
+    /// `Model`, `Pipeline` or `Server`.
+    pub kind: &'static str,
+    /// Name of the resource.
+    pub name: String,
+    /// The Ready condition's status and `reason/message`, if it has one.
+    pub ready: Option<(ConditionStatus, String)>,
+    /// Extra detail (replicas, loaded models).
+    pub detail: String,
+}
+
+impl std::fmt::Display for StatusRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (ready, why) = match &self.ready {
+            Some((status, why)) => (format!("{status:?}"), why.as_str()),
+            None => ("-".to_owned(), ""),
+        };
+        write!(
+            f,
+            "{:<8} {:<8} {:<8} Ready={:<7} {:<12} {}",
+            self.namespace, self.kind, self.name, ready, self.detail, why
+        )
+    }
+}
+
+fn ready_of(conditions: &[Condition]) -> Option<(ConditionStatus, String)> {
+    let ready = crate::conditions::get(conditions, "Ready")?;
+    let why = match (ready.reason.as_str(), ready.message.as_str()) {
+        ("", "") => String::new(),
+        (reason, "") => reason.to_owned(),
+        ("", message) => message.to_owned(),
+        (reason, message) => format!("{reason}/{message}"),
+    };
+    Some((ready.status, why))
+}
+
+fn model_row(m: &Model) -> StatusRow {
+    let status = m.status.clone().unwrap_or_default();
+    StatusRow {
+        namespace: m.namespace().unwrap_or_default(),
+        kind: "Model",
+        name: m.name_any(),
+        ready: ready_of(&status.duck.conditions),
+        detail: format!(
+            "replicas={}/{}",
+            status.available_replicas,
+            m.spec.replicas.unwrap_or(1)
+        ),
+    }
+}
+
+fn pipeline_row(p: &Pipeline) -> StatusRow {
+    let status = p.status.clone().unwrap_or_default();
+    StatusRow {
+        namespace: p.namespace().unwrap_or_default(),
+        kind: "Pipeline",
+        name: p.name_any(),
+        ready: ready_of(&status.duck.conditions),
+        detail: format!("steps={}", p.spec.steps.len()),
+    }
+}
+
+fn server_row(s: &Server) -> StatusRow {
+    let status = s.status.clone().unwrap_or_default();
+    StatusRow {
+        namespace: s.namespace().unwrap_or_default(),
+        kind: "Server",
+        name: s.name_any(),
+        ready: ready_of(&status.duck.conditions),
+        detail: format!("loaded={}", status.loaded_models),
+    }
+}
+
+/// Rows of every Model, Pipeline and Server in the cluster, one per
+/// change of the resource (unchanged rows included; see [`print_changes`]).
+pub fn status_rows(client: &Client) -> impl Stream<Item = StatusRow> + Send + use<> {
+    fn rows<K>(
+        client: &Client,
+        row: fn(&K) -> StatusRow,
+    ) -> impl Stream<Item = StatusRow> + Send + use<K>
+    where
+        K: Resource + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
+        K::DynamicType: Default,
+    {
+        watcher(Api::<K>::all(client.clone()), watcher::Config::default())
+            .default_backoff()
+            .applied_objects()
+            .filter_map(move |object| async move {
+                match object {
+                    Ok(object) => Some(row(&object)),
+                    Err(error) => {
+                        tracing::warn!(%error, "demo status watch");
+                        None
+                    }
+                }
+            })
+    }
+    stream::select(
+        stream::select(
+            rows::<Server>(client, server_row),
+            rows::<Model>(client, model_row),
+        ),
+        rows::<Pipeline>(client, pipeline_row),
+    )
+}
+
+/// Prints a row whenever a resource's Ready condition or detail changes.
+async fn print_changes(client: Client) {
+    let mut last: HashMap<(String, &'static str, String), StatusRow> = HashMap::new();
+    let rows = status_rows(&client);
+    futures_util::pin_mut!(rows);
+    while let Some(row) = rows.next().await {
+        let key = (row.namespace.clone(), row.kind, row.name.clone());
+        if last.get(&key) != Some(&row) {
+            println!("{row}");
+            last.insert(key, row);
+        }
+    }
+}
+
 /// Runs the demo until Ctrl-C (or `--duration`).
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let DemoArgs {
@@ -55,57 +354,41 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         rescale_every,
     } = args;
     let metrics = crate::telemetry::install_metrics()?;
-    let template = SimulatorConfig::new("demo", "127.0.0.1:0".parse()?);
-    let fleet =
-        SimulatorFleet::start_named(template, NAMESPACES.iter().map(|s| s.to_string()).collect())
-            .await?;
-
-    let app = App::start(
-        AppConfig {
-            gateway: GatewayConfig::default(),
-            gateway_listen: free_or_any(gateway_listen),
-            metrics_listen: Some(free_or_any(metrics_listen)),
-            runtimes_file: None,
-            runtimes_poll: Duration::from_secs(2),
-            kubernetes: None,
-        },
+    let demo = Demo::start(
+        free_or_any(gateway_listen),
+        Some(free_or_any(metrics_listen)),
         Some(metrics),
     )
     .await?;
-    for sim in fleet.handles() {
-        app.registry.apply(RuntimeSpec {
-            namespace: sim.namespace().to_owned(),
-            address: sim.local_addr().to_string(),
-            tls: None,
-        });
-    }
+    let url = demo.double.url();
     println!(
-        "switchyard demo: {} simulated namespaces behind one gateway",
+        "switchyard demo: operator + gateway, {} simulated namespaces, Kubernetes API double",
         NAMESPACES.len()
     );
-    for sim in fleet.handles() {
+    println!("  kubernetes {url}   (kubectl --server {url} get models,pipelines,servers -A)");
+    for sim in demo.fleet.handles() {
         println!(
-            "  namespace {:<8} scheduler at {}",
+            "  namespace  {:<8} scheduler at {}",
             sim.namespace(),
             sim.local_addr()
         );
     }
     println!(
-        "  gateway  {}   (seldon.mlops.scheduler.Scheduler for every namespace; metadata seldon-namespace picks one)",
-        app.gateway_addr
+        "  gateway    {}   (seldon.mlops.scheduler.Scheduler for every namespace; metadata seldon-namespace picks one)",
+        demo.app.gateway_addr
     );
-    if let Some(addr) = app.metrics_addr {
-        println!("  metrics  http://{addr}/metrics");
+    if let Some(addr) = demo.app.metrics_addr {
+        println!("  metrics    http://{addr}/metrics");
     }
     println!("Ctrl-C to stop.\n");
 
-    let channel = Channel::from_shared(format!("http://{}", app.gateway_addr))?
-        .connect()
-        .await?;
-    let client = SchedulerClient::new(channel);
-    let show = tokio::spawn(show_status(client.clone()));
-    load_examples(client.clone()).await?;
-    let rescale = tokio::spawn(rescale_loop(client, rescale_every));
+    let show = tokio::spawn(print_changes(demo.client.clone()));
+    let created = demo.apply_examples().await?;
+    println!(
+        "created {} resources from examples/demo.yaml in {}\n",
+        created.len(),
+        NAMESPACES.join(", ")
+    );
 
     let stop = async {
         match duration {
@@ -113,11 +396,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             None => crate::cli::run::shutdown_signal().await,
         }
     };
-    let result = app.run_until(stop).await;
+    let cancel = demo.app.cancel_token();
+    tokio::select! {
+        () = stop => {}
+        () = cancel.cancelled() => {}
+        () = rescale_loop(&demo, rescale_every) => {}
+    }
     show.abort();
-    rescale.abort();
-    fleet.shutdown().await?;
-    result
+    demo.shutdown().await
 }
 
 /// `addr` if it can be bound now, else any free port on 127.0.0.1.
@@ -128,119 +414,12 @@ fn free_or_any(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-/// Sends every example request for every namespace through the gateway.
-async fn load_examples(mut client: SchedulerClient<Channel>) -> anyhow::Result<()> {
-    for namespace in NAMESPACES {
-        for report in translate_documents(MANIFESTS, namespace) {
-            let request = match report.result {
-                Ok(Outcome::Request(request)) => *request,
-                Ok(Outcome::NoRequest(_)) => continue,
-                Err(error) => {
-                    anyhow::bail!("examples/demo.yaml document {}: {error}", report.document)
-                }
-            };
-            let rpc = request.rpc();
-            let sent = match request {
-                SchedulerRequest::LoadModel(r) => client.load_model(r).await.map(drop),
-                SchedulerRequest::LoadPipeline(r) => client.load_pipeline(r).await.map(drop),
-                SchedulerRequest::StartExperiment(r) => client.start_experiment(r).await.map(drop),
-                SchedulerRequest::ServerNotify(mut r) => {
-                    r.is_first_sync = true;
-                    client.server_notify(r).await.map(drop)
-                }
-                other => {
-                    tracing::debug!(rpc = other.rpc(), "not sent by the demo");
-                    Ok(())
-                }
-            };
-            match sent {
-                Ok(()) => println!(
-                    "{namespace:<8} {rpc:<15} {}",
-                    report.name.unwrap_or_default()
-                ),
-                Err(status) => println!("{namespace:<8} {rpc:<15} failed: {status}"),
-            }
-        }
-    }
-    println!();
-    Ok(())
-}
-
-/// Prints model and pipeline status from the gateway's aggregated streams.
-async fn show_status(mut client: SchedulerClient<Channel>) -> anyhow::Result<()> {
-    let models = client
-        .subscribe_model_status(ModelSubscriptionRequest {
-            subscriber_name: "switchyard-demo".into(),
-            is_model_gateway: false,
-        })
-        .await?
-        .into_inner()
-        .map(|m| m.map(describe_model));
-    let pipelines = client
-        .subscribe_pipeline_status(PipelineSubscriptionRequest {
-            subscriber_name: "switchyard-demo".into(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner()
-        .map(|p| p.map(describe_pipeline));
-    let mut merged = stream::select(models, pipelines);
-    while let Some(line) = merged.next().await {
-        match line {
-            Ok(line) => println!("{line}"),
-            Err(status) => {
-                println!("status stream ended: {status}");
-                break;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn describe_model(m: ModelStatusResponse) -> String {
-    let Some(v) = m.versions.first() else {
-        return format!("{:<8} model    {:<8} (no versions)", "?", m.model_name);
-    };
-    let ns = v
-        .kubernetes_meta
-        .as_ref()
-        .map_or("?", |k| k.namespace.as_str());
-    let state = v.state.clone().unwrap_or_default();
-    format!(
-        "{ns:<8} model    {:<8} v{} {:<18} {}/{} replicas available on {}",
-        m.model_name,
-        v.version,
-        state.state().as_str_name(),
-        state.available_replicas,
-        state.available_replicas + state.unavailable_replicas,
-        v.server_name,
-    )
-}
-
-fn describe_pipeline(p: PipelineStatusResponse) -> String {
-    let Some(v) = p.versions.last() else {
-        return format!("{:<8} pipeline {:<8} (no versions)", "?", p.pipeline_name);
-    };
-    let ns = v
-        .pipeline
-        .as_ref()
-        .and_then(|p| p.kubernetes_meta.as_ref())
-        .map_or("?", |k| k.namespace.as_str());
-    let state = v.state.clone().unwrap_or_default();
-    format!(
-        "{ns:<8} pipeline {:<8} v{} {:<18} gateway {}",
-        p.pipeline_name,
-        state.pipeline_version,
-        state.status().as_str_name(),
-        state.pipeline_gw_status().as_str_name(),
-    )
-}
-
-/// Every `every` seconds, rescales `income` in the next namespace (1 <-> 2
-/// replicas), so the status keeps moving.
-async fn rescale_loop(mut client: SchedulerClient<Channel>, every: u64) {
+/// Every `every` seconds, patches the rescaled Model in the next namespace
+/// (1 <-> 2 replicas), so the status keeps moving. Never returns unless
+/// `every` is 0.
+async fn rescale_loop(demo: &Demo, every: u64) {
     if every == 0 {
-        return;
+        return std::future::pending().await;
     }
     let mut round = 0usize;
     loop {
@@ -252,29 +431,9 @@ async fn rescale_loop(mut client: SchedulerClient<Channel>, every: u64) {
             2
         };
         round += 1;
-        let Some(mut request) = translate_documents(MANIFESTS, namespace)
-            .into_iter()
-            .filter(|r| r.name.as_deref() == Some("income"))
-            .find_map(|r| match r.result {
-                Ok(Outcome::Request(request)) => match *request {
-                    SchedulerRequest::LoadModel(load) => Some(load),
-                    _ => None,
-                },
-                _ => None,
-            })
-        else {
-            return;
-        };
-        if let Some(deployment) = request
-            .model
-            .as_mut()
-            .and_then(|m| m.deployment_spec.as_mut())
-        {
-            deployment.replicas = replicas;
-        }
-        println!("{namespace:<8} LoadModel       income -> {replicas} replicas");
-        if let Err(status) = client.load_model(request).await {
-            println!("{namespace:<8} rescale failed: {status}");
+        println!("{namespace:<8} patch Model {RESCALED_MODEL} spec.replicas={replicas}");
+        if let Err(error) = demo.rescale(namespace, replicas).await {
+            println!("{namespace:<8} rescale failed: {error:#}");
         }
     }
 }
