@@ -242,11 +242,11 @@ impl std::fmt::Display for StatusRow {
             Some((status, why)) => (format!("{status:?}"), why.as_str()),
             None => ("-".to_owned(), ""),
         };
-        write!(
-            f,
+        let line = format!(
             "{:<8} {:<8} {:<8} Ready={:<7} {:<12} {}",
             self.namespace, self.kind, self.name, ready, self.detail, why
-        )
+        );
+        f.write_str(line.trim_end())
     }
 }
 
@@ -380,6 +380,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     if let Some(addr) = demo.app.metrics_addr {
         println!("  metrics    http://{addr}/metrics");
     }
+    println!(
+        "Lines below: namespace kind name Ready detail reason/message, printed when they change \
+         (Servers have no workloads here, so no Ready; loaded = model replicas on them)."
+    );
     println!("Ctrl-C to stop.\n");
 
     let show = tokio::spawn(print_changes(demo.client.clone()));
