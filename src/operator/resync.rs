@@ -307,6 +307,22 @@ async fn call<T>(
     }
 }
 
+/// Collects a finite status listing within the call deadline; any error
+/// (the scheduler's or the deadline) fails the pass, to be retried.
+async fn listing<T>(
+    what: impl Fn() -> String,
+    collect: impl Future<Output = Result<T, tonic::Status>>,
+) -> Result<T, ResyncError> {
+    match tokio::time::timeout(CALL_TIMEOUT, collect).await {
+        Ok(Ok(found)) => Ok(found),
+        Ok(Err(status)) => Err(ResyncError::Scheduler {
+            what: what(),
+            status,
+        }),
+        Err(_) => Err(ResyncError::Timeout { what: what() }),
+    }
+}
+
 /// A retryable scheduler error aborts the pass; a final one is returned for
 /// the caller to skip the object.
 fn classify(what: String, status: tonic::Status) -> Result<tonic::Status, ResyncError> {
@@ -495,14 +511,7 @@ async fn scheduler_pipelines(
         }
         Ok::<_, tonic::Status>(found)
     };
-    match tokio::time::timeout(CALL_TIMEOUT, collect).await {
-        Ok(Ok(found)) => Ok(found),
-        Ok(Err(status)) => Err(ResyncError::Scheduler {
-            what: what(),
-            status,
-        }),
-        Err(_) => Err(ResyncError::Timeout { what: what() }),
-    }
+    listing(what, collect).await
 }
 
 /// SEND_PIPELINES: load every Pipeline the scheduler lacks; unload deleting
@@ -591,14 +600,7 @@ async fn scheduler_experiments(
         }
         Ok::<_, tonic::Status>(found)
     };
-    match tokio::time::timeout(CALL_TIMEOUT, collect).await {
-        Ok(Ok(found)) => Ok(found),
-        Ok(Err(status)) => Err(ResyncError::Scheduler {
-            what: what(),
-            status,
-        }),
-        Err(_) => Err(ResyncError::Timeout { what: what() }),
-    }
+    listing(what, collect).await
 }
 
 /// SEND_EXPERIMENTS: start every Experiment the scheduler lacks; stop
