@@ -224,6 +224,59 @@ async fn a_malformed_model_gets_a_condition_naming_the_field_and_others_carry_on
     assert_eq!(status, ConditionStatus::False);
     assert_eq!(reason, "ModelFailed");
     assert!(message.contains("spec.memory"), "{message}");
+
+    // Explainer and llm together: rejected naming both fields.
+    let confused: Model = from_json(serde_json::json!({
+        "apiVersion": "mlops.seldon.io/v1alpha1",
+        "kind": "Model",
+        "metadata": {"name": "confused"},
+        "spec": {
+            "storageUri": "gs://models/confused",
+            "explainer": {"type": "anchor_tabular", "modelRef": "fine"},
+            "llm": {"modelRef": "fine"}
+        }
+    }));
+    api.create(&PostParams::default(), &confused).await.unwrap();
+    let (_, reason, message) = until("confused rejected", async || {
+        let m = api.get("confused").await.ok()?;
+        condition(&m, "ModelReady").filter(|c| c.0 == ConditionStatus::False)
+    })
+    .await;
+    assert_eq!(reason, "ModelFailed");
+    assert!(
+        message.contains("spec.explainer") && message.contains("spec.llm"),
+        "{message}"
+    );
+
+    // A Server with min > max: a False condition naming the fields.
+    let servers: Api<switchyard::resources::Server> =
+        Api::namespaced(stack.client.clone(), "team-a");
+    let lopsided: switchyard::resources::Server = from_json(serde_json::json!({
+        "apiVersion": "mlops.seldon.io/v1alpha1",
+        "kind": "Server",
+        "metadata": {"name": "lopsided"},
+        "spec": {"serverConfig": "mlserver", "minReplicas": 3, "maxReplicas": 1}
+    }));
+    servers
+        .create(&PostParams::default(), &lopsided)
+        .await
+        .unwrap();
+    let message = until("lopsided rejected", async || {
+        let s = servers.get("lopsided").await.ok()?;
+        s.status
+            .as_ref()?
+            .duck
+            .conditions
+            .iter()
+            .find(|c| {
+                c.type_ == "StatefulSetOrDeploymentReady" && c.status == ConditionStatus::False
+            })
+            .map(|c| c.message.clone())
+    })
+    .await;
+    assert!(message.contains("spec.minReplicas"), "{message}");
+    assert!(message.contains("must be <= max"), "{message}");
+
     until("fine Ready", async || {
         let m = api.get("fine").await.ok()?;
         matches!(condition(&m, "Ready"), Some((ConditionStatus::True, _, _))).then_some(())
