@@ -36,18 +36,24 @@ fn loopback() -> SocketAddr {
 }
 
 struct Harness {
-    _double: ApiDoubleHandle,
+    double: ApiDoubleHandle,
     client: Client,
     sims: Vec<SimulatorHandle>,
     cancel: CancellationToken,
     controllers: Option<Controllers>,
     pool_task: tokio::task::JoinHandle<()>,
-    _leader: watch::Sender<bool>,
+    leader: watch::Sender<bool>,
 }
 
 impl Harness {
     async fn start(namespaces: &[&str]) -> Harness {
+        Self::start_with_latency(namespaces, Duration::ZERO).await
+    }
+
+    /// With every API request delayed by `latency` from the start.
+    async fn start_with_latency(namespaces: &[&str], latency: Duration) -> Harness {
         let double = ApiDouble::start(loopback()).await.unwrap();
+        double.set_latency(latency);
         let client = double.client().unwrap();
         let registry = RuntimeRegistry::new();
         let mut sims = Vec::new();
@@ -73,13 +79,13 @@ impl Harness {
         let writer = ApiWriter::new(client.clone(), rx, "switchyard-test");
         let controllers = Controllers::start(Context::new(writer, pool), None, cancel.clone());
         Harness {
-            _double: double,
+            double,
             client,
             sims,
             cancel,
             controllers: Some(controllers),
             pool_task,
-            _leader: leader,
+            leader,
         }
     }
 
@@ -92,6 +98,10 @@ impl Harness {
         K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
     {
         Api::namespaced(self.client.clone(), ns)
+    }
+
+    fn double(&self) -> &ApiDoubleHandle {
+        &self.double
     }
 
     async fn stop(mut self) {
@@ -620,5 +630,51 @@ async fn a_slow_namespace_does_not_delay_another() {
         "fast namespace took {:?}",
         started.elapsed()
     );
+    h.stop().await;
+}
+
+/// A shutdown while the first lists are still in flight (a slow API server)
+/// stops every controller cleanly: kube-runtime alone would wait forever for
+/// a store that can no longer become ready.
+#[tokio::test]
+async fn stopping_before_the_first_list_completes_is_clean() {
+    let double = ApiDouble::start(loopback()).await.unwrap();
+    double.set_latency(Duration::from_secs(3));
+    let cancel = CancellationToken::new();
+    let pool = SchedulerPool::new(StatusBus::new(16), None);
+    let (_leader, rx) = watch::channel(true);
+    let writer = ApiWriter::new(double.client().unwrap(), rx, "switchyard-test");
+    let controllers = Controllers::start(Context::new(writer, pool), None, cancel.clone());
+    // Well inside the injected latency: every first list is in flight.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cancel.cancel();
+    let unclean = tokio::time::timeout(DEADLINE, controllers.join())
+        .await
+        .unwrap();
+    assert!(unclean.is_empty(), "not stopped cleanly: {unclean:?}");
+}
+
+/// Losing the lease while the first lists are in flight stops the
+/// controllers, and winning it back starts them again.
+#[tokio::test]
+async fn a_lease_lost_before_the_first_list_completes_comes_back() {
+    let h = Harness::start_with_latency(&["alpha"], Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.leader.send_replace(false);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.double().set_latency(Duration::ZERO);
+    h.leader.send_replace(true);
+    let api: Api<Model> = h.api("alpha");
+    api.create(
+        &PostParams::default(),
+        &model("alpha", "iris", valid_spec()),
+    )
+    .await
+    .unwrap();
+    let sim = h.sim("alpha");
+    eventually("the model loaded by the new term", || async {
+        sim.calls(Rpc::LoadModel) == 1
+    })
+    .await;
     h.stop().await;
 }
