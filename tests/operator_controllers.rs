@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
@@ -674,6 +675,110 @@ async fn a_lease_lost_before_the_first_list_completes_comes_back() {
     let sim = h.sim("alpha");
     eventually("the model loaded by the new term", || async {
         sim.calls(Rpc::LoadModel) == 1
+    })
+    .await;
+    h.stop().await;
+}
+
+/// A StatefulSet the way Seldon's charts make one: the Server's name,
+/// `replicas` desired and `ready` of them ready.
+async fn put_statefulset(client: &Client, ns: &str, name: &str, replicas: i32, ready: i32) {
+    let api: Api<StatefulSet> = Api::namespaced(client.clone(), ns);
+    let sts: StatefulSet = serde_json::from_value(json!({
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "replicas": replicas,
+            "serviceName": name,
+            "selector": {"matchLabels": {"seldon-server-name": name}},
+            "template": {"metadata": {"labels": {"seldon-server-name": name}}},
+        },
+    }))
+    .unwrap();
+    if api.get_opt(name).await.unwrap().is_none() {
+        api.create(&PostParams::default(), &sts).await.unwrap();
+    } else {
+        api.patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": replicas}})),
+        )
+        .await
+        .unwrap();
+    }
+    api.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"replicas": replicas, "readyReplicas": ready}})),
+    )
+    .await
+    .unwrap();
+}
+
+async fn workload_condition(api: &Api<Server>, name: &str) -> Option<(ConditionStatus, String)> {
+    let status = api.get(name).await.ok()?.status?;
+    condition(&status.duck.conditions, "StatefulSetOrDeploymentReady").map(|(s, r, _)| (s, r))
+}
+
+#[tokio::test]
+async fn a_server_is_ready_when_its_statefulset_is() {
+    let h = Harness::start(&["alpha"]).await;
+    let api: Api<Server> = h.api("alpha");
+    let spec = ServerSpec {
+        server_config: "mlserver".into(),
+        replicas: Some(2),
+        ..Default::default()
+    };
+    api.create(&PostParams::default(), &server("alpha", "mlserver", spec))
+        .await
+        .unwrap();
+    eventually("Unknown without a workload, scale fields set", || async {
+        let Ok(s) = api.get("mlserver").await else {
+            return false;
+        };
+        let status = s.status.unwrap_or_default();
+        status.selector == "seldon-server-name=mlserver"
+            && status.replicas == 2
+            && matches!(
+                condition(&status.duck.conditions, "StatefulSetOrDeploymentReady"),
+                Some((ConditionStatus::Unknown, reason, message))
+                    if reason == "WorkloadNotFound" && message.contains("mlserver")
+            )
+    })
+    .await;
+
+    put_statefulset(&h.client, "alpha", "mlserver", 2, 1).await;
+    eventually("False while 1 of 2 replicas is ready", || async {
+        workload_condition(&api, "mlserver").await
+            == Some((ConditionStatus::False, "ReplicasNotReady".into()))
+    })
+    .await;
+    put_statefulset(&h.client, "alpha", "mlserver", 2, 2).await;
+    eventually("Ready once both are", || async {
+        let Ok(s) = api.get("mlserver").await else {
+            return false;
+        };
+        let conditions = s.status.unwrap_or_default().duck.conditions;
+        matches!(
+            condition(&conditions, "Ready"),
+            Some((ConditionStatus::True, _, _))
+        )
+    })
+    .await;
+    eventually("Normal ServerReady", || async {
+        events_for(&h.client, "alpha", "mlserver")
+            .await
+            .iter()
+            .any(|(t, r, _)| t == "Normal" && r == "ServerReady")
+    })
+    .await;
+    put_statefulset(&h.client, "alpha", "mlserver", 2, 0).await;
+    eventually("Warning ServerNotReady when the pods go", || async {
+        events_for(&h.client, "alpha", "mlserver")
+            .await
+            .iter()
+            .any(|(t, r, _)| t == "Warning" && r == "ServerNotReady")
     })
     .await;
     h.stop().await;

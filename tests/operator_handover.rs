@@ -242,7 +242,11 @@ async fn readyz_waits_for_the_api_server() {
     let config = config(&dir, sim.local_addr(), false);
     let kubeconfig = kubeconfig(&dir, &server);
     let (mut child, metrics) = replica(&config, &kubeconfig, "replica-c").await;
-    assert!(http_get(metrics, "/healthz").await.starts_with("HTTP/1.1 200"));
+    assert!(
+        http_get(metrics, "/healthz")
+            .await
+            .starts_with("HTTP/1.1 200")
+    );
     // Give discovery time to try (and fail) a few times.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let readyz = http_get(metrics, "/readyz").await;

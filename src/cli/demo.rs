@@ -11,7 +11,12 @@
 //! patches one Model's `spec.replicas`, which the operator carries to that
 //! namespace's scheduler, so there is something to watch.
 //!
+//! Switchyard creates no workloads; [`workloads`] plays Seldon's charts and
+//! the kubelet, so Servers get a ready StatefulSet and become Ready.
+//!
 //! [`Demo`] is the part without the printing loop, for tests.
+
+pub mod workloads;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
@@ -71,6 +76,8 @@ pub struct Demo {
     pub app: App,
     /// A client of the double.
     pub client: Client,
+    /// The stand-in for the Servers' StatefulSets ([`workloads`]).
+    workloads: tokio::task::JoinHandle<()>,
 }
 
 impl Demo {
@@ -131,11 +138,13 @@ impl Demo {
                 .await
                 .with_context(|| format!("creating SeldonRuntime {ns}/seldon"))?;
         }
+        let workloads = tokio::spawn(workloads::run(client.clone()));
         Ok(Demo {
             double,
             fleet,
             app,
             client,
+            workloads,
         })
     }
 
@@ -181,6 +190,7 @@ impl Demo {
     /// Stops the App, the simulators and the double; reports the first
     /// failure.
     pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.workloads.abort();
         let app = self.app.shutdown().await;
         let fleet = self.fleet.shutdown().await;
         let double = self.double.shutdown().await;
@@ -382,7 +392,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     println!(
         "Lines below: namespace kind name Ready detail reason/message, printed when they change \
-         (Servers have no workloads here, so no Ready; loaded = model replicas on them)."
+         (a Server is Ready when its StatefulSet is, played by the demo; loaded = model replicas on it)."
     );
     println!("Ctrl-C to stop.\n");
 

@@ -31,6 +31,7 @@ mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod server;
+pub mod workload;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -40,10 +41,12 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use futures_util::{FutureExt, StreamExt};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::runtime::controller::{self, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
-use kube::{Api, Resource};
+use kube::{Api, Resource, ResourceExt};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -256,13 +259,18 @@ fn spawn_server(
     namespaces: &Option<Vec<String>>,
     cancel: &CancellationToken,
 ) -> JoinHandle<Stopped> {
+    let statefulsets = apis::<StatefulSet>(context, namespaces);
+    let deployments = apis::<Deployment>(context, namespaces);
     let apis = apis::<Server>(context, namespaces);
     let ctx = controller_context(SERVER_CONTROLLER, context, apis.len());
     let build = move |ctx: Arc<ControllerContext>, term: CancellationToken| {
         let mut stores = Vec::new();
         let mut tasks: Vec<Task> = Vec::new();
-        for api in &apis {
+        for ((api, sts), deploy) in apis.iter().zip(&statefulsets).zip(&deployments) {
+            // The workload of a Server has the Server's name (reference §5.2).
             let controller = Controller::new(api.clone(), watcher::Config::default())
+                .watches(sts.clone(), watcher::Config::default(), same_name)
+                .watches(deploy.clone(), watcher::Config::default(), same_name)
                 .with_config(config())
                 .graceful_shutdown_on(term.clone().cancelled_owned());
             let store = controller.store();
@@ -289,6 +297,12 @@ fn spawn_server(
         (tasks, stores)
     };
     tokio::spawn(supervise(ctx, cancel.clone(), build))
+}
+
+/// The Server a StatefulSet or Deployment runs: the one of its name.
+fn same_name<W: Resource>(workload: W) -> Option<ObjectRef<Server>> {
+    let namespace = workload.meta().namespace.clone()?;
+    Some(ObjectRef::new(&workload.name_any()).within(&namespace))
 }
 
 /// Runs one kind's controllers for each leadership term until `cancel`:
