@@ -323,14 +323,48 @@ async fn listing<T>(
     }
 }
 
-/// A retryable scheduler error aborts the pass; a final one is returned for
-/// the caller to skip the object.
-fn classify(what: String, status: tonic::Status) -> Result<tonic::Status, ResyncError> {
+/// A retryable scheduler error aborts the pass; a final one is logged for
+/// the caller to skip (or release) the object.
+fn classify(what: String, status: tonic::Status) -> Result<(), ResyncError> {
     if is_retryable_code(status.code()) {
         Err(ResyncError::Scheduler { what, status })
     } else {
         tracing::warn!(%what, %status, "scheduler refused; skipping this object");
-        Ok(status)
+        Ok(())
+    }
+}
+
+/// The request `rpc` of `ns/name`, or `None` (logged) when the object
+/// cannot become one: it is not re-sent.
+fn translated<R>(
+    ns: &str,
+    rpc: &str,
+    name: &str,
+    request: Result<R, translate::TranslateError>,
+) -> Option<R> {
+    request
+        .inspect_err(|error| {
+            tracing::warn!(namespace = ns, rpc, name, %error, "cannot build the request; not re-sent");
+        })
+        .ok()
+}
+
+/// Re-sends one object's call: counted when the scheduler accepts it
+/// (`true`); a retryable error aborts the pass; a final refusal is `false`,
+/// for the caller to skip the object or, when it is being deleted, release
+/// it.
+async fn resend<T>(
+    ns: &str,
+    kind: &'static str,
+    what: String,
+    fut: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+) -> Result<bool, ResyncError> {
+    match call(|| what.clone(), fut).await? {
+        Ok(_) => {
+            sent(ns, kind);
+            Ok(true)
+        }
+        Err(status) => classify(what, status).map(|()| false),
     }
 }
 
@@ -404,14 +438,9 @@ async fn servers(
         is_first_sync: true,
     });
     let count = request.servers.len();
-    if let Err(status) = call(
-        || format!("ServerNotify for {ns}"),
-        client.server_notify(request),
-    )
-    .await?
-    {
-        classify(format!("ServerNotify for {ns}"), status)?;
-        return Ok(());
+    let what = format!("ServerNotify for {ns}");
+    if let Err(status) = call(|| what.clone(), client.server_notify(request)).await? {
+        return classify(what, status);
     }
     for _ in 0..count {
         sent(ns, "server");
@@ -452,36 +481,24 @@ async fn models(
             continue;
         }
         let name = model.name_any();
-        let request = match translate::model::unload_model_request(model) {
-            Ok(request) => request,
-            Err(error) => {
-                tracing::warn!(namespace = ns, model = name, %error, "cannot unload; releasing");
-                ctx.writer.remove_finalizer(model, MODEL_FINALIZER).await?;
-                continue;
+        let request = translate::model::unload_model_request(model);
+        let accepted = match translated(ns, "UnloadModel", &name, request) {
+            Some(request) => {
+                let what = format!("UnloadModel {ns}/{name}");
+                resend(ns, "model", what, client.unload_model(request)).await?
             }
+            None => false,
         };
-        let what = || format!("UnloadModel {ns}/{name}");
-        match call(what, client.unload_model(request)).await? {
-            Ok(_) => sent(ns, "model"),
-            Err(status) => {
-                classify(what(), status)?;
-                ctx.writer.remove_finalizer(model, MODEL_FINALIZER).await?;
-            }
+        if !accepted {
+            ctx.writer.remove_finalizer(model, MODEL_FINALIZER).await?;
         }
     }
     for model in models.iter().filter(|m| !deleting(*m)) {
         let name = model.name_any();
-        let request = match translate::model::load_model_request(model) {
-            Ok(request) => request,
-            Err(error) => {
-                tracing::warn!(namespace = ns, model = name, %error, "invalid Model not resent");
-                continue;
-            }
-        };
-        let what = || format!("LoadModel {ns}/{name}");
-        match call(what, client.load_model(request)).await? {
-            Ok(_) => sent(ns, "model"),
-            Err(status) => drop(classify(what(), status)?),
+        let request = translate::model::load_model_request(model);
+        if let Some(request) = translated(ns, "LoadModel", &name, request) {
+            let what = format!("LoadModel {ns}/{name}");
+            resend(ns, "model", what, client.load_model(request)).await?;
         }
     }
     Ok(())
@@ -539,25 +556,18 @@ async fn pipelines(
                 // Already going: the Terminated event releases it.
                 Some(PipelineStatus::PipelineTerminating | PipelineStatus::PipelineTerminate) => {}
                 Some(_) => {
-                    let request = match translate::pipeline::unload_pipeline_request(pipeline) {
-                        Ok(request) => request,
-                        Err(error) => {
-                            tracing::warn!(namespace = ns, pipeline = name, %error, "cannot unload; releasing");
-                            ctx.writer
-                                .remove_finalizer(pipeline, PIPELINE_FINALIZER)
-                                .await?;
-                            continue;
+                    let request = translate::pipeline::unload_pipeline_request(pipeline);
+                    let accepted = match translated(ns, "UnloadPipeline", &name, request) {
+                        Some(request) => {
+                            let what = format!("UnloadPipeline {ns}/{name}");
+                            resend(ns, "pipeline", what, client.unload_pipeline(request)).await?
                         }
+                        None => false,
                     };
-                    let what = || format!("UnloadPipeline {ns}/{name}");
-                    match call(what, client.unload_pipeline(request)).await? {
-                        Ok(_) => sent(ns, "pipeline"),
-                        Err(status) => {
-                            classify(what(), status)?;
-                            ctx.writer
-                                .remove_finalizer(pipeline, PIPELINE_FINALIZER)
-                                .await?;
-                        }
+                    if !accepted {
+                        ctx.writer
+                            .remove_finalizer(pipeline, PIPELINE_FINALIZER)
+                            .await?;
                     }
                 }
             }
@@ -566,17 +576,10 @@ async fn pipelines(
         if !matches!(known, None | Some(PipelineStatus::PipelineTerminated)) {
             continue;
         }
-        let request = match translate::pipeline::load_pipeline_request(pipeline) {
-            Ok(request) => request,
-            Err(error) => {
-                tracing::warn!(namespace = ns, pipeline = name, %error, "invalid Pipeline not resent");
-                continue;
-            }
-        };
-        let what = || format!("LoadPipeline {ns}/{name}");
-        match call(what, client.load_pipeline(request)).await? {
-            Ok(_) => sent(ns, "pipeline"),
-            Err(status) => drop(classify(what(), status)?),
+        let request = translate::pipeline::load_pipeline_request(pipeline);
+        if let Some(request) = translated(ns, "LoadPipeline", &name, request) {
+            let what = format!("LoadPipeline {ns}/{name}");
+            resend(ns, "pipeline", what, client.load_pipeline(request)).await?;
         }
     }
     Ok(())
@@ -625,42 +628,28 @@ async fn experiments(
                     .await?;
                 continue;
             }
-            let request = match translate::experiment::stop_experiment_request(experiment) {
-                Ok(request) => request,
-                Err(error) => {
-                    tracing::warn!(namespace = ns, experiment = name, %error, "cannot stop; releasing");
-                    ctx.writer
-                        .remove_finalizer(experiment, EXPERIMENT_FINALIZER)
-                        .await?;
-                    continue;
+            let request = translate::experiment::stop_experiment_request(experiment);
+            let accepted = match translated(ns, "StopExperiment", &name, request) {
+                Some(request) => {
+                    let what = format!("StopExperiment {ns}/{name}");
+                    resend(ns, "experiment", what, client.stop_experiment(request)).await?
                 }
+                None => false,
             };
-            let what = || format!("StopExperiment {ns}/{name}");
-            match call(what, client.stop_experiment(request)).await? {
-                Ok(_) => sent(ns, "experiment"),
-                Err(status) => {
-                    classify(what(), status)?;
-                    ctx.writer
-                        .remove_finalizer(experiment, EXPERIMENT_FINALIZER)
-                        .await?;
-                }
+            if !accepted {
+                ctx.writer
+                    .remove_finalizer(experiment, EXPERIMENT_FINALIZER)
+                    .await?;
             }
             continue;
         }
         if known.is_some() {
             continue;
         }
-        let request = match translate::experiment::start_experiment_request(experiment) {
-            Ok(request) => request,
-            Err(error) => {
-                tracing::warn!(namespace = ns, experiment = name, %error, "invalid Experiment not resent");
-                continue;
-            }
-        };
-        let what = || format!("StartExperiment {ns}/{name}");
-        match call(what, client.start_experiment(request)).await? {
-            Ok(_) => sent(ns, "experiment"),
-            Err(status) => drop(classify(what(), status)?),
+        let request = translate::experiment::start_experiment_request(experiment);
+        if let Some(request) = translated(ns, "StartExperiment", &name, request) {
+            let what = format!("StartExperiment {ns}/{name}");
+            resend(ns, "experiment", what, client.start_experiment(request)).await?;
         }
     }
     Ok(())
