@@ -11,7 +11,12 @@
 //! patches one Model's `spec.replicas`, which the operator carries to that
 //! namespace's scheduler, so there is something to watch.
 //!
+//! A small gateway client ([`traffic`]) calls the gateway every second,
+//! so its gRPC metrics have data.
+//!
 //! [`Demo`] is the part without the printing loop, for tests.
+
+mod traffic;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
@@ -43,6 +48,8 @@ pub const MANIFESTS: &str = include_str!("../../examples/demo.yaml");
 pub const NAMESPACES: [&str; 3] = ["fraud", "recsys", "search"];
 /// The Model whose replicas the demo keeps changing.
 const RESCALED_MODEL: &str = "income";
+/// How often the demo's gateway client calls the gateway.
+const CLIENT_EVERY: Duration = Duration::from_secs(1);
 
 /// Arguments of `switchyard demo`.
 #[derive(Debug, Args)]
@@ -405,6 +412,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         () = stop => {}
         () = cancel.cancelled() => {}
         () = rescale_loop(&demo, rescale_every) => {}
+        () = traffic::drive(demo.app.gateway_addr, CLIENT_EVERY) => {}
     }
     show.abort();
     demo.shutdown().await
