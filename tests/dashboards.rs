@@ -230,7 +230,7 @@ fn queries() -> Vec<(String, String, String)> {
 /// A Prometheus server scraping one target every second, from a temporary
 /// directory; killed and removed when dropped.
 struct Prometheus {
-    _child: Child,
+    child: Child,
     addr: SocketAddr,
     dir: PathBuf,
 }
@@ -254,6 +254,7 @@ impl Prometheus {
         );
         std::fs::write(dir.join("prometheus.yml"), config).unwrap();
         let addr = free_port();
+        let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
         let child = Command::new(binary)
             .arg(format!(
                 "--config.file={}",
@@ -267,15 +268,11 @@ impl Prometheus {
             .arg("--log.level=warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .kill_on_drop(true)
             .spawn()
             .expect("prometheus starts");
-        Prometheus {
-            _child: child,
-            addr,
-            dir,
-        }
+        Prometheus { child, addr, dir }
     }
 
     /// Runs an instant query: the result array, or why there is none.
@@ -296,9 +293,15 @@ impl Prometheus {
             .unwrap_or_default())
     }
 
-    /// Waits until Prometheus has scraped `up == 1` at least `scrapes` times.
-    async fn until_scraped(&self, scrapes: u32) {
+    /// Waits until Prometheus has scraped `up == 1` at least `scrapes` times;
+    /// fails, with its log, if it exits.
+    async fn until_scraped(&mut self, scrapes: u32) {
         loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let log =
+                    std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default();
+                panic!("prometheus on {} exited ({status}):\n{log}", self.addr);
+            }
             let query = "sum_over_time(up{job=\"switchyard\"}[1m])";
             if let Ok(result) = self.query(query).await {
                 let value = result
@@ -316,7 +319,7 @@ impl Prometheus {
 
 impl Drop for Prometheus {
     fn drop(&mut self) {
-        // The child is killed by kill_on_drop; its files go with the directory.
+        let _ = self.child.start_kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -342,7 +345,7 @@ async fn every_dashboard_query_returns_data_from_prometheus_scraping_the_demo() 
     let queries = queries();
     let outcome = tokio::time::timeout(TEST_DEADLINE, async {
         let demo = DemoProcess::start(TEST_DEADLINE).await;
-        let prometheus = Prometheus::start(demo.metrics).await;
+        let mut prometheus = Prometheus::start(demo.metrics).await;
         prometheus.until_scraped(2).await;
         // Some series appear only once the demo has reconciled and served
         // traffic; retry the failing queries until they all answer or time
