@@ -11,11 +11,14 @@
 //! patches one Model's `spec.replicas`, which the operator carries to that
 //! namespace's scheduler, so there is something to watch.
 //!
-//! Switchyard creates no workloads; [`workloads`] plays Seldon's charts and
-//! the kubelet, so Servers get a ready StatefulSet and become Ready.
+//! Switchyard creates no workloads; [`workloads`] plays whoever creates
+//! them and the kubelet, so Servers get a ready StatefulSet and become
+//! Ready. A small gateway client ([`traffic`]) calls the gateway every
+//! second, so its gRPC metrics have data.
 //!
 //! [`Demo`] is the part without the printing loop, for tests.
 
+mod traffic;
 pub mod workloads;
 
 use std::collections::{BTreeMap, HashMap};
@@ -48,6 +51,8 @@ pub const MANIFESTS: &str = include_str!("../../examples/demo.yaml");
 pub const NAMESPACES: [&str; 3] = ["fraud", "recsys", "search"];
 /// The Model whose replicas the demo keeps changing.
 const RESCALED_MODEL: &str = "income";
+/// How often the demo's gateway client calls the gateway.
+const CLIENT_EVERY: Duration = Duration::from_secs(1);
 
 /// Arguments of `switchyard demo`.
 #[derive(Debug, Args)]
@@ -415,6 +420,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         () = stop => {}
         () = cancel.cancelled() => {}
         () = rescale_loop(&demo, rescale_every) => {}
+        () = traffic::drive(demo.app.gateway_addr, CLIENT_EVERY) => {}
     }
     show.abort();
     demo.shutdown().await

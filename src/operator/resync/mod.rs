@@ -219,6 +219,17 @@ async fn dispatch(
     while passes.set.join_next().await.is_some() {}
 }
 
+/// The `kind` label of the objects a pass for `event` re-sends.
+fn resent_kind(event: Event) -> Option<&'static str> {
+    match event {
+        Event::SendServers => Some("server"),
+        Event::SendModels => Some("model"),
+        Event::SendPipelines => Some("pipeline"),
+        Event::SendExperiments => Some("experiment"),
+        Event::UnknownEvent => None,
+    }
+}
+
 fn event_label(event: Event) -> &'static str {
     match event {
         Event::SendServers => "send_servers",
@@ -265,6 +276,11 @@ async fn run(ctx: Arc<Ctx>, key: PassKey, cancel: CancellationToken) -> PassKey 
 
 async fn pass(ctx: &Ctx, ns: &str, event: Event) -> Result<(), ResyncError> {
     let client = ctx.pool.client(ns)?;
+    // The kind a pass covers is exported even when it re-sends nothing.
+    if let Some(kind) = resent_kind(event) {
+        metrics::counter!(m::RESYNC_OBJECTS_SENT_TOTAL, "namespace" => ns.to_owned(), "kind" => kind)
+            .increment(0);
+    }
     match event {
         Event::SendServers => passes::servers(ctx, ns, client).await,
         Event::SendModels => passes::models(ctx, ns, client).await,
