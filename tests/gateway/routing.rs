@@ -82,7 +82,11 @@ async fn an_unknown_namespace_is_not_found_naming_it() {
 
 #[tokio::test]
 async fn an_unreachable_scheduler_is_unavailable_and_delays_no_one() {
-    let env = Env::start(&["team-a"]).await;
+    let options = GatewayOptions {
+        call_timeout: Duration::from_secs(8),
+        ..test_options()
+    };
+    let env = Env::start_with(&["team-a"], GatewayConfig::default(), options).await;
     // Refused: nothing listens there.
     let refused = closed_port().await;
     env.registry.apply(runtime("refused", refused));
@@ -109,7 +113,9 @@ async fn an_unreachable_scheduler_is_unavailable_and_delays_no_one() {
         "refused fails fast"
     );
 
-    // A call stuck on the silent scheduler does not hold up team-a.
+    // A call stuck on the silent scheduler (for up to its 8 s deadline)
+    // does not hold up team-a: every team-a call is answered while it is
+    // still waiting.
     let mut stuck_client = gw.clone();
     let stuck = tokio::spawn(async move {
         stuck_client
@@ -117,16 +123,14 @@ async fn an_unreachable_scheduler_is_unavailable_and_delays_no_one() {
             .await
     });
     for i in 0..5 {
-        let started = Instant::now();
         gw.load_model(load_model(&format!("m{i}"), Some("team-a")))
             .await
             .expect("team-a is served");
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "team-a call took {:?}",
-            started.elapsed()
-        );
     }
+    assert!(
+        !stuck.is_finished(),
+        "team-a was served only after the stuck call ended"
+    );
     let stuck = timeout(DEADLINE, stuck)
         .await
         .unwrap()
