@@ -69,8 +69,10 @@ fn queue(c: &mut Criterion) {
                 }
                 q
             },
-            |q| while let switchyard::bus::Next::Event(e) = q.pop() {
-                black_box(e);
+            |q| {
+                while let switchyard::bus::Next::Event(e) = q.pop() {
+                    black_box(e);
+                }
             },
             BatchSize::SmallInput,
         )

@@ -23,17 +23,23 @@ fn fixture<K: Resource + DeserializeOwned>(yaml: &str) -> K {
 }
 
 fn translation(c: &mut Criterion) {
-    let model: Model = fixture(include_str!("../tests/fixtures/model/scaling-and-memory.yaml"));
-    let pipeline: Pipeline =
-        fixture(include_str!("../tests/fixtures/pipeline/every-option.yaml"));
-    let experiment: Experiment =
-        fixture(include_str!("../tests/fixtures/experiment/model-ab-mirror.yaml"));
+    let model: Model = fixture(include_str!(
+        "../tests/fixtures/model/scaling-and-memory.yaml"
+    ));
+    let pipeline: Pipeline = fixture(include_str!("../tests/fixtures/pipeline/every-option.yaml"));
+    let experiment: Experiment = fixture(include_str!(
+        "../tests/fixtures/experiment/model-ab-mirror.yaml"
+    ));
     let server: Server = fixture(include_str!("../tests/fixtures/server/triton-custom.yaml"));
     // Each must translate, or the benchmark would time the error path.
     translate::model::load_model_request(&model).expect("model translates");
     translate::pipeline::load_pipeline_request(&pipeline).expect("pipeline translates");
     translate::experiment::start_experiment_request(&experiment).expect("experiment translates");
-    assert!(translate::server::server_notify_request([&server], false).request.is_some());
+    assert!(
+        translate::server::server_notify_request([&server], false)
+            .request
+            .is_some()
+    );
 
     let mut group = c.benchmark_group("translate");
     group.bench_function("model/load_model_request", |b| {

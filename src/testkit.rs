@@ -74,17 +74,27 @@ mod tests {
     #[tokio::test]
     async fn wait_until_reports_the_wait_or_the_timeout() {
         let mut calls = 0;
-        let waited = wait_until("third call", Duration::from_secs(5), Duration::from_millis(10), || {
-            calls += 1;
-            calls == 3
-        })
+        let waited = wait_until(
+            "third call",
+            Duration::from_secs(5),
+            Duration::from_millis(10),
+            || {
+                calls += 1;
+                calls == 3
+            },
+        )
         .await
         .unwrap();
         assert_eq!(calls, 3);
         assert!(waited >= Duration::from_millis(20), "{waited:?}");
-        let error = wait_until("never", Duration::from_millis(50), Duration::from_millis(10), || false)
-            .await
-            .unwrap_err();
+        let error = wait_until(
+            "never",
+            Duration::from_millis(50),
+            Duration::from_millis(10),
+            || false,
+        )
+        .await
+        .unwrap_err();
         assert!(error.to_string().contains("never"), "{error}");
     }
 

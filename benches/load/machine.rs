@@ -42,8 +42,10 @@ pub fn describe() -> Machine {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_else(|| "rustc unknown".into());
-    let open_files = crate::harness::open_files_limit()
-        .map_or_else(|| "unknown".into(), |(soft, hard)| format!("{soft} (hard {hard})"));
+    let open_files = crate::harness::open_files_limit().map_or_else(
+        || "unknown".into(),
+        |(soft, hard)| format!("{soft} (hard {hard})"),
+    );
     Machine {
         cpu,
         cores,

@@ -40,7 +40,10 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     let mut direct = harness::scheduler_client(sim.local_addr()).await?;
     let readers = [
         harness::count_messages(
-            through.subscribe_model_status(request()).await?.into_inner(),
+            through
+                .subscribe_model_status(request())
+                .await?
+                .into_inner(),
             through_count.clone(),
             stop.clone(),
         ),
@@ -66,6 +69,7 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     let elapsed = start.elapsed().as_secs_f64();
     sim.set_event_rate(0.0);
     let disconnected = sim.stats().slow_subscribers_disconnected;
+    let reconnects: u64 = app.pool.infos().iter().map(|i| i.reconnects).sum();
     stop.cancel();
     for reader in readers {
         let _ = reader.await;
@@ -82,7 +86,7 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     );
     if disconnected > 0 {
         note.push_str(&format!(
-            "; simulator dropped {disconnected} slow subscriber(s)"
+            "; the simulator dropped {disconnected} slow subscriber(s) (the pool reconnected {reconnects} time(s))"
         ));
     }
     Ok(vec![Row {

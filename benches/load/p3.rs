@@ -27,9 +27,7 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     if let Some(soft) = harness::open_files_soft() {
         let fit = (soft.saturating_sub(FD_SLACK) / FDS_PER_RUNTIME) as usize;
         if fit < runtimes {
-            note = format!(
-                "open-file limit {soft} fits only {fit} runtimes (raise `ulimit -n`); "
-            );
+            note = format!("open-file limit {soft} fits only {fit} runtimes (raise `ulimit -n`); ");
             runtimes = fit;
         }
     }

@@ -21,9 +21,9 @@ use switchyard::app::{App, AppConfig, KubeConnection, KubernetesConfig};
 use switchyard::config::GatewayConfig;
 use switchyard::kube_double::{ApiDouble, ApiDoubleConfig};
 use switchyard::operator::{SchedulerAddressing, WatchScope};
+use switchyard::resources::ConditionStatus;
 use switchyard::resources::model::{Model, ModelSpec};
 use switchyard::resources::runtime::{SeldonRuntime, SeldonRuntimeSpec};
-use switchyard::resources::ConditionStatus;
 use switchyard::simulator::{Rpc, SimulatorFleet};
 use switchyard::testkit::wait_until;
 use tokio_util::sync::CancellationToken;
@@ -41,7 +41,9 @@ const DEADLINE: Duration = Duration::from_secs(180);
 
 pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     let total = scale.p4_models;
-    let namespaces: Vec<String> = (0..scale.p4_namespaces).map(|i| format!("p4-{i}")).collect();
+    let namespaces: Vec<String> = (0..scale.p4_namespaces)
+        .map(|i| format!("p4-{i}"))
+        .collect();
 
     let mut config = ApiDoubleConfig::loopback();
     // A real API server's watch cache is sized for thousands of objects;
@@ -49,11 +51,8 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     config.history_limit = config.history_limit.max(4 * total);
     config.watch_buffer = config.watch_buffer.max(2 * total);
     let double = ApiDouble::start_with(config).await?;
-    let fleet = SimulatorFleet::start_named(
-        harness::simulator_config("p4"),
-        namespaces.clone(),
-    )
-    .await?;
+    let fleet =
+        SimulatorFleet::start_named(harness::simulator_config("p4"), namespaces.clone()).await?;
     let overrides: BTreeMap<String, String> = fleet
         .handles()
         .iter()
@@ -123,19 +122,35 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
         .try_for_each(|_| async { Ok(()) })
         .await?;
     let created = start.elapsed();
-    let held = || fleet.handles().iter().map(|s| s.stats().models).sum::<usize>();
-    wait_until("every Model held by its scheduler", DEADLINE, Duration::from_millis(20), || {
-        held() >= total
-    })
+    let held = || {
+        fleet
+            .handles()
+            .iter()
+            .map(|s| s.stats().models)
+            .sum::<usize>()
+    };
+    wait_until(
+        "every Model held by its scheduler",
+        DEADLINE,
+        Duration::from_millis(20),
+        || held() >= total,
+    )
     .await?;
     let sent = start.elapsed();
-    let ready_result = wait_until("every Model Ready", DEADLINE, Duration::from_millis(20), || {
-        ready.load(Ordering::Relaxed) >= total
-    })
+    let ready_result = wait_until(
+        "every Model Ready",
+        DEADLINE,
+        Duration::from_millis(20),
+        || ready.load(Ordering::Relaxed) >= total,
+    )
     .await;
     let all_ready = start.elapsed();
     let ready_seen = ready.load(Ordering::Relaxed);
-    let load_calls: u64 = fleet.handles().iter().map(|s| s.calls(Rpc::LoadModel)).sum();
+    let load_calls: u64 = fleet
+        .handles()
+        .iter()
+        .map(|s| s.calls(Rpc::LoadModel))
+        .sum();
     let writes = double.stats().writes();
 
     stop.cancel();
@@ -144,10 +159,7 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     fleet.shutdown().await?;
     double.shutdown().await?;
 
-    let mut note = format!(
-        "{total} Models in {} namespaces",
-        namespaces.len()
-    );
+    let mut note = format!("{total} Models in {} namespaces", namespaces.len());
     if total < 10_000 {
         note.push_str(" (scaled down from 10,000 in 100)");
     }
@@ -206,7 +218,11 @@ async fn track_ready(client: kube::Client, ready: Arc<AtomicUsize>, stop: Cancel
                 None => return,
             },
         };
-        let key = format!("{}/{}", model.namespace().unwrap_or_default(), model.name_any());
+        let key = format!(
+            "{}/{}",
+            model.namespace().unwrap_or_default(),
+            model.name_any()
+        );
         if is_ready(&model) {
             seen.insert(key);
         } else {

@@ -84,6 +84,7 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     }
     sim.set_event_rate(0.0);
     let disconnected = sim.stats().slow_subscribers_disconnected;
+    let reconnects: u64 = app.pool.infos().iter().map(|i| i.reconnects).sum();
     stop.cancel();
     for reader in readers {
         let _ = reader.await;
@@ -100,7 +101,7 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     );
     if disconnected > 0 {
         note.push_str(&format!(
-            "; simulator dropped {disconnected} slow subscriber(s)"
+            "; the simulator dropped {disconnected} slow subscriber(s) (the pool reconnected {reconnects} time(s))"
         ));
     }
     Ok(vec![Row {

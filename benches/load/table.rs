@@ -41,7 +41,13 @@ pub fn verdict(met: bool) -> &'static str {
 /// A Markdown table (readable as text, pasteable into BENCHMARKS.md).
 pub fn render(rows: &[Row]) -> String {
     let header = [
-        "figure", "switchyard", "baseline", "ratio", "target", "", "note",
+        "figure",
+        "switchyard",
+        "baseline",
+        "ratio",
+        "target",
+        "",
+        "note",
     ];
     let cells: Vec<[&str; 7]> = rows
         .iter()
