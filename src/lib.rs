@@ -17,4 +17,5 @@ pub mod registry;
 pub mod resources;
 pub mod simulator;
 pub mod telemetry;
+pub mod testkit;
 pub mod translate;

@@ -6,37 +6,14 @@ pub mod process;
 
 use std::time::Duration;
 
-use switchyard::proto::scheduler::{
-    DeploymentSpec, KubernetesMeta, LoadModelRequest, MetaData, Model, ModelSpec,
-};
+use switchyard::proto::scheduler::LoadModelRequest;
 
 /// The longest any end-to-end wait may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A LoadModel request for `namespace/name`, generation 1, one replica.
 pub fn load_model(namespace: &str, name: &str) -> LoadModelRequest {
-    LoadModelRequest {
-        model: Some(Model {
-            meta: Some(MetaData {
-                name: name.into(),
-                kubernetes_meta: Some(KubernetesMeta {
-                    namespace: namespace.into(),
-                    generation: 1,
-                }),
-                ..Default::default()
-            }),
-            model_spec: Some(ModelSpec {
-                uri: "gs://models/m".into(),
-                ..Default::default()
-            }),
-            deployment_spec: Some(DeploymentSpec {
-                replicas: 1,
-                max_replicas: u32::MAX,
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-    }
+    switchyard::testkit::load_model_request(namespace, name)
 }
 
 /// Polls `check` every 20 ms until it holds; fails the test after

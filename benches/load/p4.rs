@@ -1,0 +1,233 @@
+//! P4: the operator at scale. The API double holds `p4_models` Model CRs
+//! spread over `p4_namespaces` namespaces, each with its SeldonRuntime and
+//! simulated scheduler; switchyard's App runs with its Kubernetes side
+//! (discovery, controllers, status writer, resync), as `switchyard demo`
+//! wires it. Runtimes are created and connected first (not timed); then
+//! the Models are created (16 requests in flight) and the clock measures
+//! until every Model is held by its scheduler (every LoadModel received)
+//! and until every CR reports Ready (seen on a watch of all Models).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use kube::api::PostParams;
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, ResourceExt};
+use switchyard::app::{App, AppConfig, KubeConnection, KubernetesConfig};
+use switchyard::config::GatewayConfig;
+use switchyard::kube_double::{ApiDouble, ApiDoubleConfig};
+use switchyard::operator::{SchedulerAddressing, WatchScope};
+use switchyard::resources::ConditionStatus;
+use switchyard::resources::model::{Model, ModelSpec};
+use switchyard::resources::runtime::{SeldonRuntime, SeldonRuntimeSpec};
+use switchyard::simulator::{Rpc, SimulatorFleet};
+use switchyard::testkit::wait_until;
+use tokio_util::sync::CancellationToken;
+
+use crate::harness::{self, Scale};
+use crate::table::{Row, verdict};
+
+/// Targets at 10,000 Models in 100 namespaces.
+const TARGET_SENT: Duration = Duration::from_secs(10);
+const TARGET_READY: Duration = Duration::from_secs(20);
+/// Creations in flight.
+const CREATE_CONCURRENCY: usize = 16;
+/// The longest either wait may take before the scenario gives up.
+const DEADLINE: Duration = Duration::from_secs(180);
+
+pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
+    let total = scale.p4_models;
+    let namespaces: Vec<String> = (0..scale.p4_namespaces)
+        .map(|i| format!("p4-{i}"))
+        .collect();
+
+    let mut config = ApiDoubleConfig::loopback();
+    // A real API server's watch cache is sized for thousands of objects;
+    // give the double room for one burst of creations and status writes.
+    config.history_limit = config.history_limit.max(4 * total);
+    config.watch_buffer = config.watch_buffer.max(2 * total);
+    let double = ApiDouble::start_with(config).await?;
+    let fleet =
+        SimulatorFleet::start_named(harness::simulator_config("p4"), namespaces.clone()).await?;
+    let overrides: BTreeMap<String, String> = fleet
+        .handles()
+        .iter()
+        .map(|s| (s.namespace().to_owned(), s.local_addr().to_string()))
+        .collect();
+    let app = App::start(
+        AppConfig {
+            gateway: GatewayConfig::default(),
+            gateway_listen: harness::loopback(),
+            metrics_listen: None,
+            runtimes_file: None,
+            runtimes_poll: Duration::from_secs(60),
+            kubernetes: Some(KubernetesConfig {
+                connection: KubeConnection::Config(Box::new(double.kube_config())),
+                scope: WatchScope::AllNamespaces,
+                addressing: SchedulerAddressing {
+                    overrides,
+                    ..Default::default()
+                },
+                leader_election: None,
+                finalizer_recheck: Duration::from_secs(5),
+            }),
+        },
+        None,
+    )
+    .await?;
+    let client = double.client()?;
+    for ns in &namespaces {
+        let runtime = SeldonRuntime::new(
+            "seldon",
+            SeldonRuntimeSpec {
+                seldon_config: "default".into(),
+                ..Default::default()
+            },
+        );
+        Api::<SeldonRuntime>::namespaced(client.clone(), ns)
+            .create(&PostParams::default(), &runtime)
+            .await
+            .with_context(|| format!("creating SeldonRuntime {ns}/seldon"))?;
+    }
+    harness::wait_connected(&app.pool, namespaces.len(), Duration::from_secs(60)).await?;
+
+    // Ready Models, as a watch of every Model sees them.
+    let ready = Arc::new(AtomicUsize::new(0));
+    let stop = CancellationToken::new();
+    let tracker = tokio::spawn(track_ready(client.clone(), ready.clone(), stop.clone()));
+
+    let start = Instant::now();
+    let models = (0..total).map(|i| (namespaces[i % namespaces.len()].clone(), format!("m-{i}")));
+    stream::iter(models)
+        .map(|(ns, name)| {
+            let api = Api::<Model>::namespaced(client.clone(), &ns);
+            async move {
+                let model = Model::new(
+                    &name,
+                    ModelSpec {
+                        storage_uri: format!("gs://models/{name}"),
+                        ..Default::default()
+                    },
+                );
+                api.create(&PostParams::default(), &model)
+                    .await
+                    .with_context(|| format!("creating Model {ns}/{name}"))
+            }
+        })
+        .buffer_unordered(CREATE_CONCURRENCY)
+        .try_for_each(|_| async { Ok(()) })
+        .await?;
+    let created = start.elapsed();
+    let held = || {
+        fleet
+            .handles()
+            .iter()
+            .map(|s| s.stats().models)
+            .sum::<usize>()
+    };
+    wait_until(
+        "every Model held by its scheduler",
+        DEADLINE,
+        Duration::from_millis(20),
+        || held() >= total,
+    )
+    .await?;
+    let sent = start.elapsed();
+    let ready_result = wait_until(
+        "every Model Ready",
+        DEADLINE,
+        Duration::from_millis(20),
+        || ready.load(Ordering::Relaxed) >= total,
+    )
+    .await;
+    let all_ready = start.elapsed();
+    let ready_seen = ready.load(Ordering::Relaxed);
+    let load_calls: u64 = fleet
+        .handles()
+        .iter()
+        .map(|s| s.calls(Rpc::LoadModel))
+        .sum();
+    let writes = double.stats().writes();
+
+    stop.cancel();
+    let _ = tracker.await;
+    app.shutdown().await?;
+    fleet.shutdown().await?;
+    double.shutdown().await?;
+
+    let mut note = format!("{total} Models in {} namespaces", namespaces.len());
+    if total < 10_000 {
+        note.push_str(" (scaled down from 10,000 in 100)");
+    }
+    let mut rows = vec![Row {
+        figure: "P4 all LoadModel sent".into(),
+        measured: format!("{:.2} s", sent.as_secs_f64()),
+        baseline: format!("created in {:.2} s", created.as_secs_f64()),
+        ratio: format!("{:.0} Models/s", total as f64 / sent.as_secs_f64()),
+        target: format!("< {} s", TARGET_SENT.as_secs()),
+        verdict: verdict(sent < TARGET_SENT),
+        note: format!("{note}; {load_calls} LoadModel calls received"),
+    }];
+    rows.push(match ready_result {
+        Ok(_) => Row {
+            figure: "P4 all CRs Ready".into(),
+            measured: format!("{:.2} s", all_ready.as_secs_f64()),
+            baseline: String::new(),
+            ratio: format!("{:.0} Models/s", total as f64 / all_ready.as_secs_f64()),
+            target: format!("< {} s", TARGET_READY.as_secs()),
+            verdict: verdict(all_ready < TARGET_READY),
+            note: format!("{note}; {writes} writes to the API double in all"),
+        },
+        Err(error) => Row {
+            figure: "P4 all CRs Ready".into(),
+            measured: format!("{ready_seen}/{total} Ready"),
+            baseline: String::new(),
+            ratio: String::new(),
+            target: format!("< {} s", TARGET_READY.as_secs()),
+            verdict: "MISSED",
+            note: format!("{note}; {error}"),
+        },
+    });
+    Ok(rows)
+}
+
+fn is_ready(model: &Model) -> bool {
+    model.status.as_ref().is_some_and(|status| {
+        switchyard::conditions::get(&status.duck.conditions, "Ready")
+            .is_some_and(|c| c.status == ConditionStatus::True)
+    })
+}
+
+/// Keeps `ready` equal to the number of Ready Models until `stop` fires.
+async fn track_ready(client: kube::Client, ready: Arc<AtomicUsize>, stop: CancellationToken) {
+    let mut seen: HashSet<String> = HashSet::new();
+    let events = watcher(Api::<Model>::all(client), watcher::Config::default())
+        .default_backoff()
+        .applied_objects();
+    futures_util::pin_mut!(events);
+    loop {
+        let model = tokio::select! {
+            () = stop.cancelled() => return,
+            next = events.next() => match next {
+                Some(Ok(model)) => model,
+                Some(Err(_)) => continue,
+                None => return,
+            },
+        };
+        let key = format!(
+            "{}/{}",
+            model.namespace().unwrap_or_default(),
+            model.name_any()
+        );
+        if is_ready(&model) {
+            seen.insert(key);
+        } else {
+            seen.remove(&key);
+        }
+        ready.store(seen.len(), Ordering::Relaxed);
+    }
+}
