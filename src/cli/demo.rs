@@ -101,8 +101,7 @@ impl Demo {
                 gateway: GatewayConfig::default(),
                 gateway_listen,
                 metrics_listen,
-                runtimes_file: None,
-                runtimes_poll: Duration::from_secs(2),
+                runtimes: Default::default(),
                 kubernetes: Some(KubernetesConfig {
                     connection: KubeConnection::Config(Box::new(double.kube_config())),
                     scope: WatchScope::AllNamespaces,
@@ -112,6 +111,7 @@ impl Demo {
                     },
                     leader_election: None,
                     finalizer_recheck: Duration::from_secs(1),
+                    reconcile_concurrency: crate::operator::controllers::RECONCILE_CONCURRENCY,
                 }),
             },
             metrics,
