@@ -235,7 +235,11 @@ fn the_example_documents_every_option_with_default_flag_and_variable() {
             format!("Flag: {}.", option.flag),
             format!("Env: {}.", option.env),
         ] {
-            assert!(doc.contains(&needle), "{}: no {needle:?} in\n{doc}", option.key);
+            assert!(
+                doc.contains(&needle),
+                "{}: no {needle:?} in\n{doc}",
+                option.key
+            );
         }
         let default = format!("Default: {}", option.default.unwrap_or("none"));
         let documented_default = doc.find(&default).is_some_and(|at| {

@@ -72,8 +72,14 @@ fn flag_over_variable_over_file_over_default_and_the_output_reads_back() {
         String::from_utf8_lossy(&out.stderr)
     );
     let printed = FileConfig::parse(Path::new("printed"), &stdout).unwrap();
-    assert_eq!(printed.gateway.listen, Some("127.0.0.1:3001".parse().unwrap()));
-    assert_eq!(printed.metrics.listen, Some("127.0.0.1:2002".parse().unwrap()));
+    assert_eq!(
+        printed.gateway.listen,
+        Some("127.0.0.1:3001".parse().unwrap())
+    );
+    assert_eq!(
+        printed.metrics.listen,
+        Some("127.0.0.1:2002".parse().unwrap())
+    );
     assert_eq!(printed.gateway.default_namespace.as_deref(), Some("file"));
     let k = &printed.kubernetes;
     assert_eq!(k.lease_name.as_deref(), Some("env-lease"));
@@ -89,10 +95,7 @@ fn flag_over_variable_over_file_over_default_and_the_output_reads_back() {
         [(&"a".to_owned(), &"flag:1".to_owned())]
     );
     assert_eq!(k.watch_namespaces, ["x", "y"]);
-    assert_eq!(
-        printed.runtimes[0].address.as_deref(),
-        Some("file.a:9004")
-    );
+    assert_eq!(printed.runtimes[0].address.as_deref(), Some("file.a:9004"));
 
     // Saved and passed back, it prints the same again.
     let saved = dir.join("out.toml");
@@ -115,6 +118,9 @@ fn a_bad_setting_fails_naming_it() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     // No namespace for the Lease is the first problem found.
-    assert!(stderr.contains("kubernetes.namespace (--namespace, SWITCHYARD_NAMESPACE)"), "{stderr}");
+    assert!(
+        stderr.contains("kubernetes.namespace (--namespace, SWITCHYARD_NAMESPACE)"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
 }

@@ -31,8 +31,10 @@ impl SchedulerOverrides {
         if let Some(template) = address_template {
             section.address_template = Some(template.clone());
         }
-        let any_tls =
-            tls_ca.is_some() || tls_cert.is_some() || tls_key.is_some() || tls_server_name.is_some();
+        let any_tls = tls_ca.is_some()
+            || tls_cert.is_some()
+            || tls_key.is_some()
+            || tls_server_name.is_some();
         if !any_tls {
             return Ok(());
         }
@@ -81,7 +83,10 @@ mod tests {
         let tls = section.tls.as_ref().unwrap();
         assert_eq!(tls.ca, PathBuf::from("/file/ca"));
         assert_eq!(tls.server_name.as_deref(), Some("flag"));
-        assert_eq!(section.address_template.as_deref(), Some("file:{namespace}"));
+        assert_eq!(
+            section.address_template.as_deref(),
+            Some("file:{namespace}")
+        );
 
         let err = SchedulerOverrides {
             tls_cert: Some("/c".into()),

@@ -68,7 +68,11 @@ pub struct RunArgs {
     pub scheduler_tls_key: Option<PathBuf>,
     /// Name to verify schedulers' certificates against [default: the
     /// address's host].
-    #[arg(long, env = "SWITCHYARD_SCHEDULER_TLS_SERVER_NAME", value_name = "NAME")]
+    #[arg(
+        long,
+        env = "SWITCHYARD_SCHEDULER_TLS_SERVER_NAME",
+        value_name = "NAME"
+    )]
     pub scheduler_tls_server_name: Option<String>,
     /// A static runtime, NS or NS=HOST:PORT (repeatable; the variable is
     /// comma-separated). Replaces the file's [[runtimes]], which are then
@@ -153,7 +157,9 @@ pub struct RunArgs {
 fn parse_runtime(value: &str) -> Result<StaticRuntime, String> {
     let (namespace, address) = match value.split_once('=') {
         Some((ns, addr)) if addr.trim().is_empty() => {
-            return Err(format!("{ns:?} has an empty address; write NS or NS=HOST:PORT"));
+            return Err(format!(
+                "{ns:?} has an empty address; write NS or NS=HOST:PORT"
+            ));
         }
         Some((ns, addr)) => (ns, Some(addr.trim().to_owned())),
         None => (value, None),
@@ -242,7 +248,9 @@ impl RunArgs {
         over(&mut gateway.listen, gateway_listen);
         over(&mut gateway.default_namespace, default_namespace);
         over(&mut gateway.call_timeout_seconds, gateway_call_timeout);
-        if gateway_tls_cert.is_some() || gateway_tls_key.is_some() || gateway_tls_client_ca.is_some()
+        if gateway_tls_cert.is_some()
+            || gateway_tls_key.is_some()
+            || gateway_tls_client_ca.is_some()
         {
             let file_tls = gateway.tls.take();
             let missing = |key: &str| ConfigError::Invalid {

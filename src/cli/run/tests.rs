@@ -38,10 +38,8 @@ struct TempFile(PathBuf);
 
 impl TempFile {
     fn new(name: &str, text: &str) -> TempFile {
-        let path = std::env::temp_dir().join(format!(
-            "switchyard-run-{}-{name}.toml",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("switchyard-run-{}-{name}.toml", std::process::id()));
         std::fs::write(&path, text).unwrap();
         TempFile(path)
     }
@@ -151,10 +149,16 @@ fn flags_win_over_the_file_which_wins_over_defaults() {
     assert_eq!(tls.key, Path::new("/flag/key"));
     // File over default.
     assert_eq!(tls.cert, Path::new("/file/cert"));
-    assert_eq!(config.gateway.default_namespace.as_deref(), Some("from-file"));
+    assert_eq!(
+        config.gateway.default_namespace.as_deref(),
+        Some("from-file")
+    );
     assert_eq!(config.gateway.call_timeout_seconds, Some(8));
     // Default where neither says.
-    assert_eq!(config.metrics_listen, Some(crate::config::DEFAULT_METRICS_LISTEN));
+    assert_eq!(
+        config.metrics_listen,
+        Some(crate::config::DEFAULT_METRICS_LISTEN)
+    );
     let StaticRuntimes::File {
         path,
         poll,
@@ -211,14 +215,23 @@ fn runtime_flags_replace_the_files_runtimes() {
 fn errors_name_the_option() {
     let cases: &[(&[&str], &str)] = &[
         (
-            &["--kubernetes", "--namespace", "ns", "--leader-elect-renew-deadline", "20"],
+            &[
+                "--kubernetes",
+                "--namespace",
+                "ns",
+                "--leader-elect-renew-deadline",
+                "20",
+            ],
             "renew deadline",
         ),
         (&["--kubernetes"], "--namespace"),
         (&["--gateway-tls-cert", "/c"], "--gateway-tls-key"),
         (&["--scheduler-tls-cert", "/c"], "--scheduler-tls-ca"),
         (&["--runtimes-poll", "0"], "--runtimes-poll"),
-        (&["--reconcile-concurrency", "0"], "kubernetes.reconcile_concurrency"),
+        (
+            &["--reconcile-concurrency", "0"],
+            "kubernetes.reconcile_concurrency",
+        ),
         (&["--runtime", "a", "--runtime", "a"], "--runtime"),
     ];
     for (list, needle) in cases {
@@ -236,7 +249,13 @@ fn errors_name_the_option() {
 fn print_config_prints_the_merged_options_and_starts_nothing() {
     let mut out = Vec::new();
     let printed = app_config_or_print(
-        args(&["--print-config", "--runtime", "a=127.0.0.1:5", "--gateway-call-timeout", "4"]),
+        args(&[
+            "--print-config",
+            "--runtime",
+            "a=127.0.0.1:5",
+            "--gateway-call-timeout",
+            "4",
+        ]),
         &mut out,
     )
     .unwrap();
@@ -244,7 +263,10 @@ fn print_config_prints_the_merged_options_and_starts_nothing() {
     let text = String::from_utf8(out).unwrap();
     let reread = FileConfig::parse(Path::new("printed"), &text).unwrap();
     assert_eq!(reread.gateway.call_timeout_seconds, Some(4));
-    assert_eq!(reread.gateway.listen, Some(crate::config::DEFAULT_GATEWAY_LISTEN));
+    assert_eq!(
+        reread.gateway.listen,
+        Some(crate::config::DEFAULT_GATEWAY_LISTEN)
+    );
     assert_eq!(reread.runtimes[0].address.as_deref(), Some("127.0.0.1:5"));
     assert_eq!(reread.kubernetes.leader_elect, Some(true));
     // Printed, the defaults are a fixed point.
