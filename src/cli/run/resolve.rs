@@ -6,10 +6,15 @@ use std::time::Duration;
 
 use super::args::Layered;
 use crate::app::{AppConfig, KubeConnection, KubernetesConfig, StaticRuntimes};
-use crate::config::{ConfigError, FileConfig, KubernetesSection, catalogue};
+use crate::config::{
+    ConfigError, DEFAULT_GATEWAY_LISTEN, FileConfig, KubernetesSection, catalogue,
+};
+use crate::operator::controllers::RECONCILE_CONCURRENCY;
 use crate::operator::leader::LeaderElectionConfig;
+use crate::operator::runtimes::DEFAULT_FINALIZER_RECHECK;
 use crate::operator::{SchedulerAddressing, WatchScope};
 use crate::registry::spec;
+use crate::registry::static_file::DEFAULT_POLL_INTERVAL;
 
 fn invalid(key: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
@@ -83,7 +88,8 @@ fn leader_election(k: &KubernetesSection) -> Result<Option<LeaderElectionConfig>
     Ok(Some(election))
 }
 
-/// The [`AppConfig`] of checked, defaulted options.
+/// The [`AppConfig`] of checked, defaulted options (the defaults below
+/// only matter to a caller that skipped [`merged`]).
 pub fn app_config(layered: Layered, config: FileConfig) -> Result<AppConfig, ConfigError> {
     let FileConfig {
         runtimes_poll_seconds,
@@ -99,14 +105,14 @@ pub fn app_config(layered: Layered, config: FileConfig) -> Result<AppConfig, Con
     } else if let Some(path) = layered.file {
         StaticRuntimes::File {
             path,
-            poll: Duration::from_secs(runtimes_poll_seconds.unwrap_or(1)),
+            poll: runtimes_poll_seconds.map_or(DEFAULT_POLL_INTERVAL, Duration::from_secs),
             overrides: layered.scheduler,
         }
     } else {
         StaticRuntimes::None
     };
     Ok(AppConfig {
-        gateway_listen: gateway.listen.expect("defaulted"),
+        gateway_listen: gateway.listen.unwrap_or(DEFAULT_GATEWAY_LISTEN),
         gateway,
         metrics_listen: metrics.listen,
         runtimes,
@@ -156,7 +162,8 @@ fn kubernetes_config(
             tls: scheduler.tls.clone(),
         },
         leader_election,
-        finalizer_recheck: Duration::from_secs(finalizer_recheck_seconds.unwrap_or(1)),
-        reconcile_concurrency: reconcile_concurrency.unwrap_or(1),
+        finalizer_recheck: finalizer_recheck_seconds
+            .map_or(DEFAULT_FINALIZER_RECHECK, Duration::from_secs),
+        reconcile_concurrency: reconcile_concurrency.unwrap_or(RECONCILE_CONCURRENCY),
     }))
 }
