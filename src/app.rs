@@ -97,8 +97,27 @@ pub struct KubernetesConfig {
     pub leader_election: Option<LeaderElectionConfig>,
     /// How often deleted runtimes re-check whether they may go.
     pub finalizer_recheck: Duration,
+    /// How much the operator does at once.
+    pub tuning: OperatorTuning,
+}
+
+/// How much the operator does at once towards the API server and the
+/// schedulers. `Default`: the values the constants explain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OperatorTuning {
     /// Reconciles each controller runs at once.
     pub reconcile_concurrency: u16,
+    /// Concurrent status writes per kind.
+    pub status_workers: usize,
+}
+
+impl Default for OperatorTuning {
+    fn default() -> Self {
+        OperatorTuning {
+            reconcile_concurrency: crate::operator::controllers::RECONCILE_CONCURRENCY,
+            status_workers: crate::operator::status::WORKERS_PER_KIND,
+        }
+    }
 }
 
 /// What the operator side hands to its other parts (controllers, status
@@ -136,7 +155,11 @@ pub async fn start_kubernetes(
         addressing,
         leader_election,
         finalizer_recheck,
-        reconcile_concurrency,
+        tuning:
+            OperatorTuning {
+                reconcile_concurrency,
+                status_workers,
+            },
     } = config;
     let kube_config = match connection {
         KubeConnection::Infer => kube::Config::infer().await.map_err(|e| {
@@ -195,7 +218,8 @@ pub async fn start_kubernetes(
     );
     // Status streams -> CR status, and the schedulers' resync requests;
     // both write (and call schedulers) only while this replica leads.
-    let status_writer = StatusWriter::start(writer.clone(), bus, cancel.clone());
+    let status_writer =
+        StatusWriter::start_with(writer.clone(), bus, status_workers, cancel.clone());
     spawn(
         "status-writer",
         Box::pin(async move {

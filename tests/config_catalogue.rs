@@ -121,6 +121,7 @@ fn everything() -> FileConfig {
             renew_deadline_seconds: Some(10),
             retry_period_seconds: Some(2),
             reconcile_concurrency: Some(1),
+            status_workers: Some(1),
             finalizer_recheck_seconds: Some(1),
             scheduler_addresses: [("ns".to_owned(), "h:1".to_owned())].into(),
         },

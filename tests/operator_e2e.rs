@@ -100,7 +100,7 @@ async fn start_app(
                 },
                 leader_election,
                 finalizer_recheck: Duration::from_millis(200),
-                reconcile_concurrency: switchyard::operator::controllers::RECONCILE_CONCURRENCY,
+                tuning: Default::default(),
             }),
         },
         None,

@@ -299,7 +299,7 @@ async fn the_app_starts_discovery_and_leader_election() {
                 addressing: Default::default(),
                 leader_election: Some(election),
                 finalizer_recheck: RECHECK,
-                reconcile_concurrency: switchyard::operator::controllers::RECONCILE_CONCURRENCY,
+                tuning: Default::default(),
             }),
         },
         None,

@@ -21,7 +21,6 @@ use serde::de::DeserializeOwned;
 use switchyard::app::{App, AppConfig, KubeConnection, KubernetesConfig};
 use switchyard::config::GatewayConfig;
 use switchyard::kube_double::{ApiDouble, ApiDoubleHandle, FailWith, WriteScope};
-use switchyard::operator::controllers::RECONCILE_CONCURRENCY;
 use switchyard::operator::leader::LeaderElectionConfig;
 use switchyard::operator::{SchedulerAddressing, WatchScope};
 use switchyard::resources::runtime::SeldonRuntime;
@@ -149,7 +148,7 @@ async fn start_app(double: &ApiDoubleHandle, sims: &SimulatorFleet) -> App {
                     retry_period: Duration::from_millis(200),
                 }),
                 finalizer_recheck: Duration::from_millis(200),
-                reconcile_concurrency: RECONCILE_CONCURRENCY,
+                tuning: Default::default(),
             }),
         },
         None,

@@ -111,7 +111,7 @@ impl Demo {
                     },
                     leader_election: None,
                     finalizer_recheck: Duration::from_secs(1),
-                    reconcile_concurrency: crate::operator::controllers::RECONCILE_CONCURRENCY,
+                    tuning: Default::default(),
                 }),
             },
             metrics,

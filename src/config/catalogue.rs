@@ -179,6 +179,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         Some("16"),
     ),
     option(
+        "kubernetes.status_workers",
+        "--status-workers",
+        "SWITCHYARD_STATUS_WORKERS",
+        Some("4"),
+    ),
+    option(
         "kubernetes.finalizer_recheck_seconds",
         "--finalizer-recheck",
         "SWITCHYARD_FINALIZER_RECHECK",

@@ -8,6 +8,7 @@ use crate::gateway::options::DEFAULT_CALL_TIMEOUT;
 use crate::operator::controllers::RECONCILE_CONCURRENCY;
 use crate::operator::leader;
 use crate::operator::runtimes::DEFAULT_FINALIZER_RECHECK;
+use crate::operator::status::WORKERS_PER_KIND;
 use crate::registry::spec;
 use crate::registry::static_file::DEFAULT_POLL_INTERVAL;
 
@@ -69,6 +70,10 @@ impl FileConfig {
             leader::DEFAULT_RETRY_PERIOD.as_secs(),
         );
         fill(&mut k.reconcile_concurrency, RECONCILE_CONCURRENCY);
+        fill(
+            &mut k.status_workers,
+            u16::try_from(WORKERS_PER_KIND).unwrap_or(u16::MAX),
+        );
         fill(
             &mut k.finalizer_recheck_seconds,
             DEFAULT_FINALIZER_RECHECK.as_secs(),

@@ -86,6 +86,10 @@ pub struct KubernetesSection {
     /// runs at once; default 16.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reconcile_concurrency: Option<u16>,
+    /// Concurrent status writes per kind (Model, Pipeline, Experiment,
+    /// Server); default 4.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_workers: Option<u16>,
     /// Seconds between checks of whether a deleted SeldonRuntime's
     /// namespace is empty, so its finalizer may go; default 5.
     #[serde(skip_serializing_if = "Option::is_none")]

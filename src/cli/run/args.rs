@@ -136,6 +136,9 @@ pub struct RunArgs {
     /// Reconciles each controller runs at once [default: 16].
     #[arg(long, env = "SWITCHYARD_RECONCILE_CONCURRENCY", value_name = "N")]
     pub reconcile_concurrency: Option<u16>,
+    /// Concurrent status writes per kind [default: 4].
+    #[arg(long, env = "SWITCHYARD_STATUS_WORKERS", value_name = "N")]
+    pub status_workers: Option<u16>,
     /// Seconds between checks of whether a deleted SeldonRuntime's
     /// namespace is empty, so its finalizer may go [default: 5].
     #[arg(long, env = "SWITCHYARD_FINALIZER_RECHECK", value_name = "SECONDS")]
@@ -230,6 +233,7 @@ impl RunArgs {
             leader_elect_renew_deadline,
             leader_elect_retry_period,
             reconcile_concurrency,
+            status_workers,
             finalizer_recheck,
             scheduler_addresses,
         } = self;
@@ -305,6 +309,7 @@ impl RunArgs {
         over(&mut k.renew_deadline_seconds, leader_elect_renew_deadline);
         over(&mut k.retry_period_seconds, leader_elect_retry_period);
         over(&mut k.reconcile_concurrency, reconcile_concurrency);
+        over(&mut k.status_workers, status_workers);
         over(&mut k.finalizer_recheck_seconds, finalizer_recheck);
         if let Some(pairs) = scheduler_addresses {
             k.scheduler_addresses = pairs.into_iter().collect::<BTreeMap<_, _>>();

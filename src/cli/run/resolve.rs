@@ -5,11 +5,10 @@
 use std::time::Duration;
 
 use super::args::Layered;
-use crate::app::{AppConfig, KubeConnection, KubernetesConfig, StaticRuntimes};
+use crate::app::{AppConfig, KubeConnection, KubernetesConfig, OperatorTuning, StaticRuntimes};
 use crate::config::{
     ConfigError, DEFAULT_GATEWAY_LISTEN, FileConfig, KubernetesSection, catalogue,
 };
-use crate::operator::controllers::RECONCILE_CONCURRENCY;
 use crate::operator::leader::LeaderElectionConfig;
 use crate::operator::runtimes::DEFAULT_FINALIZER_RECHECK;
 use crate::operator::{SchedulerAddressing, WatchScope};
@@ -43,6 +42,7 @@ pub fn merged(layered: &Layered, pod_namespace: Option<String>) -> Result<FileCo
     )?;
     let k = &config.kubernetes;
     positive("kubernetes.reconcile_concurrency", k.reconcile_concurrency)?;
+    positive("kubernetes.status_workers", k.status_workers)?;
     positive(
         "kubernetes.finalizer_recheck_seconds",
         k.finalizer_recheck_seconds,
@@ -141,9 +141,11 @@ fn kubernetes_config(
         renew_deadline_seconds: _,
         retry_period_seconds: _,
         reconcile_concurrency,
+        status_workers,
         finalizer_recheck_seconds,
         scheduler_addresses,
     } = section;
+    let defaults = OperatorTuning::default();
     let scope = WatchScope::resolve(
         clusterwide.unwrap_or(false),
         &watch_namespaces,
@@ -164,6 +166,9 @@ fn kubernetes_config(
         leader_election,
         finalizer_recheck: finalizer_recheck_seconds
             .map_or(DEFAULT_FINALIZER_RECHECK, Duration::from_secs),
-        reconcile_concurrency: reconcile_concurrency.unwrap_or(RECONCILE_CONCURRENCY),
+        tuning: OperatorTuning {
+            reconcile_concurrency: reconcile_concurrency.unwrap_or(defaults.reconcile_concurrency),
+            status_workers: status_workers.map_or(defaults.status_workers, usize::from),
+        },
     }))
 }

@@ -78,6 +78,8 @@ fn kubernetes_flags_shape_the_operator() {
         "b=10.0.0.2:1",
         "--reconcile-concurrency",
         "3",
+        "--status-workers",
+        "2",
         "--finalizer-recheck",
         "9",
     ]);
@@ -93,7 +95,8 @@ fn kubernetes_flags_shape_the_operator() {
     assert_eq!(election.renew_deadline, leader::DEFAULT_RENEW_DEADLINE);
     assert_eq!(kube.addressing.spec_for("x").address, "127.0.0.1:x");
     assert_eq!(kube.addressing.spec_for("b").address, "10.0.0.2:1");
-    assert_eq!(kube.reconcile_concurrency, 3);
+    assert_eq!(kube.tuning.reconcile_concurrency, 3);
+    assert_eq!(kube.tuning.status_workers, 2);
     assert_eq!(kube.finalizer_recheck, Duration::from_secs(9));
     assert!(matches!(kube.connection, KubeConnection::Infer));
 
