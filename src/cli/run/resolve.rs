@@ -9,7 +9,7 @@ use crate::app::{AppConfig, KubeConnection, KubernetesConfig, OperatorTuning, St
 use crate::config::{
     ConfigError, DEFAULT_GATEWAY_LISTEN, FileConfig, KubernetesSection, catalogue,
 };
-use crate::operator::leader::LeaderElectionConfig;
+use crate::operator::leader::{LeaderElectionConfig, LeaderElectionError};
 use crate::operator::runtimes::DEFAULT_FINALIZER_RECHECK;
 use crate::operator::{SchedulerAddressing, WatchScope};
 use crate::registry::spec;
@@ -82,9 +82,25 @@ fn leader_election(k: &KubernetesSection) -> Result<Option<LeaderElectionConfig>
     election.lease_duration = secs(k.lease_duration_seconds, election.lease_duration);
     election.renew_deadline = secs(k.renew_deadline_seconds, election.renew_deadline);
     election.retry_period = secs(k.retry_period_seconds, election.retry_period);
-    election
-        .validate()
-        .map_err(|e| invalid("kubernetes.renew_deadline_seconds", e.to_string()))?;
+    election.validate().map_err(|e| {
+        let setting = match e {
+            LeaderElectionError::Missing => catalogue::describe("kubernetes.lease_name"),
+            LeaderElectionError::LeaseDuration(_) => {
+                catalogue::describe("kubernetes.lease_duration_seconds")
+            }
+            LeaderElectionError::Durations { .. } => [
+                "kubernetes.retry_period_seconds",
+                "kubernetes.renew_deadline_seconds",
+                "kubernetes.lease_duration_seconds",
+            ]
+            .map(catalogue::describe)
+            .join(", "),
+        };
+        ConfigError::Invalid {
+            setting,
+            problem: e.to_string(),
+        }
+    })?;
     Ok(Some(election))
 }
 

@@ -225,7 +225,17 @@ fn errors_name_the_option() {
                 "--leader-elect-renew-deadline",
                 "20",
             ],
-            "renew deadline",
+            "kubernetes.renew_deadline_seconds (--leader-elect-renew-deadline",
+        ),
+        (
+            &[
+                "--kubernetes",
+                "--namespace",
+                "ns",
+                "--leader-elect-lease-name",
+                "",
+            ],
+            "kubernetes.lease_name (--leader-elect-lease-name",
         ),
         (&["--kubernetes"], "--namespace"),
         (&["--gateway-tls-cert", "/c"], "--gateway-tls-key"),
