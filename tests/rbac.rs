@@ -54,16 +54,14 @@ struct Rule {
     verbs: Vec<String>,
 }
 
-/// Every (group, resource, verb) the Roles and ClusterRoles of `path`
-/// grant. No wildcards: least privilege names each one.
-fn grants(path: &Path) -> BTreeSet<Grant> {
+/// Every (group, resource, verb) the roles of `kinds` (`Role`,
+/// `ClusterRole`) in `path` grant. No wildcards: least privilege names
+/// each one.
+fn grants(path: &Path, kinds: &[&str]) -> BTreeSet<Grant> {
     let text = std::fs::read_to_string(path).unwrap();
     let docs: Vec<Document> = serde_saphyr::from_multiple(&text).unwrap();
     let mut out = BTreeSet::new();
-    for doc in docs
-        .iter()
-        .filter(|d| d.kind == "ClusterRole" || d.kind == "Role")
-    {
+    for doc in docs.iter().filter(|d| kinds.contains(&d.kind.as_str())) {
         for rule in &doc.rules {
             for group in &rule.api_groups {
                 for resource in &rule.resources {
@@ -401,7 +399,22 @@ async fn operator_calls() -> BTreeSet<Grant> {
 #[tokio::test]
 async fn rbac_grants_exactly_what_the_operator_uses() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let granted = grants(&root.join("deploy/base/rbac.yaml"));
+    let rbac = root.join("deploy/base/rbac.yaml");
+    let granted = grants(&rbac, &["ClusterRole", "Role"]);
+    // The Lease is switchyard's own, in its own namespace: a Role grants it,
+    // and the ClusterRole nothing of coordination.k8s.io.
+    assert!(
+        grants(&rbac, &["ClusterRole"])
+            .iter()
+            .all(|(group, _, _)| group != "coordination.k8s.io"),
+        "the ClusterRole grants Leases cluster-wide"
+    );
+    assert!(
+        grants(&rbac, &["Role"])
+            .iter()
+            .all(|(group, resource, _)| group == "coordination.k8s.io" && resource == "leases"),
+        "the namespaced Role grants more than Leases"
+    );
     let used = operator_calls().await;
     let unreached: BTreeMap<Grant, &str> = GRANTED_BUT_UNREACHED
         .iter()
