@@ -1,211 +1,291 @@
-//! Every metric switchyard exports: its name, type and help text, in one
-//! place. Label values are bounded: namespace, kind, controller, result,
-//! gRPC service/method/code — never object names or error text.
+//! The metrics catalogue: every metric switchyard exports, with its type,
+//! unit, help text and label names, in one table ([`CATALOGUE`]).
+//! `describe()` registers it with the recorder, `docs/metrics.md` lists it
+//! (a test keeps the two equal) and another test fails when `/metrics`
+//! shows a family the table lacks.
+//!
+//! Label values are bounded: namespace, kind, controller, result, gRPC
+//! service/method/type/code, lease name, event, reason — never object
+//! names or error text. Call sites use the `pub const` names.
 
-use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+use metrics::{KeyName, SharedString, Unit};
+
+/// The Prometheus type of a metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricType {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+impl MetricType {
+    /// The word Prometheus' text format uses (`# TYPE name counter`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Histogram => "histogram",
+        }
+    }
+}
+
+/// One entry of the catalogue.
+#[derive(Clone, Copy, Debug)]
+pub struct MetricDef {
+    /// The family name as exported (histograms add `_bucket`, `_sum`, `_count`).
+    pub name: &'static str,
+    pub kind: MetricType,
+    /// `None` for ratios and flags.
+    pub unit: Option<Unit>,
+    /// Every label name the metric carries; their values are bounded.
+    pub labels: &'static [&'static str],
+    /// The `# HELP` text.
+    pub help: &'static str,
+}
 
 // ---- status bus
-/// Gauge: objects whose latest status the bus holds.
 pub const BUS_OBJECTS: &str = "switchyard_bus_objects";
-/// Gauge: dirty keys waiting in all subscribers' queues (queue depth).
 pub const BUS_PENDING: &str = "switchyard_bus_pending_events";
-/// Gauge{kind}: live downstream subscribers.
 pub const BUS_SUBSCRIBERS: &str = "switchyard_bus_subscribers";
-/// Counter{kind}: events that replaced a pending event of the same object.
 pub const BUS_CONFLATED_TOTAL: &str = "switchyard_bus_conflated_events_total";
-/// Counter{kind}: times a subscriber's queue was full and was reset.
 pub const BUS_OVERFLOWS_TOTAL: &str = "switchyard_bus_overflows_total";
-/// Counter{kind}: pending keys dropped by overflows (re-read from state).
 pub const BUS_DROPPED_TOTAL: &str = "switchyard_bus_dropped_events_total";
-/// Counter{kind}: subscribers resynchronised from the current state.
 pub const BUS_RESYNCS_TOTAL: &str = "switchyard_bus_resyncs_total";
 
 // ---- scheduler pool
-/// Gauge: runtimes (namespaces) in the pool.
 pub const POOL_RUNTIMES: &str = "switchyard_runtimes";
-/// Gauge{kind}: live upstream subscription tasks, by stream kind.
 pub const POOL_TASKS: &str = "switchyard_pool_tasks";
-/// Gauge{namespace}: 1 when every upstream stream of the namespace is open.
 pub const SCHEDULER_CONNECTED: &str = "switchyard_scheduler_connected";
-/// Counter{namespace}: times a namespace's connection was lost.
 pub const SCHEDULER_RECONNECTS_TOTAL: &str = "switchyard_scheduler_reconnects_total";
-/// Counter{namespace,kind}: messages received on upstream streams.
 pub const UPSTREAM_EVENTS_TOTAL: &str = "switchyard_upstream_events_total";
 
 // ---- gateway gRPC server (go-grpc-prometheus names and labels)
-/// Counter{grpc_service,grpc_method,grpc_type}: RPCs started.
 pub const GRPC_SERVER_STARTED_TOTAL: &str = "grpc_server_started_total";
-/// Counter{grpc_service,grpc_method,grpc_code}: RPCs finished, by code.
 pub const GRPC_SERVER_HANDLED_TOTAL: &str = "grpc_server_handled_total";
-/// Histogram{grpc_service,grpc_method,grpc_type}: seconds from request to
-/// the end of the response (for streams: until the stream ended). Its
-/// buckets come from `telemetry` (every `_seconds` metric).
+/// Its buckets come from `telemetry` (every `_seconds` histogram).
 pub const GRPC_SERVER_HANDLING_SECONDS: &str = "grpc_server_handling_seconds";
-/// Counter{grpc_service,grpc_method,grpc_type}: messages sent to clients.
 pub const GRPC_SERVER_MSG_SENT_TOTAL: &str = "grpc_server_msg_sent_total";
 
-// ---- Kubernetes writes
-/// Counter{kind,reason}: writes to the API server not made (not leader,
-/// timeout, error).
+// ---- Kubernetes writes, leader election, SeldonRuntime discovery
 pub const WRITES_DROPPED_TOTAL: &str = "switchyard_kube_writes_dropped_total";
-
-// ---- leader election (controller-runtime's name)
-/// Gauge{name}: 1 while this replica holds the lease `name`, else 0.
 pub const LEADER_ELECTION_MASTER_STATUS: &str = "leader_election_master_status";
-
-// ---- SeldonRuntime discovery
-/// Gauge: SeldonRuntimes being deleted whose finalizer is kept because
-/// Servers, Models, Pipelines or Experiments remain in their namespace.
 pub const RUNTIMES_DELETION_BLOCKED: &str = "switchyard_runtimes_deletion_blocked";
 
 // ---- controllers (controller-runtime and workqueue names)
-/// Counter{controller,result}: reconciles by result (`success`, `error`,
-/// `requeue`).
 pub const RECONCILE_TOTAL: &str = "controller_runtime_reconcile_total";
-/// Counter{controller}: reconciles that ended in an error (retryable or
-/// final).
 pub const RECONCILE_ERRORS_TOTAL: &str = "controller_runtime_reconcile_errors_total";
-/// Histogram{controller}: seconds per reconcile.
 pub const RECONCILE_TIME_SECONDS: &str = "controller_runtime_reconcile_time_seconds";
-/// Gauge{controller}: the concurrency limit of the controller.
 pub const MAX_CONCURRENT_RECONCILES: &str = "controller_runtime_max_concurrent_reconciles";
-/// Gauge{controller}: reconciles running now.
 pub const ACTIVE_WORKERS: &str = "controller_runtime_active_workers";
-/// Gauge{name}: objects whose reconcile is running or whose retry is
-/// scheduled and has not started. kube-runtime does not expose its queue,
-/// so objects triggered by a watch event and waiting for a free worker are
-/// not counted.
+/// kube-runtime does not expose its queue, so objects triggered by a watch
+/// event and waiting for a free worker are not counted.
 pub const WORKQUEUE_DEPTH: &str = "workqueue_depth";
 
 // ---- operator: status write-back and resync
-/// Counter{kind}: status events that replaced one still waiting to be
-/// written for the same object (a slow API server conflates writes).
+pub const STATUS_WRITES_TOTAL: &str = "switchyard_status_writes_total";
 pub const STATUS_WRITES_CONFLATED_TOTAL: &str = "switchyard_status_writes_conflated_total";
-/// Counter{kind,reason}: status events not applied (no kubernetesMeta,
-/// namespace mismatch, old generation, ...).
 pub const STATUS_EVENTS_SKIPPED_TOTAL: &str = "switchyard_status_events_skipped_total";
-/// Gauge{kind}: objects waiting for a status write.
 pub const STATUS_QUEUE_DEPTH: &str = "switchyard_status_queue_depth";
-/// Counter{namespace,event,result}: control-plane resync passes.
 pub const RESYNCS_TOTAL: &str = "switchyard_resyncs_total";
-/// Counter{namespace,kind}: objects re-sent to a scheduler by resync.
 pub const RESYNC_OBJECTS_SENT_TOTAL: &str = "switchyard_resync_objects_sent_total";
 
-/// Registers the help text of every metric with the installed recorder.
+// ---- the process and its tokio runtime (sampled on scrape by `telemetry`)
+pub const PROCESS_CPU_SECONDS_TOTAL: &str = "process_cpu_seconds_total";
+pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "process_resident_memory_bytes";
+pub const PROCESS_VIRTUAL_MEMORY_BYTES: &str = "process_virtual_memory_bytes";
+pub const PROCESS_OPEN_FDS: &str = "process_open_fds";
+pub const PROCESS_MAX_FDS: &str = "process_max_fds";
+pub const PROCESS_START_TIME_SECONDS: &str = "process_start_time_seconds";
+pub const PROCESS_THREADS: &str = "process_threads";
+pub const TOKIO_WORKERS: &str = "tokio_runtime_workers";
+pub const TOKIO_ALIVE_TASKS: &str = "tokio_runtime_alive_tasks";
+pub const TOKIO_GLOBAL_QUEUE_DEPTH: &str = "tokio_runtime_global_queue_depth";
+
+use MetricType::{Counter, Gauge, Histogram};
+
+const fn def(
+    name: &'static str,
+    kind: MetricType,
+    unit: Option<Unit>,
+    labels: &'static [&'static str],
+    help: &'static str,
+) -> MetricDef {
+    MetricDef {
+        name,
+        kind,
+        unit,
+        labels,
+        help,
+    }
+}
+
+const COUNT: Option<Unit> = Some(Unit::Count);
+const SECONDS: Option<Unit> = Some(Unit::Seconds);
+const BYTES: Option<Unit> = Some(Unit::Bytes);
+const GRPC_TYPED: &[&str] = &["grpc_service", "grpc_method", "grpc_type"];
+
+/// Every metric switchyard exports.
+#[rustfmt::skip]
+pub const CATALOGUE: &[MetricDef] = &[
+    def(BUS_OBJECTS, Gauge, COUNT, &[],
+        "Objects whose latest status the status bus holds."),
+    def(BUS_PENDING, Gauge, COUNT, &[],
+        "Dirty keys waiting in all status bus subscribers' queues."),
+    def(BUS_SUBSCRIBERS, Gauge, COUNT, &["kind"],
+        "Live status bus subscribers, by kind."),
+    def(BUS_CONFLATED_TOTAL, Counter, COUNT, &["kind"],
+        "Status events that replaced a pending event of the same object for a slow subscriber."),
+    def(BUS_OVERFLOWS_TOTAL, Counter, COUNT, &["kind"],
+        "Times a subscriber fell too far behind and was resynchronised from current state."),
+    def(BUS_DROPPED_TOTAL, Counter, COUNT, &["kind"],
+        "Pending status events dropped by subscriber overflows (their objects are re-read)."),
+    def(BUS_RESYNCS_TOTAL, Counter, COUNT, &["kind"],
+        "Subscribers resynchronised from the current state."),
+    def(POOL_RUNTIMES, Gauge, COUNT, &[],
+        "Runtimes (namespaces) in the scheduler pool."),
+    def(POOL_TASKS, Gauge, COUNT, &["kind"],
+        "Live upstream subscription tasks, by stream kind."),
+    def(SCHEDULER_CONNECTED, Gauge, None, &["namespace"],
+        "1 when every upstream stream of the namespace's scheduler is open, else 0."),
+    def(SCHEDULER_RECONNECTS_TOTAL, Counter, COUNT, &["namespace"],
+        "Times the connection to a namespace's scheduler was lost."),
+    def(UPSTREAM_EVENTS_TOTAL, Counter, COUNT, &["namespace", "kind"],
+        "Messages received on upstream scheduler streams, by namespace and stream kind."),
+    def(GRPC_SERVER_STARTED_TOTAL, Counter, COUNT, GRPC_TYPED,
+        "Total number of RPCs started on the gateway."),
+    def(GRPC_SERVER_HANDLED_TOTAL, Counter, COUNT, &["grpc_service", "grpc_method", "grpc_code"],
+        "Total number of RPCs completed on the gateway, regardless of success or failure."),
+    def(GRPC_SERVER_HANDLING_SECONDS, Histogram, SECONDS, GRPC_TYPED,
+        "Time from the start of an RPC on the gateway until its response (or stream) ended."),
+    def(GRPC_SERVER_MSG_SENT_TOTAL, Counter, COUNT, GRPC_TYPED,
+        "Total number of gRPC messages the gateway sent to clients."),
+    def(WRITES_DROPPED_TOTAL, Counter, COUNT, &["kind", "reason"],
+        "Writes to the API server not made (not_leader, timeout, error), by kind and reason."),
+    def(LEADER_ELECTION_MASTER_STATUS, Gauge, None, &["name"],
+        "Whether this replica is the leader (1) or not (0) of the named lease."),
+    def(RUNTIMES_DELETION_BLOCKED, Gauge, COUNT, &[],
+        "SeldonRuntimes being deleted and waiting for the Servers, Models, Pipelines and Experiments of their namespace to go."),
+    def(RECONCILE_TOTAL, Counter, COUNT, &["controller", "result"],
+        "Total number of reconciliations per controller, by result (success, error, requeue)."),
+    def(RECONCILE_ERRORS_TOTAL, Counter, COUNT, &["controller"],
+        "Total number of reconciliation errors per controller (retryable and final)."),
+    def(RECONCILE_TIME_SECONDS, Histogram, SECONDS, &["controller"],
+        "Length of time per reconciliation per controller."),
+    def(MAX_CONCURRENT_RECONCILES, Gauge, COUNT, &["controller"],
+        "Maximum number of concurrent reconciles per controller."),
+    def(ACTIVE_WORKERS, Gauge, COUNT, &["controller"],
+        "Number of currently used workers (running reconciles) per controller."),
+    def(WORKQUEUE_DEPTH, Gauge, COUNT, &["name"],
+        "Objects of a controller being reconciled or waiting for a scheduled retry (watch-triggered objects waiting for a worker are not counted)."),
+    def(STATUS_WRITES_TOTAL, Counter, COUNT, &["kind", "result"],
+        "Status events the status writer finished with, by kind and result (success: written or nothing to change; error: given up)."),
+    def(STATUS_WRITES_CONFLATED_TOTAL, Counter, COUNT, &["kind"],
+        "Status events that replaced one still waiting to be written for the same object."),
+    def(STATUS_EVENTS_SKIPPED_TOTAL, Counter, COUNT, &["kind", "reason"],
+        "Status events not applied to a CR, by kind and reason."),
+    def(STATUS_QUEUE_DEPTH, Gauge, COUNT, &["kind"],
+        "Objects waiting for a status write, by kind."),
+    def(RESYNCS_TOTAL, Counter, COUNT, &["namespace", "event", "result"],
+        "Control-plane resync passes, by namespace, event and result."),
+    def(RESYNC_OBJECTS_SENT_TOTAL, Counter, COUNT, &["namespace", "kind"],
+        "Objects re-sent to a scheduler by resync, by namespace and kind."),
+    def(PROCESS_CPU_SECONDS_TOTAL, Counter, SECONDS, &[],
+        "Total user and system CPU time spent in seconds."),
+    def(PROCESS_RESIDENT_MEMORY_BYTES, Gauge, BYTES, &[],
+        "Resident memory size in bytes."),
+    def(PROCESS_VIRTUAL_MEMORY_BYTES, Gauge, BYTES, &[],
+        "Virtual memory size in bytes."),
+    def(PROCESS_OPEN_FDS, Gauge, COUNT, &[],
+        "Number of open file descriptors."),
+    def(PROCESS_MAX_FDS, Gauge, COUNT, &[],
+        "Maximum number of open file descriptors (the soft limit)."),
+    def(PROCESS_START_TIME_SECONDS, Gauge, SECONDS, &[],
+        "Start time of the process since unix epoch in seconds."),
+    def(PROCESS_THREADS, Gauge, COUNT, &[],
+        "Number of OS threads in the process."),
+    def(TOKIO_WORKERS, Gauge, COUNT, &[],
+        "Worker threads of the tokio runtime."),
+    def(TOKIO_ALIVE_TASKS, Gauge, COUNT, &[],
+        "Tasks alive in the tokio runtime (spawned and not finished)."),
+    def(TOKIO_GLOBAL_QUEUE_DEPTH, Gauge, COUNT, &[],
+        "Tasks waiting in the tokio runtime's global (injection) queue."),
+];
+
+/// The catalogue entry of `name`, if any.
+pub fn find(name: &str) -> Option<&'static MetricDef> {
+    CATALOGUE.iter().find(|def| def.name == name)
+}
+
+/// Registers the unit and help text of every metric with the installed
+/// recorder (metrics the recorder never sees, like `process_*`, are
+/// rendered by `telemetry` from the same table).
 pub fn describe() {
-    describe_gauge!(
-        BUS_OBJECTS,
-        Unit::Count,
-        "Objects whose latest status the status bus holds."
-    );
-    describe_gauge!(
-        BUS_SUBSCRIBERS,
-        Unit::Count,
-        "Live status bus subscribers, by kind."
-    );
-    describe_counter!(
-        BUS_CONFLATED_TOTAL,
-        Unit::Count,
-        "Status events that replaced a pending event of the same object for a slow subscriber."
-    );
-    describe_counter!(
-        BUS_OVERFLOWS_TOTAL,
-        Unit::Count,
-        "Times a subscriber fell too far behind and was resynchronised from current state."
-    );
-    describe_counter!(
-        BUS_DROPPED_TOTAL,
-        Unit::Count,
-        "Pending status events dropped by subscriber overflows (their objects are re-read)."
-    );
-    describe_counter!(
-        BUS_RESYNCS_TOTAL,
-        Unit::Count,
-        "Subscribers resynchronised from the current state."
-    );
-    describe_gauge!(
-        LEADER_ELECTION_MASTER_STATUS,
-        "Whether this replica is the leader (1) or not (0) of the named lease."
-    );
-    describe_gauge!(
-        RUNTIMES_DELETION_BLOCKED,
-        Unit::Count,
-        "SeldonRuntimes being deleted and waiting for the Servers, Models, Pipelines and Experiments of their namespace to go."
-    );
-    describe_counter!(
-        GRPC_SERVER_STARTED_TOTAL,
-        Unit::Count,
-        "Total number of RPCs started on the gateway."
-    );
-    describe_counter!(
-        GRPC_SERVER_HANDLED_TOTAL,
-        Unit::Count,
-        "Total number of RPCs completed on the gateway, regardless of success or failure."
-    );
-    describe_histogram!(
-        GRPC_SERVER_HANDLING_SECONDS,
-        Unit::Seconds,
-        "Time from the start of an RPC on the gateway until its response (or stream) ended."
-    );
-    describe_counter!(
-        GRPC_SERVER_MSG_SENT_TOTAL,
-        Unit::Count,
-        "Total number of gRPC messages the gateway sent to clients."
-    );
-    describe_counter!(
-        RECONCILE_TOTAL,
-        Unit::Count,
-        "Total number of reconciliations per controller, by result (success, error, requeue)."
-    );
-    describe_counter!(
-        RECONCILE_ERRORS_TOTAL,
-        Unit::Count,
-        "Total number of reconciliation errors per controller (retryable and final)."
-    );
-    describe_histogram!(
-        RECONCILE_TIME_SECONDS,
-        Unit::Seconds,
-        "Length of time per reconciliation per controller."
-    );
-    describe_gauge!(
-        MAX_CONCURRENT_RECONCILES,
-        Unit::Count,
-        "Maximum number of concurrent reconciles per controller."
-    );
-    describe_gauge!(
-        ACTIVE_WORKERS,
-        Unit::Count,
-        "Number of currently used workers (running reconciles) per controller."
-    );
-    describe_gauge!(
-        WORKQUEUE_DEPTH,
-        Unit::Count,
-        "Objects of a controller being reconciled or waiting for a scheduled retry \
-         (watch-triggered objects waiting for a worker are not visible and not counted)."
-    );
-    describe_counter!(
-        STATUS_WRITES_CONFLATED_TOTAL,
-        Unit::Count,
-        "Status events that replaced one still waiting to be written for the same object."
-    );
-    describe_counter!(
-        STATUS_EVENTS_SKIPPED_TOTAL,
-        Unit::Count,
-        "Status events not applied to a CR, by kind and reason."
-    );
-    describe_gauge!(
-        STATUS_QUEUE_DEPTH,
-        Unit::Count,
-        "Objects waiting for a status write, by kind."
-    );
-    describe_counter!(
-        RESYNCS_TOTAL,
-        Unit::Count,
-        "Control-plane resync passes, by namespace, event and result."
-    );
-    describe_counter!(
-        RESYNC_OBJECTS_SENT_TOTAL,
-        Unit::Count,
-        "Objects re-sent to a scheduler by resync, by namespace and kind."
-    );
+    metrics::with_recorder(|recorder| {
+        for def in CATALOGUE {
+            let name = KeyName::from_const_str(def.name);
+            let help = SharedString::const_str(def.help);
+            match def.kind {
+                Counter => recorder.describe_counter(name, def.unit, help),
+                Gauge => recorder.describe_gauge(name, def.unit, help),
+                Histogram => recorder.describe_histogram(name, def.unit, help),
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    /// Labels whose values are bounded; anything else needs a reason.
+    const BOUNDED_LABELS: &[&str] = &[
+        "namespace",
+        "kind",
+        "controller",
+        "result",
+        "grpc_service",
+        "grpc_method",
+        "grpc_type",
+        "grpc_code",
+        "name",
+        "event",
+        "reason",
+    ];
+
+    #[test]
+    fn metrics_catalogue_names_are_unique_prometheus_names_with_bounded_labels() {
+        let mut seen = HashSet::new();
+        for def in CATALOGUE {
+            assert!(seen.insert(def.name), "{} listed twice", def.name);
+            assert!(
+                def.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{} is not a snake_case Prometheus name",
+                def.name
+            );
+            assert_eq!(
+                def.kind == Counter,
+                def.name.ends_with("_total"),
+                "{}: counters, and only counters, end in _total",
+                def.name
+            );
+            if def.unit == SECONDS {
+                assert!(def.name.contains("_seconds"), "{}: unit seconds", def.name);
+            }
+            assert!(
+                !def.help.is_empty() && def.help.ends_with('.'),
+                "{}: help",
+                def.name
+            );
+            for label in def.labels {
+                assert!(
+                    BOUNDED_LABELS.contains(label),
+                    "{}: label {label}",
+                    def.name
+                );
+            }
+        }
+    }
 }

@@ -1,8 +1,8 @@
 //! The demo's core (`switchyard::cli::demo::Demo`): API double, simulated
 //! schedulers, operator and gateway in one process on 127.0.0.1. Every
-//! example CR in every namespace becomes Ready (Servers, which have no
-//! workloads here, report their loaded models instead), and a rescale by
-//! patching a Model reaches its scheduler.
+//! example CR in every namespace becomes Ready (Servers once the
+//! StatefulSet the demo plays is ready, with their loaded models), and a
+//! rescale by patching a Model reaches its scheduler.
 
 mod common;
 
@@ -62,9 +62,9 @@ async fn every_example_becomes_ready_in_every_namespace_and_rescales_reach_the_s
             }
             "Server" => {
                 let api = Api::<Server>::namespaced(client, ns);
-                until(&format!("{what} has loaded models"), async || {
+                until(&format!("{what} Ready with loaded models"), async || {
                     let s = api.get(name).await.ok()?.status?;
-                    (s.loaded_models > 0).then_some(())
+                    (s.loaded_models > 0 && ready(&s.duck.conditions)).then_some(())
                 })
                 .await;
             }
@@ -76,7 +76,7 @@ async fn every_example_becomes_ready_in_every_namespace_and_rescales_reach_the_s
     let mut rows = Box::pin(rows);
     let mut ready_rows = std::collections::BTreeSet::new();
     tokio::time::timeout(DEADLINE, async {
-        while ready_rows.len() < 3 * NAMESPACES.len() {
+        while ready_rows.len() < 4 * NAMESPACES.len() {
             let row = rows.next().await.expect("status watch ended");
             if matches!(row.ready, Some((ConditionStatus::True, _))) {
                 ready_rows.insert((row.namespace, row.kind, row.name));
@@ -84,7 +84,7 @@ async fn every_example_becomes_ready_in_every_namespace_and_rescales_reach_the_s
         }
     })
     .await
-    .expect("a Ready row for every Model and Pipeline");
+    .expect("a Ready row for every Server, Model and Pipeline");
 
     demo.rescale("fraud", 1).await.unwrap();
     let api = Api::<Model>::namespaced(demo.client.clone(), "fraud");

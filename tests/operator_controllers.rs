@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
@@ -36,18 +37,24 @@ fn loopback() -> SocketAddr {
 }
 
 struct Harness {
-    _double: ApiDoubleHandle,
+    double: ApiDoubleHandle,
     client: Client,
     sims: Vec<SimulatorHandle>,
     cancel: CancellationToken,
     controllers: Option<Controllers>,
     pool_task: tokio::task::JoinHandle<()>,
-    _leader: watch::Sender<bool>,
+    leader: watch::Sender<bool>,
 }
 
 impl Harness {
     async fn start(namespaces: &[&str]) -> Harness {
+        Self::start_with_latency(namespaces, Duration::ZERO).await
+    }
+
+    /// With every API request delayed by `latency` from the start.
+    async fn start_with_latency(namespaces: &[&str], latency: Duration) -> Harness {
         let double = ApiDouble::start(loopback()).await.unwrap();
+        double.set_latency(latency);
         let client = double.client().unwrap();
         let registry = RuntimeRegistry::new();
         let mut sims = Vec::new();
@@ -73,13 +80,13 @@ impl Harness {
         let writer = ApiWriter::new(client.clone(), rx, "switchyard-test");
         let controllers = Controllers::start(Context::new(writer, pool), None, cancel.clone());
         Harness {
-            _double: double,
+            double,
             client,
             sims,
             cancel,
             controllers: Some(controllers),
             pool_task,
-            _leader: leader,
+            leader,
         }
     }
 
@@ -92,6 +99,10 @@ impl Harness {
         K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
     {
         Api::namespaced(self.client.clone(), ns)
+    }
+
+    fn double(&self) -> &ApiDoubleHandle {
+        &self.double
     }
 
     async fn stop(mut self) {
@@ -620,5 +631,155 @@ async fn a_slow_namespace_does_not_delay_another() {
         "fast namespace took {:?}",
         started.elapsed()
     );
+    h.stop().await;
+}
+
+/// A shutdown while the first lists are still in flight (a slow API server)
+/// stops every controller cleanly: kube-runtime alone would wait forever for
+/// a store that can no longer become ready.
+#[tokio::test]
+async fn stopping_before_the_first_list_completes_is_clean() {
+    let double = ApiDouble::start(loopback()).await.unwrap();
+    double.set_latency(Duration::from_secs(3));
+    let cancel = CancellationToken::new();
+    let pool = SchedulerPool::new(StatusBus::new(16), None);
+    let (_leader, rx) = watch::channel(true);
+    let writer = ApiWriter::new(double.client().unwrap(), rx, "switchyard-test");
+    let controllers = Controllers::start(Context::new(writer, pool), None, cancel.clone());
+    // Well inside the injected latency: every first list is in flight.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cancel.cancel();
+    let unclean = tokio::time::timeout(DEADLINE, controllers.join())
+        .await
+        .unwrap();
+    assert!(unclean.is_empty(), "not stopped cleanly: {unclean:?}");
+}
+
+/// Losing the lease while the first lists are in flight stops the
+/// controllers, and winning it back starts them again.
+#[tokio::test]
+async fn a_lease_lost_before_the_first_list_completes_comes_back() {
+    let h = Harness::start_with_latency(&["alpha"], Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.leader.send_replace(false);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.double().set_latency(Duration::ZERO);
+    h.leader.send_replace(true);
+    let api: Api<Model> = h.api("alpha");
+    api.create(
+        &PostParams::default(),
+        &model("alpha", "iris", valid_spec()),
+    )
+    .await
+    .unwrap();
+    let sim = h.sim("alpha");
+    eventually("the model loaded by the new term", || async {
+        sim.calls(Rpc::LoadModel) == 1
+    })
+    .await;
+    h.stop().await;
+}
+
+/// A StatefulSet the way Seldon's charts make one: the Server's name,
+/// `replicas` desired and `ready` of them ready.
+async fn put_statefulset(client: &Client, ns: &str, name: &str, replicas: i32, ready: i32) {
+    let api: Api<StatefulSet> = Api::namespaced(client.clone(), ns);
+    let sts: StatefulSet = serde_json::from_value(json!({
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "replicas": replicas,
+            "serviceName": name,
+            "selector": {"matchLabels": {"seldon-server-name": name}},
+            "template": {"metadata": {"labels": {"seldon-server-name": name}}},
+        },
+    }))
+    .unwrap();
+    if api.get_opt(name).await.unwrap().is_none() {
+        api.create(&PostParams::default(), &sts).await.unwrap();
+    } else {
+        api.patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": replicas}})),
+        )
+        .await
+        .unwrap();
+    }
+    api.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"replicas": replicas, "readyReplicas": ready}})),
+    )
+    .await
+    .unwrap();
+}
+
+async fn workload_condition(api: &Api<Server>, name: &str) -> Option<(ConditionStatus, String)> {
+    let status = api.get(name).await.ok()?.status?;
+    condition(&status.duck.conditions, "StatefulSetOrDeploymentReady").map(|(s, r, _)| (s, r))
+}
+
+#[tokio::test]
+async fn a_server_is_ready_when_its_statefulset_is() {
+    let h = Harness::start(&["alpha"]).await;
+    let api: Api<Server> = h.api("alpha");
+    let spec = ServerSpec {
+        server_config: "mlserver".into(),
+        replicas: Some(2),
+        ..Default::default()
+    };
+    api.create(&PostParams::default(), &server("alpha", "mlserver", spec))
+        .await
+        .unwrap();
+    eventually("Unknown without a workload, scale fields set", || async {
+        let Ok(s) = api.get("mlserver").await else {
+            return false;
+        };
+        let status = s.status.unwrap_or_default();
+        status.selector == "seldon-server-name=mlserver"
+            && status.replicas == 2
+            && matches!(
+                condition(&status.duck.conditions, "StatefulSetOrDeploymentReady"),
+                Some((ConditionStatus::Unknown, reason, message))
+                    if reason == "WorkloadNotFound" && message.contains("mlserver")
+            )
+    })
+    .await;
+
+    put_statefulset(&h.client, "alpha", "mlserver", 2, 1).await;
+    eventually("False while 1 of 2 replicas is ready", || async {
+        workload_condition(&api, "mlserver").await
+            == Some((ConditionStatus::False, "ReplicasNotReady".into()))
+    })
+    .await;
+    put_statefulset(&h.client, "alpha", "mlserver", 2, 2).await;
+    eventually("Ready once both are", || async {
+        let Ok(s) = api.get("mlserver").await else {
+            return false;
+        };
+        let conditions = s.status.unwrap_or_default().duck.conditions;
+        matches!(
+            condition(&conditions, "Ready"),
+            Some((ConditionStatus::True, _, _))
+        )
+    })
+    .await;
+    eventually("Normal ServerReady", || async {
+        events_for(&h.client, "alpha", "mlserver")
+            .await
+            .iter()
+            .any(|(t, r, _)| t == "Normal" && r == "ServerReady")
+    })
+    .await;
+    put_statefulset(&h.client, "alpha", "mlserver", 2, 0).await;
+    eventually("Warning ServerNotReady when the pods go", || async {
+        events_for(&h.client, "alpha", "mlserver")
+            .await
+            .iter()
+            .any(|(t, r, _)| t == "Warning" && r == "ServerNotReady")
+    })
+    .await;
     h.stop().await;
 }

@@ -121,8 +121,10 @@ fn from_bytes(rpc: &str, bytes: &[u8]) -> SchedulerRequest {
 }
 
 /// The request the translation functions make of one YAML document, read
-/// here independently of the command (no deletion timestamps in fixtures).
-fn translated(mut document: Value) -> SchedulerRequest {
+/// here independently of the command (no deletion timestamps in fixtures),
+/// as the API server would store it.
+fn translated(document: Value) -> SchedulerRequest {
+    let mut document = switchyard::resources::stored::without_nulls(document);
     if let Some(metadata) = document.get_mut("metadata").and_then(Value::as_object_mut) {
         metadata
             .entry("namespace")

@@ -187,6 +187,16 @@ impl StatusBus {
         drop(state);
         self.inner.add_pending(queued);
         metrics::gauge!(m::BUS_SUBSCRIBERS, "kind" => kind.as_str()).increment(1);
+        // Exported at 0 from the first subscriber on, so lag panels and
+        // rate() have a series before anything overflows.
+        for counter in [
+            m::BUS_CONFLATED_TOTAL,
+            m::BUS_OVERFLOWS_TOTAL,
+            m::BUS_DROPPED_TOTAL,
+            m::BUS_RESYNCS_TOTAL,
+        ] {
+            metrics::counter!(counter, "kind" => kind.as_str()).increment(0);
+        }
         Subscription {
             bus: self.clone(),
             sub,

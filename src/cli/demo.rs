@@ -11,7 +11,15 @@
 //! patches one Model's `spec.replicas`, which the operator carries to that
 //! namespace's scheduler, so there is something to watch.
 //!
+//! Switchyard creates no workloads; [`workloads`] plays whoever creates
+//! them and the kubelet, so Servers get a ready StatefulSet and become
+//! Ready. A small gateway client ([`traffic`]) calls the gateway every
+//! second, so its gRPC metrics have data.
+//!
 //! [`Demo`] is the part without the printing loop, for tests.
+
+mod traffic;
+pub mod workloads;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
@@ -43,6 +51,8 @@ pub const MANIFESTS: &str = include_str!("../../examples/demo.yaml");
 pub const NAMESPACES: [&str; 3] = ["fraud", "recsys", "search"];
 /// The Model whose replicas the demo keeps changing.
 const RESCALED_MODEL: &str = "income";
+/// How often the demo's gateway client calls the gateway.
+const CLIENT_EVERY: Duration = Duration::from_secs(1);
 
 /// Arguments of `switchyard demo`.
 #[derive(Debug, Args)]
@@ -71,6 +81,8 @@ pub struct Demo {
     pub app: App,
     /// A client of the double.
     pub client: Client,
+    /// The stand-in for the Servers' StatefulSets ([`workloads`]).
+    workloads: tokio::task::JoinHandle<()>,
 }
 
 impl Demo {
@@ -131,11 +143,13 @@ impl Demo {
                 .await
                 .with_context(|| format!("creating SeldonRuntime {ns}/seldon"))?;
         }
+        let workloads = tokio::spawn(workloads::run(client.clone()));
         Ok(Demo {
             double,
             fleet,
             app,
             client,
+            workloads,
         })
     }
 
@@ -181,6 +195,7 @@ impl Demo {
     /// Stops the App, the simulators and the double; reports the first
     /// failure.
     pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.workloads.abort();
         let app = self.app.shutdown().await;
         let fleet = self.fleet.shutdown().await;
         let double = self.double.shutdown().await;
@@ -382,7 +397,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     println!(
         "Lines below: namespace kind name Ready detail reason/message, printed when they change \
-         (Servers have no workloads here, so no Ready; loaded = model replicas on them)."
+         (a Server is Ready when its StatefulSet is, played by the demo; loaded = model replicas on it)."
     );
     println!("Ctrl-C to stop.\n");
 
@@ -405,6 +420,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         () = stop => {}
         () = cancel.cancelled() => {}
         () = rescale_loop(&demo, rescale_every) => {}
+        () = traffic::drive(demo.app.gateway_addr, CLIENT_EVERY) => {}
     }
     show.abort();
     demo.shutdown().await

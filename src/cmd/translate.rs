@@ -54,6 +54,7 @@ use crate::proto::scheduler::{
     LoadModelRequest, LoadPipelineRequest, ServerNotifyRequest, StartExperimentRequest,
     StopExperimentRequest, UnloadModelRequest, UnloadPipelineRequest,
 };
+use crate::resources::stored::without_nulls;
 use crate::resources::{
     Experiment, GROUP, Model, Pipeline, SeldonConfig, SeldonRuntime, Server, ServerConfig, VERSION,
 };
@@ -358,7 +359,7 @@ fn dispatch(value: &Value, yaml: &str, namespace: &str) -> Result<Outcome, Docum
     }
     match kind {
         "Model" => {
-            let model: Model = typed(yaml, namespace)?;
+            let model: Model = typed(value, yaml, namespace)?;
             if model.metadata.deletion_timestamp.is_some() {
                 request(SchedulerRequest::UnloadModel(
                     translate::model::unload_model_request(&model)?,
@@ -370,7 +371,7 @@ fn dispatch(value: &Value, yaml: &str, namespace: &str) -> Result<Outcome, Docum
             }
         }
         "Pipeline" => {
-            let pipeline: Pipeline = typed(yaml, namespace)?;
+            let pipeline: Pipeline = typed(value, yaml, namespace)?;
             if pipeline.metadata.deletion_timestamp.is_some() {
                 request(SchedulerRequest::UnloadPipeline(
                     translate::pipeline::unload_pipeline_request(&pipeline)?,
@@ -382,7 +383,7 @@ fn dispatch(value: &Value, yaml: &str, namespace: &str) -> Result<Outcome, Docum
             }
         }
         "Experiment" => {
-            let experiment: Experiment = typed(yaml, namespace)?;
+            let experiment: Experiment = typed(value, yaml, namespace)?;
             if experiment.metadata.deletion_timestamp.is_some() {
                 request(SchedulerRequest::StopExperiment(
                     translate::experiment::stop_experiment_request(&experiment)?,
@@ -395,7 +396,7 @@ fn dispatch(value: &Value, yaml: &str, namespace: &str) -> Result<Outcome, Docum
         }
         "Server" => {
             // The Server reconciler's call: one server, not a first sync.
-            let server: Server = typed(yaml, namespace)?;
+            let server: Server = typed(value, yaml, namespace)?;
             let entry = translate::server::server_notify(&server)?;
             request(SchedulerRequest::ServerNotify(ServerNotifyRequest {
                 servers: vec![entry],
@@ -403,19 +404,19 @@ fn dispatch(value: &Value, yaml: &str, namespace: &str) -> Result<Outcome, Docum
             }))
         }
         "ServerConfig" => {
-            typed::<ServerConfig>(yaml, namespace)?;
+            typed::<ServerConfig>(value, yaml, namespace)?;
             Ok(Outcome::NoRequest(
                 "ServerConfig has no scheduler request: it is the pod template Servers are built from",
             ))
         }
         "SeldonRuntime" => {
-            typed::<SeldonRuntime>(yaml, namespace)?;
+            typed::<SeldonRuntime>(value, yaml, namespace)?;
             Ok(Outcome::NoRequest(
                 "SeldonRuntime has no scheduler request: it deploys the namespace's scheduler and gateways",
             ))
         }
         "SeldonConfig" => {
-            typed::<SeldonConfig>(yaml, namespace)?;
+            typed::<SeldonConfig>(value, yaml, namespace)?;
             Ok(Outcome::NoRequest(
                 "SeldonConfig has no scheduler request: it is the template SeldonRuntimes are built from",
             ))
@@ -430,22 +431,30 @@ fn dispatch(value: &Value, yaml: &str, namespace: &str) -> Result<Outcome, Docum
 /// Deserializes a document into its resource type, naming the path of the
 /// first field that does not fit and where it is in the file. A resource
 /// without a namespace lands in `namespace`, as kubectl would put it.
-fn typed<T>(yaml: &str, namespace: &str) -> Result<T, DocumentError>
+fn typed<T>(value: &Value, yaml: &str, namespace: &str) -> Result<T, DocumentError>
 where
     T: DeserializeOwned + Resource,
 {
     let mut path = String::new();
-    let mut resource: T = serde_saphyr::with_deserializer_from_str(yaml, |de| {
+    let read: Result<T, _> = serde_saphyr::with_deserializer_from_str(yaml, |de| {
         serde_path_to_error::deserialize(de).map_err(|e| {
             path = e.path().to_string();
             e.into_inner()
         })
-    })
-    .map_err(|e| DocumentError::Schema {
-        // serde_path_to_error prints the document root as ".".
-        path: if path == "." { String::new() } else { path },
-        message: first_line_of(&e.to_string()),
-    })?;
+    });
+    let mut resource = match read {
+        Ok(resource) => resource,
+        // An empty key (`requirements:`, as Helm templates often leave)
+        // is null, which the API server prunes from custom resources: read
+        // the document as it would be stored before calling it wrong.
+        Err(error) => serde_json::from_value(without_nulls(value.clone())).map_err(|_| {
+            DocumentError::Schema {
+                // serde_path_to_error prints the document root as ".".
+                path: if path == "." { String::new() } else { path },
+                message: first_line_of(&error.to_string()),
+            }
+        })?,
+    };
     let meta = resource.meta_mut();
     if meta.namespace.as_deref().is_none_or(str::is_empty) {
         meta.namespace = Some(namespace.to_string());

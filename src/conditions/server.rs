@@ -41,6 +41,20 @@ pub fn reconcile_failed(conditions: &mut Vec<Condition>, now: Time, error: &str)
     );
 }
 
+/// Reason when no StatefulSet or Deployment runs the Server.
+pub const REASON_WORKLOAD_NOT_FOUND: &str = "WorkloadNotFound";
+
+/// No StatefulSet or Deployment of the Server's name exists (switchyard
+/// does not create them): the condition (and `Ready`) Unknown with reason
+/// [`REASON_WORKLOAD_NOT_FOUND`]. Not in Go, which creates the workload.
+pub fn workload_missing(conditions: &mut Vec<Condition>, now: Time, message: &str) {
+    SERVER_CONDITIONS.manage(conditions, now).mark_unknown(
+        STATEFUL_SET_OR_DEPLOYMENT_READY,
+        REASON_WORKLOAD_NOT_FOUND,
+        message,
+    );
+}
+
 /// The workload was applied: the condition True iff at least the desired
 /// replicas are ready ([`WorkloadReadiness::is_ready`]); `Ready` follows.
 /// Reason [`super::REASON_REPLICAS_READY`] /

@@ -13,6 +13,8 @@
 //!   subresource, and generation goes up only when something outside
 //!   `metadata` (and `status`, for those kinds) changed. A write that
 //!   changes nothing is not a write: same resourceVersion, no event.
+//! - Custom resources are stored without null members, as the real server
+//!   prunes them.
 //! - `/status` writes change only `.status` and never the generation.
 //! - Delete of an object with finalizers sets deletionTimestamp (bumping
 //!   the generation) and leaves it in place; the write that removes the
@@ -33,6 +35,7 @@ use super::patch::PatchKind;
 use super::route::Subresource;
 use super::scale;
 use super::store::{Change, ChangeKind, Collection, Key, Revision};
+use crate::resources::stored::without_nulls;
 
 /// Whether an update must carry `metadata.resourceVersion`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +96,9 @@ impl Writer<'_> {
     pub fn create(&mut self, namespace: &str, mut body: Value) -> Result<Arc<Value>, ApiError> {
         let rt = self.rt;
         check_type(rt, &mut body)?;
+        if rt.custom {
+            body = without_nulls(body);
+        }
         if rt.namespaced {
             let body_ns = object::namespace(&body);
             if !body_ns.is_empty() && body_ns != namespace {
@@ -354,6 +360,9 @@ impl Writer<'_> {
         current: Arc<Value>,
         mut new: Value,
     ) -> Result<Arc<Value>, ApiError> {
+        if self.rt.custom {
+            new = without_nulls(new);
+        }
         object::keep_meta(&mut new, &current, "resourceVersion");
         if new == *current {
             return Ok(current);
@@ -713,5 +722,24 @@ mod tests {
         assert_eq!(wrong_kind.map_err(|e| e.code), Err(400));
         let again = f.writer().create("ns", (*generated).clone());
         assert_eq!(again.map_err(|e| e.reason), Err("AlreadyExists"));
+    }
+
+    #[test]
+    fn custom_resources_are_stored_without_nulls() {
+        let mut f = Fixture::new("models");
+        let stored = f
+            .writer()
+            .create(
+                "ns",
+                json!({
+                    "apiVersion": "mlops.seldon.io/v1alpha1",
+                    "kind": "Model",
+                    "metadata": {"name": "iris", "labels": null},
+                    "spec": {"storageUri": "gs://m", "requirements": null},
+                }),
+            )
+            .expect("creates");
+        assert_eq!(stored["spec"], json!({"storageUri": "gs://m"}));
+        assert!(object::meta(&stored).unwrap().get("labels").is_none());
     }
 }

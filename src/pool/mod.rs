@@ -222,6 +222,9 @@ impl SchedulerPool {
         entry.add_task(tokio::spawn(async move {
             let connected =
                 metrics::gauge!(m::SCHEDULER_CONNECTED, "namespace" => namespace.clone());
+            // Exported from the start, so rate() works from the first loss.
+            metrics::counter!(m::SCHEDULER_RECONNECTS_TOTAL, "namespace" => namespace.clone())
+                .increment(0);
             loop {
                 let ready = info.borrow_and_update().state == ConnectionState::Ready;
                 connected.set(if ready { 1.0 } else { 0.0 });

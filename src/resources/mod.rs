@@ -16,6 +16,7 @@ pub mod seldon_config;
 pub mod server;
 pub mod server_config;
 pub mod status;
+pub mod stored;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

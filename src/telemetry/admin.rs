@@ -36,13 +36,10 @@ impl Admin {
             return text(StatusCode::METHOD_NOT_ALLOWED, "use GET\n".into());
         }
         match req.uri().path() {
-            "/metrics" => {
-                self.metrics.run_upkeep();
-                Response::builder()
-                    .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-                    .body(Full::new(Bytes::from(self.metrics.render())))
-                    .unwrap_or_default()
-            }
+            "/metrics" => Response::builder()
+                .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
+                .body(Full::new(Bytes::from(super::render(&self.metrics))))
+                .unwrap_or_default(),
             "/healthz" => text(StatusCode::OK, "ok\n".into()),
             "/readyz" => {
                 if *self.ready.borrow() {

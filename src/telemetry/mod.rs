@@ -1,7 +1,13 @@
-//! Metrics: the Prometheus recorder and the admin HTTP endpoint that serves
-//! it with health probes.
+//! Metrics: the Prometheus recorder, the process and runtime metrics
+//! sampled on scrape, and the admin HTTP endpoint that serves them with
+//! health probes. Every name comes from [`crate::metrics::CATALOGUE`].
 
 pub mod admin;
+#[cfg(target_os = "linux")]
+mod process;
+mod runtime;
+
+use std::fmt::Write as _;
 
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -10,6 +16,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// One value sampled on scrape, by catalogue name.
+type Sample = (&'static str, f64);
+
 /// Installs the global Prometheus recorder and describes every metric.
 pub fn install_metrics() -> Result<PrometheusHandle, BuildError> {
     let handle = PrometheusBuilder::new()
@@ -17,4 +26,64 @@ pub fn install_metrics() -> Result<PrometheusHandle, BuildError> {
         .install_recorder()?;
     crate::metrics::describe();
     Ok(handle)
+}
+
+/// Everything `/metrics` serves: the recorder's metrics, then the process
+/// and tokio runtime metrics read now.
+pub fn render(handle: &PrometheusHandle) -> String {
+    handle.run_upkeep();
+    let mut text = handle.render();
+    #[cfg(target_os = "linux")]
+    render_samples(&mut text, &process::sample());
+    render_samples(&mut text, &runtime::sample());
+    text
+}
+
+/// Appends `samples` in Prometheus' text format, with the catalogue's help
+/// and type.
+fn render_samples(text: &mut String, samples: &[Sample]) {
+    for &(name, value) in samples {
+        let Some(def) = crate::metrics::find(name) else {
+            debug_assert!(false, "{name} is not in the metrics catalogue");
+            continue;
+        };
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        let _ = write!(
+            text,
+            "# HELP {name} {}\n# TYPE {name} {}\n{name} {value}\n\n",
+            def.help,
+            def.kind.as_str()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_render_with_the_catalogue_help_and_type() {
+        let mut text = String::new();
+        render_samples(
+            &mut text,
+            &[(crate::metrics::PROCESS_CPU_SECONDS_TOTAL, 1.25)],
+        );
+        assert_eq!(
+            text,
+            "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n\
+             # TYPE process_cpu_seconds_total counter\n\
+             process_cpu_seconds_total 1.25\n\n"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_runtime_reports_its_workers() {
+        let samples = runtime::sample();
+        assert!(
+            samples.contains(&(crate::metrics::TOKIO_WORKERS, 2.0)),
+            "{samples:?}"
+        );
+    }
 }

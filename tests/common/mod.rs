@@ -2,6 +2,8 @@
 //! and uses only some of them).
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::time::Duration;
 
 use switchyard::proto::scheduler::{

@@ -66,6 +66,13 @@ pub enum ReconcileError {
     /// is slow); tried again shortly.
     #[error("namespace {namespace}: scheduler calls all in flight; retrying")]
     Busy { namespace: String },
+    /// A read from the API server failed.
+    #[error("{what}: {source}")]
+    Read {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
     /// A write to the API server failed (the writer already retried
     /// conflicts).
     #[error(transparent)]
@@ -81,6 +88,7 @@ impl ReconcileError {
             ReconcileError::NoRuntime { .. }
             | ReconcileError::Timeout { .. }
             | ReconcileError::Busy { .. }
+            | ReconcileError::Read { .. }
             | ReconcileError::Write(_) => false,
         };
         if final_ {

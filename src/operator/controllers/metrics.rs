@@ -44,6 +44,17 @@ impl ControllerMetrics {
     pub fn new(controller: &'static str, concurrency: u16) -> Self {
         metrics::gauge!(m::MAX_CONCURRENT_RECONCILES, "controller" => controller)
             .set(f64::from(concurrency));
+        // Every result and the error count start at 0, as controller-runtime's
+        // do, so rate() and error panels have a series before the first error.
+        for result in [
+            ReconcileResult::Success,
+            ReconcileResult::Error,
+            ReconcileResult::Requeue,
+        ] {
+            metrics::counter!(m::RECONCILE_TOTAL, "controller" => controller, "result" => result.as_str())
+                .increment(0);
+        }
+        metrics::counter!(m::RECONCILE_ERRORS_TOTAL, "controller" => controller).increment(0);
         let this = ControllerMetrics {
             controller,
             active: Arc::default(),

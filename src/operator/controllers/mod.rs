@@ -31,6 +31,7 @@ mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod server;
+pub mod workload;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -38,12 +39,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use futures_util::future::join_all;
+use futures_util::{FutureExt, StreamExt};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::runtime::controller::{self, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
-use kube::{Api, Resource};
+use kube::{Api, Resource, ResourceExt};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -78,7 +81,16 @@ type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// cancellation token given to [`Controllers::start`], then
 /// [`Controllers::join`].
 pub struct Controllers {
-    tasks: Vec<(&'static str, JoinHandle<()>)>,
+    tasks: Vec<(&'static str, JoinHandle<Stopped>)>,
+}
+
+/// How a controller stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// Its running reconciles finished (or none was running).
+    Cleanly,
+    /// Reconciles still running after [`STOP_GRACE`] were dropped.
+    Dropped,
 }
 
 impl Controllers {
@@ -112,14 +124,22 @@ impl Controllers {
         Controllers { tasks }
     }
 
-    /// Waits for every controller to stop (after the token was cancelled).
-    /// A controller task that panicked is logged.
-    pub async fn join(self) {
+    /// Waits for every controller to stop (after the token was cancelled)
+    /// and names those that did not stop cleanly: reconciles dropped after
+    /// the grace period, or a panic (logged).
+    pub async fn join(self) -> Vec<&'static str> {
+        let mut unclean = Vec::new();
         for (name, task) in self.tasks {
-            if let Err(e) = task.await {
-                tracing::error!(controller = name, error = %e, "controller task failed");
+            match task.await {
+                Ok(Stopped::Cleanly) => {}
+                Ok(Stopped::Dropped) => unclean.push(name),
+                Err(e) => {
+                    tracing::error!(controller = name, error = %e, "controller task failed");
+                    unclean.push(name);
+                }
             }
         }
+        unclean
     }
 }
 
@@ -138,7 +158,40 @@ where
 }
 
 /// How long a controller's running reconciles get to finish on shutdown.
-const STOP_GRACE: Duration = Duration::from_secs(5);
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// One namespace's (or the cluster's) controller run, made to end when
+/// `term` fires even before its first list completed.
+///
+/// kube-runtime holds the reconcile runner until the store has its first
+/// list; a graceful shutdown that comes before then ends the watch, so the
+/// store never becomes ready and the run never ends (kube-runtime 5.0).
+/// No reconcile can have started in that case, so dropping the run loses
+/// nothing; once the store is ready, the run drains its reconciles and ends
+/// by itself.
+fn until_stopped<K>(
+    run: impl Future<Output = ()> + Send + 'static,
+    store: Store<K>,
+    term: CancellationToken,
+) -> Task
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    Box::pin(async move {
+        let unready_at_stop = async {
+            term.cancelled().await;
+            if store.wait_until_ready().now_or_never().is_some() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            () = run => {}
+            () = unready_at_stop => {
+                tracing::debug!("controller stopped before its first list; no reconcile was running");
+            }
+        }
+    })
+}
 
 fn controller_context(
     name: &'static str,
@@ -171,7 +224,7 @@ fn spawn_managed<K: ManagedKind>(
     context: &Context,
     namespaces: &Option<Vec<String>>,
     cancel: &CancellationToken,
-) -> JoinHandle<()> {
+) -> JoinHandle<Stopped> {
     let apis = apis::<K>(context, namespaces);
     let ctx = controller_context(name, context, apis.len());
     let concurrency = context.reconcile_concurrency;
@@ -182,7 +235,8 @@ fn spawn_managed<K: ManagedKind>(
             let controller = Controller::new(api.clone(), watcher::Config::default())
                 .with_config(config(concurrency))
                 .graceful_shutdown_on(term.clone().cancelled_owned());
-            stores.push(controller.store());
+            let store = controller.store();
+            stores.push(store.clone());
             let run = controller
                 .run(
                     |obj: Arc<K>, ctx: Arc<ControllerContext>| async move {
@@ -196,7 +250,7 @@ fn spawn_managed<K: ManagedKind>(
                     log_result(name, r);
                     std::future::ready(())
                 });
-            tasks.push(Box::pin(run));
+            tasks.push(until_stopped(run, store, term.clone()));
         }
         (tasks, stores)
     };
@@ -207,18 +261,24 @@ fn spawn_server(
     context: &Context,
     namespaces: &Option<Vec<String>>,
     cancel: &CancellationToken,
-) -> JoinHandle<()> {
+) -> JoinHandle<Stopped> {
+    let statefulsets = apis::<StatefulSet>(context, namespaces);
+    let deployments = apis::<Deployment>(context, namespaces);
     let apis = apis::<Server>(context, namespaces);
     let ctx = controller_context(SERVER_CONTROLLER, context, apis.len());
     let concurrency = context.reconcile_concurrency;
     let build = move |ctx: Arc<ControllerContext>, term: CancellationToken| {
         let mut stores = Vec::new();
         let mut tasks: Vec<Task> = Vec::new();
-        for api in &apis {
+        for ((api, sts), deploy) in apis.iter().zip(&statefulsets).zip(&deployments) {
+            // The workload of a Server has the Server's name (reference §5.2).
             let controller = Controller::new(api.clone(), watcher::Config::default())
+                .watches(sts.clone(), watcher::Config::default(), same_name)
+                .watches(deploy.clone(), watcher::Config::default(), same_name)
                 .with_config(config(concurrency))
                 .graceful_shutdown_on(term.clone().cancelled_owned());
-            stores.push(controller.store());
+            let store = controller.store();
+            stores.push(store.clone());
             let run = controller
                 .run(
                     |obj: Arc<Server>, ctx: Arc<ControllerContext>| async move {
@@ -231,7 +291,7 @@ fn spawn_server(
                     log_result(SERVER_CONTROLLER, r);
                     std::future::ready(())
                 });
-            tasks.push(Box::pin(run));
+            tasks.push(until_stopped(run, store, term.clone()));
             tasks.push(Box::pin(server::watch_deletions(
                 api.clone(),
                 ctx.clone(),
@@ -243,10 +303,20 @@ fn spawn_server(
     tokio::spawn(supervise(ctx, cancel.clone(), build))
 }
 
+/// The Server a StatefulSet or Deployment runs: the one of its name.
+fn same_name<W: Resource>(workload: W) -> Option<ObjectRef<Server>> {
+    let namespace = workload.meta().namespace.clone()?;
+    Some(ObjectRef::new(&workload.name_any()).within(&namespace))
+}
+
 /// Runs one kind's controllers for each leadership term until `cancel`:
 /// wait for the lease, start fresh (memory emptied), prune the memory of
 /// gone objects now and then, stop when the lease is lost.
-async fn supervise<K, B>(ctx: Arc<ControllerContext>, cancel: CancellationToken, build: B)
+async fn supervise<K, B>(
+    ctx: Arc<ControllerContext>,
+    cancel: CancellationToken,
+    build: B,
+) -> Stopped
 where
     K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
     B: Fn(Arc<ControllerContext>, CancellationToken) -> (Vec<Task>, Vec<Store<K>>),
@@ -255,8 +325,8 @@ where
     let mut leader = ctx.shared.writer.leadership();
     loop {
         tokio::select! {
-            () = cancel.cancelled() => return,
-            lead = leader.wait_for(|l| *l) => if lead.is_err() { return },
+            () = cancel.cancelled() => return Stopped::Cleanly,
+            lead = leader.wait_for(|l| *l) => if lead.is_err() { return Stopped::Cleanly },
         }
         tracing::info!(controller = name, "leading: controller started");
         ctx.retain(|_| false);
@@ -283,8 +353,9 @@ where
                     term.cancel();
                     if tokio::time::timeout(STOP_GRACE, &mut runs).await.is_err() {
                         tracing::warn!(controller = name, grace = ?STOP_GRACE, "controller did not stop in time; dropped");
+                        return Stopped::Dropped;
                     }
-                    return;
+                    return Stopped::Cleanly;
                 }
                 () = &mut lost, if leading => {
                     tracing::info!(controller = name, "lease lost: controller stopping");
@@ -303,7 +374,7 @@ where
         }
         term.cancel();
         if cancel.is_cancelled() {
-            return;
+            return Stopped::Cleanly;
         }
     }
 }

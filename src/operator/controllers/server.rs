@@ -9,8 +9,9 @@
 //! not notified (the server pods disconnecting tell the scheduler too).
 //!
 //! Workloads (StatefulSets, Services) are not created here: switchyard
-//! leaves them to Seldon's own manifests and Helm charts. Scaling requests
-//! from the scheduler are the status writer's job.
+//! leaves them to Seldon's own manifests and Helm charts, and reads their
+//! readiness ([`workload`]). Scaling requests from the scheduler are the
+//! status writer's job.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +26,8 @@ use tokio_util::sync::CancellationToken;
 use super::context::{ControllerContext, NAMESPACE_BUSY_RETRY};
 use super::error::{ReconcileError, RetryBackoff};
 use super::lifecycle::{Outcome, REASON_INVALID_SPEC, call_scheduler, write_status};
-use crate::conditions::{self, Retryability};
+use super::workload;
+use crate::conditions::{self, Retryability, STATEFUL_SET_OR_DEPLOYMENT_READY};
 use crate::resources::{DuckStatus, Server};
 use crate::translate::server::server_notify_request;
 
@@ -66,6 +68,10 @@ pub(crate) async fn reconcile(
     let handled = ctx.recall(&*server).handled_generation;
     let observed = duck(&server).and_then(|d| d.observed_generation);
     if generation.is_some() && (handled == generation || observed == generation) {
+        // A workload change, or a restart: the readiness may have moved.
+        if !refused(&server) {
+            workload::observe(&server, ctx).await?;
+        }
         return Ok(Outcome::Done);
     }
     match notify(&server, ctx).await {
@@ -79,6 +85,7 @@ pub(crate) async fn reconcile(
             (ctx.shared.writer)
                 .event(&*server, EventType::Normal, REASON_NOTIFIED, note, RPC)
                 .await;
+            workload::observe(&server, ctx).await?;
             Ok(Outcome::Done)
         }
         Err(ReconcileError::Busy { .. }) => Ok(Outcome::Wait(NAMESPACE_BUSY_RETRY)),
@@ -118,6 +125,21 @@ pub(crate) async fn reconcile(
             Err(error)
         }
     }
+}
+
+/// Whether this generation was refused for good (invalid scaling, or a
+/// final scheduler error): its condition stays until the spec changes.
+fn refused(server: &Server) -> bool {
+    let reason = duck(server)
+        .and_then(|d| conditions::get(&d.conditions, STATEFUL_SET_OR_DEPLOYMENT_READY))
+        .map(|c| c.reason.as_str());
+    matches!(
+        reason,
+        Some(
+            conditions::server::REASON_INVALID_SCALING
+                | conditions::server::REASON_RECONCILE_FAILED
+        )
+    )
 }
 
 /// ServerNotify for `server` as it is (0/0/0 when it is being deleted).

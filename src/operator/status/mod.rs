@@ -164,7 +164,7 @@ async fn apply_with_retries(kind: StatusKind, writer: &ApiWriter, event: &Status
             StatusKind::Server => server::apply(writer, event).await,
         };
         match result {
-            Ok(()) => return,
+            Ok(()) => return written(kind, "success"),
             Err(error) if error.is_transient() && attempt < WRITE_ATTEMPTS => {
                 tracing::debug!(kind = kind.as_str(), namespace = %event.namespace, name = event.payload.name(), %error, "status write failed; retrying");
                 tokio::time::sleep(delay).await;
@@ -172,10 +172,16 @@ async fn apply_with_retries(kind: StatusKind, writer: &ApiWriter, event: &Status
             }
             Err(error) => {
                 tracing::warn!(kind = kind.as_str(), namespace = %event.namespace, name = event.payload.name(), %error, "status not written");
-                return;
+                return written(kind, "error");
             }
         }
     }
+}
+
+/// Counts a status event the writer is done with.
+fn written(kind: StatusKind, result: &'static str) {
+    metrics::counter!(m::STATUS_WRITES_TOTAL, "kind" => kind.as_str(), "result" => result)
+        .increment(1);
 }
 
 /// The generation an event is about, if the event may be applied to a CR
