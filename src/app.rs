@@ -19,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 use tokio::sync::{mpsc, watch};
 
 use crate::bus::StatusBus;
-use crate::config::GatewayConfig;
-use crate::gateway;
+use crate::config::{GatewayConfig, SchedulerOverrides};
+use crate::gateway::{self, GatewayOptions};
 use crate::operator::leader::{self, LeaderElectionConfig};
 use crate::operator::{
     ApiWriter, Context, Controllers, Resync, RuntimeDiscovery, SchedulerAddressing, StatusWriter,
@@ -28,7 +28,7 @@ use crate::operator::{
 };
 use crate::pool::ControlPlaneEvent;
 use crate::pool::SchedulerPool;
-use crate::registry::{RuntimeRegistry, static_file};
+use crate::registry::{RuntimeRegistry, RuntimeSpec, static_file};
 use crate::telemetry::admin::{self, Admin};
 
 /// Longest a shutdown waits for every task to stop before aborting the
@@ -48,12 +48,29 @@ pub struct AppConfig {
     pub gateway_listen: SocketAddr,
     /// Where to serve `/metrics`, `/healthz`, `/readyz`; `None`: not at all.
     pub metrics_listen: Option<SocketAddr>,
-    /// A config file whose `[[runtimes]]` are followed while running.
-    pub runtimes_file: Option<PathBuf>,
-    /// How often that file is checked for changes.
-    pub runtimes_poll: Duration,
+    /// Where the runtimes come from without Kubernetes.
+    pub runtimes: StaticRuntimes,
     /// The operator side; `None`: gateway only, runtimes from the file.
     pub kubernetes: Option<KubernetesConfig>,
+}
+
+/// The runtimes of an [`App`] without the operator side (ignored with it:
+/// discovery owns the registry).
+#[derive(Clone, Debug, Default)]
+pub enum StaticRuntimes {
+    /// None (tests add them to the registry themselves).
+    #[default]
+    None,
+    /// These, for the life of the process (`--runtime`).
+    Fixed(Vec<RuntimeSpec>),
+    /// The `[[runtimes]]` of a config file, re-read while running.
+    File {
+        path: PathBuf,
+        /// How often the file is checked for changes.
+        poll: Duration,
+        /// The command line's `[scheduler]` settings, laid over each read.
+        overrides: SchedulerOverrides,
+    },
 }
 
 /// How to reach the API server.
@@ -80,6 +97,27 @@ pub struct KubernetesConfig {
     pub leader_election: Option<LeaderElectionConfig>,
     /// How often deleted runtimes re-check whether they may go.
     pub finalizer_recheck: Duration,
+    /// How much the operator does at once.
+    pub tuning: OperatorTuning,
+}
+
+/// How much the operator does at once towards the API server and the
+/// schedulers. `Default`: the values the constants explain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OperatorTuning {
+    /// Reconciles each controller runs at once.
+    pub reconcile_concurrency: u16,
+    /// Concurrent status writes per kind.
+    pub status_workers: usize,
+}
+
+impl Default for OperatorTuning {
+    fn default() -> Self {
+        OperatorTuning {
+            reconcile_concurrency: crate::operator::controllers::RECONCILE_CONCURRENCY,
+            status_workers: crate::operator::status::WORKERS_PER_KIND,
+        }
+    }
 }
 
 /// What the operator side hands to its other parts (controllers, status
@@ -117,6 +155,11 @@ pub async fn start_kubernetes(
         addressing,
         leader_election,
         finalizer_recheck,
+        tuning:
+            OperatorTuning {
+                reconcile_concurrency,
+                status_workers,
+            },
     } = config;
     let kube_config = match connection {
         KubeConnection::Infer => kube::Config::infer().await.map_err(|e| {
@@ -175,7 +218,8 @@ pub async fn start_kubernetes(
     );
     // Status streams -> CR status, and the schedulers' resync requests;
     // both write (and call schedulers) only while this replica leads.
-    let status_writer = StatusWriter::start(writer.clone(), bus, cancel.clone());
+    let status_writer =
+        StatusWriter::start_with(writer.clone(), bus, status_workers, cancel.clone());
     spawn(
         "status-writer",
         Box::pin(async move {
@@ -193,7 +237,7 @@ pub async fn start_kubernetes(
     );
     // The controllers reconcile only while this replica leads.
     let controllers = Controllers::start(
-        Context::new(writer.clone(), pool),
+        Context::new(writer.clone(), pool).with_reconcile_concurrency(reconcile_concurrency),
         namespaces,
         cancel.clone(),
     );
@@ -238,8 +282,7 @@ impl App {
             gateway: gateway_config,
             gateway_listen,
             metrics_listen,
-            runtimes_file,
-            runtimes_poll,
+            runtimes,
             kubernetes,
         } = config;
         let cancel = CancellationToken::new();
@@ -324,17 +367,28 @@ impl App {
             _ => None,
         };
 
-        // With Kubernetes, discovery owns the registry: the file's
-        // [[runtimes]] would fight it.
-        if let Some(path) = runtimes_file.filter(|_| kubernetes.is_none()) {
-            let (registry, cancel) = (registry.clone(), cancel.clone());
-            spawn(
-                "config-file",
-                Box::pin(async move {
-                    static_file::follow(path, registry, runtimes_poll, cancel).await;
-                    Ok(())
-                }),
-            );
+        // With Kubernetes, discovery owns the registry: static runtimes
+        // would fight it.
+        match runtimes {
+            _ if kubernetes.is_some() => {}
+            StaticRuntimes::None => {}
+            StaticRuntimes::Fixed(specs) => {
+                registry.reset(specs);
+            }
+            StaticRuntimes::File {
+                path,
+                poll,
+                overrides,
+            } => {
+                let (registry, cancel) = (registry.clone(), cancel.clone());
+                spawn(
+                    "config-file",
+                    Box::pin(async move {
+                        static_file::follow(path, registry, poll, overrides, cancel).await;
+                        Ok(())
+                    }),
+                );
+            }
         }
         {
             let (pool, registry, cancel) = (pool.clone(), registry.clone(), cancel.clone());
@@ -348,14 +402,19 @@ impl App {
         }
         {
             let (pool, bus, cancel) = (pool.clone(), bus.clone(), cancel.clone());
+            let mut options = GatewayOptions::default();
+            if let Some(secs) = gateway_config.call_timeout_seconds {
+                options.call_timeout = Duration::from_secs(secs);
+            }
             spawn(
                 "gateway",
                 Box::pin(async move {
-                    gateway::server::serve(
+                    gateway::server::serve_with(
                         listener,
                         pool,
                         bus,
                         &gateway_config,
+                        options,
                         cancel.cancelled_owned(),
                     )
                     .await

@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the gateway in front of the configured schedulers.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Three simulated namespaces behind the gateway, with live status.
     Demo(DemoArgs),
     /// Serve simulated Seldon schedulers (one per namespace) from memory.
@@ -42,7 +42,7 @@ impl Cli {
     /// Runs the chosen subcommand to completion.
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
-            Command::Run(args) => run::run(args).await,
+            Command::Run(args) => run::run(*args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Simulate(args) => simulate::run(args).await,
             Command::Crds => crate::cmd::crds::run(&mut std::io::stdout().lock()),

@@ -90,8 +90,7 @@ async fn start_app(
             gateway: GatewayConfig::default(),
             gateway_listen: "127.0.0.1:0".parse().unwrap(),
             metrics_listen: None,
-            runtimes_file: None,
-            runtimes_poll: Duration::from_secs(1),
+            runtimes: Default::default(),
             kubernetes: Some(KubernetesConfig {
                 connection: KubeConnection::Config(Box::new(kube_config)),
                 scope: WatchScope::AllNamespaces,
@@ -101,6 +100,7 @@ async fn start_app(
                 },
                 leader_election,
                 finalizer_recheck: Duration::from_millis(200),
+                tuning: Default::default(),
             }),
         },
         None,

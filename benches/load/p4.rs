@@ -63,8 +63,7 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
             gateway: GatewayConfig::default(),
             gateway_listen: harness::loopback(),
             metrics_listen: None,
-            runtimes_file: None,
-            runtimes_poll: Duration::from_secs(60),
+            runtimes: Default::default(),
             kubernetes: Some(KubernetesConfig {
                 connection: KubeConnection::Config(Box::new(double.kube_config())),
                 scope: WatchScope::AllNamespaces,
@@ -74,6 +73,7 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
                 },
                 leader_election: None,
                 finalizer_recheck: Duration::from_secs(5),
+                tuning: Default::default(),
             }),
         },
         None,

@@ -113,8 +113,7 @@ impl Demo {
                 gateway: GatewayConfig::default(),
                 gateway_listen,
                 metrics_listen,
-                runtimes_file: None,
-                runtimes_poll: Duration::from_secs(2),
+                runtimes: Default::default(),
                 kubernetes: Some(KubernetesConfig {
                     connection: KubeConnection::Config(Box::new(double.kube_config())),
                     scope: WatchScope::AllNamespaces,
@@ -124,6 +123,7 @@ impl Demo {
                     },
                     leader_election: None,
                     finalizer_recheck: Duration::from_secs(1),
+                    tuning: Default::default(),
                 }),
             },
             metrics,

@@ -97,6 +97,8 @@ pub async fn serve_with(
     let GatewayConfig {
         listen: _,
         default_namespace,
+        // Applied by the caller, through `options`.
+        call_timeout_seconds: _,
         tls,
     } = config;
     let tls_config = tls.as_ref().map(server_tls).transpose()?;

@@ -196,6 +196,7 @@ async fn resource(
     let sub = path.subresource.map(Subresource::as_str);
     shared.stats.record(
         verb,
+        &rt.group,
         &rt.resource_label(sub),
         header(&req, USER_AGENT).unwrap_or(""),
         query.field_manager.as_deref(),

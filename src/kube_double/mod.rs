@@ -51,4 +51,4 @@ pub use config::ApiDoubleConfig;
 pub use error::ApiError;
 pub use faults::{FailWith, WriteScope};
 pub use server::{ApiDouble, ApiDoubleError, ApiDoubleHandle, SHUTDOWN_GRACE};
-pub use stats::{ApiStats, Verb};
+pub use stats::{ApiCall, ApiStats, Verb};

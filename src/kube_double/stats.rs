@@ -1,7 +1,8 @@
 //! Request counters, so tests can assert on what clients did: requests by
 //! verb and resource (`("patch", "models/status")`), write requests by
 //! `User-Agent` and by `fieldManager` ("only the leader wrote"), and the
-//! faults that fired. Counting happens when a request is routed, before
+//! faults that fired; and every call by client, API group, resource and
+//! verb (what an RBAC rule grants), for checking RBAC against the code. Counting happens when a request is routed, before
 //! faults or validation, so a write counts even when it then fails.
 
 use std::collections::BTreeMap;
@@ -39,11 +40,26 @@ impl Verb {
     }
 }
 
+/// One kind of request, in RBAC's terms, and who made it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ApiCall {
+    /// The client's `User-Agent` (`""` when absent).
+    pub user_agent: String,
+    /// API group, `""` for the core group.
+    pub group: String,
+    /// Resource, with its subresource: `models/status`.
+    pub resource: String,
+    /// `get`, `list`, `watch`, `create`, ...
+    pub verb: &'static str,
+}
+
 /// A snapshot of the counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ApiStats {
     /// Requests by (verb, resource), e.g. `("update", "models/status")`.
     pub requests: BTreeMap<(String, String), u64>,
+    /// Requests by client, group, resource and verb.
+    pub calls: BTreeMap<ApiCall, u64>,
     /// Write requests by `User-Agent` header (`""` when absent).
     pub writes_by_user_agent: BTreeMap<String, u64>,
     /// Write requests by `fieldManager` query parameter (`""` when absent).
@@ -102,6 +118,7 @@ impl Stats {
     pub fn record(
         &self,
         verb: Verb,
+        group: &str,
         resource: &str,
         user_agent: &str,
         field_manager: Option<&str>,
@@ -110,6 +127,13 @@ impl Stats {
             *s.requests
                 .entry((verb.as_str().to_string(), resource.to_string()))
                 .or_default() += 1;
+            let call = ApiCall {
+                user_agent: user_agent.to_string(),
+                group: group.to_string(),
+                resource: resource.to_string(),
+                verb: verb.as_str(),
+            };
+            *s.calls.entry(call).or_default() += 1;
             if verb.is_write() {
                 *s.writes_by_user_agent
                     .entry(user_agent.to_string())

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Seldon's scheduler port without TLS (a contract of Seldon's Helm charts).
 pub const SCHEDULER_PORT: u16 = 9004;
@@ -21,20 +21,20 @@ pub struct RuntimeSpec {
 }
 
 /// TLS (or mTLS, with a client certificate) towards a scheduler.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientTls {
     /// PEM file of the CA that signed the scheduler's certificate.
     pub ca: PathBuf,
     /// PEM client certificate, for mTLS.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert: Option<PathBuf>,
     /// PEM private key of `cert`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<PathBuf>,
     /// Name to verify the scheduler's certificate against; defaults to the
     /// address's host (Seldon's certificates carry `seldon-scheduler.<ns>`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,
 }
 

@@ -9,17 +9,19 @@ use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 use super::RuntimeRegistry;
-use crate::config::FileConfig;
+use crate::config::{FileConfig, SchedulerOverrides};
 
 /// How often the file is checked for changes.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Keeps `registry` in step with the `[[runtimes]]` of `path` until
-/// `cancel` fires.
+/// `cancel` fires; `overrides` (the command line's) are laid over the
+/// file's `[scheduler]` on every read.
 pub async fn follow(
     path: PathBuf,
     registry: RuntimeRegistry,
     interval: Duration,
+    overrides: SchedulerOverrides,
     cancel: CancellationToken,
 ) {
     let mut last_seen: Option<(SystemTime, u64)> = None;
@@ -29,7 +31,11 @@ pub async fn follow(
             .and_then(|m| Some((m.modified().ok()?, m.len())));
         if stamp.is_some() && stamp != last_seen {
             last_seen = stamp;
-            match FileConfig::load(&path) {
+            let loaded = FileConfig::load(&path).and_then(|mut config| {
+                overrides.apply(&mut config.scheduler)?;
+                Ok(config)
+            });
+            match loaded {
                 Ok(config) => {
                     if registry.reset(config.runtime_specs()) {
                         tracing::info!(path = %path.display(), runtimes = registry.snapshot().len(), "runtimes reloaded from config file");
@@ -69,6 +75,7 @@ mod tests {
             path.clone(),
             registry.clone(),
             Duration::from_millis(20),
+            SchedulerOverrides::default(),
             cancel.clone(),
         ));
         let wait = |rx: &mut tokio::sync::watch::Receiver<_>| {

@@ -35,11 +35,24 @@ pub struct Context {
     pub writer: ApiWriter,
     /// Scheduler clients, one connection per namespace.
     pub pool: SchedulerPool,
+    /// Reconciles each controller runs at once (per watched namespace
+    /// list); default [`super::RECONCILE_CONCURRENCY`].
+    pub reconcile_concurrency: u16,
 }
 
 impl Context {
     pub fn new(writer: ApiWriter, pool: SchedulerPool) -> Self {
-        Context { writer, pool }
+        Context {
+            writer,
+            pool,
+            reconcile_concurrency: super::RECONCILE_CONCURRENCY,
+        }
+    }
+
+    /// The same, with `n` reconciles at once per controller (at least 1).
+    pub fn with_reconcile_concurrency(mut self, n: u16) -> Self {
+        self.reconcile_concurrency = n.max(1);
+        self
     }
 }
 

@@ -198,15 +198,17 @@ fn controller_context(
     context: &Context,
     controllers: usize,
 ) -> Arc<ControllerContext> {
-    let concurrency = RECONCILE_CONCURRENCY.saturating_mul(controllers.max(1) as u16);
+    let concurrency = context
+        .reconcile_concurrency
+        .saturating_mul(controllers.max(1) as u16);
     Arc::new(ControllerContext::new(
         context.clone(),
         ControllerMetrics::new(name, concurrency),
     ))
 }
 
-fn config() -> controller::Config {
-    controller::Config::default().concurrency(RECONCILE_CONCURRENCY)
+fn config(concurrency: u16) -> controller::Config {
+    controller::Config::default().concurrency(concurrency)
 }
 
 /// Logs what a controller stream yields (errors only: successes are in the
@@ -225,12 +227,13 @@ fn spawn_managed<K: ManagedKind>(
 ) -> JoinHandle<Stopped> {
     let apis = apis::<K>(context, namespaces);
     let ctx = controller_context(name, context, apis.len());
+    let concurrency = context.reconcile_concurrency;
     let build = move |ctx: Arc<ControllerContext>, term: CancellationToken| {
         let mut stores = Vec::new();
         let mut tasks: Vec<Task> = Vec::new();
         for api in &apis {
             let controller = Controller::new(api.clone(), watcher::Config::default())
-                .with_config(config())
+                .with_config(config(concurrency))
                 .graceful_shutdown_on(term.clone().cancelled_owned());
             let store = controller.store();
             stores.push(store.clone());
@@ -263,6 +266,7 @@ fn spawn_server(
     let deployments = apis::<Deployment>(context, namespaces);
     let apis = apis::<Server>(context, namespaces);
     let ctx = controller_context(SERVER_CONTROLLER, context, apis.len());
+    let concurrency = context.reconcile_concurrency;
     let build = move |ctx: Arc<ControllerContext>, term: CancellationToken| {
         let mut stores = Vec::new();
         let mut tasks: Vec<Task> = Vec::new();
@@ -271,7 +275,7 @@ fn spawn_server(
             let controller = Controller::new(api.clone(), watcher::Config::default())
                 .watches(sts.clone(), watcher::Config::default(), same_name)
                 .watches(deploy.clone(), watcher::Config::default(), same_name)
-                .with_config(config())
+                .with_config(config(concurrency))
                 .graceful_shutdown_on(term.clone().cancelled_owned());
             let store = controller.store();
             stores.push(store.clone());

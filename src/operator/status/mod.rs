@@ -64,8 +64,9 @@ impl StatusError {
     }
 }
 
-/// The running status writer: one reader and [`WORKERS_PER_KIND`] workers
-/// per kind. Stops when its token is cancelled or the bus closes.
+/// The running status writer: one reader and [`WORKERS_PER_KIND`] (or the
+/// configured number of) workers per kind. Stops when its token is
+/// cancelled or the bus closes.
 pub struct StatusWriter {
     tasks: Vec<JoinHandle<()>>,
 }
@@ -73,6 +74,17 @@ pub struct StatusWriter {
 impl StatusWriter {
     /// Subscribes to `bus` for the four kinds and writes what it reads.
     pub fn start(writer: ApiWriter, bus: StatusBus, cancel: CancellationToken) -> StatusWriter {
+        Self::start_with(writer, bus, WORKERS_PER_KIND, cancel)
+    }
+
+    /// [`StatusWriter::start`] with `workers` concurrent writes per kind
+    /// (at least 1).
+    pub fn start_with(
+        writer: ApiWriter,
+        bus: StatusBus,
+        workers: usize,
+        cancel: CancellationToken,
+    ) -> StatusWriter {
         let mut tasks = Vec::new();
         for kind in StatusKind::ALL {
             let queue = Arc::new(WorkQueue::new(QUEUE_CAPACITY));
@@ -82,7 +94,7 @@ impl StatusWriter {
                 queue.clone(),
                 cancel.clone(),
             )));
-            for _ in 0..WORKERS_PER_KIND {
+            for _ in 0..workers.max(1) {
                 tasks.push(tokio::spawn(work(kind, writer.clone(), queue.clone())));
             }
         }

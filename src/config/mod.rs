@@ -1,19 +1,34 @@
-//! The config file (`switchyard run --config FILE`, TOML), parsed into
-//! plain structs. Every field is optional: flags and built-in defaults fill
-//! the gaps (see `config/switchyard.toml` for a documented example).
+//! The configuration of `switchyard run`: one schema ([`FileConfig`]) for
+//! the TOML file, the command line and `--print-config`. The file is read
+//! into it, flags and `SWITCHYARD_*` variables are laid over it
+//! (`cli::run`), [`FileConfig::with_defaults`] fills what is still unset,
+//! and the result, printed, is itself a valid file. [`catalogue`] lists
+//! every option with its flag, variable and default; `config/switchyard.toml`
+//! documents them all (a test keeps the three in step).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::registry::{ClientTls, RuntimeSpec, spec};
 
+pub mod catalogue;
+mod defaults;
+mod overrides;
+
+pub use defaults::*;
+pub use overrides::SchedulerOverrides;
+
 /// The whole file.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
+    /// Seconds between checks of the file for changes to `[[runtimes]]`
+    /// and `[scheduler]` (applied with no restart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtimes_poll_seconds: Option<u64>,
     #[serde(default)]
     pub gateway: GatewayConfig,
     #[serde(default)]
@@ -21,66 +36,93 @@ pub struct FileConfig {
     #[serde(default)]
     pub scheduler: SchedulerConfig,
     /// Static runtimes: the schedulers to serve without Kubernetes.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runtimes: Vec<StaticRuntime>,
     /// The operator side: discovery from Kubernetes, leader election.
     #[serde(default)]
     pub kubernetes: KubernetesSection,
 }
 
-/// The `[kubernetes]` section. Every field has a flag of the same name
-/// (`--watch-namespaces`, ...) that wins over it.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+/// The `[kubernetes]` section.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KubernetesSection {
     /// Run the operator side: discover runtimes from SeldonRuntimes (the
     /// `[[runtimes]]` list is then ignored). Default false, so a config
     /// without a cluster keeps working.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Kubeconfig file; default: in-cluster config, else `$KUBECONFIG` or
     /// `~/.kube/config`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kubeconfig: Option<PathBuf>,
     /// Watch every namespace (unless `watch_namespaces` lists some).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub clusterwide: Option<bool>,
     /// Watch only these namespaces (plus `namespace`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub watch_namespaces: Vec<String>,
     /// The operator's own namespace (the Lease lives there); default the
     /// `POD_NAMESPACE` environment variable.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// Elect a leader among replicas; false: this replica always leads.
     /// Default true.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub leader_elect: Option<bool>,
     /// Name of the Lease; default `switchyard-leader`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lease_name: Option<String>,
     /// Seconds a lease is valid after renewal; default 15.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lease_duration_seconds: Option<u64>,
     /// Seconds the leader tries to renew before stepping down; default 10.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub renew_deadline_seconds: Option<u64>,
     /// Seconds between attempts to acquire or renew; default 2.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_period_seconds: Option<u64>,
+    /// Reconciles each controller (Model, Pipeline, Experiment, Server)
+    /// runs at once; default 16.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reconcile_concurrency: Option<u16>,
+    /// Concurrent status writes per kind (Model, Pipeline, Experiment,
+    /// Server); default 4.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_workers: Option<u16>,
+    /// Seconds between checks of whether a deleted SeldonRuntime's
+    /// namespace is empty, so its finalizer may go; default 5.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finalizer_recheck_seconds: Option<u64>,
     /// Per-namespace scheduler addresses that win over
     /// `scheduler.address_template` (out-of-cluster runs against
     /// port-forwarded schedulers).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub scheduler_addresses: BTreeMap<String, String>,
 }
 
 /// The gateway endpoint.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatewayConfig {
     /// Address to serve the Seldon scheduler API on.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
     /// Namespace for requests that name none (no `seldon-namespace`
     /// metadata, no `kubernetesMeta`). Unset: such requests are rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_namespace: Option<String>,
+    /// Seconds a routed unary call waits for its scheduler (unless the
+    /// client's `grpc-timeout` is shorter); default 30.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_timeout_seconds: Option<u64>,
     /// Serve TLS (mTLS with `client_ca`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<ServerTls>,
 }
 
 /// TLS for the gateway endpoint.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerTls {
     /// PEM certificate chain.
@@ -88,37 +130,42 @@ pub struct ServerTls {
     /// PEM private key.
     pub key: PathBuf,
     /// PEM CA; when set, clients must present a certificate it signed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_ca: Option<PathBuf>,
 }
 
 /// The metrics and health endpoint.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsConfig {
     /// Address to serve `/metrics`, `/healthz` and `/readyz` on.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
 }
 
 /// How to reach schedulers.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SchedulerConfig {
     /// Address of a namespace's scheduler, `{namespace}` substituted.
     /// Default `seldon-scheduler.{namespace}:9004` (`:9044` with TLS).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_template: Option<String>,
     /// TLS towards every scheduler unless a runtime says otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<ClientTls>,
 }
 
 /// A runtime listed in the file.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaticRuntime {
     pub namespace: String,
     /// `host:port`; default from `scheduler.address_template`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// TLS for this scheduler; default `scheduler.tls`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<ClientTls>,
 }
 
@@ -139,6 +186,10 @@ pub enum ConfigError {
     EmptyNamespace { path: PathBuf, index: usize },
     #[error("config file {path}: namespace {namespace:?} is listed twice under [[runtimes]]")]
     DuplicateNamespace { path: PathBuf, namespace: String },
+    /// A setting is out of range or inconsistent; `setting` names its key,
+    /// flag and variable.
+    #[error("{setting}: {problem}")]
+    Invalid { setting: String, problem: String },
 }
 
 impl FileConfig {
@@ -157,22 +208,32 @@ impl FileConfig {
             path: path.to_owned(),
             source: Box::new(source),
         })?;
-        let mut seen = std::collections::BTreeSet::new();
-        for (index, rt) in config.runtimes.iter().enumerate() {
-            if rt.namespace.trim().is_empty() {
-                return Err(ConfigError::EmptyNamespace {
-                    path: path.to_owned(),
-                    index,
-                });
-            }
-            if !seen.insert(rt.namespace.as_str()) {
-                return Err(ConfigError::DuplicateNamespace {
-                    path: path.to_owned(),
-                    namespace: rt.namespace.clone(),
-                });
-            }
+        if let Some(index) = config
+            .runtimes
+            .iter()
+            .position(|rt| rt.namespace.trim().is_empty())
+        {
+            return Err(ConfigError::EmptyNamespace {
+                path: path.to_owned(),
+                index,
+            });
+        }
+        if let Some(namespace) = config.duplicate_runtime() {
+            return Err(ConfigError::DuplicateNamespace {
+                path: path.to_owned(),
+                namespace: namespace.to_owned(),
+            });
         }
         Ok(config)
+    }
+
+    /// A namespace listed twice under `[[runtimes]]`, if any.
+    pub fn duplicate_runtime(&self) -> Option<&str> {
+        let mut seen = std::collections::BTreeSet::new();
+        self.runtimes
+            .iter()
+            .map(|rt| rt.namespace.as_str())
+            .find(|ns| !seen.insert(*ns))
     }
 
     /// The static runtimes, with addresses and TLS filled from defaults.

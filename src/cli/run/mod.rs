@@ -1,0 +1,66 @@
+//! `switchyard run`: the gateway in front of every configured scheduler,
+//! with `/metrics` on its own port, until Ctrl-C or SIGTERM; with
+//! `--kubernetes`, also the operator side (discovery, leader election).
+//!
+//! Options flow one way: config file -> flags and `SWITCHYARD_*` variables
+//! laid over it ([`args`]) -> defaults filled and checked ([`resolve`]) ->
+//! [`AppConfig`]. `--print-config` prints the checked options as TOML.
+
+use std::io::Write;
+
+use crate::app::{App, AppConfig};
+
+mod args;
+mod resolve;
+#[cfg(test)]
+mod tests;
+
+pub use args::RunArgs;
+
+/// Merges the file, variables, flags and defaults; `Ok(None)` when
+/// `--print-config` printed them to `out` instead.
+pub fn app_config_or_print(
+    args: RunArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Option<AppConfig>> {
+    let layered = args.layer()?;
+    let merged = resolve::merged(&layered, std::env::var("POD_NAMESPACE").ok())?;
+    if layered.print_config {
+        out.write_all(toml::to_string(&merged)?.as_bytes())?;
+        return Ok(None);
+    }
+    Ok(Some(resolve::app_config(layered, merged)?))
+}
+
+/// Runs until Ctrl-C / SIGTERM (or prints the configuration and returns).
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let Some(config) = app_config_or_print(args, &mut std::io::stdout().lock())? else {
+        return Ok(());
+    };
+    let metrics = crate::telemetry::install_metrics()?;
+    let app = App::start(config, Some(metrics)).await?;
+    app.run_until(shutdown_signal()).await
+}
+
+/// Ctrl-C, or SIGTERM (how Kubernetes stops a pod).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

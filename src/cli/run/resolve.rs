@@ -1,0 +1,190 @@
+//! The merged options, defaults filled, checked and turned into the
+//! [`AppConfig`] that runs. Errors name the option's key, flag and
+//! variable.
+
+use std::time::Duration;
+
+use super::args::Layered;
+use crate::app::{AppConfig, KubeConnection, KubernetesConfig, OperatorTuning, StaticRuntimes};
+use crate::config::{
+    ConfigError, DEFAULT_GATEWAY_LISTEN, FileConfig, KubernetesSection, catalogue,
+};
+use crate::operator::leader::{LeaderElectionConfig, LeaderElectionError};
+use crate::operator::runtimes::DEFAULT_FINALIZER_RECHECK;
+use crate::operator::{SchedulerAddressing, WatchScope};
+use crate::registry::spec;
+use crate::registry::static_file::DEFAULT_POLL_INTERVAL;
+
+fn invalid(key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting: catalogue::describe(key),
+        problem: problem.into(),
+    }
+}
+
+/// `value` of option `key`, which must be at least 1.
+fn positive<T: Copy + Into<u64>>(key: &str, value: Option<T>) -> Result<T, ConfigError> {
+    match value {
+        Some(v) if v.into() >= 1 => Ok(v),
+        Some(_) => Err(invalid(key, "must be at least 1")),
+        None => Err(invalid(key, "has no value")),
+    }
+}
+
+/// The merged options with defaults filled (`pod_namespace`: the
+/// `POD_NAMESPACE` variable), checked: what `--print-config` prints.
+pub fn merged(layered: &Layered, pod_namespace: Option<String>) -> Result<FileConfig, ConfigError> {
+    let config = layered.config.clone().with_defaults(pod_namespace);
+    positive("runtimes_poll_seconds", config.runtimes_poll_seconds)?;
+    positive(
+        "gateway.call_timeout_seconds",
+        config.gateway.call_timeout_seconds,
+    )?;
+    let k = &config.kubernetes;
+    positive("kubernetes.reconcile_concurrency", k.reconcile_concurrency)?;
+    positive("kubernetes.status_workers", k.status_workers)?;
+    positive(
+        "kubernetes.finalizer_recheck_seconds",
+        k.finalizer_recheck_seconds,
+    )?;
+    if let Some((ns, _)) = k
+        .scheduler_addresses
+        .iter()
+        .find(|(ns, addr)| ns.trim().is_empty() || addr.trim().is_empty())
+    {
+        return Err(invalid(
+            "kubernetes.scheduler_addresses",
+            format!("entry {ns:?} needs a namespace and an address"),
+        ));
+    }
+    if k.enabled == Some(true) {
+        leader_election(k)?;
+    }
+    Ok(config)
+}
+
+/// The Lease settings when leader election is on.
+fn leader_election(k: &KubernetesSection) -> Result<Option<LeaderElectionConfig>, ConfigError> {
+    if k.leader_elect != Some(true) {
+        return Ok(None);
+    }
+    let namespace = k.namespace.clone().ok_or_else(|| {
+        invalid(
+            "kubernetes.namespace",
+            "leader election needs the operator's namespace: set it, or POD_NAMESPACE, or turn kubernetes.leader_elect off",
+        )
+    })?;
+    let mut election = LeaderElectionConfig::new(namespace);
+    if let Some(name) = &k.lease_name {
+        election.lease_name = name.clone();
+    }
+    let secs = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_secs);
+    election.lease_duration = secs(k.lease_duration_seconds, election.lease_duration);
+    election.renew_deadline = secs(k.renew_deadline_seconds, election.renew_deadline);
+    election.retry_period = secs(k.retry_period_seconds, election.retry_period);
+    election.validate().map_err(|e| {
+        let setting = match e {
+            LeaderElectionError::Missing => catalogue::describe("kubernetes.lease_name"),
+            LeaderElectionError::LeaseDuration(_) => {
+                catalogue::describe("kubernetes.lease_duration_seconds")
+            }
+            LeaderElectionError::Durations { .. } => [
+                "kubernetes.retry_period_seconds",
+                "kubernetes.renew_deadline_seconds",
+                "kubernetes.lease_duration_seconds",
+            ]
+            .map(catalogue::describe)
+            .join(", "),
+        };
+        ConfigError::Invalid {
+            setting,
+            problem: e.to_string(),
+        }
+    })?;
+    Ok(Some(election))
+}
+
+/// The [`AppConfig`] of checked, defaulted options (the defaults below
+/// only matter to a caller that skipped [`merged`]).
+pub fn app_config(layered: Layered, config: FileConfig) -> Result<AppConfig, ConfigError> {
+    let FileConfig {
+        runtimes_poll_seconds,
+        gateway,
+        metrics,
+        scheduler,
+        // Read through `runtime_specs`, or by the file's poller.
+        runtimes: _,
+        kubernetes,
+    } = config.clone();
+    let runtimes = if layered.runtimes_from_flags {
+        StaticRuntimes::Fixed(config.runtime_specs())
+    } else if let Some(path) = layered.file {
+        StaticRuntimes::File {
+            path,
+            poll: runtimes_poll_seconds.map_or(DEFAULT_POLL_INTERVAL, Duration::from_secs),
+            overrides: layered.scheduler,
+        }
+    } else {
+        StaticRuntimes::None
+    };
+    Ok(AppConfig {
+        gateway_listen: gateway.listen.unwrap_or(DEFAULT_GATEWAY_LISTEN),
+        gateway,
+        metrics_listen: metrics.listen,
+        runtimes,
+        kubernetes: kubernetes_config(kubernetes, &scheduler)?,
+    })
+}
+
+/// The operator side, `None` unless enabled.
+fn kubernetes_config(
+    section: KubernetesSection,
+    scheduler: &crate::config::SchedulerConfig,
+) -> Result<Option<KubernetesConfig>, ConfigError> {
+    if section.enabled != Some(true) {
+        return Ok(None);
+    }
+    let leader_election = leader_election(&section)?;
+    let KubernetesSection {
+        enabled: _,
+        kubeconfig,
+        clusterwide,
+        watch_namespaces,
+        namespace,
+        leader_elect: _,
+        lease_name: _,
+        lease_duration_seconds: _,
+        renew_deadline_seconds: _,
+        retry_period_seconds: _,
+        reconcile_concurrency,
+        status_workers,
+        finalizer_recheck_seconds,
+        scheduler_addresses,
+    } = section;
+    let defaults = OperatorTuning::default();
+    let scope = WatchScope::resolve(
+        clusterwide.unwrap_or(false),
+        &watch_namespaces,
+        namespace.as_deref(),
+    );
+    let template = scheduler
+        .address_template
+        .clone()
+        .unwrap_or_else(|| spec::default_template(scheduler.tls.is_some()));
+    Ok(Some(KubernetesConfig {
+        connection: kubeconfig.map_or(KubeConnection::Infer, KubeConnection::Kubeconfig),
+        scope,
+        addressing: SchedulerAddressing {
+            template,
+            overrides: scheduler_addresses,
+            tls: scheduler.tls.clone(),
+        },
+        leader_election,
+        finalizer_recheck: finalizer_recheck_seconds
+            .map_or(DEFAULT_FINALIZER_RECHECK, Duration::from_secs),
+        tuning: OperatorTuning {
+            reconcile_concurrency: reconcile_concurrency.unwrap_or(defaults.reconcile_concurrency),
+            status_workers: status_workers.map_or(defaults.status_workers, usize::from),
+        },
+    }))
+}

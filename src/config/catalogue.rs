@@ -1,0 +1,212 @@
+//! Every option of `switchyard run`: its key in the file, its flag, its
+//! environment variable and its default. Errors name options through
+//! [`describe`]; tests check that this list, the flags of `RunArgs`, the
+//! schema and `config/switchyard.toml` agree.
+
+/// One option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfigOption {
+    /// Dotted key in the file (`gateway.listen`); `runtimes` is the
+    /// `[[runtimes]]` list.
+    pub key: &'static str,
+    /// The flag of `switchyard run`.
+    pub flag: &'static str,
+    /// The environment variable read when the flag is absent.
+    pub env: &'static str,
+    /// The default, as documented; `None`: unset unless given.
+    pub default: Option<&'static str>,
+}
+
+const fn option(
+    key: &'static str,
+    flag: &'static str,
+    env: &'static str,
+    default: Option<&'static str>,
+) -> ConfigOption {
+    ConfigOption {
+        key,
+        flag,
+        env,
+        default,
+    }
+}
+
+/// Every option, in the order of `config/switchyard.toml`.
+pub const OPTIONS: &[ConfigOption] = &[
+    option(
+        "runtimes_poll_seconds",
+        "--runtimes-poll",
+        "SWITCHYARD_RUNTIMES_POLL",
+        Some("2"),
+    ),
+    option(
+        "gateway.listen",
+        "--gateway-listen",
+        "SWITCHYARD_GATEWAY_LISTEN",
+        Some("0.0.0.0:9004"),
+    ),
+    option(
+        "gateway.default_namespace",
+        "--default-namespace",
+        "SWITCHYARD_DEFAULT_NAMESPACE",
+        None,
+    ),
+    option(
+        "gateway.call_timeout_seconds",
+        "--gateway-call-timeout",
+        "SWITCHYARD_GATEWAY_CALL_TIMEOUT",
+        Some("30"),
+    ),
+    option(
+        "gateway.tls.cert",
+        "--gateway-tls-cert",
+        "SWITCHYARD_GATEWAY_TLS_CERT",
+        None,
+    ),
+    option(
+        "gateway.tls.key",
+        "--gateway-tls-key",
+        "SWITCHYARD_GATEWAY_TLS_KEY",
+        None,
+    ),
+    option(
+        "gateway.tls.client_ca",
+        "--gateway-tls-client-ca",
+        "SWITCHYARD_GATEWAY_TLS_CLIENT_CA",
+        None,
+    ),
+    option(
+        "metrics.listen",
+        "--metrics-listen",
+        "SWITCHYARD_METRICS_LISTEN",
+        Some("0.0.0.0:9100"),
+    ),
+    option(
+        "scheduler.address_template",
+        "--scheduler-address-template",
+        "SWITCHYARD_SCHEDULER_ADDRESS_TEMPLATE",
+        Some("seldon-scheduler.{namespace}:9004"),
+    ),
+    option(
+        "scheduler.tls.ca",
+        "--scheduler-tls-ca",
+        "SWITCHYARD_SCHEDULER_TLS_CA",
+        None,
+    ),
+    option(
+        "scheduler.tls.cert",
+        "--scheduler-tls-cert",
+        "SWITCHYARD_SCHEDULER_TLS_CERT",
+        None,
+    ),
+    option(
+        "scheduler.tls.key",
+        "--scheduler-tls-key",
+        "SWITCHYARD_SCHEDULER_TLS_KEY",
+        None,
+    ),
+    option(
+        "scheduler.tls.server_name",
+        "--scheduler-tls-server-name",
+        "SWITCHYARD_SCHEDULER_TLS_SERVER_NAME",
+        None,
+    ),
+    option("runtimes", "--runtime", "SWITCHYARD_RUNTIMES", None),
+    option(
+        "kubernetes.enabled",
+        "--kubernetes",
+        "SWITCHYARD_KUBERNETES",
+        Some("false"),
+    ),
+    option(
+        "kubernetes.kubeconfig",
+        "--kubeconfig",
+        "SWITCHYARD_KUBECONFIG",
+        None,
+    ),
+    option(
+        "kubernetes.clusterwide",
+        "--clusterwide",
+        "SWITCHYARD_CLUSTERWIDE",
+        Some("false"),
+    ),
+    option(
+        "kubernetes.watch_namespaces",
+        "--watch-namespaces",
+        "SWITCHYARD_WATCH_NAMESPACES",
+        None,
+    ),
+    option(
+        "kubernetes.namespace",
+        "--namespace",
+        "SWITCHYARD_NAMESPACE",
+        Some("$POD_NAMESPACE"),
+    ),
+    option(
+        "kubernetes.leader_elect",
+        "--leader-elect",
+        "SWITCHYARD_LEADER_ELECT",
+        Some("true"),
+    ),
+    option(
+        "kubernetes.lease_name",
+        "--leader-elect-lease-name",
+        "SWITCHYARD_LEADER_ELECT_LEASE_NAME",
+        Some("switchyard-leader"),
+    ),
+    option(
+        "kubernetes.lease_duration_seconds",
+        "--leader-elect-lease-duration",
+        "SWITCHYARD_LEADER_ELECT_LEASE_DURATION",
+        Some("15"),
+    ),
+    option(
+        "kubernetes.renew_deadline_seconds",
+        "--leader-elect-renew-deadline",
+        "SWITCHYARD_LEADER_ELECT_RENEW_DEADLINE",
+        Some("10"),
+    ),
+    option(
+        "kubernetes.retry_period_seconds",
+        "--leader-elect-retry-period",
+        "SWITCHYARD_LEADER_ELECT_RETRY_PERIOD",
+        Some("2"),
+    ),
+    option(
+        "kubernetes.reconcile_concurrency",
+        "--reconcile-concurrency",
+        "SWITCHYARD_RECONCILE_CONCURRENCY",
+        Some("16"),
+    ),
+    option(
+        "kubernetes.status_workers",
+        "--status-workers",
+        "SWITCHYARD_STATUS_WORKERS",
+        Some("4"),
+    ),
+    option(
+        "kubernetes.finalizer_recheck_seconds",
+        "--finalizer-recheck",
+        "SWITCHYARD_FINALIZER_RECHECK",
+        Some("5"),
+    ),
+    option(
+        "kubernetes.scheduler_addresses",
+        "--scheduler-address",
+        "SWITCHYARD_SCHEDULER_ADDRESSES",
+        None,
+    ),
+];
+
+/// The option with file key `key`.
+pub fn find(key: &str) -> Option<&'static ConfigOption> {
+    OPTIONS.iter().find(|o| o.key == key)
+}
+
+/// `key (--flag, ENV)`, for error messages.
+pub fn describe(key: &str) -> String {
+    match find(key) {
+        Some(o) => format!("{} ({}, {})", o.key, o.flag, o.env),
+        None => key.to_owned(),
+    }
+}

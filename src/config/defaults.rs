@@ -1,0 +1,83 @@
+//! The built-in defaults, filled into a [`FileConfig`] after the file and
+//! the flags: what is printed by `--print-config` and what runs.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use super::FileConfig;
+use crate::gateway::options::DEFAULT_CALL_TIMEOUT;
+use crate::operator::controllers::RECONCILE_CONCURRENCY;
+use crate::operator::leader;
+use crate::operator::runtimes::DEFAULT_FINALIZER_RECHECK;
+use crate::operator::status::WORKERS_PER_KIND;
+use crate::registry::spec;
+use crate::registry::static_file::DEFAULT_POLL_INTERVAL;
+
+/// Default gateway address: the scheduler's own port, so Seldon's clients
+/// need only a new host name.
+pub const DEFAULT_GATEWAY_LISTEN: SocketAddr =
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), spec::SCHEDULER_PORT);
+/// Default address of `/metrics`, `/healthz` and `/readyz`.
+pub const DEFAULT_METRICS_LISTEN: SocketAddr =
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 9100);
+
+impl FileConfig {
+    /// Every unset option that has a default gets it. `pod_namespace` is
+    /// the `POD_NAMESPACE` variable (the default of `kubernetes.namespace`).
+    /// Options without a default (TLS, kubeconfig, ...) stay unset.
+    pub fn with_defaults(mut self, pod_namespace: Option<String>) -> FileConfig {
+        fn fill<T>(slot: &mut Option<T>, default: T) {
+            slot.get_or_insert(default);
+        }
+        fill(
+            &mut self.runtimes_poll_seconds,
+            DEFAULT_POLL_INTERVAL.as_secs(),
+        );
+        fill(&mut self.gateway.listen, DEFAULT_GATEWAY_LISTEN);
+        fill(
+            &mut self.gateway.call_timeout_seconds,
+            DEFAULT_CALL_TIMEOUT.as_secs(),
+        );
+        fill(&mut self.metrics.listen, DEFAULT_METRICS_LISTEN);
+        let tls = self.scheduler.tls.is_some();
+        fill(
+            &mut self.scheduler.address_template,
+            spec::default_template(tls),
+        );
+        let template = self.scheduler.address_template.clone().unwrap_or_default();
+        for rt in &mut self.runtimes {
+            if rt.address.is_none() {
+                rt.address = Some(spec::address_from_template(&template, &rt.namespace));
+            }
+        }
+        let k = &mut self.kubernetes;
+        fill(&mut k.enabled, false);
+        fill(&mut k.clusterwide, false);
+        if k.namespace.is_none() {
+            k.namespace = pod_namespace.filter(|n| !n.is_empty());
+        }
+        fill(&mut k.leader_elect, true);
+        fill(&mut k.lease_name, leader::DEFAULT_LEASE_NAME.to_owned());
+        fill(
+            &mut k.lease_duration_seconds,
+            leader::DEFAULT_LEASE_DURATION.as_secs(),
+        );
+        fill(
+            &mut k.renew_deadline_seconds,
+            leader::DEFAULT_RENEW_DEADLINE.as_secs(),
+        );
+        fill(
+            &mut k.retry_period_seconds,
+            leader::DEFAULT_RETRY_PERIOD.as_secs(),
+        );
+        fill(&mut k.reconcile_concurrency, RECONCILE_CONCURRENCY);
+        fill(
+            &mut k.status_workers,
+            u16::try_from(WORKERS_PER_KIND).unwrap_or(u16::MAX),
+        );
+        fill(
+            &mut k.finalizer_recheck_seconds,
+            DEFAULT_FINALIZER_RECHECK.as_secs(),
+        );
+        self
+    }
+}
