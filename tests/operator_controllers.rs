@@ -12,7 +12,7 @@ use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 use switchyard::bus::StatusBus;
 use switchyard::kube_double::{ApiDouble, ApiDoubleHandle};
-use switchyard::operator::controllers::{MODEL_FINALIZER, PIPELINE_FINALIZER};
+use switchyard::operator::controllers::{DELETION_RECHECK, MODEL_FINALIZER, PIPELINE_FINALIZER};
 use switchyard::operator::{ApiWriter, Context, Controllers};
 use switchyard::pool::SchedulerPool;
 use switchyard::proto::scheduler::scheduler_client::SchedulerClient;
@@ -48,11 +48,16 @@ struct Harness {
 
 impl Harness {
     async fn start(namespaces: &[&str]) -> Harness {
-        Self::start_with_latency(namespaces, Duration::ZERO).await
+        Self::start_tuned(namespaces, Duration::ZERO, DELETION_RECHECK).await
     }
 
     /// With every API request delayed by `latency` from the start.
     async fn start_with_latency(namespaces: &[&str], latency: Duration) -> Harness {
+        Self::start_tuned(namespaces, latency, DELETION_RECHECK).await
+    }
+
+    /// With API latency, and accepted deletions re-checked every `recheck`.
+    async fn start_tuned(namespaces: &[&str], latency: Duration, recheck: Duration) -> Harness {
         let double = ApiDouble::start(loopback()).await.unwrap();
         double.set_latency(latency);
         let client = double.client().unwrap();
@@ -78,7 +83,8 @@ impl Harness {
         });
         let (leader, rx) = watch::channel(true);
         let writer = ApiWriter::new(client.clone(), rx, "switchyard-test");
-        let controllers = Controllers::start(Context::new(writer, pool), None, cancel.clone());
+        let context = Context::new(writer, pool).with_deletion_recheck(recheck);
+        let controllers = Controllers::start(context, None, cancel.clone());
         Harness {
             double,
             client,
@@ -792,5 +798,76 @@ async fn a_server_is_ready_when_its_statefulset_is() {
             .any(|(t, r, _)| t == "Warning" && r == "ServerNotReady")
     })
     .await;
+    h.stop().await;
+}
+
+/// The end of a deletion can go unreported (the status stream was down
+/// when the scheduler sent it, and it forgets the object after). This
+/// harness runs no status writer at all, so only the controller's re-check
+/// with the scheduler can release the finalizers.
+#[tokio::test]
+async fn deletions_whose_end_is_never_reported_are_released_by_asking_the_scheduler() {
+    let h = Harness::start_tuned(&["alpha"], Duration::ZERO, Duration::from_millis(300)).await;
+    let sim = h.sim("alpha");
+    let models: Api<Model> = h.api("alpha");
+    let pipelines: Api<Pipeline> = h.api("alpha");
+    let experiments: Api<Experiment> = h.api("alpha");
+    models
+        .create(
+            &PostParams::default(),
+            &model("alpha", "iris", valid_spec()),
+        )
+        .await
+        .unwrap();
+    let mut pipeline = Pipeline::new(
+        "flow",
+        PipelineSpec {
+            steps: vec![PipelineStep {
+                name: "iris".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+    );
+    pipeline.metadata.namespace = Some("alpha".into());
+    pipelines
+        .create(&PostParams::default(), &pipeline)
+        .await
+        .unwrap();
+    let mut experiment = Experiment::new(
+        "ab",
+        ExperimentSpec {
+            candidates: vec![ExperimentCandidate {
+                name: "iris".into(),
+                weight: 100,
+            }],
+            ..Default::default()
+        },
+    );
+    experiment.metadata.namespace = Some("alpha".into());
+    experiments
+        .create(&PostParams::default(), &experiment)
+        .await
+        .unwrap();
+    eventually("all three sent", || async {
+        sim.calls(Rpc::LoadModel) == 1
+            && sim.calls(Rpc::LoadPipeline) == 1
+            && sim.calls(Rpc::StartExperiment) == 1
+    })
+    .await;
+
+    let delete = DeleteParams::default();
+    models.delete("iris", &delete).await.unwrap();
+    pipelines.delete("flow", &delete).await.unwrap();
+    experiments.delete("ab", &delete).await.unwrap();
+    eventually("every object released and gone", || async {
+        models.get_opt("iris").await.unwrap().is_none()
+            && pipelines.get_opt("flow").await.unwrap().is_none()
+            && experiments.get_opt("ab").await.unwrap().is_none()
+    })
+    .await;
+    assert_eq!(sim.calls(Rpc::UnloadModel), 1);
+    assert_eq!(sim.calls(Rpc::UnloadPipeline), 1);
+    assert_eq!(sim.calls(Rpc::StopExperiment), 1);
     h.stop().await;
 }

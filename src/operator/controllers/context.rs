@@ -38,7 +38,16 @@ pub struct Context {
     /// Reconciles each controller runs at once (per watched namespace
     /// list); default [`super::RECONCILE_CONCURRENCY`].
     pub reconcile_concurrency: u16,
+    /// How long after an accepted deletion the scheduler is asked whether
+    /// it is done, in case its end is never reported; default
+    /// [`DELETION_RECHECK`].
+    pub deletion_recheck: Duration,
 }
+
+/// Default of [`Context::deletion_recheck`]: the status stream normally
+/// reports the end within seconds, so this only matters when its event was
+/// lost.
+pub const DELETION_RECHECK: Duration = Duration::from_secs(30);
 
 impl Context {
     pub fn new(writer: ApiWriter, pool: SchedulerPool) -> Self {
@@ -46,7 +55,14 @@ impl Context {
             writer,
             pool,
             reconcile_concurrency: super::RECONCILE_CONCURRENCY,
+            deletion_recheck: DELETION_RECHECK,
         }
+    }
+
+    /// The same, asking about accepted deletions every `every`.
+    pub fn with_deletion_recheck(mut self, every: Duration) -> Self {
+        self.deletion_recheck = every;
+        self
     }
 
     /// The same, with `n` reconciles at once per controller (at least 1).

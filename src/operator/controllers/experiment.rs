@@ -4,9 +4,11 @@
 //! `ModelReady` condition that never affected readiness, 8.2 #11).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
 use tonic::transport::Channel;
 
 use super::lifecycle::{Call, ManagedKind};
+use super::presence::{self, GoneCall};
 use crate::conditions::{self, Retryability};
 use crate::proto::scheduler::scheduler_client::SchedulerClient;
 use crate::resources::{Condition, DuckStatus, Experiment};
@@ -39,6 +41,10 @@ impl ManagedKind for Experiment {
         Ok(Box::pin(async move {
             client.stop_experiment(request).await.map(drop)
         }))
+    }
+
+    fn gone_call(&self, client: SchedulerClient<Channel>) -> GoneCall {
+        presence::experiment_gone(client, self.name_any())
     }
 
     fn duck(&self) -> Option<&DuckStatus> {

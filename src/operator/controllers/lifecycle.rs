@@ -31,6 +31,7 @@ use tonic::transport::Channel;
 use super::context::{ControllerContext, NAMESPACE_BUSY_RETRY, now};
 use super::error::ReconcileError;
 use super::metrics::ReconcileResult;
+use super::presence::GoneCall;
 use crate::conditions::Retryability;
 use crate::operator::WriteError;
 use crate::proto::scheduler::scheduler_client::SchedulerClient;
@@ -85,6 +86,9 @@ pub(crate) trait ManagedKind:
     fn apply_call(&self, client: SchedulerClient<Channel>) -> Result<Call, TranslateError>;
     /// The deletion call.
     fn delete_call(&self, client: SchedulerClient<Channel>) -> Result<Call, TranslateError>;
+    /// Asks whether the scheduler is done with the object
+    /// ([`super::presence`]).
+    fn gone_call(&self, client: SchedulerClient<Channel>) -> GoneCall;
     /// The shared part of the status, if there is a status.
     fn duck(&self) -> Option<&DuckStatus>;
     /// Marks the apply call failed in `conditions`.
@@ -341,8 +345,11 @@ async fn delete<K: ManagedKind>(
     obj: &K,
     ctx: &ControllerContext,
 ) -> Result<Outcome, ReconcileError> {
-    if !obj.finalizers().iter().any(|f| f == K::FINALIZER) || ctx.recall(obj).deletion_sent {
+    if !obj.finalizers().iter().any(|f| f == K::FINALIZER) {
         return Ok(Outcome::Done);
+    }
+    if ctx.recall(obj).deletion_sent {
+        return recheck(obj, ctx).await;
     }
     let namespace = obj.namespace().unwrap_or_default();
     let name = obj.name_any();
@@ -403,7 +410,8 @@ async fn delete<K: ManagedKind>(
                     K::DELETE_RPC,
                 )
                 .await;
-            Ok(Outcome::Done)
+            // In case the end is never reported (see `recheck`).
+            Ok(Outcome::Wait(ctx.shared.deletion_recheck))
         }
         Err(error) if !error.is_retryable() => {
             // The scheduler does not know it (or cannot unload it ever):
@@ -426,5 +434,47 @@ async fn delete<K: ManagedKind>(
             Ok(Outcome::Done)
         }
         Err(error) => Err(error),
+    }
+}
+
+/// Event reason when a deleting object is released because the scheduler
+/// no longer has it, its end never reported on the status stream.
+pub const REASON_RELEASED: &str = "Released";
+
+/// A deletion the scheduler accepted a while ago whose end the status
+/// stream has not reported (the event can be lost while the stream is
+/// down): asks the scheduler, releases the object if it is done with it,
+/// else asks again after [`Context::deletion_recheck`](super::Context).
+async fn recheck<K: ManagedKind>(
+    obj: &K,
+    ctx: &ControllerContext,
+) -> Result<Outcome, ReconcileError> {
+    let later = Outcome::Wait(ctx.shared.deletion_recheck);
+    let namespace = obj.namespace().unwrap_or_default();
+    let Ok(client) = ctx.shared.pool.client(&namespace) else {
+        // No scheduler: the runtime's own deletion rules apply.
+        return Ok(later);
+    };
+    let Some(_permit) = ctx.namespace_permit(&namespace) else {
+        return Ok(Outcome::Wait(NAMESPACE_BUSY_RETRY));
+    };
+    match tokio::time::timeout(SCHEDULER_CALL_TIMEOUT, obj.gone_call(client)).await {
+        Ok(Ok(true)) => {
+            ctx.shared
+                .writer
+                .remove_finalizer(obj, K::FINALIZER)
+                .await?;
+            let note = "the scheduler no longer has it, its end never reported on the status stream; finalizer removed".to_owned();
+            (ctx.shared.writer)
+                .event(obj, EventType::Normal, REASON_RELEASED, note, K::DELETE_RPC)
+                .await;
+            Ok(Outcome::Done)
+        }
+        Ok(Ok(false)) => Ok(later),
+        Ok(Err(status)) => {
+            tracing::debug!(namespace, name = %obj.name_any(), %status, "deletion re-check failed; asking again later");
+            Ok(later)
+        }
+        Err(_) => Ok(later),
     }
 }

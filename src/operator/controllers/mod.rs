@@ -30,6 +30,7 @@ pub mod lifecycle;
 mod metrics;
 pub mod model;
 pub mod pipeline;
+mod presence;
 pub mod server;
 pub mod workload;
 
@@ -50,7 +51,7 @@ use kube::{Api, Resource, ResourceExt};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use context::Context;
+pub use context::{Context, DELETION_RECHECK};
 pub use error::{ReconcileError, RetryBackoff};
 pub use experiment::{EXPERIMENT_CONTROLLER, EXPERIMENT_FINALIZER};
 pub use lifecycle::SCHEDULER_CALL_TIMEOUT;

@@ -3,9 +3,11 @@
 //! go to `ModelReady` through `conditions::model::request_failed`.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
 use tonic::transport::Channel;
 
 use super::lifecycle::{Call, ManagedKind};
+use super::presence::{self, GoneCall};
 use crate::conditions::{self, Retryability};
 use crate::proto::scheduler::scheduler_client::SchedulerClient;
 use crate::resources::{Condition, DuckStatus, Model};
@@ -37,6 +39,10 @@ impl ManagedKind for Model {
         Ok(Box::pin(async move {
             client.unload_model(request).await.map(drop)
         }))
+    }
+
+    fn gone_call(&self, client: SchedulerClient<Channel>) -> GoneCall {
+        presence::model_gone(client, self.name_any())
     }
 
     fn duck(&self) -> Option<&DuckStatus> {

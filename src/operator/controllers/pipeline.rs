@@ -3,9 +3,11 @@
 //! marks `PipelineReady` False "PipelineTerminating" (reference 3.2).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
 use tonic::transport::Channel;
 
 use super::lifecycle::{Call, ManagedKind};
+use super::presence::{self, GoneCall};
 use crate::conditions::{self, Retryability};
 use crate::proto::scheduler::scheduler_client::SchedulerClient;
 use crate::resources::{Condition, DuckStatus, Pipeline};
@@ -37,6 +39,10 @@ impl ManagedKind for Pipeline {
         Ok(Box::pin(async move {
             client.unload_pipeline(request).await.map(drop)
         }))
+    }
+
+    fn gone_call(&self, client: SchedulerClient<Channel>) -> GoneCall {
+        presence::pipeline_gone(client, self.name_any())
     }
 
     fn duck(&self) -> Option<&DuckStatus> {
