@@ -1,14 +1,20 @@
 //! P3: time until N runtimes are connected, and memory at that point.
-//! N simulators start first (not timed); then all N runtimes go into the
-//! registry at once and the clock runs until the pool reports every
-//! namespace Ready (all five upstream streams open: the state behind the
-//! `switchyard_scheduler_connected` gauge). RSS is this whole process,
-//! simulators included, so the delta (after minus before the registry
-//! change) is what the connections cost on both ends.
+//! N simulators start first in a child process (`switchyard simulate
+//! --namespaces N`, not timed); then all N runtimes go into the registry at
+//! once and the clock runs until the pool reports every namespace Ready
+//! (all five upstream streams open: the state behind the
+//! `switchyard_scheduler_connected` gauge). RSS is this process, which runs
+//! only switchyard's App (and the benchmark's small driver), so the delta
+//! (after minus before the registry change) is what switchyard's side of
+//! the connections costs.
 
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use switchyard::simulator::SimulatorFleet;
+use anyhow::Context as _;
+use switchyard::registry::RuntimeSpec;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
 
 use crate::harness::{self, Scale, mib};
 use crate::table::{Row, verdict};
@@ -16,9 +22,10 @@ use crate::table::{Row, verdict};
 /// Targets at 1,000 runtimes.
 const TARGET_SECONDS: f64 = 5.0;
 const TARGET_MIB: f64 = 100.0;
-/// Sockets per runtime: the simulator's listener, and both ends of the
-/// pool's connection; plus slack for everything else.
-const FDS_PER_RUNTIME: u64 = 3;
+/// Sockets per runtime in this process: the pool's end of the connection;
+/// plus slack for everything else. (The child needs two per runtime, and
+/// inherits the same limit.)
+const FDS_PER_RUNTIME: u64 = 2;
 const FD_SLACK: u64 = 256;
 
 pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
@@ -31,10 +38,8 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
             runtimes = fit;
         }
     }
-    let template = harness::simulator_config("p3");
-    let fleet = SimulatorFleet::start(template, runtimes, "p3-").await?;
+    let (mut child, specs) = simulators(runtimes).await?;
     let app = harness::gateway_app().await?;
-    let specs: Vec<_> = fleet.handles().iter().map(harness::runtime).collect();
     // Let the simulators' start-up allocations settle before the baseline.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = harness::rss_bytes().unwrap_or(0);
@@ -47,7 +52,7 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     let delta = after.saturating_sub(before);
 
     app.shutdown().await?;
-    fleet.shutdown().await?;
+    child.kill().await.ok();
 
     note.push_str(&format!("{runtimes} runtimes"));
     if runtimes < 1_000 {
@@ -73,8 +78,64 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
             target: format!("< {TARGET_MIB:.0} MiB"),
             verdict: verdict(after_mib < TARGET_MIB),
             note: format!(
-                "{note}; whole process, simulators included (they are in-process); the delta is both ends of the connections"
+                "{note}; switchyard's process only (the simulators run in a child process)"
             ),
         },
     ])
+}
+
+/// Starts `count` simulated schedulers in one child process on free
+/// loopback ports, and reads their addresses from its log.
+async fn simulators(count: usize) -> anyhow::Result<(Child, Vec<RuntimeSpec>)> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["simulate", "--listen", "127.0.0.1:0", "--base-port", "0"])
+        .args(["--namespace-prefix", "p3-", "--sync-timeout-ms", "0"])
+        .args(["--namespaces", &count.to_string()])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting `switchyard simulate`")?;
+    let mut lines = BufReader::new(child.stderr.take().expect("piped")).lines();
+    let mut specs = Vec::with_capacity(count);
+    let read = async {
+        while specs.len() < count {
+            let Some(line) = lines.next_line().await? else {
+                anyhow::bail!(
+                    "`switchyard simulate` exited after {} of {count} schedulers",
+                    specs.len()
+                );
+            };
+            if !line.contains(" serving ") {
+                continue;
+            }
+            let field = |name: &str| {
+                let start = line.find(&format!("{name}="))? + name.len() + 1;
+                Some(
+                    line[start..]
+                        .split_whitespace()
+                        .next()?
+                        .trim_matches('"')
+                        .to_owned(),
+                )
+            };
+            if let (Some(namespace), Some(address)) = (field("namespace"), field("addr")) {
+                specs.push(RuntimeSpec {
+                    namespace,
+                    address,
+                    tls: None,
+                });
+            }
+        }
+        Ok(())
+    };
+    tokio::time::timeout(Duration::from_secs(120), read)
+        .await
+        .context("`switchyard simulate` did not start in time")??;
+    // Keep draining its log so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, specs))
 }
