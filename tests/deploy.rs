@@ -21,9 +21,7 @@ fn render(dir: &str) -> Vec<Value> {
         .arg("kustomize")
         .arg(&path)
         .output()
-        .unwrap_or_else(|e| {
-            panic!("running `kubectl kustomize {dir}` needs kubectl on PATH: {e}")
-        });
+        .unwrap_or_else(|e| panic!("running `kubectl kustomize {dir}` needs kubectl on PATH: {e}"));
     assert!(
         output.status.success(),
         "kubectl kustomize {dir} failed: {}",
@@ -84,7 +82,10 @@ fn every_overlay_renders_a_consistent_install() {
         assert!(spec["replicas"].as_i64().unwrap() >= 2, "{dir}: a standby");
         let pod = &spec["template"]["spec"];
         let pod_labels = labels(&spec["template"]["metadata"]["labels"]);
-        assert!(selects(&labels(&spec["selector"]["matchLabels"]), &pod_labels));
+        assert!(selects(
+            &labels(&spec["selector"]["matchLabels"]),
+            &pod_labels
+        ));
         assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{dir}");
         let account = pod["serviceAccountName"].as_str().unwrap();
         find(&docs, "ServiceAccount", account);
@@ -193,8 +194,8 @@ fn every_overlay_renders_a_consistent_install() {
             "{dir}"
         );
         let data = dashboards["data"].as_object().unwrap();
-        for file in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboards"))
-            .unwrap()
+        for file in
+            std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboards")).unwrap()
         {
             let name = file.unwrap().file_name().into_string().unwrap();
             assert!(data.contains_key(&name), "{dir}: dashboard {name} shipped");

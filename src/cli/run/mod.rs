@@ -23,8 +23,18 @@ pub fn app_config_or_print(
     args: RunArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Option<AppConfig>> {
+    app_config_in(args, std::env::var("POD_NAMESPACE").ok(), out)
+}
+
+/// [`app_config_or_print`] with `pod_namespace` for the `POD_NAMESPACE`
+/// variable (tests must not depend on the machine's environment).
+fn app_config_in(
+    args: RunArgs,
+    pod_namespace: Option<String>,
+    out: &mut dyn Write,
+) -> anyhow::Result<Option<AppConfig>> {
     let layered = args.layer()?;
-    let merged = resolve::merged(&layered, std::env::var("POD_NAMESPACE").ok())?;
+    let merged = resolve::merged(&layered, pod_namespace)?;
     if layered.print_config {
         out.write_all(toml::to_string(&merged)?.as_bytes())?;
         return Ok(None);

@@ -30,7 +30,7 @@ fn parse(list: &[&str]) -> AppConfig {
 }
 
 fn try_parse(list: &[&str]) -> anyhow::Result<AppConfig> {
-    app_config_or_print(args(list), &mut Vec::new()).map(|c| c.expect("not printing"))
+    app_config_in(args(list), None, &mut Vec::new()).map(|c| c.expect("not printing"))
 }
 
 /// A config file with `text`, removed on drop.
@@ -261,7 +261,7 @@ fn errors_name_the_option() {
 #[test]
 fn print_config_prints_the_merged_options_and_starts_nothing() {
     let mut out = Vec::new();
-    let printed = app_config_or_print(
+    let printed = app_config_in(
         args(&[
             "--print-config",
             "--runtime",
@@ -269,6 +269,7 @@ fn print_config_prints_the_merged_options_and_starts_nothing() {
             "--gateway-call-timeout",
             "4",
         ]),
+        None,
         &mut out,
     )
     .unwrap();
