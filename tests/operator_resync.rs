@@ -163,3 +163,26 @@ async fn a_namespace_without_servers_is_not_left_waiting() {
     .await;
     env.stop().await;
 }
+
+/// A Model deleted while a resync was loading it (here: its LoadModel is
+/// slow, and the object has no finalizer, so it goes at once) is taken
+/// back from the scheduler: nothing stays loaded without an object.
+#[tokio::test]
+async fn a_model_deleted_while_it_was_being_resent_is_unloaded_again() {
+    let mut env = Env::new("ns", Duration::ZERO).await;
+    env.create(model("m1"), None).await;
+    env.sim.set_call_latency(Duration::from_millis(800));
+    env.connect();
+    eventually("LoadModel on its way", || async {
+        (env.sim.calls(switchyard::simulator::Rpc::LoadModel) == 1).then_some(())
+    })
+    .await;
+    env.delete::<Model>("m1").await;
+    eventually("m1 unloaded again", || async {
+        (env.sim.calls(switchyard::simulator::Rpc::UnloadModel) == 1
+            && env.sim.stats().models == 0)
+            .then_some(())
+    })
+    .await;
+    env.stop().await;
+}

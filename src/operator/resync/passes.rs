@@ -1,7 +1,7 @@
 //! One pass per control-plane event: what is re-sent for SEND_SERVERS,
 //! SEND_MODELS, SEND_PIPELINES and SEND_EXPERIMENTS.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::ResourceExt;
@@ -105,12 +105,23 @@ pub(super) async fn models(
             ctx.writer.remove_finalizer(model, MODEL_FINALIZER).await?;
         }
     }
+    let mut loaded = Vec::new();
     for model in models.iter().filter(|m| !deleting(*m)) {
         let name = model.name_any();
         let request = translate::model::load_model_request(model);
         if let Some(request) = translated(ns, "LoadModel", &name, request) {
             let what = format!("LoadModel {ns}/{name}");
-            resend(ns, "model", what, client.load_model(request)).await?;
+            if resend(ns, "model", what, client.load_model(request)).await? {
+                loaded.push(model);
+            }
+        }
+    }
+    for model in taken_back(ctx, ns, loaded).await? {
+        let name = model.name_any();
+        let request = translate::model::unload_model_request(model);
+        if let Some(request) = translated(ns, "UnloadModel", &name, request) {
+            let what = format!("UnloadModel {ns}/{name}");
+            resend(ns, "model", what, client.unload_model(request)).await?;
         }
     }
     Ok(())
@@ -152,6 +163,7 @@ pub(super) async fn pipelines(
 ) -> Result<(), ResyncError> {
     let has = scheduler_pipelines(ns, &mut client).await?;
     let pipelines: Vec<Pipeline> = list(ctx, ns).await?;
+    let mut loaded = Vec::new();
     for pipeline in &pipelines {
         let name = pipeline.name_any();
         let known = has.get(&name).copied();
@@ -191,7 +203,17 @@ pub(super) async fn pipelines(
         let request = translate::pipeline::load_pipeline_request(pipeline);
         if let Some(request) = translated(ns, "LoadPipeline", &name, request) {
             let what = format!("LoadPipeline {ns}/{name}");
-            resend(ns, "pipeline", what, client.load_pipeline(request)).await?;
+            if resend(ns, "pipeline", what, client.load_pipeline(request)).await? {
+                loaded.push(pipeline);
+            }
+        }
+    }
+    for pipeline in taken_back(ctx, ns, loaded).await? {
+        let name = pipeline.name_any();
+        let request = translate::pipeline::unload_pipeline_request(pipeline);
+        if let Some(request) = translated(ns, "UnloadPipeline", &name, request) {
+            let what = format!("UnloadPipeline {ns}/{name}");
+            resend(ns, "pipeline", what, client.unload_pipeline(request)).await?;
         }
     }
     Ok(())
@@ -227,6 +249,7 @@ pub(super) async fn experiments(
 ) -> Result<(), ResyncError> {
     let has = scheduler_experiments(ns, &mut client).await?;
     let experiments: Vec<Experiment> = list(ctx, ns).await?;
+    let mut started = Vec::new();
     for experiment in &experiments {
         let name = experiment.name_any();
         let known = has.get(&name).copied();
@@ -261,8 +284,48 @@ pub(super) async fn experiments(
         let request = translate::experiment::start_experiment_request(experiment);
         if let Some(request) = translated(ns, "StartExperiment", &name, request) {
             let what = format!("StartExperiment {ns}/{name}");
-            resend(ns, "experiment", what, client.start_experiment(request)).await?;
+            if resend(ns, "experiment", what, client.start_experiment(request)).await? {
+                started.push(experiment);
+            }
+        }
+    }
+    for experiment in taken_back(ctx, ns, started).await? {
+        let name = experiment.name_any();
+        let request = translate::experiment::stop_experiment_request(experiment);
+        if let Some(request) = translated(ns, "StopExperiment", &name, request) {
+            let what = format!("StopExperiment {ns}/{name}");
+            resend(ns, "experiment", what, client.stop_experiment(request)).await?;
         }
     }
     Ok(())
+}
+
+/// Of the objects this pass loaded, those deleted meanwhile: the deletion
+/// may have found the scheduler without them (so their finalizer went at
+/// once) before the load reached it, leaving them loaded with no object
+/// behind. They are unloaded again. One more list, only after loads.
+async fn taken_back<'a, K>(
+    ctx: &Ctx,
+    ns: &str,
+    loaded: Vec<&'a K>,
+) -> Result<Vec<&'a K>, ResyncError>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned,
+{
+    if loaded.is_empty() {
+        return Ok(loaded);
+    }
+    let live: HashSet<String> = list::<K>(ctx, ns)
+        .await?
+        .iter()
+        .filter(|o| !deleting(*o))
+        .map(|o| o.name_any())
+        .collect();
+    Ok(loaded
+        .into_iter()
+        .filter(|o| !live.contains(&o.name_any()))
+        .collect())
 }
