@@ -179,8 +179,7 @@ async fn a_model_deleted_while_it_was_being_resent_is_unloaded_again() {
     .await;
     env.delete::<Model>("m1").await;
     eventually("m1 unloaded again", || async {
-        (env.sim.calls(switchyard::simulator::Rpc::UnloadModel) == 1
-            && env.sim.stats().models == 0)
+        (env.sim.calls(switchyard::simulator::Rpc::UnloadModel) == 1 && env.sim.stats().models == 0)
             .then_some(())
     })
     .await;
