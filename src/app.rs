@@ -8,6 +8,7 @@
 //! leader-gated [`ApiWriter`] that the operator's other parts write with.
 //! Readiness is then "every runtime watcher has listed once".
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -99,6 +100,41 @@ pub struct KubernetesConfig {
     pub finalizer_recheck: Duration,
     /// How much the operator does at once.
     pub tuning: OperatorTuning,
+}
+
+impl KubernetesConfig {
+    /// The operator against the API server of `kube_config` (the API
+    /// double, in the demo, tests and benchmarks): every namespace watched,
+    /// each namespace's scheduler at the address `schedulers` gives (else
+    /// the default template), no leader election, deleted runtimes
+    /// re-checked every second. Change the fields as needed.
+    pub fn local(kube_config: kube::Config, schedulers: BTreeMap<String, String>) -> Self {
+        KubernetesConfig {
+            connection: KubeConnection::Config(Box::new(kube_config)),
+            scope: WatchScope::AllNamespaces,
+            addressing: SchedulerAddressing {
+                overrides: schedulers,
+                ..Default::default()
+            },
+            leader_election: None,
+            finalizer_recheck: Duration::from_secs(1),
+            tuning: OperatorTuning::default(),
+        }
+    }
+}
+
+impl AppConfig {
+    /// Gateway on `gateway_listen` and the operator side, no admin
+    /// endpoint, no static runtimes.
+    pub fn operator(gateway_listen: SocketAddr, kubernetes: KubernetesConfig) -> Self {
+        AppConfig {
+            gateway: GatewayConfig::default(),
+            gateway_listen,
+            metrics_listen: None,
+            runtimes: StaticRuntimes::None,
+            kubernetes: Some(kubernetes),
+        }
+    }
 }
 
 /// How much the operator does at once towards the API server and the

@@ -6,24 +6,11 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::DEADLINE;
+use common::{DEADLINE, until};
 use futures_util::StreamExt;
 use kube::Api;
 use switchyard::cli::demo::{Demo, NAMESPACES, status_rows};
 use switchyard::resources::{ConditionStatus, Model, Pipeline, Server};
-
-async fn until<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let start = tokio::time::Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn ready(conditions: &[switchyard::resources::Condition]) -> bool {
     conditions

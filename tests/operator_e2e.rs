@@ -7,14 +7,12 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::DEADLINE;
+use common::until;
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client, ResourceExt};
-use switchyard::app::{App, AppConfig, KubeConnection, KubernetesConfig};
-use switchyard::config::GatewayConfig;
+use switchyard::app::{App, AppConfig, KubernetesConfig};
 use switchyard::kube_double::{ApiDouble, ApiDoubleHandle, FailWith, WriteScope};
 use switchyard::operator::leader::LeaderElectionConfig;
-use switchyard::operator::{SchedulerAddressing, WatchScope};
 use switchyard::resources::model::{Model, ModelSpec};
 use switchyard::resources::runtime::{SeldonRuntime, SeldonRuntimeSpec};
 use switchyard::resources::{ConditionStatus, Experiment, Pipeline, Server};
@@ -43,12 +41,7 @@ async fn start_with(double: ApiDoubleHandle) -> Stack {
         SimulatorFleet::start_named(template, NAMESPACES.iter().map(|s| s.to_string()).collect())
             .await
             .unwrap();
-    let overrides: BTreeMap<String, String> = sims
-        .handles()
-        .iter()
-        .map(|s| (s.namespace().to_owned(), s.local_addr().to_string()))
-        .collect();
-    let app = start_app(&double, overrides, None, None).await;
+    let app = start_app(&double, sims.addresses(), None, None).await;
     let client = double.client().unwrap();
     for ns in NAMESPACES {
         let runtime = SeldonRuntime::new(
@@ -85,24 +78,11 @@ async fn start_app(
             http::HeaderValue::from_str(ua).unwrap(),
         ));
     }
+    let mut kubernetes = KubernetesConfig::local(kube_config, overrides);
+    kubernetes.leader_election = leader_election;
+    kubernetes.finalizer_recheck = Duration::from_millis(200);
     App::start(
-        AppConfig {
-            gateway: GatewayConfig::default(),
-            gateway_listen: "127.0.0.1:0".parse().unwrap(),
-            metrics_listen: None,
-            runtimes: Default::default(),
-            kubernetes: Some(KubernetesConfig {
-                connection: KubeConnection::Config(Box::new(kube_config)),
-                scope: WatchScope::AllNamespaces,
-                addressing: SchedulerAddressing {
-                    overrides,
-                    ..Default::default()
-                },
-                leader_election,
-                finalizer_recheck: Duration::from_millis(200),
-                tuning: Default::default(),
-            }),
-        },
+        AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
         None,
     )
     .await
@@ -148,17 +128,6 @@ fn condition(m: &Model, type_: &str) -> Option<(ConditionStatus, String, String)
         .iter()
         .find(|c| c.type_ == type_)
         .map(|c| (c.status, c.reason.clone(), c.message.clone()))
-}
-
-async fn until<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let start = tokio::time::Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]
@@ -615,11 +584,7 @@ async fn only_the_leader_writes_and_the_standby_takes_over() {
         client,
     } = start_with(double).await;
     plain.shutdown().await.unwrap();
-    let overrides: BTreeMap<String, String> = sims
-        .handles()
-        .iter()
-        .map(|s| (s.namespace().to_owned(), s.local_addr().to_string()))
-        .collect();
+    let overrides = sims.addresses();
     let a = start_app(
         &double,
         overrides.clone(),

@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::DEADLINE;
 use common::process::{field_value, http_get, switchyard_with_env};
+use common::until;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client};
@@ -87,17 +87,6 @@ async fn replica(config: &Path, kubeconfig: &Path, pod: &str) -> (Child, SocketA
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no metrics address in {line:?}"));
     (child, metrics)
-}
-
-async fn until<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let start = tokio::time::Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The lease's holder and transition count.

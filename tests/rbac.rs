@@ -13,16 +13,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use common::DEADLINE;
+use common::{DEADLINE, until};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use switchyard::app::{App, AppConfig, KubeConnection, KubernetesConfig};
-use switchyard::config::GatewayConfig;
+use switchyard::app::{App, AppConfig, KubernetesConfig};
 use switchyard::kube_double::{ApiDouble, ApiDoubleHandle, FailWith, WriteScope};
 use switchyard::operator::leader::LeaderElectionConfig;
-use switchyard::operator::{SchedulerAddressing, WatchScope};
 use switchyard::resources::runtime::SeldonRuntime;
 use switchyard::resources::{Experiment, Model, Pipeline, Server};
 use switchyard::simulator::{Rpc, SimulatorConfig, SimulatorFleet};
@@ -82,17 +80,6 @@ fn json<K: DeserializeOwned>(value: serde_json::Value) -> K {
     serde_json::from_value(value).unwrap()
 }
 
-async fn until<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let start = tokio::time::Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 fn ready<K: serde::Serialize>(k: &K) -> bool {
     serde_json::to_value(k).unwrap()["status"]["conditions"]
         .as_array()
@@ -119,36 +106,18 @@ async fn start_app(double: &ApiDoubleHandle, sims: &SimulatorFleet) -> App {
         http::header::USER_AGENT,
         http::HeaderValue::from_static(USER_AGENT),
     ));
-    let overrides = sims
-        .handles()
-        .iter()
-        .map(|s| (s.namespace().to_owned(), s.local_addr().to_string()))
-        .collect();
+    let mut kubernetes = KubernetesConfig::local(kube_config, sims.addresses());
+    kubernetes.leader_election = Some(LeaderElectionConfig {
+        lease_name: "switchyard-leader".into(),
+        namespace: "switchyard-system".into(),
+        identity: "rbac".into(),
+        lease_duration: Duration::from_secs(2),
+        renew_deadline: Duration::from_millis(1500),
+        retry_period: Duration::from_millis(200),
+    });
+    kubernetes.finalizer_recheck = Duration::from_millis(200);
     App::start(
-        AppConfig {
-            gateway: GatewayConfig::default(),
-            gateway_listen: "127.0.0.1:0".parse().unwrap(),
-            metrics_listen: None,
-            runtimes: Default::default(),
-            kubernetes: Some(KubernetesConfig {
-                connection: KubeConnection::Config(Box::new(kube_config)),
-                scope: WatchScope::AllNamespaces,
-                addressing: SchedulerAddressing {
-                    overrides,
-                    ..Default::default()
-                },
-                leader_election: Some(LeaderElectionConfig {
-                    lease_name: "switchyard-leader".into(),
-                    namespace: "switchyard-system".into(),
-                    identity: "rbac".into(),
-                    lease_duration: Duration::from_secs(2),
-                    renew_deadline: Duration::from_millis(1500),
-                    retry_period: Duration::from_millis(200),
-                }),
-                finalizer_recheck: Duration::from_millis(200),
-                tuning: Default::default(),
-            }),
-        },
+        AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
         None,
     )
     .await

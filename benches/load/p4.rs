@@ -7,7 +7,7 @@
 //! until every Model is held by its scheduler (every LoadModel received)
 //! and until every CR reports Ready (seen on a watch of all Models).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -17,10 +17,8 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use kube::api::PostParams;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, ResourceExt};
-use switchyard::app::{App, AppConfig, KubeConnection, KubernetesConfig};
-use switchyard::config::GatewayConfig;
+use switchyard::app::{App, AppConfig, KubernetesConfig};
 use switchyard::kube_double::{ApiDouble, ApiDoubleConfig};
-use switchyard::operator::{SchedulerAddressing, WatchScope};
 use switchyard::resources::ConditionStatus;
 use switchyard::resources::model::{Model, ModelSpec};
 use switchyard::resources::runtime::{SeldonRuntime, SeldonRuntimeSpec};
@@ -53,32 +51,9 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     let double = ApiDouble::start_with(config).await?;
     let fleet =
         SimulatorFleet::start_named(harness::simulator_config("p4"), namespaces.clone()).await?;
-    let overrides: BTreeMap<String, String> = fleet
-        .handles()
-        .iter()
-        .map(|s| (s.namespace().to_owned(), s.local_addr().to_string()))
-        .collect();
-    let app = App::start(
-        AppConfig {
-            gateway: GatewayConfig::default(),
-            gateway_listen: harness::loopback(),
-            metrics_listen: None,
-            runtimes: Default::default(),
-            kubernetes: Some(KubernetesConfig {
-                connection: KubeConnection::Config(Box::new(double.kube_config())),
-                scope: WatchScope::AllNamespaces,
-                addressing: SchedulerAddressing {
-                    overrides,
-                    ..Default::default()
-                },
-                leader_election: None,
-                finalizer_recheck: Duration::from_secs(5),
-                tuning: Default::default(),
-            }),
-        },
-        None,
-    )
-    .await?;
+    let mut kubernetes = KubernetesConfig::local(double.kube_config(), fleet.addresses());
+    kubernetes.finalizer_recheck = Duration::from_secs(5);
+    let app = App::start(AppConfig::operator(harness::loopback(), kubernetes), None).await?;
     let client = double.client()?;
     for ns in &namespaces {
         let runtime = SeldonRuntime::new(

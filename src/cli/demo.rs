@@ -21,7 +21,7 @@
 mod traffic;
 pub mod workloads;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -35,10 +35,8 @@ use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::app::{App, AppConfig, KubeConnection, KubernetesConfig};
-use crate::config::GatewayConfig;
+use crate::app::{App, AppConfig, KubernetesConfig};
 use crate::kube_double::{ApiDouble, ApiDoubleHandle};
-use crate::operator::{SchedulerAddressing, WatchScope};
 use crate::resources::{
     Condition, ConditionStatus, Experiment, Model, Pipeline, SeldonRuntime, SeldonRuntimeSpec,
     Server,
@@ -103,28 +101,11 @@ impl Demo {
             NAMESPACES.iter().map(|s| s.to_string()).collect(),
         )
         .await?;
-        let overrides: BTreeMap<String, String> = fleet
-            .handles()
-            .iter()
-            .map(|s| (s.namespace().to_owned(), s.local_addr().to_string()))
-            .collect();
+        let kubernetes = KubernetesConfig::local(double.kube_config(), fleet.addresses());
         let app = App::start(
             AppConfig {
-                gateway: GatewayConfig::default(),
-                gateway_listen,
                 metrics_listen,
-                runtimes: Default::default(),
-                kubernetes: Some(KubernetesConfig {
-                    connection: KubeConnection::Config(Box::new(double.kube_config())),
-                    scope: WatchScope::AllNamespaces,
-                    addressing: SchedulerAddressing {
-                        overrides,
-                        ..Default::default()
-                    },
-                    leader_election: None,
-                    finalizer_recheck: Duration::from_secs(1),
-                    tuning: Default::default(),
-                }),
+                ..AppConfig::operator(gateway_listen, kubernetes)
             },
             metrics,
         )

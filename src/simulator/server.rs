@@ -321,6 +321,14 @@ impl SimulatorFleet {
         Ok(Self { handles })
     }
 
+    /// Each simulator's address by namespace (scheduler address overrides).
+    pub fn addresses(&self) -> std::collections::BTreeMap<String, String> {
+        self.handles
+            .iter()
+            .map(|s| (s.namespace().to_owned(), s.local_addr().to_string()))
+            .collect()
+    }
+
     pub fn handles(&self) -> &[SimulatorHandle] {
         &self.handles
     }
