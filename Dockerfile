@@ -7,6 +7,9 @@ WORKDIR /src
 # Dependencies first, so source edits do not rebuild them.
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY proto proto
+# Cargo.toml names the benchmarks, so their sources must be there to read
+# the manifest (they are not built).
+COPY benches benches
 RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
     && cargo build --release --locked \
     && rm -rf src
