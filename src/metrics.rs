@@ -153,7 +153,7 @@ pub const CATALOGUE: &[MetricDef] = &[
         "Messages received on upstream scheduler streams, by namespace and stream kind."),
     def(GRPC_SERVER_STARTED_TOTAL, Counter, COUNT, GRPC_TYPED,
         "Total number of RPCs started on the gateway."),
-    def(GRPC_SERVER_HANDLED_TOTAL, Counter, COUNT, &["grpc_service", "grpc_method", "grpc_code"],
+    def(GRPC_SERVER_HANDLED_TOTAL, Counter, COUNT, &["grpc_service", "grpc_method", "grpc_type", "grpc_code"],
         "Total number of RPCs completed on the gateway, regardless of success or failure."),
     def(GRPC_SERVER_HANDLING_SECONDS, Histogram, SECONDS, GRPC_TYPED,
         "Time from the start of an RPC on the gateway until its response (or stream) ended."),

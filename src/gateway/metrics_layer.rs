@@ -200,7 +200,7 @@ impl Call {
         }
         self.done = true;
         let l = self.labels;
-        metrics::counter!(m::GRPC_SERVER_HANDLED_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_code" => code_label(code))
+        metrics::counter!(m::GRPC_SERVER_HANDLED_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind, "grpc_code" => code_label(code))
             .increment(1);
         metrics::histogram!(m::GRPC_SERVER_HANDLING_SECONDS, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind)
             .record(self.start.elapsed().as_secs_f64());

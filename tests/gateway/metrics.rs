@@ -59,13 +59,13 @@ async fn calls_are_counted_by_method_and_code() {
 
     let expected = [
         format!("grpc_server_started_total{{{SVC},grpc_method=\"LoadModel\",grpc_type=\"unary\"}} 3"),
-        format!("grpc_server_handled_total{{{SVC},grpc_method=\"LoadModel\",grpc_code=\"OK\"}} 1"),
-        format!("grpc_server_handled_total{{{SVC},grpc_method=\"LoadModel\",grpc_code=\"InvalidArgument\"}} 1"),
-        format!("grpc_server_handled_total{{{SVC},grpc_method=\"LoadModel\",grpc_code=\"NotFound\"}} 1"),
-        format!("grpc_server_handled_total{{{SVC},grpc_method=\"ModelStatus\",grpc_code=\"OK\"}} 1"),
+        format!("grpc_server_handled_total{{{SVC},grpc_method=\"LoadModel\",grpc_type=\"unary\",grpc_code=\"OK\"}} 1"),
+        format!("grpc_server_handled_total{{{SVC},grpc_method=\"LoadModel\",grpc_type=\"unary\",grpc_code=\"InvalidArgument\"}} 1"),
+        format!("grpc_server_handled_total{{{SVC},grpc_method=\"LoadModel\",grpc_type=\"unary\",grpc_code=\"NotFound\"}} 1"),
+        format!("grpc_server_handled_total{{{SVC},grpc_method=\"ModelStatus\",grpc_type=\"server_stream\",grpc_code=\"OK\"}} 1"),
         format!("grpc_server_msg_sent_total{{{SVC},grpc_method=\"ModelStatus\",grpc_type=\"server_stream\"}} 1"),
-        format!("grpc_server_handled_total{{{SVC},grpc_method=\"SubscribeModelStatus\",grpc_code=\"Canceled\"}} 1"),
-        "grpc_server_handled_total{grpc_service=\"unknown\",grpc_method=\"unknown\",grpc_code=\"Unimplemented\"} 1".to_owned(),
+        format!("grpc_server_handled_total{{{SVC},grpc_method=\"SubscribeModelStatus\",grpc_type=\"server_stream\",grpc_code=\"Canceled\"}} 1"),
+        "grpc_server_handled_total{grpc_service=\"unknown\",grpc_method=\"unknown\",grpc_type=\"unknown\",grpc_code=\"Unimplemented\"} 1".to_owned(),
         format!("grpc_server_handling_seconds_bucket{{{SVC},grpc_method=\"LoadModel\",grpc_type=\"unary\",le=\"+Inf\"}} 3"),
     ];
     // The cancelled subscription is recorded when the server notices.
