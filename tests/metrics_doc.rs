@@ -99,3 +99,39 @@ fn metrics_doc_lists_exactly_the_catalogue() {
         problems.join("\n")
     );
 }
+
+/// The "Label values" table explains every label the catalogue uses, and
+/// nothing else.
+#[test]
+fn every_label_has_its_values_explained() {
+    let doc = std::fs::read_to_string(doc_path()).unwrap();
+    let section = doc
+        .split("Label values:")
+        .nth(1)
+        .expect("docs/metrics.md has a \"Label values:\" table");
+    let explained: std::collections::BTreeSet<String> = section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .flat_map(|l| {
+            let first = l.split('|').nth(1).unwrap_or_default();
+            first
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let used: std::collections::BTreeSet<String> = CATALOGUE
+        .iter()
+        .flat_map(|d| d.labels.iter().map(|l| l.to_string()))
+        .collect();
+    let unexplained: Vec<_> = used.difference(&explained).collect();
+    let unused: Vec<_> = explained.difference(&used).collect();
+    assert!(
+        unexplained.is_empty() && unused.is_empty(),
+        "labels used but not explained: {unexplained:?}; explained but unused: {unused:?}"
+    );
+}
