@@ -12,11 +12,12 @@ use tonic::Streaming;
 use super::ControlPlaneEvent;
 use super::backoff::Backoff;
 use super::entry::NamespaceEntry;
+use super::stream_client::open;
 use crate::bus::{StatusBus, StatusEvent, StatusKind, StatusPayload};
 use crate::metrics as m;
 use crate::proto::scheduler::{
-    ControlPlaneSubscriptionRequest, ExperimentSubscriptionRequest, ModelSubscriptionRequest,
-    PipelineSubscriptionRequest, ServerSubscriptionRequest, scheduler_client::SchedulerClient,
+    ControlPlaneResponse, ControlPlaneSubscriptionRequest, ExperimentSubscriptionRequest,
+    ModelSubscriptionRequest, PipelineSubscriptionRequest, ServerSubscriptionRequest,
 };
 
 /// The name switchyard gives itself on every upstream subscription.
@@ -96,12 +97,10 @@ pub(crate) async fn follow(entry: Arc<NamespaceEntry>, upstream: Upstream, sinks
     let namespace: Arc<str> = Arc::from(entry.namespace());
     let cancel = entry.cancel.clone();
     let mut backoff = Backoff::default();
-    let mut client = SchedulerClient::new(entry.channel.clone())
-        .max_decoding_message_size(super::MAX_MESSAGE_BYTES);
     loop {
         let ended = tokio::select! {
             _ = cancel.cancelled() => Ended::Cancelled,
-            ended = attempt(&mut client, &entry, &namespace, upstream, &sinks, &mut backoff) => ended,
+            ended = attempt(&entry, &namespace, upstream, &sinks, &mut backoff) => ended,
         };
         match ended {
             Ended::Cancelled => return,
@@ -122,7 +121,6 @@ pub(crate) async fn follow(entry: Arc<NamespaceEntry>, upstream: Upstream, sinks
 
 /// Opens the stream and forwards its messages until it ends.
 async fn attempt(
-    client: &mut SchedulerClient<tonic::transport::Channel>,
     entry: &NamespaceEntry,
     namespace: &Arc<str>,
     upstream: Upstream,
@@ -141,13 +139,21 @@ async fn attempt(
         upstream,
         backoff,
     };
+    let channel = &entry.channel;
+    let max = super::MAX_MESSAGE_BYTES;
     match upstream {
         Upstream::Status(StatusKind::Model) => {
             let req = ModelSubscriptionRequest {
                 subscriber_name,
                 is_model_gateway: false,
             };
-            let opened = client.subscribe_model_status(req).await;
+            let opened = open(
+                channel,
+                max,
+                "/seldon.mlops.scheduler.Scheduler/SubscribeModelStatus",
+                req,
+            )
+            .await;
             pump.run(opened, |m| async move { publish(StatusPayload::Model(m)) })
                 .await
         }
@@ -156,7 +162,13 @@ async fn attempt(
                 subscriber_name,
                 ..Default::default()
             };
-            let opened = client.subscribe_pipeline_status(req).await;
+            let opened = open(
+                channel,
+                max,
+                "/seldon.mlops.scheduler.Scheduler/SubscribePipelineStatus",
+                req,
+            )
+            .await;
             pump.run(
                 opened,
                 |m| async move { publish(StatusPayload::Pipeline(m)) },
@@ -165,7 +177,13 @@ async fn attempt(
         }
         Upstream::Status(StatusKind::Experiment) => {
             let req = ExperimentSubscriptionRequest { subscriber_name };
-            let opened = client.subscribe_experiment_status(req).await;
+            let opened = open(
+                channel,
+                max,
+                "/seldon.mlops.scheduler.Scheduler/SubscribeExperimentStatus",
+                req,
+            )
+            .await;
             pump.run(
                 opened,
                 |m| async move { publish(StatusPayload::Experiment(m)) },
@@ -174,14 +192,26 @@ async fn attempt(
         }
         Upstream::Status(StatusKind::Server) => {
             let req = ServerSubscriptionRequest { subscriber_name };
-            let opened = client.subscribe_server_status(req).await;
+            let opened = open(
+                channel,
+                max,
+                "/seldon.mlops.scheduler.Scheduler/SubscribeServerStatus",
+                req,
+            )
+            .await;
             pump.run(opened, |m| async move { publish(StatusPayload::Server(m)) })
                 .await
         }
         Upstream::ControlPlane => {
             let req = ControlPlaneSubscriptionRequest { subscriber_name };
-            let opened = client.subscribe_control_plane(req).await;
-            pump.run(opened, |msg| {
+            let opened = open(
+                channel,
+                max,
+                "/seldon.mlops.scheduler.Scheduler/SubscribeControlPlane",
+                req,
+            )
+            .await;
+            pump.run(opened, |msg: ControlPlaneResponse| {
                 let sink = sinks.control_plane.clone();
                 let namespace = namespace.clone();
                 async move {

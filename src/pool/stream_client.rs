@@ -1,0 +1,76 @@
+//! The client of the pool's long-lived upstream streams: the generated
+//! client's calls, with small codec buffers.
+//!
+//! tonic gives every call an 8 KiB encode and an 8 KiB decode buffer, held
+//! for as long as the call lives. The pool keeps five streams open per
+//! namespace for the life of the process, so with a thousand namespaces
+//! those buffers alone are most of switchyard's memory (BENCHMARKS.md, P3).
+//! The messages on these streams are small status updates, and a buffer
+//! grows (in steps of its initial size) when one is not, so 1 KiB loses
+//! nothing but the idle memory.
+
+use std::marker::PhantomData;
+
+use http::uri::PathAndQuery;
+use prost::Message;
+use tonic::codec::{BufferSettings, Codec};
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status, Streaming};
+use tonic_prost::{ProstCodec, ProstDecoder, ProstEncoder};
+
+/// Initial size (and growth step) of a stream's encode and decode buffers.
+pub const STREAM_BUFFER_BYTES: usize = 1024;
+/// tonic's default: how much to encode before yielding to other tasks.
+const YIELD_THRESHOLD: usize = 32 * 1024;
+
+/// Prost encoding with [`STREAM_BUFFER_BYTES`] buffers.
+struct SmallBuffers<T, U>(PhantomData<(T, U)>);
+
+impl<T, U> Codec for SmallBuffers<T, U>
+where
+    T: Message + Send + 'static,
+    U: Message + Default + Send + 'static,
+{
+    type Encode = T;
+    type Decode = U;
+    type Encoder = ProstEncoder<T>;
+    type Decoder = ProstDecoder<U>;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ProstCodec::<T, U>::raw_encoder(settings())
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        ProstCodec::<T, U>::raw_decoder(settings())
+    }
+}
+
+fn settings() -> BufferSettings {
+    BufferSettings::new(STREAM_BUFFER_BYTES, YIELD_THRESHOLD)
+}
+
+/// Opens the server-streaming `method` (`/package.Service/Method`) of the
+/// scheduler behind `channel` with `request`, as the generated client
+/// would, with small buffers.
+pub async fn open<Req, Resp>(
+    channel: &Channel,
+    max_message_bytes: usize,
+    method: &'static str,
+    request: Req,
+) -> Result<Response<Streaming<Resp>>, Status>
+where
+    Req: Message + Send + Sync + 'static,
+    Resp: Message + Default + Send + Sync + 'static,
+{
+    let mut grpc =
+        tonic::client::Grpc::new(channel.clone()).max_decoding_message_size(max_message_bytes);
+    grpc.ready()
+        .await
+        .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
+    grpc.server_streaming(
+        Request::new(request),
+        PathAndQuery::from_static(method),
+        SmallBuffers::<Req, Resp>(PhantomData),
+    )
+    .await
+}
