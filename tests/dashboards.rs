@@ -324,6 +324,15 @@ impl Drop for Prometheus {
     }
 }
 
+/// Whether an instant-vector sample holds a number (`histogram_quantile`
+/// over no observations answers NaN: a series, but no data).
+fn finite(sample: &serde_json::Value) -> bool {
+    sample["value"][1]
+        .as_str()
+        .and_then(|v| v.parse::<f64>().ok())
+        .is_some_and(f64::is_finite)
+}
+
 fn which(binary: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -356,8 +365,11 @@ async fn every_dashboard_query_returns_data_from_prometheus_scraping_the_demo() 
             failing.clear();
             for (file, panel, promql) in &queries {
                 match prometheus.query(promql).await {
-                    Ok(result) if !result.is_empty() => {}
-                    Ok(_) => failing.push(format!("{file} / {panel}: no data: {promql}")),
+                    Ok(result) if result.iter().any(finite) => {}
+                    Ok(result) if result.is_empty() => {
+                        failing.push(format!("{file} / {panel}: no data: {promql}"))
+                    }
+                    Ok(_) => failing.push(format!("{file} / {panel}: only NaN: {promql}")),
                     Err(error) => failing.push(format!("{file} / {panel}: {error}: {promql}")),
                 }
             }

@@ -13,7 +13,11 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const OVERLAYS: [&str; 2] = ["deploy/base", "deploy/overlays/namespaces"];
+/// Each overlay, with the namespaces it limits the operator to (none: all).
+const OVERLAYS: [(&str, &[&str]); 2] = [
+    ("deploy/base", &[]),
+    ("deploy/overlays/namespaces", &["team-a", "team-b"]),
+];
 
 fn render(dir: &str) -> Vec<Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
@@ -55,7 +59,7 @@ fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String
 
 #[test]
 fn every_overlay_renders_a_consistent_install() {
-    for dir in OVERLAYS {
+    for (dir, watched) in OVERLAYS {
         let docs = render(dir);
         let namespace = find(&docs, "Namespace", "switchyard-system");
         let ns = namespace["metadata"]["name"].as_str().unwrap();
@@ -157,6 +161,13 @@ fn every_overlay_renders_a_consistent_install() {
         assert_eq!(port_of("metrics"), ports["metrics"], "{dir}: metrics port");
         assert_eq!(config["kubernetes"]["enabled"].as_bool(), Some(true));
         assert_eq!(config["kubernetes"]["leader_elect"].as_bool(), Some(true));
+        assert_eq!(config["kubernetes"]["clusterwide"].as_bool(), Some(true));
+        let listed: Vec<&str> = config["kubernetes"]
+            .get("watch_namespaces")
+            .and_then(|names| names.as_array())
+            .map(|names| names.iter().filter_map(|n| n.as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(listed, watched, "{dir}: the namespaces watched");
 
         // Services select the pods; the ServiceMonitor selects the metrics
         // Service and scrapes its named port.

@@ -124,3 +124,50 @@ fn a_bad_setting_fails_naming_it() {
     );
     assert!(out.stdout.is_empty());
 }
+
+/// The value at dotted `key` of a printed config, as the catalogue spells
+/// defaults (strings unquoted).
+fn printed_value(config: &toml::Table, key: &str) -> Option<String> {
+    let mut parts = key.split('.');
+    let mut value = config.get(parts.next()?)?;
+    for part in parts {
+        value = value.as_table()?.get(part)?;
+    }
+    Some(match value {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+#[test]
+fn with_nothing_given_the_printed_config_is_the_documented_defaults() {
+    // A default of `$VAR` is that variable's value (the pod's namespace).
+    let pod_namespace = "from-the-pod";
+    let out = switchyard(
+        &["run", "--print-config"],
+        &[("POD_NAMESPACE", pod_namespace)],
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: toml::Table = toml::from_str(&stdout).unwrap();
+    let mut checked = 0;
+    for option in switchyard::config::catalogue::OPTIONS {
+        let default = match option.default {
+            None => continue,
+            Some("$POD_NAMESPACE") => pod_namespace,
+            Some(default) => default,
+        };
+        assert_eq!(
+            printed_value(&printed, option.key).as_deref(),
+            Some(default),
+            "{}: the documented default is not what `run` uses\n{stdout}",
+            option.key
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} options have defaults");
+}
