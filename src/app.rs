@@ -237,7 +237,7 @@ pub async fn start_kubernetes(
         WatchScope::AllNamespaces => None,
         WatchScope::Namespaces(list) => Some(list.iter().cloned().collect()),
     };
-    let (discovery, ready) = RuntimeDiscovery::new(
+    let (discovery, discovery_ready) = RuntimeDiscovery::new(
         writer.clone(),
         registry,
         scope,
@@ -276,6 +276,29 @@ pub async fn start_kubernetes(
         Context::new(writer.clone(), pool).with_reconcile_concurrency(reconcile_concurrency),
         namespaces,
         cancel.clone(),
+    );
+    // Ready once the first lists are in: the SeldonRuntimes, and, when this
+    // replica leads by then, the controllers' own. It stays ready after
+    // that (a standby taking over keeps serving the gateway).
+    let (ready_tx, ready) = watch::channel(false);
+    let controllers_listed = controllers.listed();
+    let mut runtimes_listed = discovery_ready;
+    let readiness_cancel = cancel.clone();
+    spawn(
+        "readiness",
+        Box::pin(async move {
+            let first_lists = async {
+                if runtimes_listed.wait_for(|listed| *listed).await.is_ok() {
+                    controllers_listed.await;
+                    ready_tx.send_replace(true);
+                }
+            };
+            tokio::select! {
+                () = readiness_cancel.cancelled() => {}
+                () = first_lists => readiness_cancel.cancelled().await,
+            }
+            Ok(())
+        }),
     );
     spawn(
         "controllers",

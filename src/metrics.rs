@@ -84,6 +84,7 @@ pub const WORKQUEUE_DEPTH: &str = "workqueue_depth";
 // ---- operator: status write-back and resync
 pub const STATUS_WRITES_TOTAL: &str = "switchyard_status_writes_total";
 pub const STATUS_WRITES_CONFLATED_TOTAL: &str = "switchyard_status_writes_conflated_total";
+pub const STATUS_WRITE_RETRIES_TOTAL: &str = "switchyard_status_write_retries_total";
 pub const STATUS_EVENTS_SKIPPED_TOTAL: &str = "switchyard_status_events_skipped_total";
 pub const STATUS_QUEUE_DEPTH: &str = "switchyard_status_queue_depth";
 pub const RESYNCS_TOTAL: &str = "switchyard_resyncs_total";
@@ -178,9 +179,11 @@ pub const CATALOGUE: &[MetricDef] = &[
     def(WORKQUEUE_DEPTH, Gauge, COUNT, &["name"],
         "Objects of a controller being reconciled or waiting for a scheduled retry (watch-triggered objects waiting for a worker are not counted)."),
     def(STATUS_WRITES_TOTAL, Counter, COUNT, &["kind", "result"],
-        "Status events the status writer finished with, by kind and result (success: written or nothing to change; error: given up)."),
+        "Status events the status writer finished with, by kind and result (success: written or nothing to change; error: refused by the API server, or stopped)."),
     def(STATUS_WRITES_CONFLATED_TOTAL, Counter, COUNT, &["kind"],
-        "Status events that replaced one still waiting to be written for the same object."),
+        "Status events that replaced one still waiting to be written (or being retried) for the same object."),
+    def(STATUS_WRITE_RETRIES_TOTAL, Counter, COUNT, &["kind"],
+        "Status writes retried after a transient failure (timeout, 5xx, conflicts, API server unreachable)."),
     def(STATUS_EVENTS_SKIPPED_TOTAL, Counter, COUNT, &["kind", "reason"],
         "Status events not applied to a CR, by kind and reason."),
     def(STATUS_QUEUE_DEPTH, Gauge, COUNT, &["kind"],

@@ -14,7 +14,11 @@ use switchyard::metrics::{self, MetricType};
 /// Families that show the demo has done a bit of everything.
 const EXPECTED: &[&str] = &[
     metrics::GRPC_SERVER_HANDLING_SECONDS,
+    metrics::RECONCILE_TOTAL,
+    metrics::RECONCILE_ERRORS_TOTAL,
     metrics::RECONCILE_TIME_SECONDS,
+    metrics::WORKQUEUE_DEPTH,
+    metrics::LEADER_ELECTION_MASTER_STATUS,
     metrics::STATUS_WRITES_TOTAL,
     metrics::UPSTREAM_EVENTS_TOTAL,
     metrics::RESYNCS_TOTAL,

@@ -14,7 +14,7 @@ use switchyard::app::{App, AppConfig, KubernetesConfig};
 use switchyard::kube_double::{ApiDouble, ApiDoubleHandle, FailWith, WriteScope};
 use switchyard::operator::leader::LeaderElectionConfig;
 use switchyard::resources::model::{Model, ModelSpec};
-use switchyard::resources::runtime::{SeldonRuntime, SeldonRuntimeSpec};
+use switchyard::resources::runtime::SeldonRuntime;
 use switchyard::resources::{ConditionStatus, Experiment, Pipeline, Server};
 use switchyard::simulator::{Rpc, SimulatorConfig, SimulatorFleet};
 
@@ -44,17 +44,7 @@ async fn start_with(double: ApiDoubleHandle) -> Stack {
     let app = start_app(&double, sims.addresses(), None, None).await;
     let client = double.client().unwrap();
     for ns in NAMESPACES {
-        let runtime = SeldonRuntime::new(
-            "seldon",
-            SeldonRuntimeSpec {
-                seldon_config: "default".into(),
-                ..Default::default()
-            },
-        );
-        Api::<SeldonRuntime>::namespaced(client.clone(), ns)
-            .create(&PostParams::default(), &runtime)
-            .await
-            .unwrap();
+        double.create_runtime(ns).await.unwrap();
     }
     Stack {
         double,
@@ -258,6 +248,13 @@ async fn a_malformed_model_gets_a_condition_naming_the_field_and_others_carry_on
 #[tokio::test]
 async fn a_restarted_scheduler_gets_its_state_back_and_conflicts_lose_nothing() {
     let stack = start().await;
+    // The first status writes conflict (as if another writer got there
+    // first): the model still ends Ready.
+    stack.double.fail_next_writes(
+        3,
+        FailWith::Conflict,
+        WriteScope::subresource("models", "status"),
+    );
     let models = Api::<Model>::namespaced(stack.client.clone(), "team-b");
     models
         .create(&PostParams::default(), &model("iris", "1Mi"))
@@ -280,13 +277,13 @@ async fn a_restarted_scheduler_gets_its_state_back_and_conflicts_lose_nothing() 
     })
     .await;
 
-    // Status writes conflict for a while; the scheduler restarts with its
-    // state wiped: resync loads everything again, and the CR ends Ready.
-    stack.double.fail_next_writes(
+    assert_eq!(
+        stack.double.stats().injected_write_failures,
         3,
-        FailWith::Conflict,
-        WriteScope::subresource("models", "status"),
+        "the status writes met the conflicts"
     );
+    // The scheduler restarts with its state wiped: resync loads everything
+    // again, and the CR ends Ready.
     let sim = stack.sims.get("team-b").unwrap();
     let loads_before = sim.calls(Rpc::LoadModel);
     sim.restart();

@@ -18,7 +18,6 @@ use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client};
 use switchyard::kube_double::{ApiDouble, ApiDoubleHandle};
 use switchyard::resources::model::{Model, ModelSpec};
-use switchyard::resources::runtime::{SeldonRuntime, SeldonRuntimeSpec};
 use switchyard::simulator::{Rpc, Simulator, SimulatorConfig, SimulatorHandle};
 use tokio::process::Child;
 
@@ -122,18 +121,7 @@ fn model(name: &str) -> Model {
 }
 
 async fn create_runtime(double: &ApiDoubleHandle) {
-    let mut rt = SeldonRuntime::new(
-        "seldon",
-        SeldonRuntimeSpec {
-            seldon_config: "default".into(),
-            ..Default::default()
-        },
-    );
-    rt.metadata.namespace = Some(NAMESPACE.into());
-    Api::<SeldonRuntime>::namespaced(double.client().unwrap(), NAMESPACE)
-        .create(&PostParams::default(), &rt)
-        .await
-        .unwrap();
+    double.create_runtime(NAMESPACE).await.unwrap();
 }
 
 async fn scheduler() -> SimulatorHandle {

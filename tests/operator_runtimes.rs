@@ -13,7 +13,7 @@ use switchyard::operator::{
 };
 use switchyard::registry::RuntimeRegistry;
 use switchyard::resources::model::{Model, ModelSpec};
-use switchyard::resources::runtime::{SeldonRuntime, SeldonRuntimeSpec};
+use switchyard::resources::runtime::SeldonRuntime;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -73,16 +73,7 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 }
 
 async fn create_runtime(double: &ApiDoubleHandle, ns: &str) {
-    let api: Api<SeldonRuntime> = Api::namespaced(double.client().unwrap(), ns);
-    let mut rt = SeldonRuntime::new(
-        "seldon",
-        SeldonRuntimeSpec {
-            seldon_config: "default".into(),
-            ..Default::default()
-        },
-    );
-    rt.metadata.namespace = Some(ns.into());
-    api.create(&PostParams::default(), &rt).await.unwrap();
+    double.create_runtime(ns).await.unwrap();
 }
 
 async fn delete_runtime(double: &ApiDoubleHandle, ns: &str) {

@@ -477,3 +477,55 @@ async fn a_slow_api_server_conflates_writes_per_object() {
     assert!(writes < 10, "{writes} status writes for a burst of {BURST}");
     env.stop().await;
 }
+
+#[tokio::test]
+async fn an_api_server_failing_status_writes_for_a_while_loses_nothing() {
+    use pb::model_status::ModelState::*;
+    let env = Env::new("ns", Duration::ZERO).await;
+    let api = env.api::<Model>();
+    env.create(model("foo"), None).await;
+    // More failures in a row than any fixed number of attempts would
+    // survive: the writer keeps retrying with backoff until one succeeds.
+    const FAILURES: u32 = 4;
+    env.double.fail_next_writes(
+        FAILURES,
+        FailWith::InternalError,
+        WriteScope::subresource("models", "status"),
+    );
+    env.bus
+        .publish(model_event("ns", "foo", 1, ModelAvailable, 1, 0));
+    eventually("foo ready once the API server answers again", || async {
+        let s = api.get("foo").await.ok()?.status?;
+        conditions::is_ready(&s.duck.conditions).then_some(())
+    })
+    .await;
+    assert_eq!(
+        env.double.stats().injected_write_failures,
+        u64::from(FAILURES)
+    );
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn a_replica_that_becomes_leader_writes_what_it_missed_as_standby() {
+    use pb::model_status::ModelState::*;
+    let env = Env::new("ns", Duration::ZERO).await;
+    let api = env.api::<Model>();
+    env.create(model("foo"), None).await;
+    env.leader.send_replace(false);
+    let patches = || env.double.stats().requests("patch", "models/status");
+    let before = patches();
+    // The model becomes available while this replica is a standby (the
+    // old leader died before writing it).
+    env.bus
+        .publish(model_event("ns", "foo", 1, ModelAvailable, 1, 0));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(patches(), before, "a standby writes nothing");
+    env.leader.send_replace(true);
+    eventually("foo ready once this replica leads", || async {
+        let s = api.get("foo").await.ok()?.status?;
+        conditions::is_ready(&s.duck.conditions).then_some(())
+    })
+    .await;
+    env.stop().await;
+}

@@ -21,7 +21,6 @@ use switchyard::app::{App, AppConfig, KubernetesConfig};
 use switchyard::kube_double::{ApiDouble, ApiDoubleConfig};
 use switchyard::resources::ConditionStatus;
 use switchyard::resources::model::{Model, ModelSpec};
-use switchyard::resources::runtime::{SeldonRuntime, SeldonRuntimeSpec};
 use switchyard::simulator::{Rpc, SimulatorFleet};
 use switchyard::testkit::wait_until;
 use tokio_util::sync::CancellationToken;
@@ -56,15 +55,8 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     let app = App::start(AppConfig::operator(harness::loopback(), kubernetes), None).await?;
     let client = double.client()?;
     for ns in &namespaces {
-        let runtime = SeldonRuntime::new(
-            "seldon",
-            SeldonRuntimeSpec {
-                seldon_config: "default".into(),
-                ..Default::default()
-            },
-        );
-        Api::<SeldonRuntime>::namespaced(client.clone(), ns)
-            .create(&PostParams::default(), &runtime)
+        double
+            .create_runtime(ns)
             .await
             .with_context(|| format!("creating SeldonRuntime {ns}/seldon"))?;
     }

@@ -37,10 +37,7 @@ use serde_json::{Value, json};
 
 use crate::app::{App, AppConfig, KubernetesConfig};
 use crate::kube_double::{ApiDouble, ApiDoubleHandle};
-use crate::resources::{
-    Condition, ConditionStatus, Experiment, Model, Pipeline, SeldonRuntime, SeldonRuntimeSpec,
-    Server,
-};
+use crate::resources::{Condition, ConditionStatus, Experiment, Model, Pipeline, Server};
 use crate::simulator::{SimulatorConfig, SimulatorFleet};
 
 /// The manifests created in every namespace.
@@ -112,15 +109,8 @@ impl Demo {
         .await?;
         let client = double.client()?;
         for ns in NAMESPACES {
-            let runtime = SeldonRuntime::new(
-                "seldon",
-                SeldonRuntimeSpec {
-                    seldon_config: "default".into(),
-                    ..Default::default()
-                },
-            );
-            Api::<SeldonRuntime>::namespaced(client.clone(), ns)
-                .create(&PostParams::default(), &runtime)
+            double
+                .create_runtime(ns)
                 .await
                 .with_context(|| format!("creating SeldonRuntime {ns}/seldon"))?;
         }

@@ -186,6 +186,26 @@ impl ApiDoubleHandle {
         kube::Client::try_from(config)
     }
 
+    /// Creates the SeldonRuntime `seldon` (SeldonConfig `default`) in
+    /// `namespace`, as a user installing Seldon there would: the demo, the
+    /// tests and the load benchmark start their namespaces with it.
+    pub async fn create_runtime(
+        &self,
+        namespace: &str,
+    ) -> Result<crate::resources::SeldonRuntime, kube::Error> {
+        use crate::resources::{SeldonRuntime, SeldonRuntimeSpec};
+        let runtime = SeldonRuntime::new(
+            "seldon",
+            SeldonRuntimeSpec {
+                seldon_config: "default".into(),
+                ..Default::default()
+            },
+        );
+        kube::Api::<SeldonRuntime>::namespaced(self.client()?, namespace)
+            .create(&kube::api::PostParams::default(), &runtime)
+            .await
+    }
+
     /// Ends every open watch stream now (cleanly, as the server does on a
     /// timeout: clients resume from their last resourceVersion). Returns
     /// how many were open.

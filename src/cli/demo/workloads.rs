@@ -5,6 +5,7 @@
 //! a deleted Server takes its StatefulSet with it. The operator then reads
 //! the Server's readiness from it, as it would in a cluster.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -13,6 +14,7 @@ use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::operator::controllers::workload::SERVER_NAME_LABEL;
 use crate::resources::Server;
@@ -20,27 +22,42 @@ use crate::resources::Server;
 /// How long the demo's pods take to become ready.
 const POD_START: Duration = Duration::from_millis(500);
 
-/// Follows every Server until the task is dropped.
+/// Follows every Server until the task is dropped (which stops the
+/// StatefulSet writes still under way).
 pub async fn run(client: Client) {
     let servers: Api<Server> = Api::all(client.clone());
     let mut events = std::pin::pin!(watcher(servers, watcher::Config::default()).default_backoff());
+    // The write under way per Server, with the generation it writes:
+    // replaced when the spec changes (status updates leave it running),
+    // stopped before its Server's StatefulSet is removed.
+    let mut writing: HashMap<String, (Option<i64>, AbortOnDropHandle<()>)> = HashMap::new();
     while let Some(event) = events.next().await {
         let result = match event {
             Ok(watcher::Event::Apply(s) | watcher::Event::InitApply(s)) => {
                 if s.metadata.deletion_timestamp.is_some() {
+                    writing.remove(&key(&s));
                     remove(&client, &s).await
                 } else {
-                    let client = client.clone();
-                    // Pods take a moment; other Servers do not wait for it.
-                    tokio::spawn(async move {
-                        if let Err(error) = apply(&client, &s).await {
-                            tracing::warn!(error = %error, "demo: StatefulSet not written");
-                        }
-                    });
+                    writing.retain(|_, (_, w)| !w.is_finished());
+                    let server = key(&s);
+                    let generation = s.metadata.generation;
+                    if writing.get(&server).is_none_or(|(g, _)| *g != generation) {
+                        let client = client.clone();
+                        // Pods take a moment; other Servers do not wait for it.
+                        let write = tokio::spawn(async move {
+                            if let Err(error) = apply(&client, &s).await {
+                                tracing::warn!(error = %error, "demo: StatefulSet not written");
+                            }
+                        });
+                        writing.insert(server, (generation, AbortOnDropHandle::new(write)));
+                    }
                     Ok(())
                 }
             }
-            Ok(watcher::Event::Delete(s)) => remove(&client, &s).await,
+            Ok(watcher::Event::Delete(s)) => {
+                writing.remove(&key(&s));
+                remove(&client, &s).await
+            }
             Ok(_) => Ok(()),
             Err(error) => {
                 tracing::debug!(error = %error, "demo: Server watch failed; retrying");
@@ -51,6 +68,14 @@ pub async fn run(client: Client) {
             tracing::warn!(error = %error, "demo: StatefulSet not removed");
         }
     }
+}
+
+fn key(server: &Server) -> String {
+    format!(
+        "{}/{}",
+        server.namespace().unwrap_or_default(),
+        server.name_any()
+    )
 }
 
 /// The StatefulSet of `server` at its replicas, ready after [`POD_START`].

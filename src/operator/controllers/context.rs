@@ -223,6 +223,12 @@ impl ControllerContext {
         for _ in 0..dropped_pending {
             self.metrics.retry_done();
         }
+        // Namespaces with no call in flight lose their limiter; the next
+        // call makes a new one (so namespaces that went do not pile up).
+        self.namespaces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, calls| calls.available_permits() < NAMESPACE_CALLS_IN_FLIGHT);
         tracing::trace!(
             controller = self.metrics.controller(),
             before,

@@ -384,15 +384,19 @@ async fn delete<K: ManagedKind>(
             return Ok(Outcome::Done);
         }
     };
-    match call_scheduler(
+    let Some(permit) = ctx.namespace_permit(&namespace) else {
+        return Ok(Outcome::Wait(NAMESPACE_BUSY_RETRY));
+    };
+    let called = call_scheduler(
         K::DELETE_RPC,
         &namespace,
         &name,
         SCHEDULER_CALL_TIMEOUT,
         call,
     )
-    .await
-    {
+    .await;
+    drop(permit);
+    match called {
         Ok(()) => {
             ctx.remember(obj, |m| m.deletion_sent = true);
             ctx.handled(obj);

@@ -48,6 +48,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use kube::{Api, Resource, ResourceExt};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -83,6 +84,7 @@ type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// [`Controllers::join`].
 pub struct Controllers {
     tasks: Vec<(&'static str, JoinHandle<Stopped>)>,
+    listed: Vec<watch::Receiver<bool>>,
 }
 
 /// How a controller stopped.
@@ -104,25 +106,56 @@ impl Controllers {
         namespaces: Option<Vec<String>>,
         cancel: CancellationToken,
     ) -> Controllers {
+        let mut listed = Vec::new();
+        let mut signal = || {
+            let (tx, rx) = watch::channel(true);
+            listed.push(rx);
+            tx
+        };
         let tasks = vec![
             (
                 MODEL_CONTROLLER,
-                spawn_managed::<Model>(MODEL_CONTROLLER, &context, &namespaces, &cancel),
+                spawn_managed::<Model>(MODEL_CONTROLLER, &context, &namespaces, &cancel, signal()),
             ),
             (
                 PIPELINE_CONTROLLER,
-                spawn_managed::<Pipeline>(PIPELINE_CONTROLLER, &context, &namespaces, &cancel),
+                spawn_managed::<Pipeline>(
+                    PIPELINE_CONTROLLER,
+                    &context,
+                    &namespaces,
+                    &cancel,
+                    signal(),
+                ),
             ),
             (
                 EXPERIMENT_CONTROLLER,
-                spawn_managed::<Experiment>(EXPERIMENT_CONTROLLER, &context, &namespaces, &cancel),
+                spawn_managed::<Experiment>(
+                    EXPERIMENT_CONTROLLER,
+                    &context,
+                    &namespaces,
+                    &cancel,
+                    signal(),
+                ),
             ),
             (
                 SERVER_CONTROLLER,
-                spawn_server(&context, &namespaces, &cancel),
+                spawn_server(&context, &namespaces, &cancel, signal()),
             ),
         ];
-        Controllers { tasks }
+        Controllers { tasks, listed }
+    }
+
+    /// Waits until no controller is waiting for its first list: each has
+    /// listed its objects in the current leadership term, or this replica
+    /// does not lead. (A standby has nothing to list.)
+    pub fn listed(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut listed = self.listed.clone();
+        async move {
+            for rx in &mut listed {
+                // An error: the controller is gone; nothing to wait for.
+                let _ = rx.wait_for(|listed| *listed).await;
+            }
+        }
     }
 
     /// Waits for every controller to stop (after the token was cancelled)
@@ -225,6 +258,7 @@ fn spawn_managed<K: ManagedKind>(
     context: &Context,
     namespaces: &Option<Vec<String>>,
     cancel: &CancellationToken,
+    listed: watch::Sender<bool>,
 ) -> JoinHandle<Stopped> {
     let apis = apis::<K>(context, namespaces);
     let ctx = controller_context(name, context, apis.len());
@@ -255,13 +289,14 @@ fn spawn_managed<K: ManagedKind>(
         }
         (tasks, stores)
     };
-    tokio::spawn(supervise(ctx, cancel.clone(), build))
+    tokio::spawn(supervise(ctx, cancel.clone(), listed, build))
 }
 
 fn spawn_server(
     context: &Context,
     namespaces: &Option<Vec<String>>,
     cancel: &CancellationToken,
+    listed: watch::Sender<bool>,
 ) -> JoinHandle<Stopped> {
     let statefulsets = apis::<StatefulSet>(context, namespaces);
     let deployments = apis::<Deployment>(context, namespaces);
@@ -301,7 +336,7 @@ fn spawn_server(
         }
         (tasks, stores)
     };
-    tokio::spawn(supervise(ctx, cancel.clone(), build))
+    tokio::spawn(supervise(ctx, cancel.clone(), listed, build))
 }
 
 /// The Server a StatefulSet or Deployment runs: the one of its name.
@@ -312,10 +347,12 @@ fn same_name<W: Resource>(workload: W) -> Option<ObjectRef<Server>> {
 
 /// Runs one kind's controllers for each leadership term until `cancel`:
 /// wait for the lease, start fresh (memory emptied), prune the memory of
-/// gone objects now and then, stop when the lease is lost.
+/// gone objects now and then, stop when the lease is lost. `listed` is
+/// false from the start of a term until every store has its first list.
 async fn supervise<K, B>(
     ctx: Arc<ControllerContext>,
     cancel: CancellationToken,
+    listed: watch::Sender<bool>,
     build: B,
 ) -> Stopped
 where
@@ -333,6 +370,17 @@ where
         ctx.retain(|_| false);
         let term = cancel.child_token();
         let (tasks, stores) = build(ctx.clone(), term.clone());
+        listed.send_replace(false);
+        let mut first_lists = std::pin::pin!(join_all(
+            stores
+                .iter()
+                .map(|store| {
+                    let store = store.clone();
+                    async move { store.wait_until_ready().await.is_ok() }
+                })
+                .collect::<Vec<_>>()
+        ));
+        let mut listing = true;
         let mut runs = std::pin::pin!(join_all(tasks));
         let mut prune = tokio::time::interval_at(
             tokio::time::Instant::now() + MEMORY_PRUNE_INTERVAL,
@@ -363,6 +411,10 @@ where
                     leading = false;
                     term.cancel();
                 }
+                _ = &mut first_lists, if listing => {
+                    listing = false;
+                    listed.send_replace(true);
+                }
                 _ = prune.tick() => {
                     let live: HashSet<String> = stores
                         .iter()
@@ -374,6 +426,7 @@ where
             }
         }
         term.cancel();
+        listed.send_replace(true);
         if cancel.is_cancelled() {
             return Stopped::Cleanly;
         }

@@ -234,17 +234,27 @@ pub(crate) async fn watch_deletions(
 
 async fn notify_gone(server: Server, ctx: &ControllerContext, stop: &CancellationToken) {
     let mut backoff = RetryBackoff::default();
-    for _ in 0..DELETED_NOTIFY_ATTEMPTS {
+    let mut attempts = 0;
+    while attempts < DELETED_NOTIFY_ATTEMPTS {
         if !ctx.shared.writer.is_leader() {
             return;
         }
         match notify_deleted(&server, ctx).await {
             Ok(()) => return,
+            // The namespace's call slots are taken: no attempt was made.
+            Err(ReconcileError::Busy { .. }) => {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(NAMESPACE_BUSY_RETRY) => {}
+                }
+                continue;
+            }
             Err(e) if !e.is_retryable() => {
                 tracing::warn!(error = %e, "0-replica notify of a deleted Server refused");
                 return;
             }
             Err(e) => {
+                attempts += 1;
                 let delay = backoff.next_delay();
                 tracing::warn!(error = %e, retry_in = ?delay, "0-replica notify of a deleted Server failed");
                 tokio::select! {

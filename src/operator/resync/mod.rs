@@ -39,6 +39,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
 
+use super::controllers::error::is_final_code;
 use super::writer::{ApiWriter, WriteError};
 use crate::metrics as m;
 use crate::pool::{ControlPlaneEvent, PoolError, SchedulerPool};
@@ -84,13 +85,14 @@ impl ResyncError {
     }
 }
 
-/// The scheduler's verdict on a call: FailedPrecondition and Unimplemented
-/// are final (reference 3.0), and so is NotFound (nothing to act on).
+/// Whether a scheduler error on one object's call is worth running the
+/// whole pass again: not for the codes the controllers treat as final
+/// ([`is_final_code`], reference 3.0), nor for NotFound and
+/// InvalidArgument, which are about that one object and would be answered
+/// the same on every pass. Such an object is skipped; its controller still
+/// owns it and reports the error on the CR.
 pub fn is_retryable_code(code: Code) -> bool {
-    !matches!(
-        code,
-        Code::FailedPrecondition | Code::Unimplemented | Code::NotFound | Code::InvalidArgument
-    )
+    !is_final_code(code) && !matches!(code, Code::NotFound | Code::InvalidArgument)
 }
 
 /// The running resync dispatcher.

@@ -9,6 +9,15 @@
 //! Each event is checked against the namespace of the scheduler it came
 //! from (reference 8.2 #4), applied only to the CR's current generation
 //! (finalizer removal excepted), and written only when the status changes.
+//!
+//! The bus is read only while this replica leads. Each time it becomes the
+//! leader it subscribes afresh, and a new subscription starts with the
+//! latest state of every object: what the schedulers reported while another
+//! replica led, or while none did, is written then. A write that fails for
+//! a transient reason (timeout, 5xx, conflicts beyond the writer's own
+//! retries, an API server that is down) is retried with a capped backoff
+//! until it succeeds, a newer state of the object replaces it, or the
+//! lease is lost; no state is dropped because the API server was away.
 
 pub mod experiment;
 pub mod model;
@@ -21,6 +30,7 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -42,11 +52,12 @@ pub const EXPERIMENT_FINALIZER: &str = "seldon.experiment.finalizer";
 pub const WORKERS_PER_KIND: usize = 4;
 /// Objects per kind waiting for a write before the bus reader waits.
 pub const QUEUE_CAPACITY: usize = 4096;
-/// Attempts of one write that failed for a transient reason (timeout,
-/// 5xx, conflicts beyond the writer's own retries).
-const WRITE_ATTEMPTS: u32 = 3;
-/// First pause between those attempts (doubling).
+/// First pause before retrying a write that failed for a transient reason
+/// (doubling up to [`WRITE_RETRY_MAX_DELAY`]).
 const WRITE_RETRY_DELAY: Duration = Duration::from_millis(200);
+/// Longest pause between retries of one write: an API server back from an
+/// outage gets the latest state within this long.
+const WRITE_RETRY_MAX_DELAY: Duration = Duration::from_secs(10);
 
 /// Why an event was not applied.
 #[derive(Debug, thiserror::Error)]
@@ -56,10 +67,17 @@ pub enum StatusError {
 }
 
 impl StatusError {
+    /// Whether the same write may succeed later: not when this replica no
+    /// longer leads, the object is gone, or the API server refused the
+    /// request itself (a 4xx other than conflict and throttling).
     fn is_transient(&self) -> bool {
         match self {
             StatusError::Write(WriteError::NotLeader) => false,
-            StatusError::Write(e) => !e.is_not_found(),
+            StatusError::Write(WriteError::Kube {
+                source: kube::Error::Api(status),
+                ..
+            }) => !(400..500).contains(&status.code) || matches!(status.code, 409 | 429),
+            StatusError::Write(_) => true,
         }
     }
 }
@@ -92,10 +110,16 @@ impl StatusWriter {
                 kind,
                 bus.clone(),
                 queue.clone(),
+                writer.leadership(),
                 cancel.clone(),
             )));
             for _ in 0..workers.max(1) {
-                tasks.push(tokio::spawn(work(kind, writer.clone(), queue.clone())));
+                tasks.push(tokio::spawn(work(
+                    kind,
+                    writer.clone(),
+                    queue.clone(),
+                    cancel.clone(),
+                )));
             }
         }
         StatusWriter { tasks }
@@ -114,67 +138,120 @@ impl StatusWriter {
 /// Identity of one CR in the work queue.
 type Key = (Arc<str>, String);
 
+/// Feeds `queue` from the bus while this replica leads (see the module
+/// doc), until `cancel` fires or the bus closes.
 async fn read_bus(
     kind: StatusKind,
     bus: StatusBus,
     queue: Arc<WorkQueue<Key, StatusEvent>>,
+    mut leadership: watch::Receiver<bool>,
     cancel: CancellationToken,
 ) {
-    let mut subscription = bus.subscribe(Filter {
-        kind,
-        namespace: None,
-    });
     let depth = metrics::gauge!(m::STATUS_QUEUE_DEPTH, "kind" => kind.as_str());
-    loop {
-        tokio::select! {
+    'leading: loop {
+        let leading = tokio::select! {
             () = cancel.cancelled() => break,
-            () = queue.wait_for_room() => {}
-        }
-        let event = tokio::select! {
-            () = cancel.cancelled() => break,
-            event = subscription.recv() => match event {
-                Some(event) => event,
-                None => break,
-            },
+            leading = gained(&mut leadership) => leading,
         };
-        let key = (event.namespace.clone(), event.payload.name().to_owned());
-        if queue.push(key, event) == Push::Conflated {
-            metrics::counter!(m::STATUS_WRITES_CONFLATED_TOTAL, "kind" => kind.as_str())
-                .increment(1);
+        if !leading {
+            // Leadership can never come: wait for the stop.
+            cancel.cancelled().await;
+            break;
         }
-        depth.set(queue.len() as f64);
+        let mut subscription = bus.subscribe(Filter {
+            kind,
+            namespace: None,
+        });
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => break 'leading,
+                () = lost(&mut leadership) => continue 'leading,
+                () = queue.wait_for_room() => {}
+            }
+            let event = tokio::select! {
+                () = cancel.cancelled() => break 'leading,
+                () = lost(&mut leadership) => continue 'leading,
+                event = subscription.recv() => match event {
+                    Some(event) => event,
+                    None => break 'leading,
+                },
+            };
+            let key = (event.namespace.clone(), event.payload.name().to_owned());
+            if queue.push(key, event) == Push::Conflated {
+                metrics::counter!(m::STATUS_WRITES_CONFLATED_TOTAL, "kind" => kind.as_str())
+                    .increment(1);
+            }
+            depth.set(queue.len() as f64);
+        }
     }
     queue.close();
 }
 
-async fn work(kind: StatusKind, writer: ApiWriter, queue: Arc<WorkQueue<Key, StatusEvent>>) {
+/// Waits until this replica leads; `false` if it never can (the elector
+/// is gone while not leading).
+async fn gained(leadership: &mut watch::Receiver<bool>) -> bool {
+    leadership.wait_for(|leading| *leading).await.is_ok()
+}
+
+/// Waits until this replica stops leading (forever if the elector is gone
+/// while leading: nothing can take the lease away then).
+async fn lost(leadership: &mut watch::Receiver<bool>) {
+    if leadership.wait_for(|leading| !*leading).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+async fn work(
+    kind: StatusKind,
+    writer: ApiWriter,
+    queue: Arc<WorkQueue<Key, StatusEvent>>,
+    cancel: CancellationToken,
+) {
     while let Some((key, event)) = queue.pop().await {
-        apply_with_retries(kind, &writer, &event).await;
+        apply_until_done(kind, &writer, &queue, &key, &event, &cancel).await;
         queue.done(&key);
     }
 }
 
-async fn apply_with_retries(kind: StatusKind, writer: &ApiWriter, event: &StatusEvent) {
+/// Applies `event`, retrying transient failures with a capped backoff
+/// until it is written, a newer state of the same object is waiting (that
+/// one is written instead), the failure is final, or `cancel` fires.
+async fn apply_until_done(
+    kind: StatusKind,
+    writer: &ApiWriter,
+    queue: &WorkQueue<Key, StatusEvent>,
+    key: &Key,
+    event: &StatusEvent,
+    cancel: &CancellationToken,
+) {
     let mut delay = WRITE_RETRY_DELAY;
-    for attempt in 1..=WRITE_ATTEMPTS {
+    loop {
         let result = match kind {
             StatusKind::Model => model::apply(writer, event).await,
             StatusKind::Pipeline => pipeline::apply(writer, event).await,
             StatusKind::Experiment => experiment::apply(writer, event).await,
             StatusKind::Server => server::apply(writer, event).await,
         };
-        match result {
+        let error = match result {
             Ok(()) => return written(kind, "success"),
-            Err(error) if error.is_transient() && attempt < WRITE_ATTEMPTS => {
-                tracing::debug!(kind = kind.as_str(), namespace = %event.namespace, name = event.payload.name(), %error, "status write failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
+            Err(error) if error.is_transient() => error,
             Err(error) => {
                 tracing::warn!(kind = kind.as_str(), namespace = %event.namespace, name = event.payload.name(), %error, "status not written");
                 return written(kind, "error");
             }
+        };
+        tracing::debug!(kind = kind.as_str(), namespace = %event.namespace, name = event.payload.name(), %error, ?delay, "status write failed; retrying");
+        metrics::counter!(m::STATUS_WRITE_RETRIES_TOTAL, "kind" => kind.as_str()).increment(1);
+        tokio::select! {
+            () = cancel.cancelled() => return written(kind, "error"),
+            () = tokio::time::sleep(delay) => {}
         }
+        if queue.has_newer(key) {
+            metrics::counter!(m::STATUS_WRITES_CONFLATED_TOTAL, "kind" => kind.as_str())
+                .increment(1);
+            return;
+        }
+        delay = (delay * 2).min(WRITE_RETRY_MAX_DELAY);
     }
 }
 
