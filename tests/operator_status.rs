@@ -529,3 +529,40 @@ async fn a_replica_that_becomes_leader_writes_what_it_missed_as_standby() {
     .await;
     env.stop().await;
 }
+
+#[tokio::test]
+async fn a_status_the_api_server_refuses_gets_an_update_failed_event() {
+    use k8s_openapi::api::events::v1::Event;
+    use pb::model_status::ModelState::*;
+    let env = Env::new("ns", Duration::ZERO).await;
+    env.create(model("foo"), None).await;
+    env.double.fail_next_writes(
+        1,
+        FailWith::Invalid,
+        WriteScope::subresource("models", "status"),
+    );
+    env.bus
+        .publish(model_event("ns", "foo", 1, ModelAvailable, 1, 0));
+    let events = env.api::<Event>();
+    let note = eventually("an UpdateFailed event about foo", || async {
+        events
+            .list(&Default::default())
+            .await
+            .ok()?
+            .items
+            .into_iter()
+            .find(|e| {
+                e.reason.as_deref() == Some("UpdateFailed")
+                    && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("foo")
+            })?
+            .note
+    })
+    .await;
+    assert!(
+        note.starts_with("Failed to update status for Model \"foo\""),
+        "{note}"
+    );
+    // Refused outright: not retried.
+    assert_eq!(env.double.stats().injected_write_failures, 1);
+    env.stop().await;
+}

@@ -18,6 +18,8 @@ pub enum FailWith {
     Conflict,
     /// 500 InternalError.
     InternalError,
+    /// 422 Invalid, as for a request the API server refuses outright.
+    Invalid,
 }
 
 /// Which writes an injected failure applies to.
@@ -155,6 +157,9 @@ impl Faults {
             ),
             FailWith::InternalError => {
                 ApiError::internal("Internal error occurred: injected by the API double")
+            }
+            FailWith::Invalid => {
+                ApiError::invalid(rt, name, "status", "refused (injected by the API double)")
             }
         })
     }

@@ -10,6 +10,7 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -339,7 +340,22 @@ impl ApiWriter {
         K: Resource<DynamicType = ()>,
     {
         let kind = K::kind(&()).to_string();
-        if self.gate(&kind).is_err() {
+        self.event_about(&kind, obj.object_ref(&()), type_, reason, note, action)
+            .await;
+    }
+
+    /// [`ApiWriter::event`] about the object `reference` names (of `kind`),
+    /// for callers that hold no copy of it.
+    pub async fn event_about(
+        &self,
+        kind: &str,
+        reference: ObjectReference,
+        type_: EventType,
+        reason: &str,
+        note: String,
+        action: &str,
+    ) {
+        if self.gate(kind).is_err() {
             return;
         }
         let event = Event {
@@ -349,7 +365,6 @@ impl ApiWriter {
             action: action.to_owned(),
             secondary: None,
         };
-        let reference = obj.object_ref(&());
         let published =
             tokio::time::timeout(WRITE_TIMEOUT, self.recorder.publish(&event, &reference)).await;
         if !matches!(published, Ok(Ok(()))) {

@@ -28,8 +28,10 @@ pub mod server;
 use std::sync::Arc;
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
+use kube::runtime::events::EventType;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -237,6 +239,9 @@ async fn apply_until_done(
             Err(error) if error.is_transient() => error,
             Err(error) => {
                 tracing::warn!(kind = kind.as_str(), namespace = %event.namespace, name = event.payload.name(), %error, "status not written");
+                if let StatusError::Write(WriteError::Kube { .. }) = error {
+                    update_failed(writer, kind, event, &error).await;
+                }
                 return written(kind, "error");
             }
         };
@@ -253,6 +258,45 @@ async fn apply_until_done(
         }
         delay = (delay * 2).min(WRITE_RETRY_MAX_DELAY);
     }
+}
+
+/// Records the Warning `UpdateFailed` event on the CR whose status the API
+/// server refused (reference 3.7, with the right kind in the message).
+async fn update_failed(
+    writer: &ApiWriter,
+    kind: StatusKind,
+    event: &StatusEvent,
+    error: &StatusError,
+) {
+    let kind_name = match kind {
+        StatusKind::Model => "Model",
+        StatusKind::Pipeline => "Pipeline",
+        StatusKind::Experiment => "Experiment",
+        StatusKind::Server => "Server",
+    };
+    let name = event.payload.name();
+    let reference = ObjectReference {
+        api_version: Some(format!(
+            "{}/{}",
+            crate::resources::GROUP,
+            crate::resources::VERSION
+        )),
+        kind: Some(kind_name.to_owned()),
+        namespace: Some(event.namespace.to_string()),
+        name: Some(name.to_owned()),
+        ..Default::default()
+    };
+    let note = format!("Failed to update status for {kind_name} {name:?}: {error}");
+    writer
+        .event_about(
+            kind_name,
+            reference,
+            EventType::Warning,
+            "UpdateFailed",
+            note,
+            "UpdateStatus",
+        )
+        .await;
 }
 
 /// Counts a status event the writer is done with.
