@@ -71,7 +71,9 @@ fn every_overlay_renders_a_consistent_install() {
         ];
         for doc in &docs {
             let kind = doc["kind"].as_str().unwrap();
-            if !cluster_scoped.contains(&kind) {
+            let in_watched = kind == "RoleBinding"
+                && watched.contains(&doc["metadata"]["namespace"].as_str().unwrap_or_default());
+            if !cluster_scoped.contains(&kind) && !in_watched {
                 assert_eq!(doc["metadata"]["namespace"], ns, "{dir}: {kind} namespace");
             }
         }
@@ -93,19 +95,49 @@ fn every_overlay_renders_a_consistent_install() {
         assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{dir}");
         let account = pod["serviceAccountName"].as_str().unwrap();
         find(&docs, "ServiceAccount", account);
-        for binding in ["ClusterRoleBinding", "RoleBinding"] {
-            let subjects = docs
-                .iter()
-                .filter(|d| d["kind"] == binding)
-                .flat_map(|d| d["subjects"].as_array().unwrap().clone())
-                .collect::<Vec<_>>();
+        // The ClusterRole's rules: granted cluster-wide, or, with an
+        // allow-list, only in the listed namespaces and switchyard's own.
+        let grants = |binding: &str| -> Vec<String> {
+            docs.iter()
+                .filter(|d| {
+                    d["kind"] == binding
+                        && d["roleRef"]["kind"] == "ClusterRole"
+                        && d["roleRef"]["name"] == "switchyard"
+                        && d["subjects"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|s| s["name"] == account && s["namespace"] == ns)
+                })
+                .map(|d| {
+                    d["metadata"]["namespace"]
+                        .as_str()
+                        .unwrap_or("*")
+                        .to_owned()
+                })
+                .collect()
+        };
+        if watched.is_empty() {
+            assert_eq!(grants("ClusterRoleBinding"), ["*"], "{dir}: cluster-wide");
+        } else {
             assert!(
-                subjects
-                    .iter()
-                    .any(|s| s["name"] == account && s["namespace"] == ns),
-                "{dir}: a {binding} for {account} in {ns}: {subjects:?}"
+                grants("ClusterRoleBinding").is_empty(),
+                "{dir}: no cluster-wide grant"
             );
+            let mut granted = grants("RoleBinding");
+            granted.sort();
+            let mut expected: Vec<String> = watched.iter().map(|n| n.to_string()).collect();
+            expected.push(ns.to_owned());
+            expected.sort();
+            assert_eq!(granted, expected, "{dir}: granted where watched");
         }
+        // Leader election: a Role in switchyard's own namespace.
+        assert!(
+            docs.iter().any(|d| d["kind"] == "RoleBinding"
+                && d["roleRef"]["kind"] == "Role"
+                && d["metadata"]["namespace"] == ns),
+            "{dir}: the leader-election RoleBinding"
+        );
 
         let container = &pod["containers"][0];
         let security = &container["securityContext"];
