@@ -11,10 +11,13 @@ use std::time::Duration;
 use operator_support::{Env, eventually};
 use switchyard::operator::status::{EXPERIMENT_FINALIZER, MODEL_FINALIZER, PIPELINE_FINALIZER};
 use switchyard::proto::scheduler::pipeline_version_state::PipelineStatus;
-use switchyard::proto::scheduler::{PipelineStatusRequest, UnloadPipelineRequest};
+use switchyard::proto::scheduler::{
+    PipelineStatusRequest, StopExperimentRequest, UnloadPipelineRequest,
+};
 use switchyard::resources::experiment::{Experiment, ExperimentSpec};
 use switchyard::resources::model::{Model, ModelSpec};
 use switchyard::resources::pipeline::{Pipeline, PipelineSpec, PipelineStep};
+use switchyard::simulator::Rpc;
 
 fn model(name: &str) -> Model {
     Model::new(
@@ -147,6 +150,42 @@ async fn partial_loss_of_pipelines_is_repaired() {
         (found.get("p2") == Some(&PipelineStatus::PipelineReady)).then_some(())
     })
     .await;
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn partial_loss_of_experiments_is_repaired() {
+    let mut env = Env::new("ns", Duration::ZERO).await;
+    for name in ["e1", "e2"] {
+        env.create(experiment(name), Some(EXPERIMENT_FINALIZER))
+            .await;
+    }
+    env.connect();
+    eventually("both experiments started", || async {
+        (env.sim.stats().experiments == 2).then_some(())
+    })
+    .await;
+    // The scheduler loses one (Go would not re-send: it still has e1).
+    let starts_before = env.sim.calls(Rpc::StartExperiment);
+    let mut client = env.scheduler().await;
+    client
+        .stop_experiment(StopExperimentRequest { name: "e2".into() })
+        .await
+        .unwrap();
+    eventually("e2 gone from the scheduler", || async {
+        (env.sim.stats().experiments == 1).then_some(())
+    })
+    .await;
+    env.sim.drop_streams();
+    eventually("e2 started again", || async {
+        (env.sim.stats().experiments == 2).then_some(())
+    })
+    .await;
+    assert_eq!(
+        env.sim.calls(Rpc::StartExperiment),
+        starts_before + 1,
+        "only the lost experiment is re-sent"
+    );
     env.stop().await;
 }
 
