@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::until;
-use kube::api::{DeleteParams, PostParams};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use switchyard::app::{App, AppConfig, KubernetesConfig};
 use switchyard::kube_double::{ApiDouble, ApiDoubleHandle, FailWith, WriteScope};
@@ -77,6 +78,28 @@ async fn start_app(
     )
     .await
     .unwrap()
+}
+
+/// A StatefulSet `name` with `replicas` pods, all ready, as Seldon's chart
+/// and the kubelet would leave it.
+async fn run_statefulset(client: &Client, ns: &str, name: &str, replicas: i32) {
+    let api = Api::<StatefulSet>::namespaced(client.clone(), ns);
+    let labels = serde_json::json!({ "seldon-server-name": name });
+    let sts: StatefulSet = from_json(serde_json::json!({
+        "metadata": { "name": name, "labels": labels },
+        "spec": {
+            "replicas": replicas,
+            "serviceName": name,
+            "selector": { "matchLabels": labels },
+            "template": { "metadata": { "labels": labels } },
+        },
+    }));
+    api.create(&PostParams::default(), &sts).await.unwrap();
+    let status =
+        serde_json::json!({ "status": { "replicas": replicas, "readyReplicas": replicas } });
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(status))
+        .await
+        .unwrap();
 }
 
 /// Status `Ready` of any resource, read from its JSON.
@@ -368,13 +391,19 @@ async fn pipelines_experiments_and_servers_in_two_namespaces_reach_their_schedul
             (is_ready(&e) && observed_generation(&e) == Some(1)).then_some(())
         })
         .await;
-        // A Server gets no Ready here: that needs its workloads (a
-        // StatefulSet), which nothing runs against the API double. The
-        // ServerNotify reaching its own scheduler, with the generation
-        // observed, is what there is to check.
+        // The Server's ServerNotify reaches its own scheduler, with the
+        // generation observed; it turns Ready once its StatefulSet's pods
+        // are (the test plays Seldon's chart and the kubelet).
         until(&format!("{ns}/mlserver notified"), async || {
             let s = servers.get("mlserver").await.ok()?;
             (observed_generation(&s) == Some(1)).then_some(())
+        })
+        .await;
+        run_statefulset(&stack.client, ns, "mlserver", 1).await;
+        until(&format!("{ns}/mlserver Ready"), async || {
+            let s = servers.get("mlserver").await.ok()?;
+            let status = s.status.as_ref()?;
+            (is_ready(&s) && status.replicas == 1).then_some(())
         })
         .await;
         assert_eq!(sim.calls(Rpc::LoadPipeline), 1, "{ns}: its own scheduler");
@@ -429,6 +458,19 @@ async fn pipelines_experiments_and_servers_in_two_namespaces_reach_their_schedul
         .await;
         assert_eq!(sim.calls(Rpc::UnloadPipeline), 1, "{ns}: its own scheduler");
         assert_eq!(sim.calls(Rpc::StopExperiment), 1, "{ns}: its own scheduler");
+        // A deleted Server is notified with 0 replicas (it has no
+        // finalizer: the object goes at once).
+        let notifies = sim.calls(Rpc::ServerNotify);
+        let servers = Api::<Server>::namespaced(stack.client.clone(), ns);
+        servers
+            .delete("mlserver", &DeleteParams::default())
+            .await
+            .unwrap();
+        until(&format!("{ns}/mlserver gone and notified"), async || {
+            let gone = servers.get_opt("mlserver").await.ok()?.is_none();
+            (gone && sim.calls(Rpc::ServerNotify) > notifies).then_some(())
+        })
+        .await;
     }
     stack.app.shutdown().await.unwrap();
     stack.sims.shutdown().await.unwrap();
