@@ -179,7 +179,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     def(WORKQUEUE_DEPTH, Gauge, COUNT, &["name"],
         "Objects of a controller being reconciled or waiting for a scheduled retry (watch-triggered objects waiting for a worker are not counted)."),
     def(STATUS_WRITES_TOTAL, Counter, COUNT, &["kind", "result"],
-        "Status events the status writer finished with, by kind and result (success: written or nothing to change; error: refused by the API server, or stopped)."),
+        "Status events the status writer finished with, by kind and result (success: written or nothing to change; not_leader: the lease went first; error: refused by the API server, or stopped)."),
     def(STATUS_WRITES_CONFLATED_TOTAL, Counter, COUNT, &["kind"],
         "Status events that replaced one still waiting to be written (or being retried) for the same object."),
     def(STATUS_WRITE_RETRIES_TOTAL, Counter, COUNT, &["kind"],

@@ -236,6 +236,12 @@ async fn apply_until_done(
         };
         let error = match result {
             Ok(()) => return written(kind, "success"),
+            // The lease went: the next leader writes the latest state.
+            Err(StatusError::Write(WriteError::NotLeader)) => return written(kind, "not_leader"),
+            // The object is gone: nothing left to write.
+            Err(StatusError::Write(error)) if error.is_not_found() => {
+                return written(kind, "success");
+            }
             Err(error) if error.is_transient() => error,
             Err(error) => {
                 tracing::warn!(kind = kind.as_str(), namespace = %event.namespace, name = event.payload.name(), %error, "status not written");
