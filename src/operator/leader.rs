@@ -154,7 +154,21 @@ fn random_suffix() -> String {
     format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
 }
 
+/// Waits until `leadership` says this replica leads; `false` if it never
+/// can: the elector is gone (whatever it last published, as
+/// [`until_not_leading`] treats it).
+pub async fn until_leading(leadership: &mut watch::Receiver<bool>) -> bool {
+    leadership.wait_for(|leading| *leading).await.is_ok() && leadership.has_changed().is_ok()
+}
+
+/// Waits until this replica no longer leads. An elector that is gone
+/// counts as lost (fail-safe: nothing renews the lease any more).
+pub async fn until_not_leading(leadership: &mut watch::Receiver<bool>) {
+    let _ = leadership.wait_for(|leading| !*leading).await;
+}
+
 /// A leadership that is always held: `--leader-elect=false` (one replica).
+/// Dropping the sender ends it (see [`until_leading`]).
 /// Keep the sender alive as long as the receiver is used.
 pub fn always_leader() -> (watch::Sender<bool>, watch::Receiver<bool>) {
     watch::channel(true)
@@ -401,6 +415,15 @@ impl Elector {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn a_gone_elector_is_no_leadership_whatever_it_last_said() {
+        let (tx, mut rx) = super::always_leader();
+        assert!(super::until_leading(&mut rx).await);
+        drop(tx);
+        assert!(!super::until_leading(&mut rx).await);
+        super::until_not_leading(&mut rx).await;
+    }
+
     use super::*;
 
     #[test]

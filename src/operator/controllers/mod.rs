@@ -64,6 +64,7 @@ use context::{ControllerContext, key};
 use lifecycle::ManagedKind;
 use metrics::ControllerMetrics;
 
+use crate::operator::leader::{until_leading, until_not_leading};
 use crate::resources::{Experiment, Model, Pipeline, Server};
 
 /// Reconciles each controller runs at once. kube-runtime's default is
@@ -364,7 +365,7 @@ where
     loop {
         tokio::select! {
             () = cancel.cancelled() => return Stopped::Cleanly,
-            lead = leader.wait_for(|l| *l) => if lead.is_err() { return Stopped::Cleanly },
+            leading = until_leading(&mut leader) => if !leading { return Stopped::Cleanly },
         }
         tracing::info!(controller = name, "leading: controller started");
         ctx.retain(|_| false);
@@ -387,10 +388,7 @@ where
             MEMORY_PRUNE_INTERVAL,
         );
         let mut lost = leader.clone();
-        let mut lost = std::pin::pin!(async move {
-            // An error means the sender is gone: no leader any more either.
-            let _ = lost.wait_for(|l| !*l).await;
-        });
+        let mut lost = std::pin::pin!(async move { until_not_leading(&mut lost).await });
         let mut leading = true;
         loop {
             tokio::select! {

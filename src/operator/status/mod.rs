@@ -36,6 +36,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::leader::{until_leading, until_not_leading};
 use super::writer::{ApiWriter, WriteError};
 use crate::bus::{Filter, StatusBus, StatusEvent, StatusKind};
 use crate::metrics as m;
@@ -153,7 +154,7 @@ async fn read_bus(
     'leading: loop {
         let leading = tokio::select! {
             () = cancel.cancelled() => break,
-            leading = gained(&mut leadership) => leading,
+            leading = until_leading(&mut leadership) => leading,
         };
         if !leading {
             // Leadership can never come: wait for the stop.
@@ -165,15 +166,15 @@ async fn read_bus(
             namespace: None,
         });
         loop {
-            tokio::select! {
-                () = cancel.cancelled() => break 'leading,
-                () = lost(&mut leadership) => continue 'leading,
-                () = queue.wait_for_room() => {}
-            }
+            // Room first: while the queue is full the bus conflates.
+            let next = async {
+                queue.wait_for_room().await;
+                subscription.recv().await
+            };
             let event = tokio::select! {
                 () = cancel.cancelled() => break 'leading,
-                () = lost(&mut leadership) => continue 'leading,
-                event = subscription.recv() => match event {
+                () = until_not_leading(&mut leadership) => continue 'leading,
+                event = next => match event {
                     Some(event) => event,
                     None => break 'leading,
                 },
@@ -187,20 +188,6 @@ async fn read_bus(
         }
     }
     queue.close();
-}
-
-/// Waits until this replica leads; `false` if it never can (the elector
-/// is gone while not leading).
-async fn gained(leadership: &mut watch::Receiver<bool>) -> bool {
-    leadership.wait_for(|leading| *leading).await.is_ok()
-}
-
-/// Waits until this replica stops leading (forever if the elector is gone
-/// while leading: nothing can take the lease away then).
-async fn lost(leadership: &mut watch::Receiver<bool>) {
-    if leadership.wait_for(|leading| !*leading).await.is_err() {
-        std::future::pending::<()>().await;
-    }
 }
 
 async fn work(
