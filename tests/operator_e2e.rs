@@ -14,6 +14,8 @@ use kube::{Api, Client, ResourceExt};
 use switchyard::app::{App, AppConfig, KubernetesConfig};
 use switchyard::kube_double::{ApiDouble, ApiDoubleHandle, FailWith, WriteScope};
 use switchyard::operator::leader::LeaderElectionConfig;
+use switchyard::proto::scheduler::ServerStatusRequest;
+use switchyard::proto::scheduler::scheduler_client::SchedulerClient;
 use switchyard::resources::model::{Model, ModelSpec};
 use switchyard::resources::runtime::SeldonRuntime;
 use switchyard::resources::{ConditionStatus, Experiment, Pipeline, Server};
@@ -100,6 +102,22 @@ async fn run_statefulset(client: &Client, ns: &str, name: &str, replicas: i32) {
     api.patch_status(name, &PatchParams::default(), &Patch::Merge(status))
         .await
         .unwrap();
+}
+
+/// The replicas the scheduler at `addr` expects of server `name`.
+async fn expected_replicas(addr: std::net::SocketAddr, name: &str) -> i32 {
+    let mut client = SchedulerClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let mut stream = client
+        .server_status(ServerStatusRequest {
+            name: Some(name.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    stream.message().await.unwrap().unwrap().expected_replicas
 }
 
 /// Status `Ready` of any resource, read from its JSON.
@@ -471,6 +489,11 @@ async fn pipelines_experiments_and_servers_in_two_namespaces_reach_their_schedul
             (gone && sim.calls(Rpc::ServerNotify) > notifies).then_some(())
         })
         .await;
+        assert_eq!(
+            expected_replicas(sim.local_addr(), "mlserver").await,
+            0,
+            "{ns}: the deleted Server's scheduler expects no replicas"
+        );
     }
     stack.app.shutdown().await.unwrap();
     stack.sims.shutdown().await.unwrap();
