@@ -14,8 +14,8 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use switchyard::bus::{ConflatingQueue, Filter, StatusBus, StatusEvent, StatusKind, StatusPayload};
-use switchyard::proto::scheduler::ModelStatusResponse;
+use switchyard_core::bus::{ConflatingQueue, Filter, StatusBus, StatusEvent, StatusKind, StatusPayload};
+use switchyard_proto::scheduler::ModelStatusResponse;
 
 /// Objects the events are spread over.
 const OBJECTS: usize = 1_000;
@@ -70,7 +70,7 @@ fn queue(c: &mut Criterion) {
                 q
             },
             |q| {
-                while let switchyard::bus::Next::Event(e) = q.pop() {
+                while let switchyard_core::bus::Next::Event(e) = q.pop() {
                     black_box(e);
                 }
             },

@@ -7,8 +7,8 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use kube::Resource;
 use serde::de::DeserializeOwned;
-use switchyard::resources::{Experiment, Model, Pipeline, Server};
-use switchyard::translate;
+use switchyard_api::{Experiment, Model, Pipeline, Server};
+use switchyard_core::translate;
 
 /// The first document of a fixture, as kind `K`, in namespace `bench`.
 fn fixture<K: Resource + DeserializeOwned>(yaml: &str) -> K {

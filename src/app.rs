@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -19,17 +20,19 @@ use tokio_util::sync::CancellationToken;
 
 use tokio::sync::{mpsc, watch};
 
-use crate::bus::StatusBus;
+use switchyard_core::bus::StatusBus;
 use crate::config::{GatewayConfig, SchedulerOverrides};
-use crate::gateway::{self, GatewayOptions};
-use crate::operator::leader::{self, LeaderElectionConfig};
-use crate::operator::{
+use switchyard_gateway::{GatewayOptions, TlsFiles};
+use switchyard_operator::leader::{self, LeaderElectionConfig};
+use switchyard_operator::{
     ApiWriter, Context, Controllers, Resync, RuntimeDiscovery, SchedulerAddressing, StatusWriter,
     WatchScope,
 };
-use crate::pool::ControlPlaneEvent;
-use crate::pool::SchedulerPool;
-use crate::registry::{RuntimeRegistry, RuntimeSpec, static_file};
+use switchyard_core::control_plane::ControlPlaneEvent;
+use switchyard_core::schedulers::Schedulers;
+use switchyard_scheduler::SchedulerPool;
+use switchyard_core::registry::{RuntimeRegistry, RuntimeSpec};
+use crate::static_runtimes;
 use crate::telemetry::admin::{self, Admin};
 
 /// Longest a shutdown waits for every task to stop before aborting the
@@ -150,8 +153,8 @@ pub struct OperatorTuning {
 impl Default for OperatorTuning {
     fn default() -> Self {
         OperatorTuning {
-            reconcile_concurrency: crate::operator::controllers::RECONCILE_CONCURRENCY,
-            status_workers: crate::operator::status::WORKERS_PER_KIND,
+            reconcile_concurrency: switchyard_operator::controllers::RECONCILE_CONCURRENCY,
+            status_workers: switchyard_operator::status::WORKERS_PER_KIND,
         }
     }
 }
@@ -227,7 +230,7 @@ pub async fn start_kubernetes(
         }
         None => {
             let (tx, rx) = leader::always_leader();
-            metrics::gauge!(crate::metrics::LEADER_ELECTION_MASTER_STATUS, "name" => "none")
+            metrics::gauge!(switchyard_core::metrics::LEADER_ELECTION_MASTER_STATUS, "name" => "none")
                 .set(1.0);
             (rx, Some(std::sync::Arc::new(tx)))
         }
@@ -263,7 +266,13 @@ pub async fn start_kubernetes(
             Ok(())
         }),
     );
-    let resync = Resync::start(writer.clone(), pool.clone(), control_plane, cancel.clone());
+    let schedulers: Arc<dyn Schedulers> = Arc::new(pool);
+    let resync = Resync::start(
+        writer.clone(),
+        schedulers.clone(),
+        control_plane,
+        cancel.clone(),
+    );
     spawn(
         "resync",
         Box::pin(async move {
@@ -273,7 +282,7 @@ pub async fn start_kubernetes(
     );
     // The controllers reconcile only while this replica leads.
     let controllers = Controllers::start(
-        Context::new(writer.clone(), pool).with_reconcile_concurrency(reconcile_concurrency),
+        Context::new(writer.clone(), schedulers).with_reconcile_concurrency(reconcile_concurrency),
         namespaces,
         cancel.clone(),
     );
@@ -380,7 +389,7 @@ impl App {
             ));
             };
 
-        let listener = gateway::server::bind(gateway_listen).await?;
+        let listener = switchyard_gateway::bind(gateway_listen).await?;
         let gateway_addr = listener.local_addr()?;
 
         // ---- the operator side (before the admin endpoint: it decides
@@ -443,7 +452,7 @@ impl App {
                 spawn(
                     "config-file",
                     Box::pin(async move {
-                        static_file::follow(path, registry, poll, overrides, cancel).await;
+                        static_runtimes::follow(path, registry, poll, overrides, cancel).await;
                         Ok(())
                     }),
                 );
@@ -461,18 +470,14 @@ impl App {
         }
         {
             let (pool, bus, cancel) = (pool.clone(), bus.clone(), cancel.clone());
-            let mut options = GatewayOptions::default();
-            if let Some(secs) = gateway_config.call_timeout_seconds {
-                options.call_timeout = Duration::from_secs(secs);
-            }
+            let options = gateway_options(&gateway_config);
             spawn(
                 "gateway",
                 Box::pin(async move {
-                    gateway::server::serve_with(
+                    switchyard_gateway::serve(
                         listener,
                         pool,
                         bus,
-                        &gateway_config,
                         options,
                         cancel.cancelled_owned(),
                     )
@@ -548,4 +553,28 @@ impl App {
         }
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// The gateway's own configuration, from the config file's `[gateway]`
+/// (its `listen` is bound by the caller).
+pub fn gateway_options(config: &GatewayConfig) -> GatewayOptions {
+    let GatewayConfig {
+        listen: _,
+        default_namespace,
+        call_timeout_seconds,
+        tls,
+    } = config;
+    let mut options = GatewayOptions {
+        default_namespace: default_namespace.clone(),
+        tls: tls.as_ref().map(|tls| TlsFiles {
+            cert: tls.cert.clone(),
+            key: tls.key.clone(),
+            client_ca: tls.client_ca.clone(),
+        }),
+        ..GatewayOptions::default()
+    };
+    if let Some(secs) = call_timeout_seconds {
+        options.call_timeout = Duration::from_secs(*secs);
+    }
+    options
 }

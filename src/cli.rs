@@ -5,13 +5,23 @@
 
 use clap::{Parser, Subcommand};
 
+#[cfg(feature = "demo")]
 pub mod demo;
+#[cfg(not(feature = "demo"))]
+mod not_built;
 pub mod run;
+#[cfg(feature = "demo")]
 pub mod simulate;
 pub mod translate;
 
+#[cfg(feature = "demo")]
 pub use demo::DemoArgs;
+#[cfg(not(feature = "demo"))]
+use not_built::{self as demo, NotBuilt as DemoArgs};
+#[cfg(not(feature = "demo"))]
+use not_built::{self as simulate, NotBuilt as SimulateArgs};
 pub use run::RunArgs;
+#[cfg(feature = "demo")]
 pub use simulate::SimulateArgs;
 pub use translate::TranslateArgs;
 

@@ -1,21 +1,14 @@
 //! switchyard: a global-mode operator and gateway for Seldon Core v2.
-//! See ARCHITECTURE.md for how the modules fit together.
+//!
+//! This crate is the binary's wiring: the command line and config file
+//! (`cli`, `config`), the running process (`app`: registry -> pool -> bus
+//! -> gateway, the operator, the admin endpoint), the other subcommands
+//! (`cmd`) and telemetry. The parts live in `crates/`; ARCHITECTURE.md
+//! shows how they fit together.
 
 pub mod app;
-pub mod bus;
 pub mod cli;
 pub mod cmd;
-pub mod conditions;
 pub mod config;
-pub mod gateway;
-pub mod kube_double;
-pub mod metrics;
-pub mod operator;
-pub mod pool;
-pub mod proto;
-pub mod registry;
-pub mod resources;
-pub mod simulator;
+pub mod static_runtimes;
 pub mod telemetry;
-pub mod testkit;
-pub mod translate;

@@ -7,11 +7,11 @@ use std::time::Duration;
 use anyhow::Context as _;
 use switchyard::app::{App, AppConfig};
 use switchyard::config::GatewayConfig;
-use switchyard::pool::{ConnectionState, SchedulerPool};
-use switchyard::proto::scheduler::scheduler_client::SchedulerClient;
-use switchyard::registry::RuntimeSpec;
-use switchyard::simulator::{SimulatorConfig, SimulatorHandle};
-use switchyard::testkit::wait_until;
+use switchyard_scheduler::{ConnectionState, SchedulerPool};
+use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
+use switchyard_core::registry::RuntimeSpec;
+use switchyard_simulator::{SimulatorConfig, SimulatorHandle};
+use switchyard_testkit::wait_until;
 use tonic::transport::{Channel, Endpoint};
 
 /// How big a run is. `quick` must finish well under five minutes on two

@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use switchyard::proto::scheduler::scheduler_client::SchedulerClient;
-use switchyard::simulator::Simulator;
-use switchyard::testkit::load_model_request;
+use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
+use switchyard_simulator::Simulator;
+use switchyard_testkit::load_model_request;
 use tonic::transport::Channel;
 
 use crate::harness::{self, Scale, ms, quantile};

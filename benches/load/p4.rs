@@ -18,11 +18,11 @@ use kube::api::PostParams;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, ResourceExt};
 use switchyard::app::{App, AppConfig, KubernetesConfig};
-use switchyard::kube_double::{ApiDouble, ApiDoubleConfig};
-use switchyard::resources::ConditionStatus;
-use switchyard::resources::model::{Model, ModelSpec};
-use switchyard::simulator::{Rpc, SimulatorFleet};
-use switchyard::testkit::wait_until;
+use switchyard_kube_double::{ApiDouble, ApiDoubleConfig};
+use switchyard_api::ConditionStatus;
+use switchyard_api::model::{Model, ModelSpec};
+use switchyard_simulator::{Rpc, SimulatorFleet};
+use switchyard_testkit::wait_until;
 use tokio_util::sync::CancellationToken;
 
 use crate::harness::{self, Scale};
@@ -164,7 +164,7 @@ pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
 
 fn is_ready(model: &Model) -> bool {
     model.status.as_ref().is_some_and(|status| {
-        switchyard::conditions::get(&status.duck.conditions, "Ready")
+        switchyard_core::conditions::get(&status.duck.conditions, "Ready")
             .is_some_and(|c| c.status == ConditionStatus::True)
     })
 }

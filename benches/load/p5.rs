@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use switchyard::proto::scheduler::ModelSubscriptionRequest;
-use switchyard::simulator::Simulator;
+use switchyard_proto::scheduler::ModelSubscriptionRequest;
+use switchyard_simulator::Simulator;
 use tokio_util::sync::CancellationToken;
 
 use crate::harness::{self, Scale};

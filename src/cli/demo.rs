@@ -36,9 +36,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::app::{App, AppConfig, KubernetesConfig};
-use crate::kube_double::{ApiDouble, ApiDoubleHandle};
-use crate::resources::{Condition, ConditionStatus, Experiment, Model, Pipeline, Server};
-use crate::simulator::{SimulatorConfig, SimulatorFleet};
+use switchyard_kube_double::{ApiDouble, ApiDoubleHandle};
+use switchyard_api::{Condition, ConditionStatus, Experiment, Model, Pipeline, Server};
+use switchyard_simulator::{SimulatorConfig, SimulatorFleet};
 
 /// The manifests created in every namespace.
 pub const MANIFESTS: &str = include_str!("../../examples/demo.yaml");
@@ -237,7 +237,7 @@ impl std::fmt::Display for StatusRow {
 }
 
 fn ready_of(conditions: &[Condition]) -> Option<(ConditionStatus, String)> {
-    let ready = crate::conditions::get(conditions, "Ready")?;
+    let ready = switchyard_core::conditions::get(conditions, "Ready")?;
     let why = match (ready.reason.as_str(), ready.message.as_str()) {
         ("", "") => String::new(),
         (reason, "") => reason.to_owned(),

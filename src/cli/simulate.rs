@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use tonic::Code;
 
-use crate::simulator::{
+use switchyard_simulator::{
     Knobs, Rpc, SimulatorConfig, SimulatorFleet, config, faults::FailRule, parse_code,
 };
 

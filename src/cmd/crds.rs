@@ -8,7 +8,7 @@
 
 use anyhow::Context;
 
-use crate::resources::crd;
+use switchyard_api::crd;
 
 /// Writes every CRD to `out`.
 pub fn run(out: &mut impl std::io::Write) -> anyhow::Result<()> {

@@ -49,16 +49,16 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::proto::json::{JsonError, to_json};
-use crate::proto::scheduler::{
+use switchyard_proto::json::{JsonError, to_json};
+use switchyard_proto::scheduler::{
     LoadModelRequest, LoadPipelineRequest, ServerNotifyRequest, StartExperimentRequest,
     StopExperimentRequest, UnloadModelRequest, UnloadPipelineRequest,
 };
-use crate::resources::stored::without_nulls;
-use crate::resources::{
+use switchyard_api::stored::without_nulls;
+use switchyard_api::{
     Experiment, GROUP, Model, Pipeline, SeldonConfig, SeldonRuntime, Server, ServerConfig, VERSION,
 };
-use crate::translate::{self, TranslateError};
+use switchyard_core::translate::{self, TranslateError};
 
 /// The namespace of a manifest that names none (kubectl's default).
 pub const DEFAULT_NAMESPACE: &str = "default";
@@ -591,7 +591,7 @@ impl DocumentReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::scheduler::{KubernetesMeta, ServerNotify};
+    use switchyard_proto::scheduler::{KubernetesMeta, ServerNotify};
 
     fn outcomes(text: &str) -> Vec<(usize, usize, Result<String, String>)> {
         translate_documents(text, "fallback")
@@ -750,7 +750,7 @@ mod tests {
             reports[0].result,
             Ok(Outcome::Request(Box::new(SchedulerRequest::UnloadModel(
                 UnloadModelRequest {
-                    model: Some(crate::proto::scheduler::ModelReference {
+                    model: Some(switchyard_proto::scheduler::ModelReference {
                         name: "iris".into(),
                         version: None
                     }),

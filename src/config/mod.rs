@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::registry::{ClientTls, RuntimeSpec, spec};
+use switchyard_core::registry::{ClientTls, RuntimeSpec, spec};
 
 pub mod catalogue;
 mod defaults;

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::{ConfigError, SchedulerConfig, catalogue};
-use crate::registry::ClientTls;
+use switchyard_core::registry::ClientTls;
 
 /// Flags (or variables) over `[scheduler]`; `None`: keep the file's value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

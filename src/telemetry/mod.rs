@@ -1,6 +1,6 @@
 //! Metrics: the Prometheus recorder, the process and runtime metrics
 //! sampled on scrape, and the admin HTTP endpoint that serves them with
-//! health probes. Every name comes from [`crate::metrics::CATALOGUE`].
+//! health probes. Every name comes from [`switchyard_core::metrics::CATALOGUE`].
 
 pub mod admin;
 #[cfg(target_os = "linux")]
@@ -24,7 +24,7 @@ pub fn install_metrics() -> Result<PrometheusHandle, BuildError> {
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)?
         .install_recorder()?;
-    crate::metrics::describe();
+    switchyard_core::metrics::describe();
     Ok(handle)
 }
 
@@ -43,7 +43,7 @@ pub fn render(handle: &PrometheusHandle) -> String {
 /// and type.
 fn render_samples(text: &mut String, samples: &[Sample]) {
     for &(name, value) in samples {
-        let Some(def) = crate::metrics::find(name) else {
+        let Some(def) = switchyard_core::metrics::find(name) else {
             debug_assert!(false, "{name} is not in the metrics catalogue");
             continue;
         };
@@ -68,7 +68,7 @@ mod tests {
         let mut text = String::new();
         render_samples(
             &mut text,
-            &[(crate::metrics::PROCESS_CPU_SECONDS_TOTAL, 1.25)],
+            &[(switchyard_core::metrics::PROCESS_CPU_SECONDS_TOTAL, 1.25)],
         );
         assert_eq!(
             text,
@@ -82,7 +82,7 @@ mod tests {
     async fn the_runtime_reports_its_workers() {
         let samples = runtime::sample();
         assert!(
-            samples.contains(&(crate::metrics::TOKIO_WORKERS, 2.0)),
+            samples.contains(&(switchyard_core::metrics::TOKIO_WORKERS, 2.0)),
             "{samples:?}"
         );
     }

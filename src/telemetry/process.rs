@@ -7,7 +7,7 @@
 //! of a second.
 
 use super::Sample;
-use crate::metrics as m;
+use switchyard_core::metrics as m;
 
 /// The current values; empty where `/proc` is missing.
 pub fn sample() -> Vec<Sample> {
@@ -144,7 +144,7 @@ mod tests {
     #[test]
     fn this_process_reports_every_process_metric() {
         let names: Vec<&str> = sample().iter().map(|(name, _)| *name).collect();
-        for def in crate::metrics::CATALOGUE
+        for def in switchyard_core::metrics::CATALOGUE
             .iter()
             .filter(|d| d.name.starts_with("process_"))
         {

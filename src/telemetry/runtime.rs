@@ -2,7 +2,7 @@
 //! [`tokio::runtime::RuntimeMetrics`], read when `/metrics` is scraped.
 
 use super::Sample;
-use crate::metrics as m;
+use switchyard_core::metrics as m;
 
 /// The current values of the runtime this is called on; empty outside one.
 pub fn sample() -> Vec<Sample> {

@@ -11,10 +11,10 @@ use tonic::Request;
 use tonic::transport::{Channel, Endpoint};
 
 use super::NAMESPACES;
-use crate::proto::gateway::ListRuntimesRequest;
-use crate::proto::gateway::gateway_client::GatewayClient;
-use crate::proto::scheduler::scheduler_client::SchedulerClient;
-use crate::proto::scheduler::{ModelStatusRequest, ModelSubscriptionRequest, ServerStatusRequest};
+use switchyard_proto::gateway::ListRuntimesRequest;
+use switchyard_proto::gateway::gateway_client::GatewayClient;
+use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
+use switchyard_proto::scheduler::{ModelStatusRequest, ModelSubscriptionRequest, ServerStatusRequest};
 
 /// The namespace the demo asks for that has no runtime.
 const MISSING_NAMESPACE: &str = "no-such-namespace";

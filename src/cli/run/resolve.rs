@@ -9,11 +9,11 @@ use crate::app::{AppConfig, KubeConnection, KubernetesConfig, OperatorTuning, St
 use crate::config::{
     ConfigError, DEFAULT_GATEWAY_LISTEN, FileConfig, KubernetesSection, catalogue,
 };
-use crate::operator::leader::{LeaderElectionConfig, LeaderElectionError};
-use crate::operator::runtimes::DEFAULT_FINALIZER_RECHECK;
-use crate::operator::{SchedulerAddressing, WatchScope};
-use crate::registry::spec;
-use crate::registry::static_file::DEFAULT_POLL_INTERVAL;
+use switchyard_operator::leader::{LeaderElectionConfig, LeaderElectionError};
+use switchyard_operator::runtimes::DEFAULT_FINALIZER_RECHECK;
+use switchyard_operator::{SchedulerAddressing, WatchScope};
+use switchyard_core::registry::spec;
+use crate::static_runtimes::DEFAULT_POLL_INTERVAL;
 
 fn invalid(key: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {

@@ -10,8 +10,8 @@ use clap::Parser;
 use super::*;
 use crate::app::{KubeConnection, StaticRuntimes};
 use crate::config::FileConfig;
-use crate::operator::WatchScope;
-use crate::operator::leader;
+use switchyard_operator::WatchScope;
+use switchyard_operator::leader;
 
 #[derive(Parser)]
 struct Cli {

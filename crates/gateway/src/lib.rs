@@ -1,0 +1,41 @@
+//! The gateway endpoint: one tonic server that serves Seldon's
+//! `seldon.mlops.scheduler.Scheduler` for every namespace, plus
+//! switchyard's own `switchyard.v1.Gateway`.
+//!
+//! In: client requests. Each is validated (`validate`), given a namespace
+//! (`namespace`: `seldon-namespace` metadata, else the message's
+//! `kubernetesMeta`, else the configured default), and then:
+//! - unary calls and the control-plane stream go to that namespace's
+//!   scheduler over the pool's shared channel (`route`);
+//! - finite listings go to one namespace, or to all at once, merged
+//!   (`finite`);
+//! - status subscriptions are served from the status bus, never by an
+//!   upstream stream per client (`subscribe`).
+//!
+//! Out: responses with every status message tagged with its namespace
+//! (`tagging`), and errors mapped in one place (`status`). `server` builds
+//! the tonic server (TLS, limits, keepalive, graceful shutdown) and
+//! `metrics_layer` measures it. This module sees no Kubernetes types.
+
+mod finite;
+mod forward;
+pub mod health;
+pub mod metrics_layer;
+pub mod namespace;
+pub mod options;
+mod route;
+pub mod runtimes;
+pub mod scheduler;
+pub mod server;
+pub mod status;
+mod streams;
+mod subscribe;
+pub mod tagging;
+pub mod validate;
+
+pub use metrics_layer::{GrpcMetrics, GrpcMetricsLayer};
+pub use namespace::{NAMESPACE_METADATA, NamespaceError, NamespaceResolver};
+pub use options::{GatewayOptions, TlsFiles};
+pub use runtimes::RuntimesService;
+pub use scheduler::SchedulerGateway;
+pub use server::{ServeError, bind, serve};

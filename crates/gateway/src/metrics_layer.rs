@@ -1,0 +1,446 @@
+//! gRPC server metrics as a tower layer, in the names people already
+//! chart (go-grpc-prometheus): `grpc_server_started_total`,
+//! `grpc_server_handled_total`, `grpc_server_handling_seconds` and
+//! `grpc_server_msg_sent_total`.
+//!
+//! In: every HTTP request tonic's server receives, before routing. Out:
+//! counters and a histogram labelled by service, method, type and code.
+//! The code comes from the `grpc-status` header of a trailers-only
+//! response (errors answered at once), else from the trailers at the end of
+//! the body, so a stream is recorded when it ends, with the code it ended
+//! with. A response dropped before it ended (the client went away) counts as
+//! `Canceled`. Messages sent are counted from the gRPC framing of the body.
+//! Label values are bounded: method names come from a fixed list of the
+//! services we serve; any other path is `unknown`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http_body::{Body, Frame, SizeHint};
+use tonic::Code;
+use tower::{Layer, Service};
+
+use switchyard_core::metrics as m;
+
+/// The kind of an RPC, as the `grpc_type` label spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrpcType {
+    Unary,
+    ClientStream,
+    ServerStream,
+    BidiStream,
+}
+
+impl GrpcType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrpcType::Unary => "unary",
+            GrpcType::ClientStream => "client_stream",
+            GrpcType::ServerStream => "server_stream",
+            GrpcType::BidiStream => "bidi_stream",
+        }
+    }
+}
+
+/// One RPC the gateway serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Method {
+    pub service: &'static str,
+    pub method: &'static str,
+    pub kind: GrpcType,
+}
+
+const SCHEDULER: &str = "seldon.mlops.scheduler.Scheduler";
+const GATEWAY: &str = "switchyard.v1.Gateway";
+const HEALTH: &str = "seldon.mlops.health.HealthCheckService";
+
+const fn rpc(service: &'static str, method: &'static str, kind: GrpcType) -> Method {
+    Method {
+        service,
+        method,
+        kind,
+    }
+}
+
+/// Every RPC served: the only label values besides `unknown`.
+pub const METHODS: &[Method] = &[
+    rpc(SCHEDULER, "ServerNotify", GrpcType::Unary),
+    rpc(SCHEDULER, "LoadModel", GrpcType::Unary),
+    rpc(SCHEDULER, "UnloadModel", GrpcType::Unary),
+    rpc(SCHEDULER, "LoadPipeline", GrpcType::Unary),
+    rpc(SCHEDULER, "UnloadPipeline", GrpcType::Unary),
+    rpc(SCHEDULER, "StartExperiment", GrpcType::Unary),
+    rpc(SCHEDULER, "StopExperiment", GrpcType::Unary),
+    rpc(SCHEDULER, "ServerStatus", GrpcType::ServerStream),
+    rpc(SCHEDULER, "ModelStatus", GrpcType::ServerStream),
+    rpc(SCHEDULER, "PipelineStatus", GrpcType::ServerStream),
+    rpc(SCHEDULER, "ExperimentStatus", GrpcType::ServerStream),
+    rpc(SCHEDULER, "SchedulerStatus", GrpcType::Unary),
+    rpc(SCHEDULER, "SubscribeServerStatus", GrpcType::ServerStream),
+    rpc(SCHEDULER, "SubscribeModelStatus", GrpcType::ServerStream),
+    rpc(
+        SCHEDULER,
+        "SubscribeExperimentStatus",
+        GrpcType::ServerStream,
+    ),
+    rpc(SCHEDULER, "SubscribePipelineStatus", GrpcType::ServerStream),
+    rpc(SCHEDULER, "PipelineStatusEvent", GrpcType::Unary),
+    rpc(SCHEDULER, "ModelStatusEvent", GrpcType::Unary),
+    rpc(SCHEDULER, "SubscribeControlPlane", GrpcType::ServerStream),
+    rpc(GATEWAY, "ListRuntimes", GrpcType::Unary),
+    rpc(GATEWAY, "WatchRuntimes", GrpcType::ServerStream),
+    rpc(HEALTH, "HealthCheck", GrpcType::Unary),
+];
+
+/// Labels of a request path: a known method, or `unknown` for all three.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Labels {
+    service: &'static str,
+    method: &'static str,
+    kind: &'static str,
+}
+
+const UNKNOWN: &str = "unknown";
+
+impl Labels {
+    fn of_path(path: &str) -> Labels {
+        let known = path
+            .strip_prefix('/')
+            .and_then(|p| p.split_once('/'))
+            .and_then(|(service, method)| {
+                METHODS
+                    .iter()
+                    .find(|m| m.service == service && m.method == method)
+            });
+        match known {
+            Some(m) => Labels {
+                service: m.service,
+                method: m.method,
+                kind: m.kind.as_str(),
+            },
+            None => Labels {
+                service: UNKNOWN,
+                method: UNKNOWN,
+                kind: UNKNOWN,
+            },
+        }
+    }
+}
+
+/// A gRPC status code as go-grpc-prometheus spells it (`grpc_code`).
+pub fn code_label(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "Canceled",
+        Code::Unknown => "Unknown",
+        Code::InvalidArgument => "InvalidArgument",
+        Code::DeadlineExceeded => "DeadlineExceeded",
+        Code::NotFound => "NotFound",
+        Code::AlreadyExists => "AlreadyExists",
+        Code::PermissionDenied => "PermissionDenied",
+        Code::ResourceExhausted => "ResourceExhausted",
+        Code::FailedPrecondition => "FailedPrecondition",
+        Code::Aborted => "Aborted",
+        Code::OutOfRange => "OutOfRange",
+        Code::Unimplemented => "Unimplemented",
+        Code::Internal => "Internal",
+        Code::Unavailable => "Unavailable",
+        Code::DataLoss => "DataLoss",
+        Code::Unauthenticated => "Unauthenticated",
+    }
+}
+
+/// The code in a `grpc-status` header, if there is one.
+fn grpc_status(headers: &HeaderMap) -> Option<Code> {
+    let value = headers.get("grpc-status")?;
+    let code = std::str::from_utf8(value.as_bytes())
+        .ok()?
+        .trim()
+        .parse::<i32>()
+        .ok()?;
+    Some(Code::from_i32(code))
+}
+
+/// One call being measured. Records `handled` exactly once: when told how
+/// it ended, or as `Canceled` if dropped first.
+struct Call {
+    labels: Labels,
+    start: Instant,
+    done: bool,
+}
+
+impl Call {
+    fn start(labels: Labels) -> Call {
+        metrics::counter!(m::GRPC_SERVER_STARTED_TOTAL, "grpc_service" => labels.service, "grpc_method" => labels.method, "grpc_type" => labels.kind)
+            .increment(1);
+        Call {
+            labels,
+            start: Instant::now(),
+            done: false,
+        }
+    }
+
+    fn sent(&self, messages: u64) {
+        let l = self.labels;
+        metrics::counter!(m::GRPC_SERVER_MSG_SENT_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind)
+            .increment(messages);
+    }
+
+    fn finish(mut self, code: Code) {
+        self.record(code);
+    }
+
+    fn record(&mut self, code: Code) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        let l = self.labels;
+        metrics::counter!(m::GRPC_SERVER_HANDLED_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind, "grpc_code" => code_label(code))
+            .increment(1);
+        metrics::histogram!(m::GRPC_SERVER_HANDLING_SECONDS, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind)
+            .record(self.start.elapsed().as_secs_f64());
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        self.record(Code::Cancelled);
+    }
+}
+
+/// Counts gRPC messages in a byte stream (5-byte prefix: flag, length).
+#[derive(Debug, Default)]
+struct Framing {
+    header: [u8; 5],
+    filled: usize,
+    remaining: usize,
+}
+
+impl Framing {
+    /// Feeds `data`; returns how many message prefixes it completed.
+    fn feed(&mut self, mut data: &[u8]) -> u64 {
+        let mut messages = 0;
+        while !data.is_empty() {
+            if self.remaining > 0 {
+                let n = self.remaining.min(data.len());
+                self.remaining -= n;
+                data = &data[n..];
+                continue;
+            }
+            let n = (5 - self.filled).min(data.len());
+            self.header[self.filled..self.filled + n].copy_from_slice(&data[..n]);
+            self.filled += n;
+            data = &data[n..];
+            if self.filled == 5 {
+                let [_, a, b, c, d] = self.header;
+                self.remaining = u32::from_be_bytes([a, b, c, d]) as usize;
+                self.filled = 0;
+                messages += 1;
+            }
+        }
+        messages
+    }
+}
+
+/// The layer: wraps a service in [`GrpcMetrics`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GrpcMetricsLayer;
+
+impl<S> Layer<S> for GrpcMetricsLayer {
+    type Service = GrpcMetrics<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcMetrics { inner }
+    }
+}
+
+/// Records gRPC server metrics for every request to `S`.
+#[derive(Clone, Debug)]
+pub struct GrpcMetrics<S> {
+    inner: S,
+}
+
+impl GrpcMetrics<()> {
+    /// The layer that adds these metrics to a tonic server.
+    pub fn layer() -> GrpcMetricsLayer {
+        GrpcMetricsLayer
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcMetrics<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    ResBody: Body<Data = Bytes>,
+{
+    type Response = http::Response<MeteredBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        let call = Call::start(Labels::of_path(request.uri().path()));
+        ResponseFuture {
+            inner: self.inner.call(request),
+            call: Some(call),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response of a [`GrpcMetrics`] service.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        call: Option<Call>,
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<http::Response<ResBody>, E>>,
+    ResBody: Body<Data = Bytes>,
+{
+    type Output = Result<http::Response<MeteredBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        let call = this.call.take();
+        Poll::Ready(match result {
+            Ok(response) => {
+                let (parts, body) = response.into_parts();
+                let call = match (call, grpc_status(&parts.headers)) {
+                    // Trailers-only: the call ended here.
+                    (Some(call), Some(code)) => {
+                        call.finish(code);
+                        None
+                    }
+                    (call, _) => call,
+                };
+                Ok(http::Response::from_parts(
+                    parts,
+                    MeteredBody {
+                        inner: body,
+                        call,
+                        framing: Framing::default(),
+                    },
+                ))
+            }
+            Err(error) => {
+                if let Some(call) = call {
+                    call.finish(Code::Unknown);
+                }
+                Err(error)
+            }
+        })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that records how its call ended.
+    pub struct MeteredBody<B> {
+        #[pin]
+        inner: B,
+        call: Option<Call>,
+        framing: Framing,
+    }
+}
+
+impl<B> Body for MeteredBody<B>
+where
+    B: Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let polled = ready!(this.inner.poll_frame(cx));
+        match &polled {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    let messages = this.framing.feed(data);
+                    if let (Some(call), true) = (this.call.as_ref(), messages > 0) {
+                        call.sent(messages);
+                    }
+                } else if let Some(trailers) = frame.trailers_ref()
+                    && let Some(call) = this.call.take()
+                {
+                    call.finish(grpc_status(trailers).unwrap_or(Code::Unknown));
+                }
+            }
+            Some(Err(_)) | None => {
+                if let Some(call) = this.call.take() {
+                    call.finish(Code::Unknown);
+                }
+            }
+        }
+        Poll::Ready(polled)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_map_to_bounded_labels() {
+        let l = Labels::of_path("/seldon.mlops.scheduler.Scheduler/LoadModel");
+        assert_eq!(
+            (l.service, l.method, l.kind),
+            (SCHEDULER, "LoadModel", "unary")
+        );
+        let l = Labels::of_path("/seldon.mlops.scheduler.Scheduler/SubscribeModelStatus");
+        assert_eq!(l.kind, "server_stream");
+        for odd in [
+            "/",
+            "",
+            "/x.Y/Z",
+            "/seldon.mlops.scheduler.Scheduler/Nope",
+            "no-slash",
+        ] {
+            assert_eq!(Labels::of_path(odd).method, UNKNOWN, "{odd:?}");
+        }
+    }
+
+    #[test]
+    fn framing_counts_messages_across_chunks() {
+        let mut f = Framing::default();
+        // Two messages of 3 and 0 bytes, then one of 2 split over chunks.
+        let bytes = [0u8, 0, 0, 0, 3, 1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 9, 9];
+        assert_eq!(f.feed(&bytes[..7]), 1);
+        assert_eq!(f.feed(&bytes[7..15]), 1);
+        assert_eq!(f.feed(&bytes[15..17]), 0);
+        assert_eq!(f.feed(&bytes[17..]), 1);
+        assert_eq!(f.remaining, 0);
+    }
+
+    #[test]
+    fn grpc_status_header_parses() {
+        let mut h = HeaderMap::new();
+        assert_eq!(grpc_status(&h), None);
+        h.insert("grpc-status", "5".parse().unwrap());
+        assert_eq!(grpc_status(&h), Some(Code::NotFound));
+        h.insert("grpc-status", "99".parse().unwrap());
+        assert_eq!(grpc_status(&h), Some(Code::Unknown));
+    }
+}

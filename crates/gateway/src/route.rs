@@ -1,0 +1,141 @@
+//! Routing one call to one namespace's scheduler: unary calls, and the
+//! control-plane stream, which is passed through as it is.
+//!
+//! In: a client request. It is validated, its namespace resolved
+//! (metadata, message, default), the namespace looked up in the pool
+//! (lock-free), and the message forwarded on that namespace's shared
+//! channel with the client's custom metadata and a deadline. Out: the
+//! scheduler's response, or its status unchanged, or a status from
+//! [`status`] for what went wrong on our side. Nothing here holds a lock
+//! or waits on any other namespace.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status, Streaming};
+use tracing::Instrument;
+
+use super::status::unknown_namespace;
+use super::namespace::NamespacedMessage;
+use super::scheduler::Shared;
+use super::streams::{ResponseStream, until_shutdown};
+use super::validate::Validate;
+use super::{forward, status};
+use switchyard_scheduler::MAX_MESSAGE_BYTES;
+use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
+
+/// One namespace's scheduler, ready to call.
+pub(super) struct Target {
+    pub namespace: Arc<str>,
+    pub address: Arc<str>,
+    pub client: SchedulerClient<Channel>,
+}
+
+impl Target {
+    /// Maps a failed call's status (see [`status::from_upstream`]).
+    pub fn upstream_error(&self, status: Status) -> Status {
+        status::from_upstream(&self.namespace, &self.address, status)
+    }
+}
+
+impl Shared {
+    /// The scheduler of `namespace`, or NOT_FOUND.
+    pub(super) fn target(&self, namespace: &str) -> Result<Target, Status> {
+        let entry = self.pool.get(namespace).map_err(unknown_namespace)?;
+        Ok(Target {
+            namespace: Arc::from(namespace),
+            address: Arc::from(entry.spec.address.as_str()),
+            client: SchedulerClient::new(entry.channel.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(self.options.max_request_bytes),
+        })
+    }
+
+    /// Validates `request`, routes it to its namespace's scheduler with
+    /// `call`, and returns the answer.
+    pub(super) async fn unary<Req, Resp, F, Fut>(
+        &self,
+        rpc: &'static str,
+        request: Request<Req>,
+        call: F,
+    ) -> Result<Response<Resp>, Status>
+    where
+        Req: Validate + NamespacedMessage,
+        F: FnOnce(SchedulerClient<Channel>, Request<Req>) -> Fut,
+        Fut: Future<Output = Result<Response<Resp>, Status>>,
+    {
+        request.get_ref().validate()?;
+        let namespace = self
+            .resolver
+            .resolve(request.metadata(), request.get_ref())?;
+        let Target {
+            namespace,
+            address,
+            client,
+        } = self.target(&namespace)?;
+        let timeout = forward::call_timeout(request.metadata(), self.options.call_timeout);
+        let (metadata, _, message) = request.into_parts();
+        let upstream = forward::upstream_request(&metadata, message, Some(timeout));
+        let span = tracing::debug_span!("route", rpc, namespace = %namespace);
+        match tokio::time::timeout(timeout, call(client, upstream))
+            .instrument(span)
+            .await
+        {
+            Ok(Ok(response)) => Ok(Response::new(response.into_inner())),
+            Ok(Err(upstream)) => {
+                tracing::debug!(rpc, namespace = %namespace, code = ?upstream.code(), message = upstream.message(), "scheduler call failed");
+                Err(status::from_upstream(&namespace, &address, upstream))
+            }
+            Err(_) => Err(status::deadline_exceeded(&namespace, rpc, timeout)),
+        }
+    }
+
+    /// Opens `open` on the resolved namespace's scheduler and relays the
+    /// stream as it is until either side ends it (or the gateway stops).
+    /// One upstream stream per client: only for streams that are per
+    /// client by nature (the control plane).
+    pub(super) async fn passthrough<Req, Resp, F, Fut>(
+        &self,
+        rpc: &'static str,
+        request: Request<Req>,
+        open: F,
+    ) -> Result<Response<ResponseStream<Resp>>, Status>
+    where
+        Req: Validate + NamespacedMessage,
+        Resp: Send + 'static,
+        F: FnOnce(SchedulerClient<Channel>, Request<Req>) -> Fut,
+        Fut: Future<Output = Result<Response<Streaming<Resp>>, Status>>,
+    {
+        request.get_ref().validate()?;
+        let namespace = self
+            .resolver
+            .resolve(request.metadata(), request.get_ref())?;
+        let target = self.target(&namespace)?;
+        let open_timeout = forward::call_timeout(request.metadata(), self.options.call_timeout);
+        // A long-lived stream carries the client's own deadline, if any,
+        // never ours.
+        let client_deadline = forward::client_timeout(request.metadata());
+        let (metadata, _, message) = request.into_parts();
+        let upstream = forward::upstream_request(&metadata, message, client_deadline);
+        let opened =
+            match tokio::time::timeout(open_timeout, open(target.client.clone(), upstream)).await {
+                Ok(Ok(response)) => response.into_inner(),
+                Ok(Err(upstream)) => return Err(target.upstream_error(upstream)),
+                Err(_) => {
+                    return Err(status::deadline_exceeded(
+                        &target.namespace,
+                        rpc,
+                        open_timeout,
+                    ));
+                }
+            };
+        tracing::debug!(rpc, namespace = %target.namespace, "relaying upstream stream");
+        let relayed = opened.map(move |item| item.map_err(|s| target.upstream_error(s)));
+        Ok(Response::new(until_shutdown(
+            relayed,
+            self.shutdown.clone(),
+        )))
+    }
+}

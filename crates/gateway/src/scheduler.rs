@@ -1,0 +1,328 @@
+//! `seldon.mlops.scheduler.Scheduler`, served for every namespace.
+//!
+//! Each RPC is one line of policy: unary calls and the control plane are
+//! routed to one namespace (`route`), the finite listings go to one or all
+//! namespaces (`finite`), the subscriptions are served from the status bus
+//! (`subscribe`). Validation, namespace resolution and error mapping live
+//! in `validate`, `namespace` and `status`.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+use super::namespace::NamespaceResolver;
+use super::options::GatewayOptions;
+use super::streams::ResponseStream;
+use switchyard_core::bus::{StatusBus, StatusKind, StatusPayload};
+use switchyard_scheduler::SchedulerPool;
+use switchyard_proto::chainer::{PipelineUpdateStatusMessage, PipelineUpdateStatusResponse};
+use switchyard_proto::scheduler::scheduler_server::{Scheduler, SchedulerServer};
+use switchyard_proto::scheduler::{
+    ControlPlaneResponse, ControlPlaneSubscriptionRequest, ExperimentStatusRequest,
+    ExperimentStatusResponse, ExperimentSubscriptionRequest, LoadModelRequest, LoadModelResponse,
+    LoadPipelineRequest, LoadPipelineResponse, ModelStatusRequest, ModelStatusResponse,
+    ModelSubscriptionRequest, ModelUpdateStatusMessage, ModelUpdateStatusResponse,
+    PipelineStatusRequest, PipelineStatusResponse, PipelineSubscriptionRequest,
+    SchedulerStatusRequest, SchedulerStatusResponse, ServerNotifyRequest, ServerNotifyResponse,
+    ServerStatusRequest, ServerStatusResponse, ServerSubscriptionRequest, StartExperimentRequest,
+    StartExperimentResponse, StopExperimentRequest, StopExperimentResponse, UnloadModelRequest,
+    UnloadModelResponse, UnloadPipelineRequest, UnloadPipelineResponse,
+};
+
+/// The Scheduler service for every namespace. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct SchedulerGateway {
+    inner: Arc<Shared>,
+}
+
+/// What every handler needs.
+pub(super) struct Shared {
+    pub pool: SchedulerPool,
+    pub bus: StatusBus,
+    pub resolver: NamespaceResolver,
+    pub options: GatewayOptions,
+    /// Cancelled when the gateway stops: every open stream ends.
+    pub shutdown: CancellationToken,
+}
+
+impl SchedulerGateway {
+    /// A gateway routing through `pool`, serving subscriptions from `bus`,
+    /// falling back to the options' default namespace for requests that
+    /// name none. Cancelling `shutdown` ends every stream it serves.
+    pub fn new(
+        pool: SchedulerPool,
+        bus: StatusBus,
+        options: GatewayOptions,
+        shutdown: CancellationToken,
+    ) -> Self {
+        SchedulerGateway {
+            inner: Arc::new(Shared {
+                pool,
+                bus,
+                resolver: NamespaceResolver::new(options.default_namespace.clone()),
+                options,
+                shutdown,
+            }),
+        }
+    }
+
+    /// The tonic service, with the message size limits of the options.
+    pub fn into_service(self) -> SchedulerServer<Self> {
+        let options = &self.inner.options;
+        let (decode, encode) = (options.max_request_bytes, options.max_response_bytes);
+        SchedulerServer::new(self)
+            .max_decoding_message_size(decode)
+            .max_encoding_message_size(encode)
+    }
+}
+
+fn model(p: &StatusPayload) -> Option<&ModelStatusResponse> {
+    match p {
+        StatusPayload::Model(m) => Some(m),
+        _ => None,
+    }
+}
+
+fn pipeline(p: &StatusPayload) -> Option<&PipelineStatusResponse> {
+    match p {
+        StatusPayload::Pipeline(m) => Some(m),
+        _ => None,
+    }
+}
+
+fn experiment(p: &StatusPayload) -> Option<&ExperimentStatusResponse> {
+    match p {
+        StatusPayload::Experiment(m) => Some(m),
+        _ => None,
+    }
+}
+
+fn server(p: &StatusPayload) -> Option<&ServerStatusResponse> {
+    match p {
+        StatusPayload::Server(m) => Some(m),
+        _ => None,
+    }
+}
+
+fn has_name(name: &Option<String>) -> bool {
+    name.as_deref().is_some_and(|n| !n.is_empty())
+}
+
+#[tonic::async_trait]
+impl Scheduler for SchedulerGateway {
+    async fn server_notify(
+        &self,
+        request: Request<ServerNotifyRequest>,
+    ) -> Result<Response<ServerNotifyResponse>, Status> {
+        self.inner
+            .unary("ServerNotify", request, |mut c, r| async move {
+                c.server_notify(r).await
+            })
+            .await
+    }
+
+    async fn load_model(
+        &self,
+        request: Request<LoadModelRequest>,
+    ) -> Result<Response<LoadModelResponse>, Status> {
+        self.inner
+            .unary("LoadModel", request, |mut c, r| async move {
+                c.load_model(r).await
+            })
+            .await
+    }
+
+    async fn unload_model(
+        &self,
+        request: Request<UnloadModelRequest>,
+    ) -> Result<Response<UnloadModelResponse>, Status> {
+        self.inner
+            .unary("UnloadModel", request, |mut c, r| async move {
+                c.unload_model(r).await
+            })
+            .await
+    }
+
+    async fn load_pipeline(
+        &self,
+        request: Request<LoadPipelineRequest>,
+    ) -> Result<Response<LoadPipelineResponse>, Status> {
+        self.inner
+            .unary("LoadPipeline", request, |mut c, r| async move {
+                c.load_pipeline(r).await
+            })
+            .await
+    }
+
+    async fn unload_pipeline(
+        &self,
+        request: Request<UnloadPipelineRequest>,
+    ) -> Result<Response<UnloadPipelineResponse>, Status> {
+        self.inner
+            .unary("UnloadPipeline", request, |mut c, r| async move {
+                c.unload_pipeline(r).await
+            })
+            .await
+    }
+
+    async fn start_experiment(
+        &self,
+        request: Request<StartExperimentRequest>,
+    ) -> Result<Response<StartExperimentResponse>, Status> {
+        self.inner
+            .unary("StartExperiment", request, |mut c, r| async move {
+                c.start_experiment(r).await
+            })
+            .await
+    }
+
+    async fn stop_experiment(
+        &self,
+        request: Request<StopExperimentRequest>,
+    ) -> Result<Response<StopExperimentResponse>, Status> {
+        self.inner
+            .unary("StopExperiment", request, |mut c, r| async move {
+                c.stop_experiment(r).await
+            })
+            .await
+    }
+
+    type ServerStatusStream = ResponseStream<ServerStatusResponse>;
+
+    async fn server_status(
+        &self,
+        request: Request<ServerStatusRequest>,
+    ) -> Result<Response<Self::ServerStatusStream>, Status> {
+        let named = has_name(&request.get_ref().name);
+        self.inner
+            .finite("ServerStatus", request, named, |mut c, r| async move {
+                c.server_status(r).await
+            })
+    }
+
+    type ModelStatusStream = ResponseStream<ModelStatusResponse>;
+
+    async fn model_status(
+        &self,
+        request: Request<ModelStatusRequest>,
+    ) -> Result<Response<Self::ModelStatusStream>, Status> {
+        let named = request.get_ref().model.is_some();
+        self.inner
+            .finite("ModelStatus", request, named, |mut c, r| async move {
+                c.model_status(r).await
+            })
+    }
+
+    type PipelineStatusStream = ResponseStream<PipelineStatusResponse>;
+
+    async fn pipeline_status(
+        &self,
+        request: Request<PipelineStatusRequest>,
+    ) -> Result<Response<Self::PipelineStatusStream>, Status> {
+        let named = has_name(&request.get_ref().name);
+        self.inner
+            .finite("PipelineStatus", request, named, |mut c, r| async move {
+                c.pipeline_status(r).await
+            })
+    }
+
+    type ExperimentStatusStream = ResponseStream<ExperimentStatusResponse>;
+
+    async fn experiment_status(
+        &self,
+        request: Request<ExperimentStatusRequest>,
+    ) -> Result<Response<Self::ExperimentStatusStream>, Status> {
+        let named = has_name(&request.get_ref().name);
+        self.inner
+            .finite("ExperimentStatus", request, named, |mut c, r| async move {
+                c.experiment_status(r).await
+            })
+    }
+
+    async fn scheduler_status(
+        &self,
+        request: Request<SchedulerStatusRequest>,
+    ) -> Result<Response<SchedulerStatusResponse>, Status> {
+        self.inner
+            .unary("SchedulerStatus", request, |mut c, r| async move {
+                c.scheduler_status(r).await
+            })
+            .await
+    }
+
+    type SubscribeServerStatusStream = ResponseStream<ServerStatusResponse>;
+
+    async fn subscribe_server_status(
+        &self,
+        request: Request<ServerSubscriptionRequest>,
+    ) -> Result<Response<Self::SubscribeServerStatusStream>, Status> {
+        self.inner
+            .subscribe(request.metadata(), StatusKind::Server, server)
+    }
+
+    type SubscribeModelStatusStream = ResponseStream<ModelStatusResponse>;
+
+    async fn subscribe_model_status(
+        &self,
+        request: Request<ModelSubscriptionRequest>,
+    ) -> Result<Response<Self::SubscribeModelStatusStream>, Status> {
+        self.inner
+            .subscribe(request.metadata(), StatusKind::Model, model)
+    }
+
+    type SubscribeExperimentStatusStream = ResponseStream<ExperimentStatusResponse>;
+
+    async fn subscribe_experiment_status(
+        &self,
+        request: Request<ExperimentSubscriptionRequest>,
+    ) -> Result<Response<Self::SubscribeExperimentStatusStream>, Status> {
+        self.inner
+            .subscribe(request.metadata(), StatusKind::Experiment, experiment)
+    }
+
+    type SubscribePipelineStatusStream = ResponseStream<PipelineStatusResponse>;
+
+    async fn subscribe_pipeline_status(
+        &self,
+        request: Request<PipelineSubscriptionRequest>,
+    ) -> Result<Response<Self::SubscribePipelineStatusStream>, Status> {
+        self.inner
+            .subscribe(request.metadata(), StatusKind::Pipeline, pipeline)
+    }
+
+    async fn pipeline_status_event(
+        &self,
+        request: Request<PipelineUpdateStatusMessage>,
+    ) -> Result<Response<PipelineUpdateStatusResponse>, Status> {
+        self.inner
+            .unary("PipelineStatusEvent", request, |mut c, r| async move {
+                c.pipeline_status_event(r).await
+            })
+            .await
+    }
+
+    async fn model_status_event(
+        &self,
+        request: Request<ModelUpdateStatusMessage>,
+    ) -> Result<Response<ModelUpdateStatusResponse>, Status> {
+        self.inner
+            .unary("ModelStatusEvent", request, |mut c, r| async move {
+                c.model_status_event(r).await
+            })
+            .await
+    }
+
+    type SubscribeControlPlaneStream = ResponseStream<ControlPlaneResponse>;
+
+    async fn subscribe_control_plane(
+        &self,
+        request: Request<ControlPlaneSubscriptionRequest>,
+    ) -> Result<Response<Self::SubscribeControlPlaneStream>, Status> {
+        self.inner
+            .passthrough("SubscribeControlPlane", request, |mut c, r| async move {
+                c.subscribe_control_plane(r).await
+            })
+            .await
+    }
+}

@@ -1,0 +1,147 @@
+//! Building and running the gateway's tonic server.
+//!
+//! One HTTP/2 endpoint serves `seldon.mlops.scheduler.Scheduler` for every
+//! namespace, `switchyard.v1.Gateway` and Seldon's health service, behind
+//! the gRPC metrics layer; plaintext, TLS or mTLS (rustls) from
+//! [`TlsFiles`]. Request messages are capped at
+//! [`GatewayOptions::max_request_bytes`] (bigger: OUT_OF_RANGE from
+//! tonic). Shutdown is graceful: when the caller's `shutdown` future
+//! completes, the listener closes, every open stream ends with
+//! UNAVAILABLE, and connections drain for at most
+//! [`GatewayOptions::shutdown_grace`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+
+use super::health::HealthService;
+use super::metrics_layer::GrpcMetrics;
+use super::options::{GatewayOptions, TlsFiles};
+use super::runtimes::RuntimesService;
+use super::scheduler::SchedulerGateway;
+use switchyard_core::bus::StatusBus;
+use switchyard_scheduler::SchedulerPool;
+
+/// TCP keepalive on client connections: lets the kernel notice peers that
+/// vanished without a FIN even between HTTP/2 pings.
+pub const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
+
+/// Why the gateway could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr} for the gateway: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot read the gateway's TLS {what} from {path}: {source}")]
+    TlsFile {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the gateway's TLS settings were rejected (check that cert and key are PEM and match): {0}"
+    )]
+    Tls(#[source] tonic::transport::Error),
+    #[error("the gateway server failed: {0}")]
+    Serve(#[source] tonic::transport::Error),
+}
+
+/// Binds the gateway's listening socket (port 0 picks a free port; read it
+/// back with `local_addr`).
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// Serves the gateway on `listener` until `shutdown` completes: routes
+/// through `pool` and serves subscriptions from `bus`.
+pub async fn serve(
+    listener: TcpListener,
+    pool: SchedulerPool,
+    bus: StatusBus,
+    options: GatewayOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let tls = options.tls.clone();
+    let default_namespace = options.default_namespace.clone();
+    let tls_config = tls.as_ref().map(server_tls).transpose()?;
+    let stopping = CancellationToken::new();
+    let scheduler = SchedulerGateway::new(
+        pool.clone(),
+        bus,
+        options.clone(),
+        stopping.clone(),
+    );
+    let runtimes = RuntimesService::new(pool, stopping.clone());
+
+    let mut builder = Server::builder()
+        .http2_keepalive_interval(Some(options.keepalive_interval))
+        .http2_keepalive_timeout(Some(options.keepalive_timeout));
+    if let Some(tls_config) = tls_config {
+        builder = builder.tls_config(tls_config).map_err(ServeError::Tls)?;
+    }
+    let router = builder
+        .layer(GrpcMetrics::layer())
+        .add_service(scheduler.into_service())
+        .add_service(runtimes.into_service())
+        .add_service(HealthService.into_service());
+
+    let address = listener.local_addr().ok();
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(TCP_KEEPALIVE));
+    let signal = {
+        let stopping = stopping.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("gateway stopping: ending open streams");
+            stopping.cancel();
+        }
+    };
+    tracing::info!(address = ?address, tls = tls.is_some(), mtls = tls.as_ref().is_some_and(|t| t.client_ca.is_some()), default_namespace = default_namespace.as_deref().unwrap_or(""), "gateway serving");
+    let server = router.serve_with_incoming_shutdown(incoming, signal);
+    let grace = async {
+        stopping.cancelled().await;
+        tokio::time::sleep(options.shutdown_grace).await;
+    };
+    tokio::select! {
+        result = server => result.map_err(ServeError::Serve),
+        () = grace => {
+            tracing::warn!(grace = ?options.shutdown_grace, "gateway connections still open after the shutdown grace; stopping anyway");
+            Ok(())
+        }
+    }
+}
+
+fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, ServeError> {
+    std::fs::read(path).map_err(|source| ServeError::TlsFile {
+        what,
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// rustls settings from the config: our certificate, and for mTLS the CA
+/// client certificates must chain to.
+fn server_tls(tls: &TlsFiles) -> Result<ServerTlsConfig, ServeError> {
+    let TlsFiles {
+        cert,
+        key,
+        client_ca,
+    } = tls;
+    let identity = Identity::from_pem(read("certificate", cert)?, read("private key", key)?);
+    let mut config = ServerTlsConfig::new().identity(identity);
+    if let Some(ca) = client_ca {
+        config = config.client_ca_root(Certificate::from_pem(read("client CA", ca)?));
+    }
+    Ok(config)
+}

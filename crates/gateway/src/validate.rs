@@ -1,0 +1,332 @@
+//! Request validation: the one place that decides whether a request is
+//! well-formed enough to forward, before any routing happens.
+//!
+//! In: every request message the gateway serves. Out: `Ok(())` or an
+//! INVALID_ARGUMENT status naming the field (as a proto3 JSON path) and,
+//! for enums, the value. Checks are deliberately shallow: the names the
+//! scheduler needs to find an object, and enum values this build knows.
+//! Everything else is the scheduler's to judge, and its verdict is passed
+//! through unchanged.
+
+use std::fmt::Display;
+
+use tonic::Status;
+
+use switchyard_proto::chainer::{
+    PipelineUpdateStatusMessage, pipeline_step_update::PipelineJoinType,
+    pipeline_update_message::PipelineOperation,
+};
+use switchyard_proto::scheduler::{
+    ControlPlaneSubscriptionRequest, ExperimentStatusRequest, ExperimentSubscriptionRequest,
+    LoadModelRequest, LoadPipelineRequest, ModelStatusRequest, ModelSubscriptionRequest,
+    ModelUpdateStatusMessage, PipelineStatusRequest, PipelineSubscriptionRequest, ResourceType,
+    SchedulerStatusRequest, ServerNotifyRequest, ServerStatusRequest, ServerSubscriptionRequest,
+    StartExperimentRequest, StopExperimentRequest, UnloadModelRequest, UnloadPipelineRequest,
+    model_update_message::ModelOperation, pipeline_input, pipeline_output, pipeline_step,
+};
+
+/// A request the gateway can check before forwarding.
+pub trait Validate {
+    /// `Err` is always INVALID_ARGUMENT, naming the offending field.
+    fn validate(&self) -> Result<(), Status>;
+}
+
+fn missing(field: impl Display) -> Status {
+    Status::invalid_argument(format!("{field} is required"))
+}
+
+/// `Some` and non-empty, else INVALID_ARGUMENT naming `field`.
+fn required<T>(field: &str, value: Option<T>) -> Result<T, Status> {
+    value.ok_or_else(|| missing(field))
+}
+
+fn non_empty(field: impl Display, value: &str) -> Result<(), Status> {
+    if value.trim().is_empty() {
+        return Err(missing(field));
+    }
+    Ok(())
+}
+
+/// A known value of enum `E`, else INVALID_ARGUMENT naming field and value.
+fn known<E: TryFrom<i32>>(field: impl Display, value: i32) -> Result<(), Status> {
+    E::try_from(value)
+        .map(|_| ())
+        .map_err(|_| Status::invalid_argument(format!("{field} has unknown enum value {value}")))
+}
+
+impl Validate for LoadModelRequest {
+    fn validate(&self) -> Result<(), Status> {
+        let model = required("model", self.model.as_ref())?;
+        let meta = required("model.meta", model.meta.as_ref())?;
+        non_empty("model.meta.name", &meta.name)
+    }
+}
+
+impl Validate for UnloadModelRequest {
+    fn validate(&self) -> Result<(), Status> {
+        let model = required("model", self.model.as_ref())?;
+        non_empty("model.name", &model.name)
+    }
+}
+
+impl Validate for LoadPipelineRequest {
+    fn validate(&self) -> Result<(), Status> {
+        let pipeline = required("pipeline", self.pipeline.as_ref())?;
+        non_empty("pipeline.name", &pipeline.name)?;
+        for (i, step) in pipeline.steps.iter().enumerate() {
+            non_empty(format_args!("pipeline.steps[{i}].name"), &step.name)?;
+            known::<pipeline_step::JoinOp>(
+                format_args!("pipeline.steps[{i}].inputsJoin"),
+                step.inputs_join,
+            )?;
+            known::<pipeline_step::JoinOp>(
+                format_args!("pipeline.steps[{i}].triggersJoin"),
+                step.triggers_join,
+            )?;
+        }
+        if let Some(input) = &pipeline.input {
+            known::<pipeline_input::JoinOp>("pipeline.input.joinType", input.join_type)?;
+            known::<pipeline_input::JoinOp>("pipeline.input.triggersJoin", input.triggers_join)?;
+        }
+        if let Some(output) = &pipeline.output {
+            known::<pipeline_output::JoinOp>("pipeline.output.stepsJoin", output.steps_join)?;
+        }
+        Ok(())
+    }
+}
+
+impl Validate for UnloadPipelineRequest {
+    fn validate(&self) -> Result<(), Status> {
+        non_empty("name", &self.name)
+    }
+}
+
+impl Validate for StartExperimentRequest {
+    fn validate(&self) -> Result<(), Status> {
+        let experiment = required("experiment", self.experiment.as_ref())?;
+        non_empty("experiment.name", &experiment.name)?;
+        known::<ResourceType>("experiment.resourceType", experiment.resource_type)?;
+        for (i, candidate) in experiment.candidates.iter().enumerate() {
+            non_empty(
+                format_args!("experiment.candidates[{i}].name"),
+                &candidate.name,
+            )?;
+        }
+        if let Some(mirror) = &experiment.mirror {
+            non_empty("experiment.mirror.name", &mirror.name)?;
+        }
+        Ok(())
+    }
+}
+
+impl Validate for StopExperimentRequest {
+    fn validate(&self) -> Result<(), Status> {
+        non_empty("name", &self.name)
+    }
+}
+
+impl Validate for ServerNotifyRequest {
+    fn validate(&self) -> Result<(), Status> {
+        for (i, server) in self.servers.iter().enumerate() {
+            non_empty(format_args!("servers[{i}].name"), &server.name)?;
+        }
+        Ok(())
+    }
+}
+
+impl Validate for ModelStatusRequest {
+    fn validate(&self) -> Result<(), Status> {
+        if let Some(model) = &self.model {
+            non_empty("model.name", &model.name)?;
+        }
+        Ok(())
+    }
+}
+
+impl Validate for ModelUpdateStatusMessage {
+    fn validate(&self) -> Result<(), Status> {
+        let update = required("update", self.update.as_ref())?;
+        non_empty("update.model", &update.model)?;
+        known::<ModelOperation>("update.op", update.op)
+    }
+}
+
+impl Validate for PipelineUpdateStatusMessage {
+    fn validate(&self) -> Result<(), Status> {
+        let update = required("update", self.update.as_ref())?;
+        non_empty("update.pipeline", &update.pipeline)?;
+        known::<PipelineOperation>("update.op", update.op)?;
+        for (i, step) in update.updates.iter().enumerate() {
+            known::<PipelineJoinType>(
+                format_args!("update.updates[{i}].inputJoinTy"),
+                step.input_join_ty,
+            )?;
+            known::<PipelineJoinType>(
+                format_args!("update.updates[{i}].triggersJoinTy"),
+                step.triggers_join_ty,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+macro_rules! always_valid {
+    ($($ty:ty),* $(,)?) => {$(
+        impl Validate for $ty {
+            fn validate(&self) -> Result<(), Status> {
+                Ok(())
+            }
+        }
+    )*};
+}
+
+// Every field of these is optional: empty names mean "all".
+always_valid!(
+    ServerStatusRequest,
+    PipelineStatusRequest,
+    ExperimentStatusRequest,
+    SchedulerStatusRequest,
+    ModelSubscriptionRequest,
+    ServerSubscriptionRequest,
+    PipelineSubscriptionRequest,
+    ExperimentSubscriptionRequest,
+    ControlPlaneSubscriptionRequest,
+);
+
+#[cfg(test)]
+mod tests {
+    use tonic::Code;
+
+    use super::*;
+    use switchyard_proto::scheduler::{
+        Experiment, MetaData, Model, ModelReference, ModelUpdateMessage, Pipeline, PipelineStep,
+        ServerNotify,
+    };
+
+    fn invalid(result: Result<(), Status>) -> String {
+        let status = result.expect_err("should be rejected");
+        assert_eq!(status.code(), Code::InvalidArgument);
+        status.message().to_owned()
+    }
+
+    #[test]
+    fn load_model_needs_model_meta_and_name() {
+        assert_eq!(
+            invalid(LoadModelRequest { model: None }.validate()),
+            "model is required"
+        );
+        let no_meta = LoadModelRequest {
+            model: Some(Model::default()),
+        };
+        assert_eq!(invalid(no_meta.validate()), "model.meta is required");
+        let no_name = LoadModelRequest {
+            model: Some(Model {
+                meta: Some(MetaData::default()),
+                ..Default::default()
+            }),
+        };
+        assert_eq!(invalid(no_name.validate()), "model.meta.name is required");
+        let ok = LoadModelRequest {
+            model: Some(Model {
+                meta: Some(MetaData {
+                    name: "iris".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        };
+        assert!(ok.validate().is_ok());
+    }
+
+    #[test]
+    fn names_are_required_for_unload_and_stop() {
+        assert_eq!(
+            invalid(UnloadModelRequest::default().validate()),
+            "model is required"
+        );
+        let unnamed = UnloadModelRequest {
+            model: Some(ModelReference::default()),
+            kubernetes_meta: None,
+        };
+        assert_eq!(invalid(unnamed.validate()), "model.name is required");
+        assert_eq!(
+            invalid(UnloadPipelineRequest::default().validate()),
+            "name is required"
+        );
+        assert_eq!(
+            invalid(StopExperimentRequest { name: " ".into() }.validate()),
+            "name is required"
+        );
+        assert_eq!(
+            invalid(StartExperimentRequest::default().validate()),
+            "experiment is required"
+        );
+        assert_eq!(
+            invalid(LoadPipelineRequest::default().validate()),
+            "pipeline is required"
+        );
+    }
+
+    #[test]
+    fn unknown_enum_values_name_field_and_value() {
+        let pipeline = LoadPipelineRequest {
+            pipeline: Some(Pipeline {
+                name: "p".into(),
+                steps: vec![
+                    PipelineStep {
+                        name: "a".into(),
+                        ..Default::default()
+                    },
+                    PipelineStep {
+                        name: "b".into(),
+                        inputs_join: 7,
+                        ..Default::default()
+                    },
+                ],
+                ..Default::default()
+            }),
+        };
+        let msg = invalid(pipeline.validate());
+        assert!(
+            msg.contains("pipeline.steps[1].inputsJoin") && msg.ends_with("value 7"),
+            "{msg}"
+        );
+        let experiment = StartExperimentRequest {
+            experiment: Some(Experiment {
+                name: "e".into(),
+                resource_type: 9,
+                ..Default::default()
+            }),
+        };
+        let msg = invalid(experiment.validate());
+        assert!(
+            msg.contains("experiment.resourceType") && msg.contains("value 9"),
+            "{msg}"
+        );
+        let update = ModelUpdateStatusMessage {
+            update: Some(ModelUpdateMessage {
+                model: "m".into(),
+                op: -1,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(invalid(update.validate()).contains("update.op"));
+    }
+
+    #[test]
+    fn server_notify_entries_need_names() {
+        let req = ServerNotifyRequest {
+            servers: vec![
+                ServerNotify {
+                    name: "mlserver".into(),
+                    ..Default::default()
+                },
+                ServerNotify::default(),
+            ],
+            is_first_sync: true,
+        };
+        assert_eq!(invalid(req.validate()), "servers[1].name is required");
+        assert!(ServerNotifyRequest::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,57 @@
+//! A Kubernetes API double: an in-process HTTP/1.1 server that the real
+//! `kube::Client` talks to over the wire, with the semantics controllers
+//! depend on, for tests, `switchyard demo` and the load benchmark.
+//!
+//! Requests flow `server` (accept, one task per connection) -> `handler`
+//! (latency, routing by `route`, counters in `stats`, faults from
+//! `faults`) -> `writes` / reads on one locked `store::Collection` ->
+//! `watch` fan-out to bounded per-watcher queues -> watch streams.
+//! `catalog` lists the served kinds (built-ins plus the Seldon CRDs) and
+//! `discovery` renders them. The `ApiDoubleHandle` owns the server, hands
+//! out clients and turns the fault knobs.
+//!
+//! What is exact: resourceVersion (one global counter, a new one per
+//! write), optimistic concurrency (409 on a stale resourceVersion),
+//! `metadata.generation` (bumped on changes outside metadata and status),
+//! the status subresource, finalizers and deletionTimestamp, no-op writes
+//! (no new resourceVersion, no event), list pagination (consistent
+//! snapshots), watch resumption from a resourceVersion with bookmarks and
+//! 410 Expired outside the history window, selector transitions in
+//! watches, `Status` error bodies.
+//!
+//! What is approximated (see each module): server-side apply is a deep
+//! merge without managedFields (`patch`); strategic merge patch on built-in
+//! kinds is a JSON merge patch (`patch`); no schema validation, pruning or
+//! defaulting of custom resources; no garbage collection or propagation
+//! policies (`writes`); core/v1 and events.k8s.io/v1 events are stored
+//! separately; namespaces are deleted at once, without their contents;
+//! field selectors on built-in kinds accept any path (`selector`); the
+//! history window is a count of changes per resource type, not a time.
+
+pub mod catalog;
+pub mod config;
+mod discovery;
+pub mod error;
+pub mod faults;
+mod handler;
+mod object;
+mod patch;
+mod render;
+mod route;
+mod scale;
+mod selector;
+mod server;
+mod shared;
+pub mod stats;
+mod store;
+mod watch;
+mod writes;
+
+pub use config::ApiDoubleConfig;
+pub use error::ApiError;
+pub use faults::{FailWith, WriteScope};
+pub use server::{ApiDouble, ApiDoubleError, ApiDoubleHandle, SHUTDOWN_GRACE};
+pub use stats::{ApiCall, ApiStats, Verb};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,178 @@
+//! Response bodies: objects, lists and watch-event lines, either whole or
+//! as `PartialObjectMetadata` when the client asked for metadata only
+//! (kube's `metadata_watcher`, `get_metadata`, `list_metadata`).
+
+use hyper::body::Bytes;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::catalog::ResourceType;
+use super::error::ApiError;
+
+/// The representation a client asked for with its `Accept` header.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Projection {
+    #[default]
+    Full,
+    /// `application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1`
+    Metadata,
+}
+
+impl Projection {
+    pub fn from_accept(accept: Option<&str>) -> Self {
+        match accept {
+            Some(a) if a.contains("as=PartialObjectMetadata") => Projection::Metadata,
+            _ => Projection::Full,
+        }
+    }
+
+    pub fn index(self) -> usize {
+        match self {
+            Projection::Full => 0,
+            Projection::Metadata => 1,
+        }
+    }
+}
+
+/// An object as sent: borrowed whole, or its metadata only.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Item<'a> {
+    Full(&'a Value),
+    Metadata(Value),
+}
+
+fn item(obj: &Value, projection: Projection) -> Item<'_> {
+    match projection {
+        Projection::Full => Item::Full(obj),
+        Projection::Metadata => Item::Metadata(json!({
+            "apiVersion": "meta.k8s.io/v1",
+            "kind": "PartialObjectMetadata",
+            "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
+        })),
+    }
+}
+
+fn to_bytes<T: Serialize>(value: &T) -> Bytes {
+    // Serializing a `serde_json::Value` (or a struct of them) cannot fail:
+    // every map key is a string.
+    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
+}
+
+pub fn object(obj: &Value, projection: Projection) -> Bytes {
+    to_bytes(&item(obj, projection))
+}
+
+pub fn value(v: &Value) -> Bytes {
+    to_bytes(v)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListMeta {
+    resource_version: String,
+    #[serde(rename = "continue", skip_serializing_if = "Option::is_none")]
+    continue_: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct List<'a> {
+    api_version: String,
+    kind: String,
+    metadata: ListMeta,
+    items: Vec<Item<'a>>,
+}
+
+/// A `{Kind}List` (or `PartialObjectMetadataList`).
+pub fn list<'a>(
+    rt: &ResourceType,
+    items: impl Iterator<Item = &'a Value>,
+    resource_version: u64,
+    continue_token: Option<String>,
+    projection: Projection,
+) -> Bytes {
+    let (api_version, kind) = match projection {
+        Projection::Full => (rt.api_version(), format!("{}List", rt.kind)),
+        Projection::Metadata => (
+            "meta.k8s.io/v1".to_string(),
+            "PartialObjectMetadataList".to_string(),
+        ),
+    };
+    to_bytes(&List {
+        api_version,
+        kind,
+        metadata: ListMeta {
+            resource_version: resource_version.to_string(),
+            continue_: continue_token,
+        },
+        items: items.map(|o| item(o, projection)).collect(),
+    })
+}
+
+#[derive(Serialize)]
+struct Event<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    object: Item<'a>,
+}
+
+/// One watch-event line: `{"type":"ADDED","object":{...}}\n`.
+pub fn event_line(kind: &str, obj: &Value, projection: Projection) -> Bytes {
+    let mut line = serde_json::to_vec(&Event {
+        kind,
+        object: item(obj, projection),
+    })
+    .unwrap_or_default();
+    line.push(b'\n');
+    Bytes::from(line)
+}
+
+/// A BOOKMARK line at `rv`; `initial_events_end` marks the end of the
+/// initial events of a streaming list.
+pub fn bookmark_line(rt: &ResourceType, rv: u64, initial_events_end: bool) -> Bytes {
+    let mut metadata = json!({"resourceVersion": rv.to_string()});
+    if initial_events_end {
+        metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
+    let obj = json!({
+        "apiVersion": rt.api_version(),
+        "kind": rt.kind,
+        "metadata": metadata,
+    });
+    event_line("BOOKMARK", &obj, Projection::Full)
+}
+
+/// An ERROR line carrying a `Status`, as the server ends a watch it cannot
+/// serve (410 Expired for a resourceVersion that is too old).
+pub fn error_line(error: &ApiError) -> Bytes {
+    event_line("ERROR", &error.to_status(), Projection::Full)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::core::WatchEvent;
+
+    #[test]
+    fn lines_parse_as_kube_watch_events() {
+        let catalog = Catalog::new(&[]);
+        let rt = catalog.get(catalog.find("", "v1", "configmaps").expect("configmaps"));
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "3"}});
+        let added: WatchEvent<ConfigMap> =
+            serde_json::from_slice(&event_line("ADDED", &cm, Projection::Full)).expect("parses");
+        assert!(matches!(added, WatchEvent::Added(c) if c.metadata.name.as_deref() == Some("a")));
+        let bookmark: WatchEvent<ConfigMap> =
+            serde_json::from_slice(&bookmark_line(rt, 7, true)).expect("parses");
+        assert!(matches!(bookmark, WatchEvent::Bookmark(b)
+            if b.metadata.resource_version == "7"
+            && b.metadata.annotations.contains_key("k8s.io/initial-events-end")));
+        let gone: WatchEvent<ConfigMap> = serde_json::from_slice(&error_line(&ApiError::expired(
+            "too old resource version: 1 (5)",
+        )))
+        .expect("parses");
+        assert!(matches!(gone, WatchEvent::Error(s) if s.code == 410));
+    }
+}

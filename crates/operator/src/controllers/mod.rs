@@ -1,0 +1,432 @@
+//! The controllers of Model, Pipeline, Experiment and Server: Kubernetes
+//! changes in, scheduler calls (through the pool) and status, finalizer and
+//! event writes (through the [`ApiWriter`](crate::ApiWriter)) out.
+//!
+//! Each kind runs a kube-runtime controller over all namespaces, or one per
+//! listed namespace, with an explicit concurrency ([`RECONCILE_CONCURRENCY`]):
+//! kube-runtime never reconciles one object twice at once, different objects
+//! run concurrently, and every scheduler call has a timeout, so a slow or
+//! unreachable scheduler only delays its own namespace's objects (Seldon ran
+//! one worker per kind for the whole cluster, 8.2 #10).
+//!
+//! Controllers run only while this replica leads: [`Controllers::start`]
+//! waits for the lease, runs the controllers (whose first list reconciles
+//! every object; `status.observedGeneration` keeps that from calling the
+//! scheduler again for what it already has), and stops them when the lease
+//! is lost. Retryable failures back off per object (1 s doubling to 60 s);
+//! final ones (invalid spec, FailedPrecondition, Unimplemented) wait for the
+//! user to change the object. See [`lifecycle`] for the per-object flow,
+//! [`error`] for the classification, [`server`] for Servers.
+//!
+//! Out of scope: StatefulSets and Services of Servers and SeldonRuntimes
+//! (left to Seldon's own manifests and Helm charts), scaling requests and
+//! finalizer removal on terminal status (the status writer), resync (the
+//! control-plane handler).
+
+pub mod context;
+pub mod error;
+pub mod experiment;
+pub mod lifecycle;
+mod metrics;
+pub mod model;
+pub mod pipeline;
+mod presence;
+pub mod server;
+pub mod workload;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use futures_util::{FutureExt, StreamExt};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use kube::runtime::controller::{self, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::Store;
+use kube::runtime::watcher;
+use kube::{Api, Resource, ResourceExt};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use context::{Context, DELETION_RECHECK};
+pub use error::{ReconcileError, RetryBackoff};
+pub use experiment::{EXPERIMENT_CONTROLLER, EXPERIMENT_FINALIZER};
+pub use lifecycle::SCHEDULER_CALL_TIMEOUT;
+pub use model::{MODEL_CONTROLLER, MODEL_FINALIZER};
+pub use pipeline::{PIPELINE_CONTROLLER, PIPELINE_FINALIZER};
+pub use server::{SERVER_CONTROLLER, SERVER_NOTIFY_TIMEOUT};
+
+use context::{ControllerContext, key};
+use lifecycle::ManagedKind;
+use metrics::ControllerMetrics;
+
+use crate::leader::{until_leading, until_not_leading};
+use switchyard_api::{Experiment, Model, Pipeline, Server};
+
+/// Reconciles each controller runs at once. kube-runtime's default is
+/// unbounded, which under a burst (a re-list of thousands of objects) would
+/// open thousands of scheduler calls and API writes at once; 16 keeps a
+/// slow namespace from taking every slot (each call is bounded by its
+/// timeout) while staying well inside the API server's client-side limits
+/// on a 2-core operator.
+pub const RECONCILE_CONCURRENCY: u16 = 16;
+
+/// How often the per-object memory forgets objects that are gone.
+pub const MEMORY_PRUNE_INTERVAL: Duration = Duration::from_secs(300);
+
+type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The running controllers: one task per kind. Stop them with the
+/// cancellation token given to [`Controllers::start`], then
+/// [`Controllers::join`].
+pub struct Controllers {
+    tasks: Vec<(&'static str, JoinHandle<Stopped>)>,
+    listed: Vec<watch::Receiver<bool>>,
+}
+
+/// How a controller stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// Its running reconciles finished (or none was running).
+    Cleanly,
+    /// Reconciles still running after [`STOP_GRACE`] were dropped.
+    Dropped,
+}
+
+impl Controllers {
+    /// Starts the Model, Pipeline, Experiment and Server controllers,
+    /// watching every namespace (`namespaces` = `None`) or only the listed
+    /// ones, with the writer's client. They reconcile only while the
+    /// writer's replica leads, and stop when `cancel` fires.
+    pub fn start(
+        context: Context,
+        namespaces: Option<Vec<String>>,
+        cancel: CancellationToken,
+    ) -> Controllers {
+        let mut listed = Vec::new();
+        let mut signal = || {
+            let (tx, rx) = watch::channel(true);
+            listed.push(rx);
+            tx
+        };
+        let tasks = vec![
+            (
+                MODEL_CONTROLLER,
+                spawn_managed::<Model>(MODEL_CONTROLLER, &context, &namespaces, &cancel, signal()),
+            ),
+            (
+                PIPELINE_CONTROLLER,
+                spawn_managed::<Pipeline>(
+                    PIPELINE_CONTROLLER,
+                    &context,
+                    &namespaces,
+                    &cancel,
+                    signal(),
+                ),
+            ),
+            (
+                EXPERIMENT_CONTROLLER,
+                spawn_managed::<Experiment>(
+                    EXPERIMENT_CONTROLLER,
+                    &context,
+                    &namespaces,
+                    &cancel,
+                    signal(),
+                ),
+            ),
+            (
+                SERVER_CONTROLLER,
+                spawn_server(&context, &namespaces, &cancel, signal()),
+            ),
+        ];
+        Controllers { tasks, listed }
+    }
+
+    /// Waits until no controller is waiting for its first list: each has
+    /// listed its objects in the current leadership term, or this replica
+    /// does not lead. (A standby has nothing to list.)
+    pub fn listed(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut listed = self.listed.clone();
+        async move {
+            for rx in &mut listed {
+                // An error: the controller is gone; nothing to wait for.
+                let _ = rx.wait_for(|listed| *listed).await;
+            }
+        }
+    }
+
+    /// Waits for every controller to stop (after the token was cancelled)
+    /// and names those that did not stop cleanly: reconciles dropped after
+    /// the grace period, or a panic (logged).
+    pub async fn join(self) -> Vec<&'static str> {
+        let mut unclean = Vec::new();
+        for (name, task) in self.tasks {
+            match task.await {
+                Ok(Stopped::Cleanly) => {}
+                Ok(Stopped::Dropped) => unclean.push(name),
+                Err(e) => {
+                    tracing::error!(controller = name, error = %e, "controller task failed");
+                    unclean.push(name);
+                }
+            }
+        }
+        unclean
+    }
+}
+
+fn apis<K>(context: &Context, namespaces: &Option<Vec<String>>) -> Vec<Api<K>>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    let client = context.writer.client().clone();
+    match namespaces {
+        None => vec![Api::all(client)],
+        Some(list) => list
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect(),
+    }
+}
+
+/// How long a controller's running reconciles get to finish on shutdown.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// One namespace's (or the cluster's) controller run, made to end when
+/// `term` fires even before its first list completed.
+///
+/// kube-runtime holds the reconcile runner until the store has its first
+/// list; a graceful shutdown that comes before then ends the watch, so the
+/// store never becomes ready and the run never ends (kube-runtime 5.0).
+/// No reconcile can have started in that case, so dropping the run loses
+/// nothing; once the store is ready, the run drains its reconciles and ends
+/// by itself.
+fn until_stopped<K>(
+    run: impl Future<Output = ()> + Send + 'static,
+    store: Store<K>,
+    term: CancellationToken,
+) -> Task
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    Box::pin(async move {
+        let unready_at_stop = async {
+            term.cancelled().await;
+            if store.wait_until_ready().now_or_never().is_some() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            () = run => {}
+            () = unready_at_stop => {
+                tracing::debug!("controller stopped before its first list; no reconcile was running");
+            }
+        }
+    })
+}
+
+fn controller_context(
+    name: &'static str,
+    context: &Context,
+    controllers: usize,
+) -> Arc<ControllerContext> {
+    let concurrency = context
+        .reconcile_concurrency
+        .saturating_mul(controllers.max(1) as u16);
+    Arc::new(ControllerContext::new(
+        context.clone(),
+        ControllerMetrics::new(name, concurrency),
+    ))
+}
+
+fn config(concurrency: u16) -> controller::Config {
+    controller::Config::default().concurrency(concurrency)
+}
+
+/// Logs what a controller stream yields (errors only: successes are in the
+/// metrics).
+fn log_result<T, E: std::fmt::Display>(name: &'static str, result: Result<T, E>) {
+    if let Err(e) = result {
+        tracing::warn!(controller = name, error = %e, "controller error");
+    }
+}
+
+fn spawn_managed<K: ManagedKind>(
+    name: &'static str,
+    context: &Context,
+    namespaces: &Option<Vec<String>>,
+    cancel: &CancellationToken,
+    listed: watch::Sender<bool>,
+) -> JoinHandle<Stopped> {
+    let apis = apis::<K>(context, namespaces);
+    let ctx = controller_context(name, context, apis.len());
+    let concurrency = context.reconcile_concurrency;
+    let build = move |ctx: Arc<ControllerContext>, term: CancellationToken| {
+        let mut stores = Vec::new();
+        let mut tasks: Vec<Task> = Vec::new();
+        for api in &apis {
+            let controller = Controller::new(api.clone(), watcher::Config::default())
+                .with_config(config(concurrency))
+                .graceful_shutdown_on(term.clone().cancelled_owned());
+            let store = controller.store();
+            stores.push(store.clone());
+            let run = controller
+                .run(
+                    |obj: Arc<K>, ctx: Arc<ControllerContext>| async move {
+                        lifecycle::observe(&*obj, &ctx, lifecycle::reconcile(obj.clone(), &ctx))
+                            .await
+                    },
+                    |_, _, _| controller::Action::await_change(),
+                    ctx.clone(),
+                )
+                .for_each(move |r| {
+                    log_result(name, r);
+                    std::future::ready(())
+                });
+            tasks.push(until_stopped(run, store, term.clone()));
+        }
+        (tasks, stores)
+    };
+    tokio::spawn(supervise(ctx, cancel.clone(), listed, build))
+}
+
+fn spawn_server(
+    context: &Context,
+    namespaces: &Option<Vec<String>>,
+    cancel: &CancellationToken,
+    listed: watch::Sender<bool>,
+) -> JoinHandle<Stopped> {
+    let statefulsets = apis::<StatefulSet>(context, namespaces);
+    let deployments = apis::<Deployment>(context, namespaces);
+    let apis = apis::<Server>(context, namespaces);
+    let ctx = controller_context(SERVER_CONTROLLER, context, apis.len());
+    let concurrency = context.reconcile_concurrency;
+    let build = move |ctx: Arc<ControllerContext>, term: CancellationToken| {
+        let mut stores = Vec::new();
+        let mut tasks: Vec<Task> = Vec::new();
+        for ((api, sts), deploy) in apis.iter().zip(&statefulsets).zip(&deployments) {
+            // The workload of a Server has the Server's name (reference §5.2).
+            let controller = Controller::new(api.clone(), watcher::Config::default())
+                .watches(sts.clone(), watcher::Config::default(), same_name)
+                .watches(deploy.clone(), watcher::Config::default(), same_name)
+                .with_config(config(concurrency))
+                .graceful_shutdown_on(term.clone().cancelled_owned());
+            let store = controller.store();
+            stores.push(store.clone());
+            let run = controller
+                .run(
+                    |obj: Arc<Server>, ctx: Arc<ControllerContext>| async move {
+                        lifecycle::observe(&*obj, &ctx, server::reconcile(obj.clone(), &ctx)).await
+                    },
+                    |_, _, _| controller::Action::await_change(),
+                    ctx.clone(),
+                )
+                .for_each(|r| {
+                    log_result(SERVER_CONTROLLER, r);
+                    std::future::ready(())
+                });
+            tasks.push(until_stopped(run, store, term.clone()));
+            tasks.push(Box::pin(server::watch_deletions(
+                api.clone(),
+                ctx.clone(),
+                term.clone(),
+            )));
+        }
+        (tasks, stores)
+    };
+    tokio::spawn(supervise(ctx, cancel.clone(), listed, build))
+}
+
+/// The Server a StatefulSet or Deployment runs: the one of its name.
+fn same_name<W: Resource>(workload: W) -> Option<ObjectRef<Server>> {
+    let namespace = workload.meta().namespace.clone()?;
+    Some(ObjectRef::new(&workload.name_any()).within(&namespace))
+}
+
+/// Runs one kind's controllers for each leadership term until `cancel`:
+/// wait for the lease, start fresh (memory emptied), prune the memory of
+/// gone objects now and then, stop when the lease is lost. `listed` is
+/// false from the start of a term until every store has its first list.
+async fn supervise<K, B>(
+    ctx: Arc<ControllerContext>,
+    cancel: CancellationToken,
+    listed: watch::Sender<bool>,
+    build: B,
+) -> Stopped
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+    B: Fn(Arc<ControllerContext>, CancellationToken) -> (Vec<Task>, Vec<Store<K>>),
+{
+    let name = ctx.metrics.controller();
+    let mut leader = ctx.shared.writer.leadership();
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return Stopped::Cleanly,
+            leading = until_leading(&mut leader) => if !leading { return Stopped::Cleanly },
+        }
+        tracing::info!(controller = name, "leading: controller started");
+        ctx.retain(|_| false);
+        let term = cancel.child_token();
+        let (tasks, stores) = build(ctx.clone(), term.clone());
+        listed.send_replace(false);
+        let mut first_lists = std::pin::pin!(join_all(
+            stores
+                .iter()
+                .map(|store| {
+                    let store = store.clone();
+                    async move { store.wait_until_ready().await.is_ok() }
+                })
+                .collect::<Vec<_>>()
+        ));
+        let mut listing = true;
+        let mut runs = std::pin::pin!(join_all(tasks));
+        let mut prune = tokio::time::interval_at(
+            tokio::time::Instant::now() + MEMORY_PRUNE_INTERVAL,
+            MEMORY_PRUNE_INTERVAL,
+        );
+        let mut lost = leader.clone();
+        let mut lost = std::pin::pin!(async move { until_not_leading(&mut lost).await });
+        let mut leading = true;
+        loop {
+            tokio::select! {
+                _ = &mut runs => break,
+                () = cancel.cancelled() => {
+                    // Process shutdown: let running reconciles finish for a
+                    // moment, then drop them (a stuck scheduler call must
+                    // not hold the pod past its grace period).
+                    term.cancel();
+                    if tokio::time::timeout(STOP_GRACE, &mut runs).await.is_err() {
+                        tracing::warn!(controller = name, grace = ?STOP_GRACE, "controller did not stop in time; dropped");
+                        return Stopped::Dropped;
+                    }
+                    return Stopped::Cleanly;
+                }
+                () = &mut lost, if leading => {
+                    tracing::info!(controller = name, "lease lost: controller stopping");
+                    leading = false;
+                    term.cancel();
+                }
+                _ = &mut first_lists, if listing => {
+                    listing = false;
+                    listed.send_replace(true);
+                }
+                _ = prune.tick() => {
+                    let live: HashSet<String> = stores
+                        .iter()
+                        .flat_map(|s| s.state())
+                        .map(|o| key(&*o))
+                        .collect();
+                    ctx.retain(|k| live.contains(k));
+                }
+            }
+        }
+        term.cancel();
+        listed.send_replace(true);
+        if cancel.is_cancelled() {
+            return Stopped::Cleanly;
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! The Model controller: finalizer `seldon.model.finalizer`, LoadModel per
+//! spec generation, UnloadModel once on deletion (reference 3.1). Failures
+//! go to `ModelReady` through `conditions::model::request_failed`.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
+
+use super::lifecycle::{Call, ManagedKind};
+use super::presence::{self, GoneCall};
+use switchyard_core::conditions::{self, Retryability};
+use switchyard_core::schedulers::Scheduler;
+use switchyard_api::{Condition, DuckStatus, Model};
+use switchyard_core::translate::{TranslateError, model};
+
+/// The Model finalizer, as Seldon names it (objects move between operators).
+pub use crate::status::MODEL_FINALIZER;
+/// The controller's name in metrics and logs.
+pub const MODEL_CONTROLLER: &str = "model";
+
+impl ManagedKind for Model {
+    const FINALIZER: &'static str = MODEL_FINALIZER;
+    const APPLY_RPC: &'static str = "LoadModel";
+    const DELETE_RPC: &'static str = "UnloadModel";
+    const REASON_APPLIED: &'static str = "Loaded";
+    const REASON_APPLY_FAILED: &'static str = "LoadFailed";
+    const REASON_DELETE_REQUESTED: &'static str = "UnloadRequested";
+    const REASON_DELETE_FAILED: &'static str = "UnloadFailed";
+
+    fn apply_call(&self, client: &dyn Scheduler) -> Result<Call, TranslateError> {
+        let request = model::load_model_request(self)?;
+        Ok(client.load_model(request))
+    }
+
+    fn delete_call(&self, client: &dyn Scheduler) -> Result<Call, TranslateError> {
+        let request = model::unload_model_request(self)?;
+        Ok(client.unload_model(request))
+    }
+
+    fn gone_call(&self, client: &dyn Scheduler) -> GoneCall {
+        presence::model_gone(client, self.name_any())
+    }
+
+    fn duck(&self) -> Option<&DuckStatus> {
+        self.status.as_ref().map(|s| &s.duck)
+    }
+
+    fn apply_failed(conditions: &mut Vec<Condition>, now: Time, retry: Retryability, error: &str) {
+        conditions::model::request_failed(conditions, now, retry, error);
+    }
+}

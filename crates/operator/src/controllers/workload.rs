@@ -1,0 +1,129 @@
+//! A Server's readiness, read from the StatefulSet or Deployment of the
+//! same name that runs its pods (reference §3.4 step 6): switchyard does not
+//! create them (Seldon's charts or the platform's own manifests do), but it
+//! watches them, so `StatefulSetOrDeploymentReady` and `Ready` say whether
+//! the server's replicas are up. Without such a workload the condition is
+//! Unknown with a message saying what is missing. Also writes
+//! `status.replicas` and `status.selector`, which the scale subresource
+//! (`kubectl scale`, autoscalers) reads.
+
+use std::sync::Mutex;
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use kube::runtime::events::EventType;
+use kube::{Api, ResourceExt};
+use serde_json::json;
+
+use super::context::{ControllerContext, now};
+use super::error::ReconcileError;
+use switchyard_core::conditions::{self, WorkloadKind, WorkloadReadiness};
+use switchyard_api::Server;
+use switchyard_core::translate::scaling::validate_scaling;
+
+/// Label every Server pod carries, and the selector in `status.selector`.
+pub const SERVER_NAME_LABEL: &str = "seldon-server-name";
+/// Event reason when a Server becomes Ready (Seldon's).
+pub const REASON_SERVER_READY: &str = "ServerReady";
+/// Event reason when a Server stops being Ready (Seldon's).
+pub const REASON_SERVER_NOT_READY: &str = "ServerNotReady";
+
+/// The readiness of the StatefulSet, else the Deployment, named `name`.
+async fn lookup(
+    ctx: &ControllerContext,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<WorkloadReadiness>, ReconcileError> {
+    let client = ctx.shared.writer.client().clone();
+    let read = |source| ReconcileError::Read {
+        what: format!("reading the workload of Server {namespace}/{name}"),
+        source,
+    };
+    let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), namespace);
+    if let Some(sts) = statefulsets.get_opt(name).await.map_err(read)? {
+        return Ok(Some(WorkloadReadiness {
+            kind: WorkloadKind::StatefulSet,
+            desired_replicas: sts.spec.replicas.unwrap_or(1),
+            ready_replicas: sts.status.and_then(|s| s.ready_replicas).unwrap_or(0),
+        }));
+    }
+    let deployments: Api<Deployment> = Api::namespaced(client, namespace);
+    Ok(deployments
+        .get_opt(name)
+        .await
+        .map_err(read)?
+        .map(|d| WorkloadReadiness {
+            kind: WorkloadKind::Deployment,
+            desired_replicas: d.spec.replicas.unwrap_or(1),
+            ready_replicas: d.status.and_then(|s| s.ready_replicas).unwrap_or(0),
+        }))
+}
+
+/// Writes the Server's workload condition, `status.replicas` and
+/// `status.selector` when they changed, with an event when `Ready` flips.
+/// Call only when the spec is valid and the scheduler accepted it.
+pub(crate) async fn observe(
+    server: &Server,
+    ctx: &ControllerContext,
+) -> Result<(), ReconcileError> {
+    let namespace = server.namespace().unwrap_or_default();
+    let name = server.name_any();
+    let workload = lookup(ctx, &namespace, &name).await?;
+    let spec = &server.spec;
+    let replicas = validate_scaling(spec.replicas, spec.min_replicas, spec.max_replicas)
+        .map(|s| i32::try_from(s.replicas).unwrap_or(i32::MAX))
+        .unwrap_or_default();
+    let selector = format!("{SERVER_NAME_LABEL}={name}");
+    let now = now();
+    let flipped = Mutex::new(None);
+    ctx.shared
+        .writer
+        .update_status::<Server, serde_json::Value>(&namespace, &name, |current| {
+            let old = current.status.clone().unwrap_or_default();
+            let mut conditions = old.duck.conditions.clone();
+            match &workload {
+                Some(w) => conditions::server::workload_observed(&mut conditions, now.clone(), w),
+                None => conditions::server::workload_missing(
+                    &mut conditions,
+                    now.clone(),
+                    &format!("no StatefulSet or Deployment named {name} in {namespace}"),
+                ),
+            }
+            if conditions == old.duck.conditions
+                && old.replicas == replicas
+                && old.selector == selector
+            {
+                return None;
+            }
+            let was = conditions::is_ready(&old.duck.conditions);
+            let is = conditions::is_ready(&conditions);
+            *flipped.lock().unwrap_or_else(|e| e.into_inner()) = (was != is).then_some(is);
+            Some(json!({
+                "conditions": conditions,
+                "replicas": replicas,
+                "selector": selector,
+            }))
+        })
+        .await?;
+    let flipped = *flipped.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(ready) = flipped {
+        let (type_, reason, note) = if ready {
+            (EventType::Normal, REASON_SERVER_READY, "is Ready")
+        } else {
+            (
+                EventType::Warning,
+                REASON_SERVER_NOT_READY,
+                "is no longer Ready",
+            )
+        };
+        (ctx.shared.writer)
+            .event(
+                server,
+                type_,
+                reason,
+                format!("Server {name} {note}"),
+                "Observe",
+            )
+            .await;
+    }
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! The Kubernetes operator: controllers for Model, Pipeline, Experiment and
+//! Server, SeldonRuntime discovery, status write-back and resync.
+//!
+//! This is the Kubernetes side: it knows kube types and reaches schedulers
+//! only through the pool's clients and the translation functions. Every
+//! write goes through [`writer::ApiWriter`], which writes only while this
+//! replica leads ([`leader`]).
+
+pub mod controllers;
+pub mod leader;
+pub mod resync;
+pub mod runtimes;
+pub mod status;
+pub mod writer;
+
+pub use controllers::{Context, Controllers};
+pub use leader::{LeaderElectionConfig, LeaderElectionError};
+pub use resync::Resync;
+pub use runtimes::{RUNTIME_FINALIZER, RuntimeDiscovery, SchedulerAddressing, WatchScope};
+pub use status::StatusWriter;
+pub use writer::{ApiWriter, WriteError};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,3 @@
+//! Component tests of this crate, beside the unit tests in its modules.
+
+mod proto_roundtrip;

@@ -1,0 +1,281 @@
+//! The five long-lived streams followed per namespace (model, pipeline,
+//! experiment and server status, control plane), each as one task owned by
+//! the namespace's entry: open, forward every message, and on failure or
+//! end of stream retry with capped exponential backoff, until cancelled.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::mpsc;
+use tonic::Streaming;
+
+use super::ControlPlaneEvent;
+use super::backoff::Backoff;
+use super::entry::NamespaceEntry;
+use super::stream_client::open;
+use switchyard_core::bus::{StatusBus, StatusEvent, StatusKind, StatusPayload};
+use switchyard_core::metrics as m;
+use switchyard_proto::scheduler::{
+    ControlPlaneResponse, ControlPlaneSubscriptionRequest, ExperimentSubscriptionRequest,
+    ModelSubscriptionRequest, PipelineSubscriptionRequest, ServerSubscriptionRequest,
+};
+
+/// The name switchyard gives itself on every upstream subscription.
+pub use switchyard_core::schedulers::SUBSCRIBER_NAME;
+
+/// One of the five upstream streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upstream {
+    Status(StatusKind),
+    ControlPlane,
+}
+
+impl Upstream {
+    pub const ALL: [Upstream; 5] = [
+        Upstream::Status(StatusKind::Model),
+        Upstream::Status(StatusKind::Pipeline),
+        Upstream::Status(StatusKind::Experiment),
+        Upstream::Status(StatusKind::Server),
+        Upstream::ControlPlane,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Upstream::Status(kind) => kind.as_str(),
+            Upstream::ControlPlane => "control_plane",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Upstream::Status(kind) => kind as usize,
+            Upstream::ControlPlane => 4,
+        }
+    }
+}
+
+/// Where the messages of a namespace's streams go.
+#[derive(Clone)]
+pub(crate) struct Sinks {
+    pub bus: StatusBus,
+    pub control_plane: Option<mpsc::Sender<ControlPlaneEvent>>,
+    pub live_tasks: Arc<[AtomicUsize; 5]>,
+}
+
+/// Counts a live task (gauge and pool counter) for as long as it exists.
+struct TaskGuard {
+    upstream: Upstream,
+    live: Arc<[AtomicUsize; 5]>,
+}
+
+impl TaskGuard {
+    fn new(upstream: Upstream, live: Arc<[AtomicUsize; 5]>) -> Self {
+        live[upstream.index()].fetch_add(1, Ordering::SeqCst);
+        metrics::gauge!(m::POOL_TASKS, "kind" => upstream.as_str()).increment(1);
+        TaskGuard { upstream, live }
+    }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.live[self.upstream.index()].fetch_sub(1, Ordering::SeqCst);
+        metrics::gauge!(m::POOL_TASKS, "kind" => self.upstream.as_str()).decrement(1);
+    }
+}
+
+/// How one subscription attempt ended.
+enum Ended {
+    Cancelled,
+    /// The scheduler closed the stream cleanly.
+    Closed,
+    Failed(tonic::Status),
+}
+
+/// Follows one upstream stream of `entry` until its token is cancelled.
+pub(crate) async fn follow(entry: Arc<NamespaceEntry>, upstream: Upstream, sinks: Sinks) {
+    let _guard = TaskGuard::new(upstream, sinks.live_tasks.clone());
+    let namespace: Arc<str> = Arc::from(entry.namespace());
+    let cancel = entry.cancel.clone();
+    let mut backoff = Backoff::default();
+    loop {
+        let ended = tokio::select! {
+            _ = cancel.cancelled() => Ended::Cancelled,
+            ended = attempt(&entry, &namespace, upstream, &sinks, &mut backoff) => ended,
+        };
+        match ended {
+            Ended::Cancelled => return,
+            Ended::Closed => {
+                tracing::info!(namespace = %namespace, stream = upstream.as_str(), "scheduler closed the stream; resubscribing")
+            }
+            Ended::Failed(status) => {
+                tracing::warn!(namespace = %namespace, stream = upstream.as_str(), code = ?status.code(), message = status.message(), "stream failed; retrying")
+            }
+        }
+        let delay = backoff.next_delay();
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// Opens the stream and forwards its messages until it ends.
+async fn attempt(
+    entry: &NamespaceEntry,
+    namespace: &Arc<str>,
+    upstream: Upstream,
+    sinks: &Sinks,
+    backoff: &mut Backoff,
+) -> Ended {
+    let subscriber_name = SUBSCRIBER_NAME.to_owned();
+    let publish = |payload: StatusPayload| {
+        sinks
+            .bus
+            .publish(StatusEvent::new(namespace.clone(), payload));
+    };
+    let pump = Pump {
+        entry,
+        namespace,
+        upstream,
+        backoff,
+    };
+    let channel = &entry.channel;
+    let max = super::MAX_MESSAGE_BYTES;
+    match upstream {
+        Upstream::Status(StatusKind::Model) => {
+            let req = ModelSubscriptionRequest {
+                subscriber_name,
+                is_model_gateway: false,
+            };
+            let opened = open(
+                channel,
+                max,
+                "/seldon.mlops.scheduler.Scheduler/SubscribeModelStatus",
+                req,
+            )
+            .await;
+            pump.run(opened, |m| async move { publish(StatusPayload::Model(m)) })
+                .await
+        }
+        Upstream::Status(StatusKind::Pipeline) => {
+            let req = PipelineSubscriptionRequest {
+                subscriber_name,
+                ..Default::default()
+            };
+            let opened = open(
+                channel,
+                max,
+                "/seldon.mlops.scheduler.Scheduler/SubscribePipelineStatus",
+                req,
+            )
+            .await;
+            pump.run(
+                opened,
+                |m| async move { publish(StatusPayload::Pipeline(m)) },
+            )
+            .await
+        }
+        Upstream::Status(StatusKind::Experiment) => {
+            let req = ExperimentSubscriptionRequest { subscriber_name };
+            let opened = open(
+                channel,
+                max,
+                "/seldon.mlops.scheduler.Scheduler/SubscribeExperimentStatus",
+                req,
+            )
+            .await;
+            pump.run(
+                opened,
+                |m| async move { publish(StatusPayload::Experiment(m)) },
+            )
+            .await
+        }
+        Upstream::Status(StatusKind::Server) => {
+            let req = ServerSubscriptionRequest { subscriber_name };
+            let opened = open(
+                channel,
+                max,
+                "/seldon.mlops.scheduler.Scheduler/SubscribeServerStatus",
+                req,
+            )
+            .await;
+            pump.run(opened, |m| async move { publish(StatusPayload::Server(m)) })
+                .await
+        }
+        Upstream::ControlPlane => {
+            let req = ControlPlaneSubscriptionRequest { subscriber_name };
+            let opened = open(
+                channel,
+                max,
+                "/seldon.mlops.scheduler.Scheduler/SubscribeControlPlane",
+                req,
+            )
+            .await;
+            pump.run(opened, |msg: ControlPlaneResponse| {
+                let sink = sinks.control_plane.clone();
+                let namespace = namespace.clone();
+                async move {
+                    tracing::debug!(namespace = %namespace, event = ?msg.event(), "control-plane event");
+                    if let Some(sink) = sink {
+                        // Backpressure here only slows this namespace's
+                        // control-plane stream, never the others.
+                        let _ = sink
+                            .send(ControlPlaneEvent {
+                                namespace,
+                                event: msg.event(),
+                            })
+                            .await;
+                    }
+                }
+            })
+            .await
+        }
+    }
+}
+
+/// One subscription attempt of one upstream stream.
+struct Pump<'a> {
+    entry: &'a NamespaceEntry,
+    namespace: &'a Arc<str>,
+    upstream: Upstream,
+    backoff: &'a mut Backoff,
+}
+
+impl Pump<'_> {
+    /// Forwards every message of the `opened` stream to `forward`, until the
+    /// stream ends or fails.
+    async fn run<T, F, Fut>(
+        self,
+        opened: Result<tonic::Response<Streaming<T>>, tonic::Status>,
+        mut forward: F,
+    ) -> Ended
+    where
+        F: FnMut(T) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let mut stream = match opened {
+            Ok(response) => response.into_inner(),
+            Err(status) => return Ended::Failed(status),
+        };
+        self.entry.stream_opened();
+        let received = metrics::counter!(
+            m::UPSTREAM_EVENTS_TOTAL,
+            "namespace" => self.namespace.to_string(),
+            "kind" => self.upstream.as_str()
+        );
+        let ended = loop {
+            match stream.message().await {
+                Ok(Some(msg)) => {
+                    self.backoff.reset();
+                    self.entry.event_seen();
+                    received.increment(1);
+                    forward(msg).await;
+                }
+                Ok(None) => break Ended::Closed,
+                Err(status) => break Ended::Failed(status),
+            }
+        };
+        self.entry.stream_closed();
+        ended
+    }
+}

@@ -1,0 +1,26 @@
+//! switchyard's end-to-end tests: one binary, one module per area. They
+//! start the real parts (the app, the API double over HTTP, simulated
+//! schedulers on 127.0.0.1, the binary itself) and check what a user sees.
+
+mod common;
+mod config_catalogue;
+mod dashboards;
+mod demo;
+mod demo_process;
+mod deploy;
+mod dockerfile;
+mod fleet;
+mod gateway;
+mod metrics_exported;
+mod operator_controllers;
+mod operator_e2e;
+mod operator_handover;
+mod operator_resync;
+mod operator_runtimes;
+mod operator_status;
+mod operator_support;
+mod pool_tls;
+mod print_config;
+mod processes;
+mod rbac;
+mod translate_fixtures;
