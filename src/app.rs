@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use tokio::task::JoinHandle;
+use switchyard_tasks::TaskGroup;
 use tokio_util::sync::CancellationToken;
 
 use tokio::sync::{mpsc, watch};
@@ -171,23 +171,19 @@ pub struct KubernetesParts {
     _always: Option<std::sync::Arc<watch::Sender<bool>>>,
 }
 
-type Spawn<'a> =
-    dyn FnMut(&'static str, futures_util::future::BoxFuture<'static, anyhow::Result<()>>) + 'a;
-
-/// Starts leader election and SeldonRuntime discovery (feeding `registry`)
-/// as tasks of the app; returns the parts for the other operator pieces
-/// and the readiness of discovery. Controllers and the status writer start
-/// next to this, from the returned [`KubernetesParts`].
-#[allow(clippy::too_many_arguments)]
+/// Starts the operator side as tasks of `tasks`: leader election,
+/// SeldonRuntime discovery (feeding `registry`), the status writer, the
+/// resync and the controllers. Returns the parts other code writes with,
+/// and the readiness: the first lists are in.
 pub async fn start_kubernetes(
     config: KubernetesConfig,
     registry: RuntimeRegistry,
     pool: SchedulerPool,
     bus: StatusBus,
     control_plane: mpsc::Receiver<ControlPlaneEvent>,
-    cancel: &CancellationToken,
-    spawn: &mut Spawn<'_>,
+    tasks: &TaskGroup,
 ) -> anyhow::Result<(KubernetesParts, watch::Receiver<bool>)> {
+    let cancel = tasks.token();
     let KubernetesConfig {
         connection,
         scope,
@@ -217,17 +213,7 @@ pub async fn start_kubernetes(
         .map_err(|e| anyhow::anyhow!("cannot build a Kubernetes client: {e}"))?;
 
     let (leadership, always) = match leader_election {
-        Some(election) => {
-            let (rx, task) = leader::spawn(client.clone(), election, cancel.clone())?;
-            spawn(
-                "leader-election",
-                Box::pin(async move {
-                    task.await
-                        .map_err(|e| anyhow::anyhow!("leader election panicked: {e}"))
-                }),
-            );
-            (rx, None)
-        }
+        Some(election) => (leader::spawn(client.clone(), election, tasks)?, None),
         None => {
             let (tx, rx) = leader::always_leader();
             metrics::gauge!(switchyard_core::metrics::LEADER_ELECTION_MASTER_STATUS, "name" => "none")
@@ -247,44 +233,23 @@ pub async fn start_kubernetes(
         addressing,
         finalizer_recheck,
     );
-    let discovery_cancel = cancel.clone();
-    spawn(
-        "runtime-discovery",
-        Box::pin(async move {
-            discovery.run(discovery_cancel).await;
+    essential(tasks, "runtime-discovery", {
+        let cancel = cancel.clone();
+        async move {
+            discovery.run(cancel).await;
             Ok(())
-        }),
-    );
+        }
+    });
     // Status streams -> CR status, and the schedulers' resync requests;
     // both write (and call schedulers) only while this replica leads.
-    let status_writer =
-        StatusWriter::start_with(writer.clone(), bus, status_workers, cancel.clone());
-    spawn(
-        "status-writer",
-        Box::pin(async move {
-            status_writer.join().await;
-            Ok(())
-        }),
-    );
+    StatusWriter::start_with(writer.clone(), bus, status_workers, tasks);
     let schedulers: Arc<dyn Schedulers> = Arc::new(pool);
-    let resync = Resync::start(
-        writer.clone(),
-        schedulers.clone(),
-        control_plane,
-        cancel.clone(),
-    );
-    spawn(
-        "resync",
-        Box::pin(async move {
-            resync.join().await;
-            Ok(())
-        }),
-    );
+    Resync::start(writer.clone(), schedulers.clone(), control_plane, tasks);
     // The controllers reconcile only while this replica leads.
     let controllers = Controllers::start(
         Context::new(writer.clone(), schedulers).with_reconcile_concurrency(reconcile_concurrency),
         namespaces,
-        cancel.clone(),
+        tasks,
     );
     // Ready once the first lists are in: the SeldonRuntimes, and, when this
     // replica leads by then, the controllers' own. It stays ready after
@@ -292,30 +257,14 @@ pub async fn start_kubernetes(
     let (ready_tx, ready) = watch::channel(false);
     let controllers_listed = controllers.listed();
     let mut runtimes_listed = discovery_ready;
-    let readiness_cancel = cancel.clone();
-    spawn(
-        "readiness",
-        Box::pin(async move {
-            let first_lists = async {
-                if runtimes_listed.wait_for(|listed| *listed).await.is_ok() {
-                    controllers_listed.await;
-                    ready_tx.send_replace(true);
-                }
-            };
-            tokio::select! {
-                () = readiness_cancel.cancelled() => {}
-                () = first_lists => readiness_cancel.cancelled().await,
-            }
-            Ok(())
-        }),
-    );
-    spawn(
-        "controllers",
-        Box::pin(async move {
-            controllers.join().await;
-            Ok(())
-        }),
-    );
+    tasks.spawn("readiness", async move {
+        if runtimes_listed.wait_for(|listed| *listed).await.is_ok() {
+            controllers_listed.await;
+            ready_tx.send_replace(true);
+            // Kept open: a closed readiness reads as not ready.
+            cancel.cancelled().await;
+        }
+    });
     Ok((
         KubernetesParts {
             writer,
@@ -335,8 +284,7 @@ pub struct App {
     pub metrics_addr: Option<SocketAddr>,
     /// The operator side, when started with [`KubernetesConfig`].
     pub kubernetes: Option<KubernetesParts>,
-    cancel: CancellationToken,
-    tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+    tasks: TaskGroup,
 }
 
 impl App {
@@ -353,7 +301,10 @@ impl App {
             runtimes,
             kubernetes,
         } = config;
-        let cancel = CancellationToken::new();
+        // Every task of the app; dropped (a start that fails half-way), it
+        // stops them all.
+        let tasks = TaskGroup::new("app");
+        let cancel = tasks.token();
         let registry = RuntimeRegistry::new();
         let bus = StatusBus::default();
         // With Kubernetes, the schedulers' control-plane requests (SEND_*)
@@ -366,29 +317,6 @@ impl App {
             None => (None, None),
         };
         let pool = SchedulerPool::new(bus.clone(), control_plane_tx);
-        let mut tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> = Vec::new();
-        // Every task stops the whole app when it ends before being asked to:
-        // a half-running gateway is worse than a restart.
-        let mut spawn =
-            |name: &'static str,
-             task: futures_util::future::BoxFuture<'static, anyhow::Result<()>>| {
-                let cancel = cancel.clone();
-                tasks.push((
-                name,
-                tokio::spawn(async move {
-                    let result = task.await;
-                    if !cancel.is_cancelled() {
-                        match &result {
-                            Ok(()) => tracing::error!(task = name, "task ended unexpectedly; stopping"),
-                            Err(error) => tracing::error!(task = name, error = %format!("{error:#}"), "task failed; stopping"),
-                        }
-                        cancel.cancel();
-                    }
-                    result
-                }),
-            ));
-            };
-
         let listener = switchyard_gateway::bind(gateway_listen).await?;
         let gateway_addr = listener.local_addr()?;
 
@@ -402,8 +330,7 @@ impl App {
                     pool.clone(),
                     bus.clone(),
                     control_plane_rx.expect("created with the Kubernetes side"),
-                    &cancel,
-                    &mut spawn,
+                    &tasks,
                 )
                 .await?;
                 (Some(parts), ready, None)
@@ -423,13 +350,10 @@ impl App {
                 let (bound, serving) = admin::bind(addr, admin, cancel.clone())
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for /metrics: {e}"))?;
-                spawn(
-                    "admin",
-                    Box::pin(async move {
-                        serving.await;
-                        Ok(())
-                    }),
-                );
+                essential(&tasks, "admin", async move {
+                    serving.await;
+                    Ok(())
+                });
                 Some(bound)
             }
             _ => None,
@@ -449,42 +373,27 @@ impl App {
                 overrides,
             } => {
                 let (registry, cancel) = (registry.clone(), cancel.clone());
-                spawn(
-                    "config-file",
-                    Box::pin(async move {
-                        static_runtimes::follow(path, registry, poll, overrides, cancel).await;
-                        Ok(())
-                    }),
-                );
+                essential(&tasks, "config-file", async move {
+                    static_runtimes::follow(path, registry, poll, overrides, cancel).await;
+                    Ok(())
+                });
             }
         }
         {
             let (pool, registry, cancel) = (pool.clone(), registry.clone(), cancel.clone());
-            spawn(
-                "pool",
-                Box::pin(async move {
-                    pool.follow(registry, cancel).await;
-                    Ok(())
-                }),
-            );
+            essential(&tasks, "pool", async move {
+                pool.follow(registry, cancel).await;
+                Ok(())
+            });
         }
         {
             let (pool, bus, cancel) = (pool.clone(), bus.clone(), cancel.clone());
             let options = gateway_options(&gateway_config);
-            spawn(
-                "gateway",
-                Box::pin(async move {
-                    switchyard_gateway::serve(
-                        listener,
-                        pool,
-                        bus,
-                        options,
-                        cancel.cancelled_owned(),
-                    )
+            essential(&tasks, "gateway", async move {
+                switchyard_gateway::serve(listener, pool, bus, options, cancel.cancelled_owned())
                     .await
                     .map_err(anyhow::Error::from)
-                }),
-            );
+            });
         }
         // Static discovery is complete once the file is read: the gateway is
         // ready to route (connections come up in the background).
@@ -499,60 +408,60 @@ impl App {
             gateway_addr,
             metrics_addr,
             kubernetes,
-            cancel,
             tasks,
         })
     }
 
     /// A token that, once cancelled, stops the app (as `shutdown` does).
     pub fn cancel_token(&self) -> CancellationToken {
-        self.cancel.clone()
+        self.tasks.token()
     }
 
-    /// Runs until `signal` completes or a task stops the app, then shuts
-    /// down.
+    /// Runs until `signal` completes, the app is cancelled, or a task
+    /// fails (a panic, an error, or an essential task ending on its own);
+    /// then shuts down.
     pub async fn run_until(
         self,
         signal: impl std::future::Future<Output = ()>,
     ) -> anyhow::Result<()> {
+        let cancelled = self.tasks.token();
         tokio::select! {
             () = signal => tracing::info!("stopping"),
-            () = self.cancel.cancelled() => {}
+            () = cancelled.cancelled() => {}
+            failure = self.tasks.failed() => tracing::error!(%failure, "stopping"),
+            failure = self.pool.failed() => tracing::error!(%failure, "stopping"),
         }
         self.shutdown().await
     }
 
-    /// Stops every task and waits for them; reports the first failure.
+    /// Stops every task and waits for them (aborting and naming those still
+    /// running after [`SHUTDOWN_DEADLINE`]); reports the first failure.
     pub async fn shutdown(self) -> anyhow::Result<()> {
-        self.cancel.cancel();
         self.bus.close();
-        let mut first_error = None;
-        let deadline = tokio::time::Instant::now() + SHUTDOWN_DEADLINE;
-        for (name, mut task) in self.tasks {
-            let result = match tokio::time::timeout_at(deadline, &mut task).await {
-                Ok(result) => result,
-                Err(_) => {
-                    task.abort();
-                    tracing::error!(task = name, "task did not stop in time; aborted");
-                    first_error.get_or_insert(anyhow::anyhow!(
-                        "task {name} did not stop within {SHUTDOWN_DEADLINE:?} of shutdown"
-                    ));
-                    continue;
-                }
-            };
-            match result {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => {
-                    tracing::error!(task = name, error = %format!("{error:#}"), "task failed");
-                    first_error.get_or_insert(error);
-                }
-                Err(join) => {
-                    first_error.get_or_insert(anyhow::anyhow!("task {name} panicked: {join}"));
-                }
-            }
+        let stopped = self.tasks.shutdown(SHUTDOWN_DEADLINE).await;
+        if let Some(failure) = self.tasks.failure() {
+            return Err(failure.into());
         }
-        first_error.map_or(Ok(()), Err)
+        stopped.map_err(anyhow::Error::from)
     }
+}
+
+/// Runs `task` in `tasks` as one the app cannot run without: ending before
+/// the app is stopped is a failure, as an error or a panic is.
+fn essential(
+    tasks: &TaskGroup,
+    name: &'static str,
+    task: impl std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+) {
+    let cancel = tasks.token();
+    tasks.spawn_fallible(name, async move {
+        task.await.map_err(|error| format!("{error:#}"))?;
+        if cancel.is_cancelled() {
+            Ok(())
+        } else {
+            Err("ended before the app was stopped".to_owned())
+        }
+    });
 }
 
 /// The gateway's own configuration, from the config file's `[gateway]`

@@ -22,6 +22,7 @@ mod traffic;
 pub mod workloads;
 
 use std::collections::HashMap;
+use switchyard_tasks::TaskGroup;
 use std::fmt::Debug;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -76,8 +77,9 @@ pub struct Demo {
     pub app: App,
     /// A client of the double.
     pub client: Client,
-    /// The stand-in for the Servers' StatefulSets ([`workloads`]).
-    workloads: tokio::task::JoinHandle<()>,
+    /// The demo's own tasks: the stand-in for the Servers' StatefulSets
+    /// ([`workloads`]) and the status printer.
+    tasks: TaskGroup,
 }
 
 impl Demo {
@@ -114,13 +116,14 @@ impl Demo {
                 .await
                 .with_context(|| format!("creating SeldonRuntime {ns}/seldon"))?;
         }
-        let workloads = tokio::spawn(workloads::run(client.clone()));
+        let tasks = TaskGroup::new("demo");
+        tasks.spawn("workloads", workloads::run(client.clone()));
         Ok(Demo {
             double,
             fleet,
             app,
             client,
-            workloads,
+            tasks,
         })
     }
 
@@ -166,7 +169,8 @@ impl Demo {
     /// Stops the App, the simulators and the double; reports the first
     /// failure.
     pub async fn shutdown(self) -> anyhow::Result<()> {
-        self.workloads.abort();
+        // Nothing to drain: the stand-ins and the printer just stop.
+        drop(self.tasks);
         let app = self.app.shutdown().await;
         let fleet = self.fleet.shutdown().await;
         let double = self.double.shutdown().await;
@@ -372,7 +376,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
     println!("Ctrl-C to stop.\n");
 
-    let show = tokio::spawn(print_changes(demo.client.clone()));
+    demo.tasks
+        .spawn("status-printer", print_changes(demo.client.clone()));
     let created = demo.apply_examples().await?;
     println!(
         "created {} resources from examples/demo.yaml in {}\n",
@@ -393,7 +398,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         () = rescale_loop(&demo, rescale_every) => {}
         () = traffic::drive(demo.app.gateway_addr, CLIENT_EVERY) => {}
     }
-    show.abort();
     demo.shutdown().await
 }
 

@@ -28,6 +28,7 @@ use switchyard_api::{
 use switchyard_simulator::{Rpc, Simulator, SimulatorConfig, SimulatorHandle};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use switchyard_tasks::TaskGroup;
 use tonic::Code;
 use tonic::transport::Channel;
 use std::sync::Arc;
@@ -42,8 +43,7 @@ struct Harness {
     double: ApiDoubleHandle,
     client: Client,
     sims: Vec<SimulatorHandle>,
-    cancel: CancellationToken,
-    controllers: Option<Controllers>,
+    tasks: TaskGroup,
     pool_task: tokio::task::JoinHandle<()>,
     leader: watch::Sender<bool>,
 }
@@ -76,7 +76,8 @@ impl Harness {
             });
             sims.push(sim);
         }
-        let cancel = CancellationToken::new();
+        let tasks = TaskGroup::new("test");
+        let cancel = tasks.token();
         let pool = SchedulerPool::new(StatusBus::new(1024), None);
         let pool_task = tokio::spawn({
             let pool = pool.clone();
@@ -86,13 +87,12 @@ impl Harness {
         let (leader, rx) = watch::channel(true);
         let writer = ApiWriter::new(client.clone(), rx, "switchyard-test");
         let context = Context::new(writer, Arc::new(pool)).with_deletion_recheck(recheck);
-        let controllers = Controllers::start(context, None, cancel.clone());
+        Controllers::start(context, None, &tasks);
         Harness {
             double,
             client,
             sims,
-            cancel,
-            controllers: Some(controllers),
+            tasks,
             pool_task,
             leader,
         }
@@ -114,10 +114,9 @@ impl Harness {
     }
 
     async fn stop(mut self) {
-        self.cancel.cancel();
-        if let Some(c) = self.controllers.take() {
-            tokio::time::timeout(DEADLINE, c.join()).await.unwrap();
-        }
+        let stopped = self.tasks.shutdown(DEADLINE).await;
+        assert_eq!(stopped, Ok(()));
+        assert_eq!(self.tasks.failure(), None, "controllers stopped cleanly");
         let _ = (&mut self.pool_task).await;
     }
 }
@@ -661,18 +660,15 @@ async fn a_slow_namespace_does_not_delay_another() {
 async fn stopping_before_the_first_list_completes_is_clean() {
     let double = ApiDouble::start(loopback()).await.unwrap();
     double.set_latency(Duration::from_secs(3));
-    let cancel = CancellationToken::new();
+    let tasks = TaskGroup::new("test");
     let pool = SchedulerPool::new(StatusBus::new(16), None);
     let (_leader, rx) = watch::channel(true);
     let writer = ApiWriter::new(double.client().unwrap(), rx, "switchyard-test");
-    let controllers = Controllers::start(Context::new(writer, Arc::new(pool)), None, cancel.clone());
+    Controllers::start(Context::new(writer, Arc::new(pool)), None, &tasks);
     // Well inside the injected latency: every first list is in flight.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    cancel.cancel();
-    let unclean = tokio::time::timeout(DEADLINE, controllers.join())
-        .await
-        .unwrap();
-    assert!(unclean.is_empty(), "not stopped cleanly: {unclean:?}");
+    assert_eq!(tasks.shutdown(DEADLINE).await, Ok(()), "every controller stopped");
+    assert_eq!(tasks.failure(), None, "not stopped cleanly");
 }
 
 /// Losing the lease while the first lists are in flight stops the

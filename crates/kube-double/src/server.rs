@@ -16,7 +16,8 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
+use switchyard_tasks::{Stragglers, TaskFailure, TaskGroup};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::config::ApiDoubleConfig;
@@ -36,8 +37,10 @@ pub enum ApiDoubleError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("API double: a server task panicked or was aborted: {0}")]
-    Task(#[from] tokio::task::JoinError),
+    #[error("API double: {0}")]
+    Task(#[from] TaskFailure),
+    #[error("API double: {0}")]
+    Stuck(#[from] Stragglers),
 }
 
 /// Entry point: an in-process Kubernetes API server for tests, the demo
@@ -58,19 +61,22 @@ impl ApiDouble {
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let bookmark_interval = config.bookmark_interval;
         let shared = Arc::new(Shared::new(config, local_addr));
-        let stop = CancellationToken::new();
-        let server = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stop.clone()));
-        let bookmarks = tokio::spawn(bookmark_ticker(
-            Arc::clone(&shared),
-            bookmark_interval,
-            stop.clone(),
-        ));
+        let tasks = TaskGroup::new("api-double");
+        let stop = tasks.token();
+        tasks.spawn(
+            "server",
+            accept_loop(listener, Arc::clone(&shared), stop.clone()),
+        );
+        tasks.spawn(
+            "bookmarks",
+            bookmark_ticker(Arc::clone(&shared), bookmark_interval, stop.clone()),
+        );
         tracing::info!(addr = %local_addr, "API double listening");
         Ok(ApiDoubleHandle {
             local_addr,
             shared,
             stop,
-            tasks: vec![server, bookmarks],
+            tasks: Some(tasks),
         })
     }
 }
@@ -146,7 +152,8 @@ pub struct ApiDoubleHandle {
     local_addr: SocketAddr,
     shared: Arc<Shared>,
     stop: CancellationToken,
-    tasks: Vec<JoinHandle<()>>,
+    /// `None` once shut down.
+    tasks: Option<TaskGroup>,
 }
 
 impl ApiDoubleHandle {
@@ -267,9 +274,14 @@ impl ApiDoubleHandle {
         self.stop.cancel();
         self.shared.drop_watches();
         let mut result = Ok(());
-        for task in std::mem::take(&mut self.tasks) {
-            if let Err(error) = task.await {
-                result = Err(ApiDoubleError::Task(error));
+        if let Some(tasks) = self.tasks.take() {
+            // Connections drain within the accept loop's own grace.
+            result = tasks
+                .shutdown(2 * SHUTDOWN_GRACE)
+                .await
+                .map_err(ApiDoubleError::from);
+            if let Some(failure) = tasks.failure() {
+                result = Err(failure.into());
             }
         }
         tracing::info!(addr = %self.local_addr, "API double stopped");
@@ -284,7 +296,7 @@ fn http_error(error: hyper::header::InvalidHeaderValue) -> hyper::http::Error {
 impl Drop for ApiDoubleHandle {
     /// A handle dropped without `shutdown` still stops its tasks.
     fn drop(&mut self) {
-        if !self.tasks.is_empty() {
+        if self.tasks.is_some() {
             self.stop.cancel();
             self.shared.drop_watches();
         }

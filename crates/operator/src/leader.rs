@@ -22,6 +22,7 @@
 //! our API double does not model, and its step-down timing is its own.
 
 use std::time::Duration;
+use switchyard_tasks::TaskGroup;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
@@ -174,14 +175,15 @@ pub fn always_leader() -> (watch::Sender<bool>, watch::Receiver<bool>) {
     watch::channel(true)
 }
 
-/// Starts the election; returns the leadership watch and the task, which
-/// releases the lease and ends when `cancel` fires. Aborting the task
-/// publishes false without releasing (the lease then expires).
+/// Starts the election as a task of `tasks`; returns the leadership watch.
+/// The task releases the lease and ends when the group is cancelled; a
+/// group dropped (the task aborted) publishes false without releasing (the
+/// lease then expires).
 pub fn spawn(
     client: Client,
     config: LeaderElectionConfig,
-    cancel: CancellationToken,
-) -> Result<(watch::Receiver<bool>, tokio::task::JoinHandle<()>), LeaderElectionError> {
+    tasks: &TaskGroup,
+) -> Result<watch::Receiver<bool>, LeaderElectionError> {
     config.validate()?;
     let (tx, rx) = watch::channel(false);
     let elector = Elector {
@@ -193,7 +195,8 @@ pub fn spawn(
         config,
         observed: None,
     };
-    Ok((rx, tokio::spawn(elector.run(cancel))))
+    tasks.spawn("leader-election", elector.run(tasks.token()));
+    Ok(rx)
 }
 
 /// Publishes leadership; on drop (task ended or aborted) publishes false.

@@ -1,12 +1,13 @@
 //! One namespace in the pool: its channel, the tasks that follow its
 //! scheduler's streams, and what a user can see of the connection.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use parking_lot::Mutex;
+use switchyard_tasks::{TaskGroup, TaskName};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
@@ -49,19 +50,26 @@ pub struct RuntimeInfo {
 /// The five upstream streams followed per namespace.
 pub const STREAMS: usize = 5;
 
-/// A live namespace. Dropping the last handle does not stop its tasks;
-/// [`NamespaceEntry::shutdown`] does (the pool calls it on removal).
+/// How long a removed namespace's tasks get to stop before they are
+/// aborted (they only have to notice their token).
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// A live namespace. Its tasks hold it, so dropping the pool's handle does
+/// not stop them; [`NamespaceEntry::shutdown`] does (the pool calls it on
+/// removal).
 pub struct NamespaceEntry {
     pub spec: Arc<RuntimeSpec>,
     pub channel: Channel,
+    /// Fires when the namespace's tasks are to stop.
     pub cancel: CancellationToken,
     info: watch::Sender<RuntimeInfo>,
     open_streams: Mutex<usize>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
+    tasks: TaskGroup,
 }
 
 impl NamespaceEntry {
-    pub fn new(spec: Arc<RuntimeSpec>, channel: Channel, cancel: CancellationToken) -> Self {
+    /// The namespace of `spec`, whose tasks run in `tasks`.
+    pub fn new(spec: Arc<RuntimeSpec>, channel: Channel, tasks: TaskGroup) -> Self {
         let info = RuntimeInfo {
             namespace: spec.namespace.clone(),
             address: spec.address.clone(),
@@ -73,10 +81,10 @@ impl NamespaceEntry {
         NamespaceEntry {
             spec,
             channel,
-            cancel,
+            cancel: tasks.token(),
             info: watch::channel(info).0,
             open_streams: Mutex::new(0),
-            tasks: Mutex::new(Vec::new()),
+            tasks,
         }
     }
 
@@ -92,16 +100,17 @@ impl NamespaceEntry {
         self.info.subscribe()
     }
 
-    pub(crate) fn add_task(&self, handle: JoinHandle<()>) {
-        self.tasks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(handle);
+    pub(crate) fn spawn(
+        &self,
+        name: impl Into<TaskName>,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) {
+        self.tasks.spawn(name, task);
     }
 
     /// A stream opened; the namespace is ready when all are open.
     pub(crate) fn stream_opened(&self) {
-        let mut open = self.open_streams.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = self.open_streams.lock();
         *open += 1;
         if *open == STREAMS {
             self.info.send_if_modified(|i| {
@@ -114,7 +123,7 @@ impl NamespaceEntry {
 
     /// A stream closed or failed.
     pub(crate) fn stream_closed(&self) {
-        let mut open = self.open_streams.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = self.open_streams.lock();
         *open = open.saturating_sub(1);
         self.info.send_if_modified(|i| {
             if i.state == ConnectionState::Ready {
@@ -137,31 +146,10 @@ impl NamespaceEntry {
         });
     }
 
-    /// Cancels every task and waits for them to end.
+    /// Cancels every task and waits for them to end (aborting, and
+    /// naming, those still running after [`STOP_GRACE`]).
     pub async fn shutdown(&self) {
-        self.cancel.cancel();
-        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
-        for task in tasks {
-            if let Err(error) = task.await
-                && error.is_panic()
-            {
-                tracing::error!(namespace = %self.spec.namespace, %error, "a subscription task panicked");
-            }
-        }
-    }
-}
-
-impl Drop for NamespaceEntry {
-    fn drop(&mut self) {
-        // Never leave tasks behind, even if shutdown was not awaited.
-        self.cancel.cancel();
-        for task in self
-            .tasks
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-        {
-            task.abort();
-        }
+        // A straggler is logged by the group.
+        let _ = self.tasks.shutdown(STOP_GRACE).await;
     }
 }

@@ -21,6 +21,7 @@ use std::sync::atomic::Ordering;
 
 use arc_swap::ArcSwap;
 use tokio::sync::{mpsc, watch};
+use switchyard_tasks::{TaskFailure, TaskGroup};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tracing::Instrument;
@@ -51,6 +52,8 @@ pub struct SchedulerPool {
 
 struct Inner {
     entries: ArcSwap<Entries>,
+    /// Every namespace's tasks, a child group each.
+    tasks: TaskGroup,
     sinks: subscriptions::Sinks,
     /// Bumped whenever an entry is added, removed or changes state.
     changes: watch::Sender<u64>,
@@ -63,6 +66,7 @@ impl SchedulerPool {
         SchedulerPool {
             inner: Arc::new(Inner {
                 entries: ArcSwap::default(),
+                tasks: TaskGroup::new("pool"),
                 sinks: subscriptions::Sinks {
                     bus,
                     control_plane,
@@ -110,6 +114,11 @@ impl SchedulerPool {
             .collect();
         infos.sort_by(|a, b| a.namespace.cmp(&b.namespace));
         infos
+    }
+
+    /// The first failure (a panic) of a namespace's task, when it happens.
+    pub async fn failed(&self) -> TaskFailure {
+        self.inner.tasks.failed().await
     }
 
     /// Wakes whenever a runtime is added, removed or changes state.
@@ -164,7 +173,7 @@ impl SchedulerPool {
                     let entry = Arc::new(NamespaceEntry::new(
                         spec.clone(),
                         channel,
-                        CancellationToken::new(),
+                        self.inner.tasks.child(ns),
                     ));
                     self.start(&entry);
                     next.insert(ns.clone(), entry);
@@ -198,18 +207,18 @@ impl SchedulerPool {
                 namespace = %entry.namespace(),
                 stream = upstream.as_str()
             );
-            let task = tokio::spawn(
+            entry.spawn(
+                upstream.as_str(),
                 subscriptions::follow(entry.clone(), upstream, self.inner.sinks.clone())
                     .instrument(span),
             );
-            entry.add_task(task);
         }
         // Mirror the entry's state into metrics and the change feed.
         let mut info = entry.watch_info();
         let pool = self.clone();
         let cancel = entry.cancel.clone();
         let namespace = entry.namespace().to_owned();
-        entry.add_task(tokio::spawn(async move {
+        entry.spawn("state-mirror", async move {
             let connected =
                 metrics::gauge!(m::SCHEDULER_CONNECTED, "namespace" => namespace.clone());
             // Exported from the start, so rate() works from the first loss.
@@ -224,7 +233,7 @@ impl SchedulerPool {
                     changed = info.changed() => if changed.is_err() { return },
                 }
             }
-        }));
+        });
     }
 }
 

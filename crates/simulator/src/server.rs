@@ -8,7 +8,8 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use tokio::{net::TcpListener, task::JoinHandle};
+use switchyard_tasks::{Stragglers, TaskFailure, TaskGroup};
+use tokio::net::TcpListener;
 use tonic::{Code, Status, transport::Server};
 use tracing::Instrument;
 
@@ -41,15 +42,15 @@ pub enum SimulatorError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("namespace {namespace}: gRPC server failed: {source}")]
-    Serve {
-        namespace: String,
-        source: tonic::transport::Error,
-    },
-    #[error("namespace {namespace}: simulator task panicked or was aborted: {source}")]
+    #[error("namespace {namespace}: {source}")]
     Task {
         namespace: String,
-        source: tokio::task::JoinError,
+        source: TaskFailure,
+    },
+    #[error("namespace {namespace}: {source}")]
+    Stuck {
+        namespace: String,
+        source: Stragglers,
     },
     #[error(
         "cannot start {count} namespaces from port {base_port}: ports must stay below 65536; lower --base-port or --namespaces"
@@ -80,21 +81,25 @@ impl Simulator {
         }
         let span = tracing::info_span!("simulator", namespace = %namespace);
         let stop = shared.stop.clone();
-        let timers = tokio::spawn(
+        let tasks = TaskGroup::new(format!("simulator/{namespace}"));
+        tasks.spawn(
+            "timers",
             lifecycle::run_timers(Arc::clone(&shared), stop.clone()).instrument(span.clone()),
         );
-        let generator = tokio::spawn(
+        tasks.spawn(
+            "generator",
             load::run_generator(Arc::clone(&shared), stop.clone()).instrument(span.clone()),
         );
-        let server =
-            tokio::spawn(serve(listener, Arc::clone(&shared), config.ping_policy).instrument(span));
+        tasks.spawn_fallible(
+            "server",
+            serve(listener, Arc::clone(&shared), config.ping_policy).instrument(span),
+        );
         tracing::info!(namespace = %namespace, addr = %local_addr, "simulated scheduler listening");
         Ok(SimulatorHandle {
             namespace,
             local_addr,
             shared,
-            server: Some(server),
-            tasks: vec![timers, generator],
+            tasks: Some(tasks),
         })
     }
 }
@@ -124,8 +129,8 @@ pub struct SimulatorHandle {
     namespace: String,
     local_addr: SocketAddr,
     shared: Arc<Shared>,
-    server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
-    tasks: Vec<JoinHandle<()>>,
+    /// `None` once shut down.
+    tasks: Option<TaskGroup>,
 }
 
 impl SimulatorHandle {
@@ -225,33 +230,20 @@ impl SimulatorHandle {
         self.shared.stop.cancel();
         self.shared.drop_streams(&shutting_down());
         let mut result = Ok(());
-        if let Some(mut server) = self.server.take() {
-            let finished = match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
-                Ok(finished) => finished,
-                Err(_elapsed) => {
-                    tracing::warn!(namespace = %self.namespace, "connections still open after the grace period; resetting them");
-                    self.shared.reset_connections();
-                    server.await
-                }
-            };
-            result = match finished {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(source)) => Err(SimulatorError::Serve {
+        if let Some(tasks) = self.tasks.take() {
+            if let Err(source) = tasks.shutdown(SHUTDOWN_GRACE).await {
+                tracing::warn!(namespace = %self.namespace, "connections still open after the grace period; resetting them");
+                self.shared.reset_connections();
+                result = Err(SimulatorError::Stuck {
                     namespace: self.namespace.clone(),
                     source,
-                }),
-                Err(source) => Err(SimulatorError::Task {
+                });
+            }
+            if let Some(source) = tasks.failure() {
+                result = Err(SimulatorError::Task {
                     namespace: self.namespace.clone(),
                     source,
-                }),
-            };
-        }
-        for task in std::mem::take(&mut self.tasks) {
-            if let Err(source) = task.await {
-                result = result.and(Err(SimulatorError::Task {
-                    namespace: self.namespace.clone(),
-                    source,
-                }));
+                });
             }
         }
         tracing::info!(namespace = %self.namespace, "simulated scheduler stopped");
@@ -263,7 +255,7 @@ impl Drop for SimulatorHandle {
     /// A handle dropped without `shutdown` still stops everything it owns
     /// (abruptly: connections are reset).
     fn drop(&mut self) {
-        if self.server.is_some() {
+        if self.tasks.is_some() {
             self.shared.stop.cancel();
             self.shared.drop_streams(&shutting_down());
             self.shared.reset_connections();

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 use std::sync::Arc;
+
+use switchyard_tasks::TaskGroup;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -39,6 +41,7 @@ pub struct Env {
     pub registry: RuntimeRegistry,
     pub writer: ApiWriter,
     pub cancel: CancellationToken,
+    tasks: TaskGroup,
     pub leader: watch::Sender<bool>,
     control_plane: Option<mpsc::Receiver<switchyard_scheduler::ControlPlaneEvent>>,
 }
@@ -56,8 +59,9 @@ impl Env {
         let pool = SchedulerPool::new(bus.clone(), Some(cp_tx));
         let (leader, leader_rx) = watch::channel(true);
         let writer = ApiWriter::new(client.clone(), leader_rx, "switchyard-test");
-        let cancel = CancellationToken::new();
-        StatusWriter::start(writer.clone(), bus.clone(), cancel.clone());
+        let tasks = TaskGroup::new("test");
+        let cancel = tasks.token();
+        StatusWriter::start(writer.clone(), bus.clone(), &tasks);
         Env {
             ns: ns.to_owned(),
             double,
@@ -68,6 +72,7 @@ impl Env {
             registry: RuntimeRegistry::new(),
             writer,
             cancel,
+            tasks,
             leader,
             control_plane: Some(cp_rx),
         }
@@ -80,7 +85,7 @@ impl Env {
                 self.writer.clone(),
                 Arc::new(self.pool.clone()),
                 rx,
-                self.cancel.clone(),
+                &self.tasks,
             );
         }
         let (pool, registry, cancel) = (

@@ -40,7 +40,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::join_all;
+use futures_util::future::{BoxFuture, join_all};
 use futures_util::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::runtime::controller::{self, Controller};
@@ -49,7 +49,7 @@ use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use kube::{Api, Resource, ResourceExt};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use switchyard_tasks::TaskGroup;
 use tokio_util::sync::CancellationToken;
 
 pub use context::{Context, DELETION_RECHECK};
@@ -80,17 +80,15 @@ pub const MEMORY_PRUNE_INTERVAL: Duration = Duration::from_secs(300);
 
 type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// The running controllers: one task per kind. Stop them with the
-/// cancellation token given to [`Controllers::start`], then
-/// [`Controllers::join`].
+/// The running controllers: one task per kind, in the caller's group;
+/// they stop when the group is cancelled.
 pub struct Controllers {
-    tasks: Vec<(&'static str, JoinHandle<Stopped>)>,
     listed: Vec<watch::Receiver<bool>>,
 }
 
 /// How a controller stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stopped {
+enum Stopped {
     /// Its running reconciles finished (or none was running).
     Cleanly,
     /// Reconciles still running after [`STOP_GRACE`] were dropped.
@@ -98,14 +96,15 @@ pub enum Stopped {
 }
 
 impl Controllers {
-    /// Starts the Model, Pipeline, Experiment and Server controllers,
-    /// watching every namespace (`namespaces` = `None`) or only the listed
-    /// ones, with the writer's client. They reconcile only while the
-    /// writer's replica leads, and stop when `cancel` fires.
+    /// Starts the Model, Pipeline, Experiment and Server controllers as
+    /// tasks of `tasks`, watching every namespace (`namespaces` = `None`)
+    /// or only the listed ones, with the writer's client. They reconcile
+    /// only while the writer's replica leads. A controller whose running
+    /// reconciles had to be dropped at shutdown ends with an error.
     pub fn start(
         context: Context,
         namespaces: Option<Vec<String>>,
-        cancel: CancellationToken,
+        tasks: &TaskGroup,
     ) -> Controllers {
         let mut listed = Vec::new();
         let mut signal = || {
@@ -113,24 +112,19 @@ impl Controllers {
             listed.push(rx);
             tx
         };
-        let tasks = vec![
+        let cancel = tasks.token();
+        let runs = [
             (
                 MODEL_CONTROLLER,
-                spawn_managed::<Model>(MODEL_CONTROLLER, &context, &namespaces, &cancel, signal()),
+                managed_controller::<Model>(MODEL_CONTROLLER, &context, &namespaces, &cancel, signal()),
             ),
             (
                 PIPELINE_CONTROLLER,
-                spawn_managed::<Pipeline>(
-                    PIPELINE_CONTROLLER,
-                    &context,
-                    &namespaces,
-                    &cancel,
-                    signal(),
-                ),
+                managed_controller::<Pipeline>(PIPELINE_CONTROLLER, &context, &namespaces, &cancel, signal()),
             ),
             (
                 EXPERIMENT_CONTROLLER,
-                spawn_managed::<Experiment>(
+                managed_controller::<Experiment>(
                     EXPERIMENT_CONTROLLER,
                     &context,
                     &namespaces,
@@ -140,10 +134,20 @@ impl Controllers {
             ),
             (
                 SERVER_CONTROLLER,
-                spawn_server(&context, &namespaces, &cancel, signal()),
+                server_controller(&context, &namespaces, &cancel, signal()),
             ),
         ];
-        Controllers { tasks, listed }
+        for (name, run) in runs {
+            tasks.spawn_fallible(format!("controller/{name}"), async move {
+                match run.await {
+                    Stopped::Cleanly => Ok(()),
+                    Stopped::Dropped => Err(format!(
+                        "reconciles still running {STOP_GRACE:?} after the stop were dropped"
+                    )),
+                }
+            });
+        }
+        Controllers { listed }
     }
 
     /// Waits until no controller is waiting for its first list: each has
@@ -157,24 +161,6 @@ impl Controllers {
                 let _ = rx.wait_for(|listed| *listed).await;
             }
         }
-    }
-
-    /// Waits for every controller to stop (after the token was cancelled)
-    /// and names those that did not stop cleanly: reconciles dropped after
-    /// the grace period, or a panic (logged).
-    pub async fn join(self) -> Vec<&'static str> {
-        let mut unclean = Vec::new();
-        for (name, task) in self.tasks {
-            match task.await {
-                Ok(Stopped::Cleanly) => {}
-                Ok(Stopped::Dropped) => unclean.push(name),
-                Err(e) => {
-                    tracing::error!(controller = name, error = %e, "controller task failed");
-                    unclean.push(name);
-                }
-            }
-        }
-        unclean
     }
 }
 
@@ -254,13 +240,13 @@ fn log_result<T, E: std::fmt::Display>(name: &'static str, result: Result<T, E>)
     }
 }
 
-fn spawn_managed<K: ManagedKind>(
+fn managed_controller<K: ManagedKind>(
     name: &'static str,
     context: &Context,
     namespaces: &Option<Vec<String>>,
     cancel: &CancellationToken,
     listed: watch::Sender<bool>,
-) -> JoinHandle<Stopped> {
+) -> BoxFuture<'static, Stopped> {
     let apis = apis::<K>(context, namespaces);
     let ctx = controller_context(name, context, apis.len());
     let concurrency = context.reconcile_concurrency;
@@ -290,15 +276,15 @@ fn spawn_managed<K: ManagedKind>(
         }
         (tasks, stores)
     };
-    tokio::spawn(supervise(ctx, cancel.clone(), listed, build))
+    supervise(ctx, cancel.clone(), listed, build).boxed()
 }
 
-fn spawn_server(
+fn server_controller(
     context: &Context,
     namespaces: &Option<Vec<String>>,
     cancel: &CancellationToken,
     listed: watch::Sender<bool>,
-) -> JoinHandle<Stopped> {
+) -> BoxFuture<'static, Stopped> {
     let statefulsets = apis::<StatefulSet>(context, namespaces);
     let deployments = apis::<Deployment>(context, namespaces);
     let apis = apis::<Server>(context, namespaces);
@@ -337,7 +323,7 @@ fn spawn_server(
         }
         (tasks, stores)
     };
-    tokio::spawn(supervise(ctx, cancel.clone(), listed, build))
+    supervise(ctx, cancel.clone(), listed, build).boxed()
 }
 
 /// The Server a StatefulSet or Deployment runs: the one of its name.

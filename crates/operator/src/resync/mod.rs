@@ -34,7 +34,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio::task::{JoinHandle, JoinSet};
+use switchyard_tasks::TaskGroup;
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use switchyard_core::schedulers::{Code, SchedulerError, Schedulers, UnknownNamespace};
@@ -98,33 +99,24 @@ pub fn is_retryable_code(code: Code) -> bool {
     !is_final_code(code) && !matches!(code, Code::NotFound | Code::InvalidArgument)
 }
 
-/// The running resync dispatcher.
-pub struct Resync {
-    task: JoinHandle<()>,
-}
+/// The resync dispatcher, a task of the caller's group.
+pub struct Resync;
 
 impl Resync {
-    /// Consumes `control_plane` until `cancel` fires or the channel closes.
+    /// Consumes `control_plane` until the group is cancelled or the channel
+    /// closes. A pass that panics takes the dispatcher with it, so the
+    /// group reports it (its namespace would otherwise never resync again).
     pub fn start(
         writer: ApiWriter,
         schedulers: Arc<dyn Schedulers>,
         control_plane: mpsc::Receiver<ControlPlaneEvent>,
-        cancel: CancellationToken,
-    ) -> Resync {
+        tasks: &TaskGroup,
+    ) {
         let ctx = Arc::new(Ctx {
             writer,
             schedulers,
         });
-        Resync {
-            task: tokio::spawn(dispatch(ctx, control_plane, cancel)),
-        }
-    }
-
-    /// Waits for the dispatcher and its passes to end.
-    pub async fn join(self) {
-        if let Err(error) = self.task.await {
-            tracing::error!(%error, "resync dispatcher failed");
-        }
+        tasks.spawn("resync", dispatch(ctx, control_plane, tasks.token()));
     }
 }
 
@@ -217,7 +209,9 @@ async fn dispatch(
             Some(done) = passes.set.join_next() => {
                 match done {
                     Ok(key) => passes.finished(key),
-                    Err(error) => tracing::error!(%error, "resync pass failed"),
+                    Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                    // Cancelled: only on the way out.
+                    Err(_) => {}
                 }
                 if !input_open && passes.set.is_empty() { break }
             }

@@ -33,7 +33,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::events::EventType;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use switchyard_tasks::TaskGroup;
 use tokio_util::sync::CancellationToken;
 
 use super::leader::{until_leading, until_not_leading};
@@ -85,57 +85,42 @@ impl StatusError {
     }
 }
 
-/// The running status writer: one reader and [`WORKERS_PER_KIND`] (or the
-/// configured number of) workers per kind. Stops when its token is
-/// cancelled or the bus closes.
-pub struct StatusWriter {
-    tasks: Vec<JoinHandle<()>>,
-}
+/// The status writer: one reader and [`WORKERS_PER_KIND`] (or the
+/// configured number of) workers per kind, as tasks of the caller's group.
+/// They stop when the group is cancelled or the bus closes.
+pub struct StatusWriter;
 
 impl StatusWriter {
     /// Subscribes to `bus` for the four kinds and writes what it reads.
-    pub fn start(writer: ApiWriter, bus: StatusBus, cancel: CancellationToken) -> StatusWriter {
-        Self::start_with(writer, bus, WORKERS_PER_KIND, cancel)
+    pub fn start(writer: ApiWriter, bus: StatusBus, tasks: &TaskGroup) {
+        Self::start_with(writer, bus, WORKERS_PER_KIND, tasks);
     }
 
     /// [`StatusWriter::start`] with `workers` concurrent writes per kind
     /// (at least 1).
-    pub fn start_with(
-        writer: ApiWriter,
-        bus: StatusBus,
-        workers: usize,
-        cancel: CancellationToken,
-    ) -> StatusWriter {
-        let mut tasks = Vec::new();
+    pub fn start_with(writer: ApiWriter, bus: StatusBus, workers: usize, tasks: &TaskGroup) {
+        let cancel = tasks.token();
         for kind in StatusKind::ALL {
             let queue = Arc::new(WorkQueue::new(QUEUE_CAPACITY));
-            tasks.push(tokio::spawn(read_bus(
-                kind,
-                bus.clone(),
-                queue.clone(),
-                writer.leadership(),
-                cancel.clone(),
-            )));
-            for _ in 0..workers.max(1) {
-                tasks.push(tokio::spawn(work(
+            tasks.spawn(
+                format!("status-writer/{}/reader", kind.as_str()),
+                read_bus(
                     kind,
-                    writer.clone(),
+                    bus.clone(),
                     queue.clone(),
+                    writer.leadership(),
                     cancel.clone(),
-                )));
+                ),
+            );
+            for i in 0..workers.max(1) {
+                tasks.spawn(
+                    format!("status-writer/{}/worker-{i}", kind.as_str()),
+                    work(kind, writer.clone(), queue.clone(), cancel.clone()),
+                );
             }
         }
-        StatusWriter { tasks }
     }
 
-    /// Waits for every task to end (after cancellation or bus close).
-    pub async fn join(self) {
-        for task in self.tasks {
-            if let Err(error) = task.await {
-                tracing::error!(%error, "status writer task failed");
-            }
-        }
-    }
 }
 
 /// Identity of one CR in the work queue.

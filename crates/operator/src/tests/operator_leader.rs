@@ -8,7 +8,7 @@ use kube::Api;
 use switchyard_kube_double::{ApiDouble, ApiDoubleHandle, FailWith, WriteScope};
 use crate::leader::{self, LeaderElectionConfig};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use switchyard_tasks::TaskGroup;
 use tokio_util::sync::CancellationToken;
 
 const LEASE: Duration = Duration::from_secs(2);
@@ -17,8 +17,7 @@ const RETRY: Duration = Duration::from_millis(200);
 
 struct Elector {
     leading: watch::Receiver<bool>,
-    task: JoinHandle<()>,
-    cancel: CancellationToken,
+    tasks: TaskGroup,
 }
 
 fn elector(double: &ApiDoubleHandle, identity: &str) -> Elector {
@@ -31,13 +30,9 @@ fn elector(double: &ApiDoubleHandle, identity: &str) -> Elector {
         renew_deadline: RENEW_DEADLINE,
         retry_period: RETRY,
     };
-    let cancel = CancellationToken::new();
-    let (leading, task) = leader::spawn(client, config, cancel.clone()).unwrap();
-    Elector {
-        leading,
-        task,
-        cancel,
-    }
+    let tasks = TaskGroup::new(identity.to_owned());
+    let leading = leader::spawn(client, config, &tasks).unwrap();
+    Elector { leading, tasks }
 }
 
 /// Samples both watches every 10 ms until `cond` holds (or `within`
@@ -111,8 +106,10 @@ async fn the_standby_takes_over_when_the_leader_dies() {
         .unwrap();
     let (leader, standby) = one_leader(&double).await;
     let transitions = lease(&double).await.spec.unwrap().lease_transitions;
-    leader.task.abort();
-    let _ = leader.task.await;
+    // A crash: the task is aborted, nothing releases the lease.
+    let mut leading = leader.leading.clone();
+    drop(leader.tasks);
+    let _ = leading.wait_for(|l| !*l).await;
     assert!(
         !*leader.leading.borrow(),
         "a killed elector publishes false"
@@ -146,8 +143,7 @@ async fn a_graceful_release_hands_over_at_once() {
         .await
         .unwrap();
     let (leader, standby) = one_leader(&double).await;
-    leader.cancel.cancel();
-    leader.task.await.unwrap();
+    assert_eq!(leader.tasks.shutdown(RETRY * 4).await, Ok(()));
     let started = tokio::time::Instant::now();
     let mut standby_rx = standby.leading.clone();
     tokio::time::timeout(RETRY * 4, standby_rx.wait_for(|l| *l))
