@@ -14,7 +14,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use switchyard_core::bus::{ConflatingQueue, Filter, StatusBus, StatusEvent, StatusKind, StatusPayload};
+use switchyard_core::bus::{
+    ConflatingQueue, Filter, StatusBus, StatusEvent, StatusKind, StatusPayload,
+};
 use switchyard_proto::scheduler::ModelStatusResponse;
 
 /// Objects the events are spread over.

@@ -20,20 +20,20 @@ use tokio_util::sync::CancellationToken;
 
 use tokio::sync::{mpsc, watch};
 
-use switchyard_core::bus::StatusBus;
 use crate::config::{GatewayConfig, SchedulerOverrides};
+use crate::static_runtimes;
+use crate::telemetry::admin::{self, Admin};
+use switchyard_core::bus::StatusBus;
+use switchyard_core::control_plane::ControlPlaneEvent;
+use switchyard_core::registry::{RuntimeRegistry, RuntimeSpec};
+use switchyard_core::schedulers::Schedulers;
 use switchyard_gateway::{GatewayOptions, TlsFiles};
 use switchyard_operator::leader::{self, LeaderElectionConfig};
 use switchyard_operator::{
     ApiWriter, Context, Controllers, Resync, RuntimeDiscovery, SchedulerAddressing, StatusWriter,
     WatchScope,
 };
-use switchyard_core::control_plane::ControlPlaneEvent;
-use switchyard_core::schedulers::Schedulers;
 use switchyard_scheduler::SchedulerPool;
-use switchyard_core::registry::{RuntimeRegistry, RuntimeSpec};
-use crate::static_runtimes;
-use crate::telemetry::admin::{self, Admin};
 
 /// Longest a shutdown waits for every task to stop before aborting the
 /// stragglers (Kubernetes gives a pod 15 s after SIGTERM by default... our

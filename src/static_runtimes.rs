@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
-use switchyard_core::registry::RuntimeRegistry;
 use crate::config::{FileConfig, SchedulerOverrides};
+use switchyard_core::registry::RuntimeRegistry;
 
 /// How often the file is checked for changes.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);

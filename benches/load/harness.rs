@@ -7,16 +7,16 @@ use std::time::Duration;
 use anyhow::Context as _;
 use switchyard::app::{App, AppConfig};
 use switchyard::config::GatewayConfig;
-use switchyard_scheduler::{ConnectionState, SchedulerPool};
-use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 use switchyard_core::registry::RuntimeSpec;
+use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
+use switchyard_scheduler::{ConnectionState, SchedulerPool};
 use switchyard_simulator::{SimulatorConfig, SimulatorHandle};
 use switchyard_testkit::wait_until;
 use tonic::transport::{Channel, Endpoint};
 
 /// How big a run is. `quick` must finish well under five minutes on two
 /// cores; `full` is the size the targets are stated for.
-pub struct Scale {
+pub(crate) struct Scale {
     pub mode: &'static str,
     /// P1: measured LoadModel calls per side (after `p1_warmup` per side).
     pub p1_calls: usize,
@@ -37,7 +37,7 @@ pub struct Scale {
 }
 
 impl Scale {
-    pub fn full() -> Scale {
+    pub(crate) fn full() -> Scale {
         Scale {
             mode: "full",
             p1_calls: 5_000,
@@ -53,7 +53,7 @@ impl Scale {
         }
     }
 
-    pub fn quick() -> Scale {
+    pub(crate) fn quick() -> Scale {
         Scale {
             mode: "quick",
             p1_calls: 1_000,
@@ -69,7 +69,7 @@ impl Scale {
         }
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "P1 {} calls/side; P2/P5 {} events/s over {} models, {:?} windows; P3 {} runtimes; P4 {} Models in {} namespaces",
             self.p1_calls,
@@ -84,20 +84,20 @@ impl Scale {
 }
 
 /// Any free port on 127.0.0.1.
-pub fn loopback() -> SocketAddr {
+pub(crate) fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
 /// A simulator config on a free loopback port, ready for load: no wait for
 /// a first sync.
-pub fn simulator_config(namespace: &str) -> SimulatorConfig {
+pub(crate) fn simulator_config(namespace: &str) -> SimulatorConfig {
     let mut config = SimulatorConfig::new(namespace, loopback());
     config.sync_timeout = Duration::ZERO;
     config
 }
 
 /// Resident set size of this process, from /proc/self/status.
-pub fn rss_bytes() -> Option<u64> {
+pub(crate) fn rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kib = status
         .lines()
@@ -110,7 +110,7 @@ pub fn rss_bytes() -> Option<u64> {
 }
 
 /// `(soft, hard)` open-file limits, from /proc/self/limits.
-pub fn open_files_limit() -> Option<(String, String)> {
+pub(crate) fn open_files_limit() -> Option<(String, String)> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     let mut numbers = line["Max open files".len()..].split_whitespace();
@@ -118,7 +118,7 @@ pub fn open_files_limit() -> Option<(String, String)> {
 }
 
 /// The soft open-file limit as a number (`unlimited` is `u64::MAX`).
-pub fn open_files_soft() -> Option<u64> {
+pub(crate) fn open_files_soft() -> Option<u64> {
     let (soft, _) = open_files_limit()?;
     if soft == "unlimited" {
         return Some(u64::MAX);
@@ -127,7 +127,7 @@ pub fn open_files_soft() -> Option<u64> {
 }
 
 /// A gateway-only App (no Kubernetes side, no admin endpoint).
-pub async fn gateway_app() -> anyhow::Result<App> {
+pub(crate) async fn gateway_app() -> anyhow::Result<App> {
     App::start(
         AppConfig {
             gateway: GatewayConfig::default(),
@@ -142,7 +142,7 @@ pub async fn gateway_app() -> anyhow::Result<App> {
 }
 
 /// The registry entry of a simulator.
-pub fn runtime(sim: &SimulatorHandle) -> RuntimeSpec {
+pub(crate) fn runtime(sim: &SimulatorHandle) -> RuntimeSpec {
     RuntimeSpec {
         namespace: sim.namespace().to_owned(),
         address: sim.local_addr().to_string(),
@@ -151,7 +151,7 @@ pub fn runtime(sim: &SimulatorHandle) -> RuntimeSpec {
 }
 
 /// Namespaces of `pool` whose every upstream stream is open.
-pub fn connected(pool: &SchedulerPool) -> usize {
+pub(crate) fn connected(pool: &SchedulerPool) -> usize {
     pool.infos()
         .iter()
         .filter(|i| i.state == ConnectionState::Ready)
@@ -159,7 +159,7 @@ pub fn connected(pool: &SchedulerPool) -> usize {
 }
 
 /// Waits until `count` namespaces of `pool` are connected.
-pub async fn wait_connected(
+pub(crate) async fn wait_connected(
     pool: &SchedulerPool,
     count: usize,
     deadline: Duration,
@@ -175,7 +175,7 @@ pub async fn wait_connected(
 }
 
 /// A connected channel to `addr` (its own TCP connection).
-pub async fn channel(addr: SocketAddr) -> anyhow::Result<Channel> {
+pub(crate) async fn channel(addr: SocketAddr) -> anyhow::Result<Channel> {
     Endpoint::from_shared(format!("http://{addr}"))?
         .connect()
         .await
@@ -183,12 +183,12 @@ pub async fn channel(addr: SocketAddr) -> anyhow::Result<Channel> {
 }
 
 /// A scheduler client on its own connection to `addr`.
-pub async fn scheduler_client(addr: SocketAddr) -> anyhow::Result<SchedulerClient<Channel>> {
+pub(crate) async fn scheduler_client(addr: SocketAddr) -> anyhow::Result<SchedulerClient<Channel>> {
     Ok(SchedulerClient::new(channel(addr).await?))
 }
 
 /// The `q` quantile (0..=1) of sorted `values`, nearest rank.
-pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
+pub(crate) fn quantile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -197,18 +197,18 @@ pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
 }
 
 /// `1.234 ms`.
-pub fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)
 }
 
 /// `12.3 MiB`.
-pub fn mib(bytes: u64) -> String {
+pub(crate) fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
 }
 
 /// Reads every message of `stream` until it ends or `stop` fires, adding
 /// one to `count` per message.
-pub fn count_messages<T: Send + 'static>(
+pub(crate) fn count_messages<T: Send + 'static>(
     mut stream: tonic::Streaming<T>,
     count: std::sync::Arc<std::sync::atomic::AtomicU64>,
     stop: tokio_util::sync::CancellationToken,

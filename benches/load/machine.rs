@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-pub struct Machine {
+pub(crate) struct Machine {
     cpu: String,
     cores: usize,
     memory: String,
@@ -12,7 +12,7 @@ pub struct Machine {
     open_files: String,
 }
 
-pub fn describe() -> Machine {
+pub(crate) fn describe() -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
         .lines()
@@ -57,7 +57,7 @@ pub fn describe() -> Machine {
 }
 
 impl Machine {
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         format!(
             "machine: {}, {} cores, {} RAM, {}, {}, open files {}",
             self.cpu, self.cores, self.memory, self.kernel, self.rustc, self.open_files

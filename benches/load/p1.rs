@@ -20,7 +20,7 @@ const TARGET_P50_RATIO: f64 = 1.10;
 /// How long the "slow scheduler" variant's simulator takes per call.
 const SLOW_SCHEDULER: Duration = Duration::from_millis(1);
 
-pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
+pub(crate) async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     let sim = Simulator::start(harness::simulator_config(NAMESPACE)).await?;
     let app = harness::gateway_app().await?;
     app.registry.apply(harness::runtime(&sim));

@@ -21,7 +21,7 @@ const NAMESPACE: &str = "p2";
 /// subscriber gets.
 const TARGET_RATIO: f64 = 0.9;
 
-pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
+pub(crate) async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     let mut config = harness::simulator_config(NAMESPACE);
     config.preload_models = scale.models;
     let sim = Simulator::start(config).await?;

@@ -28,7 +28,7 @@ const TARGET_MIB: f64 = 100.0;
 const FDS_PER_RUNTIME: u64 = 2;
 const FD_SLACK: u64 = 256;
 
-pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
+pub(crate) async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     let mut runtimes = scale.p3_runtimes;
     let mut note = String::new();
     if let Some(soft) = harness::open_files_soft() {

@@ -18,9 +18,9 @@ use kube::api::PostParams;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, ResourceExt};
 use switchyard::app::{App, AppConfig, KubernetesConfig};
-use switchyard_kube_double::{ApiDouble, ApiDoubleConfig};
 use switchyard_api::ConditionStatus;
 use switchyard_api::model::{Model, ModelSpec};
+use switchyard_kube_double::{ApiDouble, ApiDoubleConfig};
 use switchyard_simulator::{Rpc, SimulatorFleet};
 use switchyard_testkit::wait_until;
 use tokio_util::sync::CancellationToken;
@@ -36,7 +36,7 @@ const CREATE_CONCURRENCY: usize = 16;
 /// The longest either wait may take before the scenario gives up.
 const DEADLINE: Duration = Duration::from_secs(180);
 
-pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
+pub(crate) async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     let total = scale.p4_models;
     let namespaces: Vec<String> = (0..scale.p4_namespaces)
         .map(|i| format!("p4-{i}"))

@@ -30,7 +30,7 @@ fn request(name: &str) -> ModelSubscriptionRequest {
     }
 }
 
-pub async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
+pub(crate) async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     let mut config = harness::simulator_config(NAMESPACE);
     config.preload_models = scale.models;
     let sim = Simulator::start(config).await?;

@@ -2,7 +2,7 @@
 //! target it is read against, and a note (scale, caveats).
 
 /// One line of the table.
-pub struct Row {
+pub(crate) struct Row {
     /// `P1 p50` and so on.
     pub figure: String,
     /// What the left column measures (the switchyard side).
@@ -20,7 +20,7 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn failed(figure: &str, error: &str) -> Row {
+    pub(crate) fn failed(figure: &str, error: &str) -> Row {
         Row {
             figure: figure.to_owned(),
             measured: "FAILED".into(),
@@ -34,12 +34,12 @@ impl Row {
 }
 
 /// `met` or `MISSED`.
-pub fn verdict(met: bool) -> &'static str {
+pub(crate) fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "MISSED" }
 }
 
 /// A Markdown table (readable as text, pasteable into BENCHMARKS.md).
-pub fn render(rows: &[Row]) -> String {
+pub(crate) fn render(rows: &[Row]) -> String {
     let header = [
         "figure",
         "switchyard",

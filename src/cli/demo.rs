@@ -22,10 +22,10 @@ mod traffic;
 pub mod workloads;
 
 use std::collections::HashMap;
-use switchyard_tasks::TaskGroup;
 use std::fmt::Debug;
 use std::net::SocketAddr;
 use std::time::Duration;
+use switchyard_tasks::TaskGroup;
 
 use anyhow::Context as _;
 use clap::Args;
@@ -37,8 +37,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::app::{App, AppConfig, KubernetesConfig};
-use switchyard_kube_double::{ApiDouble, ApiDoubleHandle};
 use switchyard_api::{Condition, ConditionStatus, Experiment, Model, Pipeline, Server};
+use switchyard_kube_double::{ApiDouble, ApiDoubleHandle};
 use switchyard_simulator::{SimulatorConfig, SimulatorFleet};
 
 /// The manifests created in every namespace.

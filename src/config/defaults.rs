@@ -4,13 +4,13 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::FileConfig;
+use crate::static_runtimes::DEFAULT_POLL_INTERVAL;
+use switchyard_core::registry::spec;
 use switchyard_gateway::options::DEFAULT_CALL_TIMEOUT;
 use switchyard_operator::controllers::RECONCILE_CONCURRENCY;
 use switchyard_operator::leader;
 use switchyard_operator::runtimes::DEFAULT_FINALIZER_RECHECK;
 use switchyard_operator::status::WORKERS_PER_KIND;
-use switchyard_core::registry::spec;
-use crate::static_runtimes::DEFAULT_POLL_INTERVAL;
 
 /// Default gateway address: the scheduler's own port, so Seldon's clients
 /// need only a new host name.

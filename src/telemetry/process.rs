@@ -10,7 +10,7 @@ use super::Sample;
 use switchyard_core::metrics as m;
 
 /// The current values; empty where `/proc` is missing.
-pub fn sample() -> Vec<Sample> {
+pub(super) fn sample() -> Vec<Sample> {
     let mut out = Vec::new();
     let read = |path: &str| std::fs::read_to_string(path).ok();
     if let Some(stat) = read("/proc/self/stat").as_deref().and_then(Stat::parse) {

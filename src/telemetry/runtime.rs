@@ -5,7 +5,7 @@ use super::Sample;
 use switchyard_core::metrics as m;
 
 /// The current values of the runtime this is called on; empty outside one.
-pub fn sample() -> Vec<Sample> {
+pub(super) fn sample() -> Vec<Sample> {
     let Ok(handle) = tokio::runtime::Handle::try_current() else {
         return Vec::new();
     };

@@ -10,12 +10,12 @@ use crate::common;
 use common::{DEADLINE, eventually, load_model as load};
 use switchyard::app::{App, AppConfig};
 use switchyard::config::GatewayConfig;
-use switchyard_scheduler::Upstream;
+use switchyard_core::registry::RuntimeSpec;
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 use switchyard_proto::scheduler::{
     LoadModelRequest, ModelStatusResponse, ModelSubscriptionRequest, model_status::ModelState,
 };
-use switchyard_core::registry::RuntimeSpec;
+use switchyard_scheduler::Upstream;
 use switchyard_simulator::{SimulatorConfig, SimulatorFleet};
 use tonic::transport::Channel;
 use tonic::{Code, Request, Streaming};

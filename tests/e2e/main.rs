@@ -2,6 +2,8 @@
 //! start the real parts (the app, the API double over HTTP, simulated
 //! schedulers on 127.0.0.1, the binary itself) and check what a user sees.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 mod config_catalogue;
 mod dashboards;

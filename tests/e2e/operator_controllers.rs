@@ -10,14 +10,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
-use switchyard_core::bus::StatusBus;
-use switchyard_kube_double::{ApiDouble, ApiDoubleHandle};
-use switchyard_operator::controllers::{DELETION_RECHECK, MODEL_FINALIZER, PIPELINE_FINALIZER};
-use switchyard_operator::{ApiWriter, Context, Controllers};
-use switchyard_scheduler::SchedulerPool;
-use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
-use switchyard_proto::scheduler::{ModelReference, ModelStatusRequest};
-use switchyard_core::registry::{RuntimeRegistry, RuntimeSpec};
+use std::sync::Arc;
 use switchyard_api::experiment::ExperimentCandidate;
 use switchyard_api::model::{ExplainerSpec, LlmSpec};
 use switchyard_api::pipeline::PipelineStep;
@@ -25,13 +18,19 @@ use switchyard_api::{
     ConditionStatus, Experiment, ExperimentSpec, Model, ModelSpec, Pipeline, PipelineSpec, Server,
     ServerSpec,
 };
+use switchyard_core::bus::StatusBus;
+use switchyard_core::registry::{RuntimeRegistry, RuntimeSpec};
+use switchyard_kube_double::{ApiDouble, ApiDoubleHandle};
+use switchyard_operator::controllers::{DELETION_RECHECK, MODEL_FINALIZER, PIPELINE_FINALIZER};
+use switchyard_operator::{ApiWriter, Context, Controllers};
+use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
+use switchyard_proto::scheduler::{ModelReference, ModelStatusRequest};
+use switchyard_scheduler::SchedulerPool;
 use switchyard_simulator::{Rpc, Simulator, SimulatorConfig, SimulatorHandle};
-use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 use switchyard_tasks::TaskGroup;
+use tokio::sync::watch;
 use tonic::Code;
 use tonic::transport::Channel;
-use std::sync::Arc;
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -667,7 +666,11 @@ async fn stopping_before_the_first_list_completes_is_clean() {
     Controllers::start(Context::new(writer, Arc::new(pool)), None, &tasks);
     // Well inside the injected latency: every first list is in flight.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(tasks.shutdown(DEADLINE).await, Ok(()), "every controller stopped");
+    assert_eq!(
+        tasks.shutdown(DEADLINE).await,
+        Ok(()),
+        "every controller stopped"
+    );
     assert_eq!(tasks.failure(), None, "not stopped cleanly");
 }
 

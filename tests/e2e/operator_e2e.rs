@@ -2,8 +2,8 @@
 //! status write-back, resync, gateway) against the Kubernetes API double and
 //! simulated schedulers, over real HTTP and gRPC on 127.0.0.1.
 
-use tonic::transport::Channel;
 use crate::common;
+use tonic::transport::Channel;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,13 +13,13 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use switchyard::app::{App, AppConfig, KubernetesConfig};
+use switchyard_api::model::{Model, ModelSpec};
+use switchyard_api::runtime::SeldonRuntime;
+use switchyard_api::{ConditionStatus, Experiment, Pipeline, Server};
 use switchyard_kube_double::{ApiDouble, ApiDoubleHandle, FailWith, WriteScope};
 use switchyard_operator::leader::LeaderElectionConfig;
 use switchyard_proto::scheduler::ServerStatusRequest;
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
-use switchyard_api::model::{Model, ModelSpec};
-use switchyard_api::runtime::SeldonRuntime;
-use switchyard_api::{ConditionStatus, Experiment, Pipeline, Server};
 use switchyard_simulator::{Rpc, SimulatorConfig, SimulatorFleet};
 
 const NAMESPACES: [&str; 2] = ["team-a", "team-b"];
@@ -253,8 +253,7 @@ async fn a_malformed_model_gets_a_condition_naming_the_field_and_others_carry_on
     );
 
     // A Server with min > max: a False condition naming the fields.
-    let servers: Api<switchyard_api::Server> =
-        Api::namespaced(stack.client.clone(), "team-a");
+    let servers: Api<switchyard_api::Server> = Api::namespaced(stack.client.clone(), "team-a");
     let lopsided: switchyard_api::Server = from_json(serde_json::json!({
         "apiVersion": "mlops.seldon.io/v1alpha1",
         "kind": "Server",

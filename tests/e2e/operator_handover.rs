@@ -16,8 +16,8 @@ use common::until;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client};
-use switchyard_kube_double::{ApiDouble, ApiDoubleHandle};
 use switchyard_api::model::{Model, ModelSpec};
+use switchyard_kube_double::{ApiDouble, ApiDoubleHandle};
 use switchyard_simulator::{Rpc, Simulator, SimulatorConfig, SimulatorHandle};
 use tokio::process::Child;
 

@@ -9,14 +9,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use operator_support::{Env, eventually};
+use switchyard_api::experiment::{Experiment, ExperimentSpec};
+use switchyard_api::model::{Model, ModelSpec};
+use switchyard_api::pipeline::{Pipeline, PipelineSpec, PipelineStep};
 use switchyard_operator::status::{EXPERIMENT_FINALIZER, MODEL_FINALIZER, PIPELINE_FINALIZER};
 use switchyard_proto::scheduler::pipeline_version_state::PipelineStatus;
 use switchyard_proto::scheduler::{
     PipelineStatusRequest, StopExperimentRequest, UnloadPipelineRequest,
 };
-use switchyard_api::experiment::{Experiment, ExperimentSpec};
-use switchyard_api::model::{Model, ModelSpec};
-use switchyard_api::pipeline::{Pipeline, PipelineSpec, PipelineStep};
 use switchyard_simulator::Rpc;
 
 fn model(name: &str) -> Model {

@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, ResourceExt};
+use switchyard_api::model::{Model, ModelSpec};
+use switchyard_api::runtime::SeldonRuntime;
+use switchyard_core::registry::RuntimeRegistry;
 use switchyard_kube_double::{ApiDouble, ApiDoubleHandle};
 use switchyard_operator::{
     ApiWriter, RUNTIME_FINALIZER, RuntimeDiscovery, SchedulerAddressing, WatchScope,
 };
-use switchyard_core::registry::RuntimeRegistry;
-use switchyard_api::model::{Model, ModelSpec};
-use switchyard_api::runtime::SeldonRuntime;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 

@@ -9,17 +9,17 @@ use std::time::Duration;
 
 use kube::api::PostParams;
 use operator_support::{Env, eventually};
-use switchyard_core::bus::{StatusEvent, StatusPayload};
-use switchyard_core::conditions::{self, get};
-use switchyard_kube_double::{FailWith, WriteScope};
-use switchyard_operator::status::{EXPERIMENT_FINALIZER, MODEL_FINALIZER, PIPELINE_FINALIZER};
-use switchyard_proto::scheduler as pb;
 use switchyard_api::ConditionStatus;
 use switchyard_api::experiment::{Experiment, ExperimentSpec};
 use switchyard_api::model::{Model, ModelSpec};
 use switchyard_api::pipeline::{Pipeline, PipelineSpec, PipelineStep};
 use switchyard_api::server::{Server, ServerSpec};
+use switchyard_core::bus::{StatusEvent, StatusPayload};
+use switchyard_core::conditions::{self, get};
 use switchyard_core::translate;
+use switchyard_kube_double::{FailWith, WriteScope};
+use switchyard_operator::status::{EXPERIMENT_FINALIZER, MODEL_FINALIZER, PIPELINE_FINALIZER};
+use switchyard_proto::scheduler as pb;
 
 fn model(name: &str) -> Model {
     Model::new(

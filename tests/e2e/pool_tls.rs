@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use switchyard::app::{App, AppConfig};
-use switchyard_core::bus::StatusBus;
 use switchyard::config::{GatewayConfig, ServerTls};
-use switchyard_scheduler::{ConnectionState, SchedulerPool};
-use switchyard_proto::scheduler::SchedulerStatusRequest;
+use switchyard_core::bus::StatusBus;
 use switchyard_core::registry::{ClientTls, RuntimeRegistry, RuntimeSpec};
+use switchyard_proto::scheduler::SchedulerStatusRequest;
+use switchyard_scheduler::{ConnectionState, SchedulerPool};
 use switchyard_simulator::{Simulator, SimulatorConfig};
 use tokio_util::sync::CancellationToken;
 

@@ -19,10 +19,10 @@ use kube::{Api, Client};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use switchyard::app::{App, AppConfig, KubernetesConfig};
-use switchyard_kube_double::{ApiDouble, ApiDoubleHandle, FailWith, WriteScope};
-use switchyard_operator::leader::LeaderElectionConfig;
 use switchyard_api::runtime::SeldonRuntime;
 use switchyard_api::{Experiment, Model, Pipeline, Server};
+use switchyard_kube_double::{ApiDouble, ApiDoubleHandle, FailWith, WriteScope};
+use switchyard_operator::leader::LeaderElectionConfig;
 use switchyard_simulator::{Rpc, SimulatorConfig, SimulatorFleet};
 
 const NAMESPACES: [&str; 2] = ["team-a", "team-b"];

@@ -116,8 +116,7 @@ pub trait Scheduler: Send + Sync {
     fn stop_experiment(&self, request: StopExperimentRequest) -> Call<()>;
     fn server_notify(&self, request: ServerNotifyRequest) -> Call<()>;
     fn model_status(&self, request: ModelStatusRequest) -> Call<Vec<ModelStatusResponse>>;
-    fn pipeline_status(&self, request: PipelineStatusRequest)
-    -> Call<Vec<PipelineStatusResponse>>;
+    fn pipeline_status(&self, request: PipelineStatusRequest) -> Call<Vec<PipelineStatusResponse>>;
     fn experiment_status(
         &self,
         request: ExperimentStatusRequest,

@@ -36,7 +36,7 @@ fn forwarded(key: &str) -> bool {
 /// `message` as a request to a scheduler, with the forwardable part of
 /// `metadata` and, if given, a deadline of `timeout` (sent as
 /// `grpc-timeout`; it bounds the whole call, streams included).
-pub fn upstream_request<T>(
+pub(crate) fn upstream_request<T>(
     metadata: &MetadataMap,
     message: T,
     timeout: Option<Duration>,
@@ -61,7 +61,7 @@ pub fn upstream_request<T>(
 }
 
 /// The deadline the client set (`grpc-timeout`), if any.
-pub fn client_timeout(metadata: &MetadataMap) -> Option<Duration> {
+pub(crate) fn client_timeout(metadata: &MetadataMap) -> Option<Duration> {
     metadata
         .get("grpc-timeout")
         .and_then(|v| v.to_str().ok())
@@ -70,7 +70,7 @@ pub fn client_timeout(metadata: &MetadataMap) -> Option<Duration> {
 
 /// The time a call may take: `default`, or less if the client's
 /// `grpc-timeout` asks for less.
-pub fn call_timeout(metadata: &MetadataMap, default: Duration) -> Duration {
+pub(crate) fn call_timeout(metadata: &MetadataMap, default: Duration) -> Duration {
     client_timeout(metadata).map_or(default, |client| client.min(default))
 }
 

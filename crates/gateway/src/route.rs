@@ -17,14 +17,14 @@ use tonic::transport::Channel;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
-use super::status::unknown_namespace;
 use super::namespace::NamespacedMessage;
 use super::scheduler::Shared;
+use super::status::unknown_namespace;
 use super::streams::{ResponseStream, until_shutdown};
 use super::validate::Validate;
 use super::{forward, status};
-use switchyard_scheduler::MAX_MESSAGE_BYTES;
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
+use switchyard_scheduler::MAX_MESSAGE_BYTES;
 
 /// One namespace's scheduler, ready to call.
 pub(super) struct Target {
@@ -35,7 +35,7 @@ pub(super) struct Target {
 
 impl Target {
     /// Maps a failed call's status (see [`status::from_upstream`]).
-    pub fn upstream_error(&self, status: Status) -> Status {
+    pub(crate) fn upstream_error(&self, status: Status) -> Status {
         status::from_upstream(&self.namespace, &self.address, status)
     }
 }

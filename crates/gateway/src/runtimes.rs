@@ -14,12 +14,12 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use super::streams::{ResponseStream, until_shutdown};
-use switchyard_scheduler::{ConnectionState, RuntimeInfo, SchedulerPool};
 use switchyard_proto::gateway::gateway_server::{Gateway, GatewayServer};
 use switchyard_proto::gateway::{
     ConnectionState as WireState, ListRuntimesRequest, ListRuntimesResponse, Runtime,
     RuntimeUpdate, WatchRuntimesRequest,
 };
+use switchyard_scheduler::{ConnectionState, RuntimeInfo, SchedulerPool};
 
 /// The Gateway service.
 #[derive(Clone)]

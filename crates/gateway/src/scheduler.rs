@@ -15,7 +15,6 @@ use super::namespace::NamespaceResolver;
 use super::options::GatewayOptions;
 use super::streams::ResponseStream;
 use switchyard_core::bus::{StatusBus, StatusKind, StatusPayload};
-use switchyard_scheduler::SchedulerPool;
 use switchyard_proto::chainer::{PipelineUpdateStatusMessage, PipelineUpdateStatusResponse};
 use switchyard_proto::scheduler::scheduler_server::{Scheduler, SchedulerServer};
 use switchyard_proto::scheduler::{
@@ -29,6 +28,7 @@ use switchyard_proto::scheduler::{
     StartExperimentResponse, StopExperimentRequest, StopExperimentResponse, UnloadModelRequest,
     UnloadModelResponse, UnloadPipelineRequest, UnloadPipelineResponse,
 };
+use switchyard_scheduler::SchedulerPool;
 
 /// The Scheduler service for every namespace. Cheap to clone (shared).
 #[derive(Clone)]

@@ -75,12 +75,7 @@ pub async fn serve(
     let default_namespace = options.default_namespace.clone();
     let tls_config = tls.as_ref().map(server_tls).transpose()?;
     let stopping = CancellationToken::new();
-    let scheduler = SchedulerGateway::new(
-        pool.clone(),
-        bus,
-        options.clone(),
-        stopping.clone(),
-    );
+    let scheduler = SchedulerGateway::new(pool.clone(), bus, options.clone(), stopping.clone());
     let runtimes = RuntimesService::new(pool, stopping.clone());
 
     let mut builder = Server::builder()

@@ -13,10 +13,10 @@ use tonic::Status;
 use super::status;
 
 /// A boxed stream of responses, as tonic's generated traits want them.
-pub type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+pub(crate) type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 /// `stream`, ended with UNAVAILABLE as soon as `shutdown` is cancelled.
-pub fn until_shutdown<T, S>(stream: S, shutdown: CancellationToken) -> ResponseStream<T>
+pub(crate) fn until_shutdown<T, S>(stream: S, shutdown: CancellationToken) -> ResponseStream<T>
 where
     T: Send + 'static,
     S: Stream<Item = Result<T, Status>> + Send + 'static,

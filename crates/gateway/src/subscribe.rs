@@ -23,9 +23,9 @@ use std::sync::Arc;
 use tonic::metadata::MetadataMap;
 use tonic::{Response, Status};
 
-use super::status::unknown_namespace;
 use super::namespace;
 use super::scheduler::Shared;
+use super::status::unknown_namespace;
 use super::streams::{ResponseStream, until_shutdown};
 use super::tagging::TagNamespace;
 use switchyard_core::bus::{Filter, StatusKind, StatusPayload};

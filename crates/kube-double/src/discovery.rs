@@ -23,19 +23,19 @@ const VERBS: &[&str] = &[
 const SUBRESOURCE_VERBS: &[&str] = &["get", "patch", "update"];
 
 /// The Kubernetes version the double claims to be.
-pub const SERVER_MAJOR: &str = "1";
-pub const SERVER_MINOR: &str = "36";
+pub(crate) const SERVER_MAJOR: &str = "1";
+pub(crate) const SERVER_MINOR: &str = "36";
 
 /// The `Content-Type` of aggregated discovery responses.
-pub const AGGREGATED_CONTENT_TYPE: &str =
+pub(crate) const AGGREGATED_CONTENT_TYPE: &str =
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 /// Whether an `Accept` header asks for aggregated discovery.
-pub fn wants_aggregated(accept: Option<&str>) -> bool {
+pub(crate) fn wants_aggregated(accept: Option<&str>) -> bool {
     accept.is_some_and(|a| a.contains("as=APIGroupDiscoveryList"))
 }
 
-pub fn version() -> Value {
+pub(crate) fn version() -> Value {
     json!({
         "major": SERVER_MAJOR,
         "minor": SERVER_MINOR,
@@ -50,7 +50,7 @@ pub fn version() -> Value {
 }
 
 /// `/api`
-pub fn core_versions(server_address: &str) -> Value {
+pub(crate) fn core_versions(server_address: &str) -> Value {
     json!({
         "kind": "APIVersions",
         "versions": ["v1"],
@@ -92,7 +92,7 @@ fn resource_entries(rt: &ResourceType) -> Vec<Value> {
 }
 
 /// `/api/v1` or `/apis/{group}/{version}`.
-pub fn resource_list(catalog: &Catalog, group: &str, version: &str) -> Value {
+pub(crate) fn resource_list(catalog: &Catalog, group: &str, version: &str) -> Value {
     let group_version = if group.is_empty() {
         version.to_string()
     } else {
@@ -120,7 +120,7 @@ fn group_entry(group: &str, versions: &[String]) -> Value {
 }
 
 /// `/apis`
-pub fn groups(catalog: &Catalog) -> Value {
+pub(crate) fn groups(catalog: &Catalog) -> Value {
     let groups: Vec<Value> = catalog
         .groups()
         .iter()
@@ -130,7 +130,7 @@ pub fn groups(catalog: &Catalog) -> Value {
 }
 
 /// `/apis/{group}`
-pub fn group(catalog: &Catalog, group: &str) -> Value {
+pub(crate) fn group(catalog: &Catalog, group: &str) -> Value {
     let versions = catalog
         .groups()
         .into_iter()
@@ -187,7 +187,7 @@ fn aggregated_group(catalog: &Catalog, group: &str, versions: &[String]) -> Valu
 }
 
 /// Aggregated `/api` (core group only) or `/apis` (named groups).
-pub fn aggregated(catalog: &Catalog, core: bool) -> Value {
+pub(crate) fn aggregated(catalog: &Catalog, core: bool) -> Value {
     let items: Vec<Value> = if core {
         vec![aggregated_group(catalog, "", &["v1".to_string()])]
     } else {

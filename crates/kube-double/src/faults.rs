@@ -4,7 +4,7 @@
 //! request. Dropping every open watch lives with the collections
 //! (`Shared::drop_watches`), since that is where the watchers are.
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -85,10 +85,8 @@ pub struct Faults {
 }
 
 impl Faults {
-    fn armed(&self) -> std::sync::MutexGuard<'_, Armed> {
-        self.armed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn armed(&self) -> parking_lot::MutexGuard<'_, Armed> {
+        self.armed.lock()
     }
 
     pub fn set_latency(&self, latency: Duration) {

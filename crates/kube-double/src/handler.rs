@@ -29,12 +29,12 @@ use super::watch::{self, WatchBody, WatchRequest, WatchStart};
 use super::writes::{DeletePreconditions, Precondition, Writer};
 
 /// A response body: whole, or a watch stream.
-pub type ApiBody = Either<Full<Bytes>, WatchBody>;
+pub(crate) type ApiBody = Either<Full<Bytes>, WatchBody>;
 
 const JSON: &str = "application/json";
 
 /// Serves one request; every failure becomes a `Status` response.
-pub async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ApiBody> {
+pub(crate) async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ApiBody> {
     let latency = shared.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

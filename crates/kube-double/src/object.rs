@@ -13,12 +13,12 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::{Map, Value};
 
 /// `metadata`, if the object has one.
-pub fn meta(obj: &Value) -> Option<&Map<String, Value>> {
+pub(crate) fn meta(obj: &Value) -> Option<&Map<String, Value>> {
     obj.get("metadata").and_then(Value::as_object)
 }
 
 /// `metadata`, created when missing (and replaced when not an object).
-pub fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
+pub(crate) fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
     if !obj.is_object() {
         *obj = Value::Object(Map::new());
     }
@@ -44,36 +44,36 @@ fn meta_str<'a>(obj: &'a Value, key: &str) -> &'a str {
         .unwrap_or("")
 }
 
-pub fn name(obj: &Value) -> &str {
+pub(crate) fn name(obj: &Value) -> &str {
     meta_str(obj, "name")
 }
 
-pub fn namespace(obj: &Value) -> &str {
+pub(crate) fn namespace(obj: &Value) -> &str {
     meta_str(obj, "namespace")
 }
 
-pub fn resource_version(obj: &Value) -> &str {
+pub(crate) fn resource_version(obj: &Value) -> &str {
     meta_str(obj, "resourceVersion")
 }
 
-pub fn uid(obj: &Value) -> &str {
+pub(crate) fn uid(obj: &Value) -> &str {
     meta_str(obj, "uid")
 }
 
-pub fn generation(obj: &Value) -> i64 {
+pub(crate) fn generation(obj: &Value) -> i64 {
     meta(obj)
         .and_then(|m| m.get("generation"))
         .and_then(Value::as_i64)
         .unwrap_or(0)
 }
 
-pub fn labels(obj: &Value) -> Option<&Map<String, Value>> {
+pub(crate) fn labels(obj: &Value) -> Option<&Map<String, Value>> {
     meta(obj)
         .and_then(|m| m.get("labels"))
         .and_then(Value::as_object)
 }
 
-pub fn finalizers(obj: &Value) -> Vec<&str> {
+pub(crate) fn finalizers(obj: &Value) -> Vec<&str> {
     meta(obj)
         .and_then(|m| m.get("finalizers"))
         .and_then(Value::as_array)
@@ -81,12 +81,12 @@ pub fn finalizers(obj: &Value) -> Vec<&str> {
         .unwrap_or_default()
 }
 
-pub fn is_deleting(obj: &Value) -> bool {
+pub(crate) fn is_deleting(obj: &Value) -> bool {
     meta(obj).is_some_and(|m| m.get("deletionTimestamp").is_some_and(|t| !t.is_null()))
 }
 
 /// Sets (or with `None` removes) a metadata field.
-pub fn set_meta(obj: &mut Value, key: &str, value: Option<Value>) {
+pub(crate) fn set_meta(obj: &mut Value, key: &str, value: Option<Value>) {
     let meta = meta_mut(obj);
     match value {
         Some(value) => {
@@ -100,12 +100,12 @@ pub fn set_meta(obj: &mut Value, key: &str, value: Option<Value>) {
 
 /// Copies `key` of `from`'s metadata onto `to` (removing it when `from`
 /// lacks it): for fields clients cannot change.
-pub fn keep_meta(to: &mut Value, from: &Value, key: &str) {
+pub(crate) fn keep_meta(to: &mut Value, from: &Value, key: &str) {
     set_meta(to, key, meta(from).and_then(|m| m.get(key)).cloned());
 }
 
 /// Sets a top-level field (or removes it with `None`).
-pub fn set_field(obj: &mut Value, key: &str, value: Option<Value>) {
+pub(crate) fn set_field(obj: &mut Value, key: &str, value: Option<Value>) {
     if let Value::Object(map) = obj {
         match value {
             Some(value) => {
@@ -121,7 +121,7 @@ pub fn set_field(obj: &mut Value, key: &str, value: Option<Value>) {
 /// Whether two objects differ outside `metadata` (and outside `status`
 /// when `ignore_status`): the change that bumps `metadata.generation`.
 /// `apiVersion` and `kind` are ignored too.
-pub fn spec_changed(old: &Value, new: &Value, ignore_status: bool) -> bool {
+pub(crate) fn spec_changed(old: &Value, new: &Value, ignore_status: bool) -> bool {
     let skip = |key: &str| {
         matches!(key, "metadata" | "apiVersion" | "kind") || (ignore_status && key == "status")
     };
@@ -140,7 +140,7 @@ pub fn spec_changed(old: &Value, new: &Value, ignore_status: bool) -> bool {
 
 /// A DNS-1123 subdomain (most kinds' names), or a DNS-1123 label when
 /// `label` (namespaces, services). Returns what is wrong.
-pub fn check_name(name: &str, label: bool) -> Result<(), String> {
+pub(crate) fn check_name(name: &str, label: bool) -> Result<(), String> {
     let max = if label { 63 } else { 253 };
     let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
     let ok = !name.is_empty()
@@ -164,7 +164,7 @@ pub fn check_name(name: &str, label: bool) -> Result<(), String> {
 }
 
 /// The current time as the API server writes it (`2025-01-02T03:04:05Z`).
-pub fn now() -> Value {
+pub(crate) fn now() -> Value {
     serde_json::to_value(Time(Timestamp::now())).unwrap_or(Value::Null)
 }
 
@@ -178,7 +178,7 @@ fn random_u64() -> u64 {
 }
 
 /// A random UUID (version 4 layout).
-pub fn new_uid() -> String {
+pub(crate) fn new_uid() -> String {
     let hi = random_u64();
     let lo = random_u64();
     let bytes: Vec<u8> = hi
@@ -203,7 +203,7 @@ pub fn new_uid() -> String {
 
 /// The 5-character suffix `generateName` gets, from the real server's
 /// alphabet (no vowels, no look-alike digits).
-pub fn name_suffix() -> String {
+pub(crate) fn name_suffix() -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut n = random_u64();
     (0..5)

@@ -20,7 +20,7 @@ use super::error::ApiError;
 
 /// The patch types of the Kubernetes API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PatchKind {
+pub(crate) enum PatchKind {
     Merge,
     Strategic,
     Json,
@@ -29,7 +29,10 @@ pub enum PatchKind {
 
 impl PatchKind {
     /// The kind named by a `Content-Type` header; 415 otherwise.
-    pub fn from_content_type(content_type: Option<&str>, custom: bool) -> Result<Self, ApiError> {
+    pub(crate) fn from_content_type(
+        content_type: Option<&str>,
+        custom: bool,
+    ) -> Result<Self, ApiError> {
         let mime = content_type
             .and_then(|c| c.split(';').next())
             .map(str::trim)
@@ -54,7 +57,7 @@ impl PatchKind {
     }
 
     /// Parses the request body of this kind of patch.
-    pub fn parse(self, body: &[u8]) -> Result<Value, ApiError> {
+    pub(crate) fn parse(self, body: &[u8]) -> Result<Value, ApiError> {
         let parsed: Result<Value, String> = match self {
             PatchKind::Apply => serde_json::from_slice(body).or_else(|json_error| {
                 let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
@@ -80,7 +83,7 @@ impl PatchKind {
     }
 
     /// Applies `patch` (as returned by `parse`) to `target`.
-    pub fn apply(self, target: &mut Value, patch: &Value) -> Result<(), ApiError> {
+    pub(crate) fn apply(self, target: &mut Value, patch: &Value) -> Result<(), ApiError> {
         match self {
             PatchKind::Merge | PatchKind::Strategic | PatchKind::Apply => {
                 json_patch::merge(target, patch);

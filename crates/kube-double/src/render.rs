@@ -11,7 +11,7 @@ use super::error::ApiError;
 
 /// The representation a client asked for with its `Accept` header.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Projection {
+pub(crate) enum Projection {
     #[default]
     Full,
     /// `application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1`
@@ -19,14 +19,14 @@ pub enum Projection {
 }
 
 impl Projection {
-    pub fn from_accept(accept: Option<&str>) -> Self {
+    pub(crate) fn from_accept(accept: Option<&str>) -> Self {
         match accept {
             Some(a) if a.contains("as=PartialObjectMetadata") => Projection::Metadata,
             _ => Projection::Full,
         }
     }
 
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         match self {
             Projection::Full => 0,
             Projection::Metadata => 1,
@@ -59,11 +59,11 @@ fn to_bytes<T: Serialize>(value: &T) -> Bytes {
     Bytes::from(serde_json::to_vec(value).unwrap_or_default())
 }
 
-pub fn object(obj: &Value, projection: Projection) -> Bytes {
+pub(crate) fn object(obj: &Value, projection: Projection) -> Bytes {
     to_bytes(&item(obj, projection))
 }
 
-pub fn value(v: &Value) -> Bytes {
+pub(crate) fn value(v: &Value) -> Bytes {
     to_bytes(v)
 }
 
@@ -85,7 +85,7 @@ struct List<'a> {
 }
 
 /// A `{Kind}List` (or `PartialObjectMetadataList`).
-pub fn list<'a>(
+pub(crate) fn list<'a>(
     rt: &ResourceType,
     items: impl Iterator<Item = &'a Value>,
     resource_version: u64,
@@ -118,7 +118,7 @@ struct Event<'a> {
 }
 
 /// One watch-event line: `{"type":"ADDED","object":{...}}\n`.
-pub fn event_line(kind: &str, obj: &Value, projection: Projection) -> Bytes {
+pub(crate) fn event_line(kind: &str, obj: &Value, projection: Projection) -> Bytes {
     let mut line = serde_json::to_vec(&Event {
         kind,
         object: item(obj, projection),
@@ -130,7 +130,7 @@ pub fn event_line(kind: &str, obj: &Value, projection: Projection) -> Bytes {
 
 /// A BOOKMARK line at `rv`; `initial_events_end` marks the end of the
 /// initial events of a streaming list.
-pub fn bookmark_line(rt: &ResourceType, rv: u64, initial_events_end: bool) -> Bytes {
+pub(crate) fn bookmark_line(rt: &ResourceType, rv: u64, initial_events_end: bool) -> Bytes {
     let mut metadata = json!({"resourceVersion": rv.to_string()});
     if initial_events_end {
         metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
@@ -145,7 +145,7 @@ pub fn bookmark_line(rt: &ResourceType, rv: u64, initial_events_end: bool) -> By
 
 /// An ERROR line carrying a `Status`, as the server ends a watch it cannot
 /// serve (410 Expired for a resourceVersion that is too old).
-pub fn error_line(error: &ApiError) -> Bytes {
+pub(crate) fn error_line(error: &ApiError) -> Bytes {
     event_line("ERROR", &error.to_status(), Projection::Full)
 }
 

@@ -11,13 +11,13 @@ use super::error::ApiError;
 
 /// The subresources the double serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Subresource {
+pub(crate) enum Subresource {
     Status,
     Scale,
 }
 
 impl Subresource {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Subresource::Status => "status",
             Subresource::Scale => "scale",
@@ -27,7 +27,7 @@ impl Subresource {
 
 /// A path under a resource type.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ResourcePath {
+pub(crate) struct ResourcePath {
     pub id: ResourceId,
     /// Set for namespaced paths (`.../namespaces/{ns}/...`).
     pub namespace: Option<String>,
@@ -38,7 +38,7 @@ pub struct ResourcePath {
 
 /// What a request path addresses.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Route {
+pub(crate) enum Route {
     /// `/version`
     Version,
     /// `/api`
@@ -55,7 +55,7 @@ pub enum Route {
 }
 
 /// Resolves `path` against the catalogue.
-pub fn parse_path(catalog: &Catalog, path: &str) -> Result<Route, ApiError> {
+pub(crate) fn parse_path(catalog: &Catalog, path: &str) -> Result<Route, ApiError> {
     let segments: Vec<&str> = path
         .trim_start_matches('/')
         .trim_end_matches('/')
@@ -146,7 +146,7 @@ fn resource_path(
 /// The query parameters the double understands; unknown ones are ignored,
 /// as the real server does.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Query {
+pub(crate) struct Query {
     pub watch: bool,
     pub resource_version: Option<String>,
     pub resource_version_match: Option<String>,
@@ -163,7 +163,7 @@ pub struct Query {
 }
 
 impl Query {
-    pub fn parse(query: Option<&str>) -> Result<Self, ApiError> {
+    pub(crate) fn parse(query: Option<&str>) -> Result<Self, ApiError> {
         let mut q = Query::default();
         let Some(query) = query else {
             return Ok(q);
@@ -206,7 +206,7 @@ impl Query {
     }
 
     /// The resourceVersion parameter, empty when absent.
-    pub fn rv(&self) -> &str {
+    pub(crate) fn rv(&self) -> &str {
         self.resource_version.as_deref().unwrap_or("")
     }
 }

@@ -14,13 +14,13 @@ fn segments(path: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The value at a `.a.b` path.
-pub fn get_path<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
+pub(crate) fn get_path<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     segments(path).try_fold(obj, |v, s| v.get(s))
 }
 
 /// Sets the value at a `.a.b` path, creating (or replacing non-object)
 /// intermediate fields.
-pub fn set_path(obj: &mut Value, path: &str, value: Value) {
+pub(crate) fn set_path(obj: &mut Value, path: &str, value: Value) {
     let parts: Vec<&str> = segments(path).collect();
     let Some((last, parents)) = parts.split_last() else {
         return;
@@ -48,7 +48,7 @@ fn paths(rt: &ResourceType) -> Result<&ScalePaths, ApiError> {
 }
 
 /// The `Scale` of `obj`.
-pub fn scale_of(rt: &ResourceType, obj: &Value) -> Result<Value, ApiError> {
+pub(crate) fn scale_of(rt: &ResourceType, obj: &Value) -> Result<Value, ApiError> {
     let paths = paths(rt)?;
     let replicas = |path: &str| get_path(obj, path).and_then(Value::as_i64).unwrap_or(0);
     let mut metadata = Map::new();
@@ -83,7 +83,7 @@ pub fn scale_of(rt: &ResourceType, obj: &Value) -> Result<Value, ApiError> {
 
 /// Checks a `Scale` sent by a client and copies its `spec.replicas` into
 /// `obj`.
-pub fn set_replicas(
+pub(crate) fn set_replicas(
     rt: &ResourceType,
     name: &str,
     obj: &mut Value,

@@ -24,12 +24,12 @@ enum LabelRequirement {
 
 /// A parsed label selector; the empty selector matches everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LabelSelector {
+pub(crate) struct LabelSelector {
     requirements: Vec<LabelRequirement>,
 }
 
 impl LabelSelector {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let mut requirements = Vec::new();
         for term in split_top_level(text) {
             let term = term.trim();
@@ -41,7 +41,7 @@ impl LabelSelector {
         Ok(Self { requirements })
     }
 
-    pub fn matches(&self, labels: Option<&Map<String, Value>>) -> bool {
+    pub(crate) fn matches(&self, labels: Option<&Map<String, Value>>) -> bool {
         let get = |key: &str| labels.and_then(|l| l.get(key)).and_then(Value::as_str);
         self.requirements.iter().all(|r| match r {
             LabelRequirement::Equals(k, v) => get(k) == Some(v.as_str()),
@@ -157,14 +157,14 @@ struct FieldRequirement {
 
 /// A parsed field selector; the empty selector matches everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FieldSelector {
+pub(crate) struct FieldSelector {
     requirements: Vec<FieldRequirement>,
 }
 
 impl FieldSelector {
     /// `custom`: the kind is a custom resource, which only supports
     /// `metadata.name` and `metadata.namespace`.
-    pub fn parse(text: &str, custom: bool) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str, custom: bool) -> Result<Self, String> {
         let mut requirements = Vec::new();
         for term in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
             let (path, value, equal) = if let Some((p, v)) = term.split_once("!=") {
@@ -188,7 +188,7 @@ impl FieldSelector {
         Ok(Self { requirements })
     }
 
-    pub fn matches(&self, obj: &Value) -> bool {
+    pub(crate) fn matches(&self, obj: &Value) -> bool {
         self.requirements.iter().all(|r| {
             let actual = field_value(obj, &r.path);
             (actual == r.value) == r.equal
@@ -215,14 +215,14 @@ fn field_value(obj: &Value, path: &str) -> String {
 
 /// What a list or watch selects: a namespace (or all) and two selectors.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Filter {
+pub(crate) struct Filter {
     pub namespace: Option<String>,
     pub labels: LabelSelector,
     pub fields: FieldSelector,
 }
 
 impl Filter {
-    pub fn matches(&self, obj: &Value) -> bool {
+    pub(crate) fn matches(&self, obj: &Value) -> bool {
         let in_namespace = self
             .namespace
             .as_deref()

@@ -1,10 +1,11 @@
 //! The state every request handler shares: the catalogue, one locked
-//! `Collection` per resource type (a `std::sync::Mutex`, never held across
+//! `Collection` per resource type (a `parking_lot::Mutex`, never held across
 //! an `.await`), the global `Revision`, fault knobs and counters.
 
+use parking_lot::{Mutex, MutexGuard};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::catalog::{Catalog, ResourceId};
 use super::config::ApiDoubleConfig;
@@ -13,7 +14,7 @@ use super::stats::{ApiStats, Stats};
 use super::store::{Collection, Revision};
 use super::watch::WatcherSet;
 
-pub struct Shared {
+pub(crate) struct Shared {
     pub catalog: Catalog,
     collections: Vec<Mutex<Collection>>,
     pub revision: Revision,
@@ -25,7 +26,7 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: ApiDoubleConfig, local_addr: SocketAddr) -> Self {
+    pub(crate) fn new(config: ApiDoubleConfig, local_addr: SocketAddr) -> Self {
         let catalog = Catalog::new(&config.crds);
         let slow_watchers_closed = Arc::new(AtomicU64::new(0));
         let collections = (0..catalog.len())
@@ -54,14 +55,12 @@ impl Shared {
     /// Locks one collection. A panic while locked cannot leave a
     /// collection half-written (every write is one `commit`), so a
     /// poisoned lock is used as is.
-    pub fn lock(&self, id: ResourceId) -> MutexGuard<'_, Collection> {
-        self.collections[id]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    pub(crate) fn lock(&self, id: ResourceId) -> MutexGuard<'_, Collection> {
+        self.collections[id].lock()
     }
 
     /// Ends every open watch; returns how many were open.
-    pub fn drop_watches(&self) -> usize {
+    pub(crate) fn drop_watches(&self) -> usize {
         let dropped: usize = (0..self.collections.len())
             .map(|id| self.lock(id).watchers.clear())
             .sum();
@@ -70,14 +69,14 @@ impl Shared {
     }
 
     /// Watch streams open now, over every resource type.
-    pub fn open_watches(&self) -> usize {
+    pub(crate) fn open_watches(&self) -> usize {
         (0..self.collections.len())
             .map(|id| self.lock(id).watchers.len())
             .sum()
     }
 
     /// Sends a bookmark to every watcher that asked for them.
-    pub fn send_bookmarks(&self) {
+    pub(crate) fn send_bookmarks(&self) {
         for (id, rt) in self.catalog.iter() {
             let mut collection = self.lock(id);
             if !collection.watchers.is_empty() {
@@ -89,20 +88,20 @@ impl Shared {
 
     /// Forgets all history: every resourceVersion issued so far becomes
     /// too old to watch from.
-    pub fn compact(&self) {
+    pub(crate) fn compact(&self) {
         for id in 0..self.collections.len() {
             let mut collection = self.lock(id);
             collection.compact(self.revision.current());
         }
     }
 
-    pub fn stats(&self) -> ApiStats {
+    pub(crate) fn stats(&self) -> ApiStats {
         let mut stats = self.stats.snapshot();
         stats.slow_watchers_closed = self.slow_watchers_closed.load(Ordering::Relaxed);
         stats
     }
 
-    pub fn reset_stats(&self) {
+    pub(crate) fn reset_stats(&self) {
         self.stats.reset();
         self.slow_watchers_closed.store(0, Ordering::Relaxed);
     }

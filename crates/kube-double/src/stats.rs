@@ -5,8 +5,8 @@
 //! verb (what an RBAC rule grants), for checking RBAC against the code. Counting happens when a request is routed, before
 //! faults or validation, so a write counts even when it then fails.
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 /// The verbs of the Kubernetes API, as audit logs name them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -108,10 +108,7 @@ pub struct Stats {
 
 impl Stats {
     fn with<T>(&self, f: impl FnOnce(&mut ApiStats) -> T) -> T {
-        let mut stats = self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut stats = self.inner.lock();
         f(&mut stats)
     }
 

@@ -23,27 +23,27 @@ use super::selector::Filter;
 use super::watch::WatcherSet;
 
 /// Namespace ("" for cluster-scoped kinds) and name.
-pub type Key = (String, String);
+pub(crate) type Key = (String, String);
 
 /// The global resourceVersion counter (etcd's revision).
 #[derive(Debug, Default)]
-pub struct Revision(AtomicU64);
+pub(crate) struct Revision(AtomicU64);
 
 impl Revision {
     /// Allocates the next resourceVersion. Call it under the lock of the
     /// collection being written, so that collection's history is ordered.
-    pub fn next(&self) -> u64 {
+    pub(crate) fn next(&self) -> u64 {
         self.0.fetch_add(1, Ordering::SeqCst) + 1
     }
 
     /// The latest resourceVersion handed out.
-    pub fn current(&self) -> u64 {
+    pub(crate) fn current(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChangeKind {
+pub(crate) enum ChangeKind {
     Added,
     Modified,
     Deleted,
@@ -51,7 +51,7 @@ pub enum ChangeKind {
 
 /// One committed write.
 #[derive(Debug)]
-pub struct Change {
+pub(crate) struct Change {
     pub rv: u64,
     pub key: Key,
     pub kind: ChangeKind,
@@ -63,14 +63,14 @@ pub struct Change {
 }
 
 /// One page of a list.
-pub struct Page {
+pub(crate) struct Page {
     pub items: Vec<Arc<Value>>,
     /// The last key returned, when more matching objects follow.
     pub next: Option<Key>,
 }
 
 /// The objects of one resource type, their recent history and watchers.
-pub struct Collection {
+pub(crate) struct Collection {
     objects: BTreeMap<Key, Arc<Value>>,
     history: VecDeque<Arc<Change>>,
     history_limit: usize,
@@ -81,7 +81,7 @@ pub struct Collection {
 }
 
 impl Collection {
-    pub fn new(history_limit: usize, watchers: WatcherSet) -> Self {
+    pub(crate) fn new(history_limit: usize, watchers: WatcherSet) -> Self {
         Self {
             objects: BTreeMap::new(),
             history: VecDeque::new(),
@@ -91,21 +91,21 @@ impl Collection {
         }
     }
 
-    pub fn get(&self, key: &Key) -> Option<&Arc<Value>> {
+    pub(crate) fn get(&self, key: &Key) -> Option<&Arc<Value>> {
         self.objects.get(key)
     }
 
-    pub fn contains(&self, key: &Key) -> bool {
+    pub(crate) fn contains(&self, key: &Key) -> bool {
         self.objects.contains_key(key)
     }
 
     /// The oldest resourceVersion a watch or snapshot may start from.
-    pub fn compacted(&self) -> u64 {
+    pub(crate) fn compacted(&self) -> u64 {
         self.compacted
     }
 
     /// Applies `change`, records it and fans it out to the watchers.
-    pub fn commit(&mut self, rt: &ResourceType, change: Change) {
+    pub(crate) fn commit(&mut self, rt: &ResourceType, change: Change) {
         match change.kind {
             ChangeKind::Added | ChangeKind::Modified => {
                 self.objects
@@ -126,7 +126,7 @@ impl Collection {
 
     /// Forgets the history up to `rv`: later watches and continue tokens
     /// from an older resourceVersion get 410 Expired.
-    pub fn compact(&mut self, rv: u64) {
+    pub(crate) fn compact(&mut self, rv: u64) {
         while self.history.front().is_some_and(|c| c.rv <= rv) {
             self.history.pop_front();
         }
@@ -135,7 +135,7 @@ impl Collection {
 
     /// The changes after `rv`, oldest first; `None` if some of them have
     /// left the history.
-    pub fn changes_after(&self, rv: u64) -> Option<impl Iterator<Item = &Change>> {
+    pub(crate) fn changes_after(&self, rv: u64) -> Option<impl Iterator<Item = &Change>> {
         if rv < self.compacted {
             return None;
         }
@@ -144,14 +144,17 @@ impl Collection {
     }
 
     /// Every current object `filter` selects, in key order.
-    pub fn matching<'a>(&'a self, filter: &'a Filter) -> impl Iterator<Item = &'a Arc<Value>> + 'a {
+    pub(crate) fn matching<'a>(
+        &'a self,
+        filter: &'a Filter,
+    ) -> impl Iterator<Item = &'a Arc<Value>> + 'a {
         self.objects.values().filter(move |o| filter.matches(o))
     }
 
     /// Up to `limit` objects selected by `filter`, as they were at
     /// resourceVersion `at`, after key `after`. `None` when `at` is older
     /// than the history.
-    pub fn page(
+    pub(crate) fn page(
         &self,
         at: u64,
         filter: &Filter,

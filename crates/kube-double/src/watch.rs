@@ -38,7 +38,7 @@ struct Watcher {
 }
 
 /// The open watchers of one collection.
-pub struct WatcherSet {
+pub(crate) struct WatcherSet {
     watchers: Vec<Watcher>,
     buffer: usize,
     /// Shared counter of watchers closed for being slow.
@@ -48,11 +48,11 @@ pub struct WatcherSet {
 impl WatcherSet {
     /// `buffer`: events a watcher may have queued before it is closed.
     #[cfg(test)]
-    pub fn new(buffer: usize) -> Self {
+    pub(crate) fn new(buffer: usize) -> Self {
         Self::with_counter(buffer, Arc::default())
     }
 
-    pub fn with_counter(buffer: usize, slow_closed: Arc<AtomicU64>) -> Self {
+    pub(crate) fn with_counter(buffer: usize, slow_closed: Arc<AtomicU64>) -> Self {
         Self {
             watchers: Vec::new(),
             buffer: buffer.max(1),
@@ -61,16 +61,16 @@ impl WatcherSet {
     }
 
     /// Open watchers (those whose client is still reading).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.watchers.iter().filter(|w| !w.tx.is_closed()).count()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.watchers.is_empty()
     }
 
     /// Sends `change` to every watcher it concerns.
-    pub fn publish(&mut self, rt: &ResourceType, change: &Change) {
+    pub(crate) fn publish(&mut self, rt: &ResourceType, change: &Change) {
         // One rendering per (event type, projection), shared by watchers.
         let mut lines: [[Option<Bytes>; 2]; 3] = Default::default();
         let mut slow = 0_u64;
@@ -99,7 +99,7 @@ impl WatcherSet {
 
     /// Sends a BOOKMARK at `rv` to watchers that asked for bookmarks.
     /// Bookmarks are best effort: a full channel skips one.
-    pub fn bookmark(&mut self, rt: &ResourceType, rv: u64) {
+    pub(crate) fn bookmark(&mut self, rt: &ResourceType, rv: u64) {
         let line = render::bookmark_line(rt, rv, false);
         self.watchers.retain(|w| {
             if !w.bookmarks {
@@ -113,7 +113,7 @@ impl WatcherSet {
     }
 
     /// Ends every watch (their streams finish what is queued, then end).
-    pub fn clear(&mut self) -> usize {
+    pub(crate) fn clear(&mut self) -> usize {
         let open = self.watchers.iter().filter(|w| !w.tx.is_closed()).count();
         self.watchers.clear();
         open
@@ -190,7 +190,7 @@ impl std::ops::Deref for ObjectRef<'_> {
 
 /// Where a watch starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WatchStart {
+pub(crate) enum WatchStart {
     /// resourceVersion unset or "0" (or a streaming list): synthetic ADDED
     /// events for the current state, then live events.
     Snapshot { initial_events_end: bool },
@@ -199,7 +199,7 @@ pub enum WatchStart {
 }
 
 /// What a new watch needs besides its collection.
-pub struct WatchRequest {
+pub(crate) struct WatchRequest {
     pub filter: Filter,
     pub projection: Projection,
     pub bookmarks: bool,
@@ -209,7 +209,7 @@ pub struct WatchRequest {
 /// Registers a watcher and returns the lines to replay before live events
 /// plus the live channel. Call with the collection locked; `current` is
 /// the global resourceVersion read under that lock.
-pub fn open(
+pub(crate) fn open(
     collection: &mut Collection,
     rt: &ResourceType,
     request: WatchRequest,
@@ -256,14 +256,14 @@ pub fn open(
 /// The body of a watch response: replayed lines, then live lines until
 /// the watcher is closed or the timeout passes. Ends cleanly either way,
 /// so clients resume from the last resourceVersion they saw.
-pub struct WatchBody {
+pub(crate) struct WatchBody {
     replay: VecDeque<Bytes>,
     live: Option<mpsc::Receiver<Bytes>>,
     deadline: Option<Pin<Box<Sleep>>>,
 }
 
 impl WatchBody {
-    pub fn new(
+    pub(crate) fn new(
         replay: VecDeque<Bytes>,
         live: Option<mpsc::Receiver<Bytes>>,
         timeout: Option<std::time::Duration>,

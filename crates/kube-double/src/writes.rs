@@ -39,7 +39,7 @@ use switchyard_api::stored::without_nulls;
 
 /// Whether an update must carry `metadata.resourceVersion`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Precondition {
+pub(crate) enum Precondition {
     /// PUT of a custom resource: a missing resourceVersion is 422.
     Required,
     /// Checked when present (PUT of built-ins, patches).
@@ -48,14 +48,14 @@ pub enum Precondition {
 
 /// `DeleteOptions.preconditions`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DeletePreconditions {
+pub(crate) struct DeletePreconditions {
     pub uid: Option<String>,
     pub resource_version: Option<String>,
 }
 
 impl DeletePreconditions {
     /// From a `DeleteOptions` body (empty or absent means none).
-    pub fn from_body(body: &[u8]) -> Result<Self, ApiError> {
+    pub(crate) fn from_body(body: &[u8]) -> Result<Self, ApiError> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self::default());
         }
@@ -75,7 +75,7 @@ impl DeletePreconditions {
 }
 
 /// One write, under the lock of the collection it writes to.
-pub struct Writer<'a> {
+pub(crate) struct Writer<'a> {
     pub rt: &'a ResourceType,
     pub revision: &'a Revision,
     pub collection: &'a mut Collection,
@@ -93,7 +93,11 @@ impl Writer<'_> {
 
     /// POST: creates an object in `namespace` (ignored for cluster-scoped
     /// kinds).
-    pub fn create(&mut self, namespace: &str, mut body: Value) -> Result<Arc<Value>, ApiError> {
+    pub(crate) fn create(
+        &mut self,
+        namespace: &str,
+        mut body: Value,
+    ) -> Result<Arc<Value>, ApiError> {
         let rt = self.rt;
         check_type(rt, &mut body)?;
         if rt.custom {
@@ -185,7 +189,7 @@ impl Writer<'_> {
     }
 
     /// PUT of the main resource.
-    pub fn update(
+    pub(crate) fn update(
         &mut self,
         key: &Key,
         mut body: Value,
@@ -220,7 +224,7 @@ impl Writer<'_> {
     }
 
     /// PUT of `/status`: only `.status` is taken from the body.
-    pub fn update_status(
+    pub(crate) fn update_status(
         &mut self,
         key: &Key,
         mut body: Value,
@@ -237,13 +241,13 @@ impl Writer<'_> {
     }
 
     /// GET of `/scale`.
-    pub fn scale(&self, key: &Key) -> Result<Value, ApiError> {
+    pub(crate) fn scale(&self, key: &Key) -> Result<Value, ApiError> {
         scale::scale_of(self.rt, self.current(key)?.as_ref())
     }
 
     /// PUT of `/scale`: sets the replicas (a spec change) and answers the
     /// new `Scale`.
-    pub fn update_scale(&mut self, key: &Key, scale_body: Value) -> Result<Value, ApiError> {
+    pub(crate) fn update_scale(&mut self, key: &Key, scale_body: Value) -> Result<Value, ApiError> {
         let rt = self.rt;
         let current = self.current(key)?;
         check_preconditions(rt, key, &current, &scale_body, Precondition::IfPresent)?;
@@ -255,7 +259,7 @@ impl Writer<'_> {
 
     /// PATCH of the main resource or `/status` (see `patch_scale`).
     /// Server-side apply creates a missing object.
-    pub fn patch(
+    pub(crate) fn patch(
         &mut self,
         key: &Key,
         kind: PatchKind,
@@ -282,7 +286,7 @@ impl Writer<'_> {
     }
 
     /// PATCH of `/scale`: the patch applies to the `Scale` view.
-    pub fn patch_scale(
+    pub(crate) fn patch_scale(
         &mut self,
         key: &Key,
         kind: PatchKind,
@@ -294,7 +298,11 @@ impl Writer<'_> {
     }
 
     /// DELETE of one object.
-    pub fn delete(&mut self, key: &Key, pre: &DeletePreconditions) -> Result<Arc<Value>, ApiError> {
+    pub(crate) fn delete(
+        &mut self,
+        key: &Key,
+        pre: &DeletePreconditions,
+    ) -> Result<Arc<Value>, ApiError> {
         let rt = self.rt;
         let current = self.current(key)?;
         if let Some(uid) = &pre.uid

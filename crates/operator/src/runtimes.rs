@@ -32,13 +32,13 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::writer::{ApiWriter, WRITE_TIMEOUT};
-use switchyard_core::metrics as m;
-use switchyard_core::registry::{ClientTls, RuntimeRegistry, RuntimeSpec, spec};
 use switchyard_api::experiment::Experiment;
 use switchyard_api::model::Model;
 use switchyard_api::pipeline::Pipeline;
 use switchyard_api::runtime::SeldonRuntime;
 use switchyard_api::server::Server;
+use switchyard_core::metrics as m;
+use switchyard_core::registry::{ClientTls, RuntimeRegistry, RuntimeSpec, spec};
 
 /// The SeldonRuntime finalizer (the Go operator's name, so either operator
 /// can take over the objects of the other).

@@ -21,8 +21,12 @@ use tokio::sync::watch;
 
 use switchyard_core::metrics as m;
 
-/// Field manager of every switchyard write (server-side apply and patches).
+/// Field manager of switchyard's writes to objects (finalizers), so
+/// `managedFields` shows which fields are ours.
 pub const FIELD_MANAGER: &str = "switchyard";
+/// Field manager of switchyard's status writes: conditions and
+/// observedGeneration are owned apart from the spec-side fields.
+pub const STATUS_FIELD_MANAGER: &str = "switchyard-status";
 /// Bound on one API call: a hung API server must not pin a reconcile.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Attempts of a read-modify-write on conflict.
@@ -142,7 +146,7 @@ impl ApiWriter {
         self.call(
             &kind,
             || format!("patching the status of {kind} {namespace}/{name}"),
-            api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch)),
+            api.patch_status(name, &manager(STATUS_FIELD_MANAGER), &Patch::Merge(&patch)),
         )
         .await
     }
@@ -193,7 +197,7 @@ impl ApiWriter {
                 .call(
                     &kind,
                     || format!("patching the status of {kind} {namespace}/{name}"),
-                    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch)),
+                    api.patch_status(name, &manager(STATUS_FIELD_MANAGER), &Patch::Merge(&patch)),
                 )
                 .await;
             match result {
@@ -226,7 +230,7 @@ impl ApiWriter {
         self.call(
             &kind,
             || format!("patching {kind} {namespace}/{name}"),
-            api.patch(name, &PatchParams::default(), &Patch::Merge(patch)),
+            api.patch(name, &manager(FIELD_MANAGER), &Patch::Merge(patch)),
         )
         .await
     }
@@ -314,7 +318,7 @@ impl ApiWriter {
                 .call(
                     &kind,
                     || format!("updating the finalizers of {kind} {namespace}/{name}"),
-                    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)),
+                    api.patch(&name, &manager(FIELD_MANAGER), &Patch::Merge(&patch)),
                 )
                 .await;
             match result {
@@ -372,5 +376,13 @@ impl ApiWriter {
                 .increment(1);
             tracing::warn!(kind, name = ?reference.name, namespace = ?reference.namespace, reason, "could not record an event");
         }
+    }
+}
+
+/// Patch parameters naming `field_manager`.
+fn manager(field_manager: &str) -> PatchParams {
+    PatchParams {
+        field_manager: Some(field_manager.to_owned()),
+        ..PatchParams::default()
     }
 }

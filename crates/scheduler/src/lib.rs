@@ -11,17 +11,17 @@
 pub mod backoff;
 pub mod channel;
 pub mod entry;
+mod schedulers;
 pub mod stream_client;
 pub mod subscriptions;
-mod schedulers;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use arc_swap::ArcSwap;
-use tokio::sync::{mpsc, watch};
 use switchyard_tasks::{TaskFailure, TaskGroup};
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tracing::Instrument;
@@ -31,8 +31,8 @@ pub use subscriptions::Upstream;
 
 use switchyard_core::bus::StatusBus;
 use switchyard_core::metrics as m;
-use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 use switchyard_core::registry::{RuntimeRegistry, Runtimes};
+use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 
 /// Largest message accepted from a scheduler. Seldon's operator meant to
 /// lift grpc-go's 4 MiB default but never applied it (reference 8.2 #9);

@@ -80,7 +80,11 @@ impl Scheduler for PooledScheduler {
     unary!(stop_experiment, StopExperimentRequest);
     unary!(server_notify, ServerNotifyRequest);
     listing!(model_status, ModelStatusRequest, ModelStatusResponse);
-    listing!(pipeline_status, PipelineStatusRequest, PipelineStatusResponse);
+    listing!(
+        pipeline_status,
+        PipelineStatusRequest,
+        PipelineStatusResponse
+    );
     listing!(
         experiment_status,
         ExperimentStatusRequest,

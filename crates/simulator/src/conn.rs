@@ -36,7 +36,7 @@ use crate::{
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// A server-side connection under keepalive enforcement.
-pub struct PolicedConn {
+pub(crate) struct PolicedConn {
     inner: TcpStream,
     shared: Arc<Shared>,
     from_client: FrameScanner,
@@ -55,7 +55,7 @@ pub struct PolicedConn {
 }
 
 impl PolicedConn {
-    pub fn new(
+    pub(crate) fn new(
         inner: TcpStream,
         shared: Arc<Shared>,
         policy: PingPolicy,
@@ -257,7 +257,7 @@ impl Connected for PolicedConn {
 
 /// Accepts connections on `listener`, wrapping each in a `PolicedConn`.
 /// Accept errors are logged and retried; the stream never ends by itself.
-pub fn incoming(
+pub(crate) fn incoming(
     listener: TcpListener,
     shared: Arc<Shared>,
     policy: PingPolicy,

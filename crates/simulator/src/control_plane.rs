@@ -8,14 +8,14 @@ use std::{collections::VecDeque, sync::Arc};
 
 use tonic::Status;
 
-use switchyard_proto::scheduler::{ControlPlaneResponse, control_plane_response::Event};
 use crate::{
     fanout::{ResponseStream, Subscription},
     state::{Shared, SubscriberGuard, shutting_down},
 };
+use switchyard_proto::scheduler::{ControlPlaneResponse, control_plane_response::Event};
 
 /// The events a new control-plane subscriber gets after the first sync.
-pub const AFTER_SYNC: [Event; 3] = [
+pub(crate) const AFTER_SYNC: [Event; 3] = [
     Event::SendExperiments,
     Event::SendModels,
     Event::SendPipelines,
@@ -53,7 +53,7 @@ enum Next {
 }
 
 /// The response stream of one `SubscribeControlPlane` call.
-pub fn stream(shared: Arc<Shared>) -> ResponseStream<ControlPlaneResponse> {
+pub(crate) fn stream(shared: Arc<Shared>) -> ResponseStream<ControlPlaneResponse> {
     if shared.stop.is_cancelled() {
         return Box::pin(futures_util::stream::once(std::future::ready(Err(
             shutting_down(),

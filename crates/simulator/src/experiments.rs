@@ -5,12 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use switchyard_proto::scheduler::{Experiment, ExperimentStatusResponse};
 use crate::error::{Kind, StoreError};
+use switchyard_proto::scheduler::{Experiment, ExperimentStatusResponse};
 
 /// What the scheduler holds about one experiment.
 #[derive(Clone, Debug)]
-pub struct ExperimentRecord {
+pub(crate) struct ExperimentRecord {
     pub experiment: Experiment,
     /// True once the start has completed.
     pub active: bool,
@@ -20,7 +20,7 @@ pub struct ExperimentRecord {
 
 /// What a StartExperiment did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExperimentStart {
+pub(crate) enum ExperimentStart {
     Unchanged,
     /// New or changed definition: becomes active after the delay.
     Starting,
@@ -29,13 +29,13 @@ pub enum ExperimentStart {
 }
 
 impl ExperimentRecord {
-    pub fn status(&self) -> ExperimentStatusResponse {
+    pub(crate) fn status(&self) -> ExperimentStatusResponse {
         status(&self.experiment, self.active)
     }
 }
 
 /// The status of `experiment`, active or not.
-pub fn status(experiment: &Experiment, active: bool) -> ExperimentStatusResponse {
+pub(crate) fn status(experiment: &Experiment, active: bool) -> ExperimentStatusResponse {
     ExperimentStatusResponse {
         experiment_name: experiment.name.clone(),
         active,
@@ -52,20 +52,20 @@ pub fn status(experiment: &Experiment, active: bool) -> ExperimentStatusResponse
 
 /// All experiments of one scheduler, by name.
 #[derive(Debug, Default)]
-pub struct Experiments {
+pub(crate) struct Experiments {
     records: BTreeMap<String, ExperimentRecord>,
 }
 
 impl Experiments {
-    pub fn get(&self, name: &str) -> Option<&ExperimentRecord> {
+    pub(crate) fn get(&self, name: &str) -> Option<&ExperimentRecord> {
         self.records.get(name)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &ExperimentRecord> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &ExperimentRecord> {
         self.records.values()
     }
 
-    pub fn start(&mut self, experiment: Experiment, rev: u64) -> ExperimentStart {
+    pub(crate) fn start(&mut self, experiment: Experiment, rev: u64) -> ExperimentStart {
         if let Some(existing) = self.records.get_mut(&experiment.name) {
             let without_meta = |e: &Experiment| Experiment {
                 kubernetes_meta: None,
@@ -91,14 +91,14 @@ impl Experiments {
     }
 
     /// Activates an experiment still at revision `rev`.
-    pub fn activate(&mut self, name: &str, rev: u64) -> Option<&ExperimentRecord> {
+    pub(crate) fn activate(&mut self, name: &str, rev: u64) -> Option<&ExperimentRecord> {
         let record = self.records.get_mut(name).filter(|r| r.rev == rev)?;
         record.active = true;
         Some(record)
     }
 
     /// Stops and forgets `name`, returning its final (inactive) status.
-    pub fn stop(&mut self, name: &str) -> Result<ExperimentStatusResponse, StoreError> {
+    pub(crate) fn stop(&mut self, name: &str) -> Result<ExperimentStatusResponse, StoreError> {
         let record = self
             .records
             .remove(name)

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tonic::Status;
 
 /// The response stream type of every streaming RPC of the simulator.
-pub type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+pub(crate) type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 struct Subscriber<T> {
     id: u64,
@@ -23,7 +23,7 @@ struct Subscriber<T> {
 }
 
 /// The subscribers of one stream kind.
-pub struct Fanout<T> {
+pub(crate) struct Fanout<T> {
     subscribers: Vec<Subscriber<T>>,
 }
 
@@ -36,14 +36,14 @@ impl<T> Default for Fanout<T> {
 }
 
 /// The receiving ends handed to a new subscriber's stream.
-pub struct Subscription<T> {
+pub(crate) struct Subscription<T> {
     pub events: mpsc::Receiver<T>,
     pub kicked: oneshot::Receiver<Status>,
 }
 
 /// What one publish did.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Published {
+pub(crate) struct Published {
     pub delivered: usize,
     /// Subscribers disconnected because their queue was full.
     pub disconnected: usize,
@@ -51,7 +51,7 @@ pub struct Published {
 
 impl<T: Clone> Fanout<T> {
     /// Registers subscriber `id` with a queue of `capacity` events.
-    pub fn subscribe(&mut self, id: u64, capacity: usize) -> Subscription<T> {
+    pub(crate) fn subscribe(&mut self, id: u64, capacity: usize) -> Subscription<T> {
         let (tx, events) = mpsc::channel(capacity.max(1));
         let (kick, kicked) = oneshot::channel();
         self.subscribers.push(Subscriber { id, tx, kick });
@@ -59,7 +59,7 @@ impl<T: Clone> Fanout<T> {
     }
 
     /// Queues `item` for every subscriber without waiting.
-    pub fn publish(&mut self, item: &T) -> Published {
+    pub(crate) fn publish(&mut self, item: &T) -> Published {
         let mut report = Published::default();
         let mut kept = Vec::with_capacity(self.subscribers.len());
         for sub in self.subscribers.drain(..) {
@@ -83,7 +83,7 @@ impl<T: Clone> Fanout<T> {
     }
 
     /// Ends every subscriber's stream with `status`. Returns how many.
-    pub fn kick_all(&mut self, status: &Status) -> usize {
+    pub(crate) fn kick_all(&mut self, status: &Status) -> usize {
         let count = self.subscribers.len();
         for sub in self.subscribers.drain(..) {
             let _gone = sub.kick.send(status.clone());
@@ -91,11 +91,11 @@ impl<T: Clone> Fanout<T> {
         count
     }
 
-    pub fn remove(&mut self, id: u64) {
+    pub(crate) fn remove(&mut self, id: u64) {
         self.subscribers.retain(|s| s.id != id);
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.subscribers.len()
     }
 }
@@ -103,7 +103,7 @@ impl<T: Clone> Fanout<T> {
 /// A subscriber's stream: `snapshot` first, then queued events, until the
 /// queue closes or the subscriber is kicked. `guard` lives as long as the
 /// stream (it deregisters the subscriber when the client goes away).
-pub fn subscriber_stream<T, G>(
+pub(crate) fn subscriber_stream<T, G>(
     snapshot: Vec<T>,
     subscription: Subscription<T>,
     guard: G,

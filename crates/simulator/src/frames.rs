@@ -5,23 +5,23 @@
 //! changes the bytes; payloads are skipped.
 
 /// The client connection preface that opens every HTTP/2 connection.
-pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+pub(crate) const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-pub const DATA: u8 = 0x0;
-pub const HEADERS: u8 = 0x1;
-pub const RST_STREAM: u8 = 0x3;
-pub const PING: u8 = 0x6;
-pub const GOAWAY: u8 = 0x7;
+pub(crate) const DATA: u8 = 0x0;
+pub(crate) const HEADERS: u8 = 0x1;
+pub(crate) const RST_STREAM: u8 = 0x3;
+pub(crate) const PING: u8 = 0x6;
+pub(crate) const GOAWAY: u8 = 0x7;
 
 /// Flag bit: END_STREAM on DATA/HEADERS, ACK on PING.
-pub const END_STREAM: u8 = 0x1;
-pub const ACK: u8 = 0x1;
+pub(crate) const END_STREAM: u8 = 0x1;
+pub(crate) const ACK: u8 = 0x1;
 
 const HEADER_LEN: usize = 9;
 
 /// A parsed frame header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FrameHeader {
+pub(crate) struct FrameHeader {
     pub length: u32,
     pub kind: u8,
     pub flags: u8,
@@ -30,7 +30,7 @@ pub struct FrameHeader {
 
 /// Scans one direction of an HTTP/2 connection.
 #[derive(Debug)]
-pub struct FrameScanner {
+pub(crate) struct FrameScanner {
     /// Preface bytes still expected (client-to-server direction only).
     preface_left: usize,
     header: [u8; HEADER_LEN],
@@ -42,12 +42,12 @@ pub struct FrameScanner {
 
 impl FrameScanner {
     /// For bytes a client sends (starting with the preface).
-    pub fn client_to_server() -> Self {
+    pub(crate) fn client_to_server() -> Self {
         Self::with_preface(PREFACE.len())
     }
 
     /// For bytes a server sends (frames from the first byte).
-    pub fn server_to_client() -> Self {
+    pub(crate) fn server_to_client() -> Self {
         Self::with_preface(0)
     }
 
@@ -62,18 +62,18 @@ impl FrameScanner {
     }
 
     /// True between two frames (where a whole frame may be inserted).
-    pub fn at_boundary(&self) -> bool {
+    pub(crate) fn at_boundary(&self) -> bool {
         !self.lost && self.preface_left == 0 && self.header_len == 0 && self.payload_left == 0
     }
 
     /// False once the bytes turned out not to be HTTP/2.
-    pub fn is_http2(&self) -> bool {
+    pub(crate) fn is_http2(&self) -> bool {
         !self.lost
     }
 
     /// How many bytes finish the current header or payload; `None` at a
     /// boundary or when the stream is not HTTP/2.
-    pub fn bytes_to_boundary(&self) -> Option<usize> {
+    pub(crate) fn bytes_to_boundary(&self) -> Option<usize> {
         if self.lost || self.at_boundary() {
             None
         } else if self.preface_left > 0 {
@@ -86,7 +86,7 @@ impl FrameScanner {
     }
 
     /// Consumes `bytes`, calling `on_frame` for each complete frame header.
-    pub fn feed(&mut self, mut bytes: &[u8], mut on_frame: impl FnMut(FrameHeader)) {
+    pub(crate) fn feed(&mut self, mut bytes: &[u8], mut on_frame: impl FnMut(FrameHeader)) {
         while !bytes.is_empty() && !self.lost {
             if self.preface_left > 0 {
                 let offset = PREFACE.len() - self.preface_left;
@@ -124,7 +124,7 @@ impl FrameScanner {
 }
 
 /// A GOAWAY frame: `last_stream_id`, `error_code`, `debug` data.
-pub fn goaway(last_stream_id: u32, error_code: u32, debug: &[u8]) -> Vec<u8> {
+pub(crate) fn goaway(last_stream_id: u32, error_code: u32, debug: &[u8]) -> Vec<u8> {
     let length = u32::try_from(8 + debug.len()).unwrap_or(8);
     let mut frame = Vec::with_capacity(HEADER_LEN + 8 + debug.len());
     frame.extend_from_slice(&length.to_be_bytes()[1..]);

@@ -5,19 +5,19 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use crate::{faults::Rpc, service::enter, state::Shared};
 use switchyard_proto::health::{
     HealthCheckRequest, HealthCheckResponse, health_check_service_server::HealthCheckService,
 };
-use crate::{faults::Rpc, service::enter, state::Shared};
 
 /// The simulated scheduler's health service.
 #[derive(Clone)]
-pub struct HealthService {
+pub(crate) struct HealthService {
     shared: Arc<Shared>,
 }
 
 impl HealthService {
-    pub fn new(shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
         Self { shared }
     }
 }

@@ -17,7 +17,7 @@ use crate::state::Shared;
 /// A step the store takes later. Each carries the revision of the object
 /// it was scheduled for; a newer change to the object cancels it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Transition {
+pub(crate) enum Transition {
     ModelAvailable { name: String, rev: u64 },
     ModelTerminated { name: String, rev: u64 },
     PipelineReady { name: String, rev: u64 },
@@ -27,7 +27,7 @@ pub enum Transition {
 
 /// Pending transitions by due time (insertion order breaks ties).
 #[derive(Debug, Default)]
-pub struct Timers {
+pub(crate) struct Timers {
     queue: BTreeMap<(Instant, u64), Transition>,
     seq: u64,
 }
@@ -35,36 +35,36 @@ pub struct Timers {
 impl Timers {
     /// Queues `transition` for `at`. Returns true when it is now the
     /// earliest, so the firing task must recompute its sleep.
-    pub fn schedule(&mut self, at: Instant, transition: Transition) -> bool {
+    pub(crate) fn schedule(&mut self, at: Instant, transition: Transition) -> bool {
         let earliest = self.next_deadline().is_none_or(|first| at < first);
         self.seq += 1;
         self.queue.insert((at, self.seq), transition);
         earliest
     }
 
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.queue.keys().next().map(|(at, _)| *at)
     }
 
     /// Removes and returns every transition due at `now`, in order.
-    pub fn take_due(&mut self, now: Instant) -> Vec<Transition> {
+    pub(crate) fn take_due(&mut self, now: Instant) -> Vec<Transition> {
         let later = self.queue.split_off(&(now, u64::MAX));
         std::mem::replace(&mut self.queue, later)
             .into_values()
             .collect()
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.queue.len()
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.queue.clear();
     }
 }
 
 /// Fires due transitions until `stop` is cancelled.
-pub async fn run_timers(shared: Arc<Shared>, stop: CancellationToken) {
+pub(crate) async fn run_timers(shared: Arc<Shared>, stop: CancellationToken) {
     loop {
         let next = shared.next_deadline();
         tokio::select! {

@@ -7,19 +7,19 @@ use std::{sync::Arc, time::Duration};
 
 use tokio_util::sync::CancellationToken;
 
-use switchyard_proto::scheduler::{DeploymentSpec, KubernetesMeta, MetaData, Model, ModelSpec};
 use crate::state::Shared;
+use switchyard_proto::scheduler::{DeploymentSpec, KubernetesMeta, MetaData, Model, ModelSpec};
 
 /// How often the generator wakes while running; each wake publishes the
 /// events owed since the last one.
-pub const TICK: Duration = Duration::from_millis(10);
+pub(crate) const TICK: Duration = Duration::from_millis(10);
 
 /// Most events published per tick (100 000/s), so an absurd rate cannot
 /// hold the state lock for long.
-pub const MAX_EVENTS_PER_TICK: usize = 1000;
+pub(crate) const MAX_EVENTS_PER_TICK: usize = 1000;
 
 /// Runs until `stop` is cancelled.
-pub async fn run_generator(shared: Arc<Shared>, stop: CancellationToken) {
+pub(crate) async fn run_generator(shared: Arc<Shared>, stop: CancellationToken) {
     let mut knobs = shared.knobs.subscribe();
     let mut cursor: Option<String> = None;
     loop {
@@ -60,7 +60,7 @@ pub async fn run_generator(shared: Arc<Shared>, stop: CancellationToken) {
 
 /// The models a simulator starts with (`preload_models`): `model-0` ..,
 /// one replica each, in `namespace`, generation 1.
-pub fn preload(namespace: &str, count: usize) -> Vec<Model> {
+pub(crate) fn preload(namespace: &str, count: usize) -> Vec<Model> {
     (0..count)
         .map(|i| Model {
             meta: Some(MetaData {

@@ -6,16 +6,16 @@
 
 use std::{collections::BTreeMap, time::SystemTime};
 
+use crate::error::{Kind, StoreError};
 use switchyard_proto::scheduler::{
     KubernetesMeta, Model, ModelReplicaStatus, ModelStatus, ModelStatusResponse,
     ModelVersionStatus, model_replica_status::ModelReplicaState, model_status::ModelState,
     model_status_response::ModelOperation,
 };
-use crate::error::{Kind, StoreError};
 
 /// Where a model is in its life cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ModelPhase {
+pub(crate) enum ModelPhase {
     /// Being loaded onto its replicas.
     Progressing,
     /// Loaded on every replica and routable.
@@ -28,7 +28,7 @@ pub enum ModelPhase {
 
 /// What the scheduler holds about one model.
 #[derive(Clone, Debug)]
-pub struct ModelRecord {
+pub(crate) struct ModelRecord {
     /// The definition as last loaded.
     pub model: Model,
     /// Scheduler-assigned version, from 1, bumped when the ModelSpec changes.
@@ -46,7 +46,7 @@ pub struct ModelRecord {
 
 /// What a LoadModel did to an existing or new model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LoadOutcome {
+pub(crate) enum LoadOutcome {
     /// Identical request: nothing to do.
     Unchanged,
     /// A new model (version 1).
@@ -61,7 +61,7 @@ pub enum LoadOutcome {
 
 /// Model names: letters, digits, '-' and '_' (so no dots), as the real
 /// scheduler requires.
-pub fn validate_name(kind: Kind, name: &str) -> Result<(), StoreError> {
+pub(crate) fn validate_name(kind: Kind, name: &str) -> Result<(), StoreError> {
     let ok = !name.is_empty()
         && name
             .chars()
@@ -77,11 +77,11 @@ pub fn validate_name(kind: Kind, name: &str) -> Result<(), StoreError> {
 }
 
 impl ModelRecord {
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         self.model.meta.as_ref().map_or("", |m| m.name.as_str())
     }
 
-    pub fn kubernetes_meta(&self) -> Option<KubernetesMeta> {
+    pub(crate) fn kubernetes_meta(&self) -> Option<KubernetesMeta> {
         self.model
             .meta
             .as_ref()
@@ -89,7 +89,7 @@ impl ModelRecord {
     }
 
     /// Replicas asked for by the deployment spec.
-    pub fn replicas(&self) -> u32 {
+    pub(crate) fn replicas(&self) -> u32 {
         self.model
             .deployment_spec
             .as_ref()
@@ -97,7 +97,7 @@ impl ModelRecord {
     }
 
     /// Replicas counted as loaded on the server.
-    pub fn loaded_replicas(&self) -> u32 {
+    pub(crate) fn loaded_replicas(&self) -> u32 {
         match self.phase {
             ModelPhase::Available => self.replicas(),
             ModelPhase::Progressing => self.previous_replicas.min(self.replicas()),
@@ -106,7 +106,7 @@ impl ModelRecord {
     }
 
     /// The model as every status RPC reports it (latest version only).
-    pub fn status(&self) -> ModelStatusResponse {
+    pub(crate) fn status(&self) -> ModelStatusResponse {
         let replicas = self.replicas();
         let (state, gw_state, available, reason, replica_state) = match self.phase {
             ModelPhase::Progressing => (
@@ -190,33 +190,33 @@ impl ModelRecord {
 }
 
 /// Nanoseconds since the Unix epoch (0 before it).
-pub fn unix_nanos(t: SystemTime) -> u64 {
+pub(crate) fn unix_nanos(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// All models of one scheduler, by name.
 #[derive(Debug, Default)]
-pub struct Models {
+pub(crate) struct Models {
     records: BTreeMap<String, ModelRecord>,
 }
 
 impl Models {
-    pub fn get(&self, name: &str) -> Option<&ModelRecord> {
+    pub(crate) fn get(&self, name: &str) -> Option<&ModelRecord> {
         self.records.get(name)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &ModelRecord> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &ModelRecord> {
         self.records.values()
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.records.len()
     }
 
     /// Applies a LoadModel whose name is already validated. `server` is
     /// where a new model or a new version goes; `rev` the next revision.
-    pub fn load(
+    pub(crate) fn load(
         &mut self,
         model: Model,
         server: String,
@@ -275,7 +275,7 @@ impl Models {
 
     /// Starts unloading `name`; an unload of a model already terminating is
     /// accepted and changes nothing. Returns whether the model changed.
-    pub fn unload(
+    pub(crate) fn unload(
         &mut self,
         name: &str,
         version: Option<u32>,
@@ -316,7 +316,7 @@ impl Models {
     }
 
     /// Moves a model still at revision `rev` to `phase`.
-    pub fn advance(
+    pub(crate) fn advance(
         &mut self,
         name: &str,
         rev: u64,
@@ -332,19 +332,19 @@ impl Models {
     }
 
     /// Forgets a terminated model.
-    pub fn remove(&mut self, name: &str) -> Option<ModelRecord> {
+    pub(crate) fn remove(&mut self, name: &str) -> Option<ModelRecord> {
         self.records.remove(name)
     }
 
     /// Touches a model's change time (for the load generator).
-    pub fn touch(&mut self, name: &str, now: SystemTime) -> Option<&ModelRecord> {
+    pub(crate) fn touch(&mut self, name: &str, now: SystemTime) -> Option<&ModelRecord> {
         let record = self.records.get_mut(name)?;
         record.last_change = now;
         Some(record)
     }
 
     /// The name after `after` in name order, wrapping around.
-    pub fn next_name(&self, after: Option<&str>) -> Option<String> {
+    pub(crate) fn next_name(&self, after: Option<&str>) -> Option<String> {
         use std::ops::Bound::{Excluded, Unbounded};
         let next = match after {
             Some(after) => self

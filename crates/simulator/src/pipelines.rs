@@ -5,18 +5,18 @@
 
 use std::{collections::BTreeMap, time::SystemTime};
 
-use switchyard_proto::scheduler::{
-    KubernetesMeta, Pipeline, PipelineStatusResponse, PipelineVersionState, PipelineWithState,
-    pipeline_status_response::PipelineOperation, pipeline_version_state::PipelineStatus,
-};
 use crate::{
     error::{Kind, StoreError},
     models::unix_nanos,
 };
+use switchyard_proto::scheduler::{
+    KubernetesMeta, Pipeline, PipelineStatusResponse, PipelineVersionState, PipelineWithState,
+    pipeline_status_response::PipelineOperation, pipeline_version_state::PipelineStatus,
+};
 
 /// Where a pipeline is in its life cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PipelinePhase {
+pub(crate) enum PipelinePhase {
     Creating,
     Ready,
     Terminating,
@@ -26,7 +26,7 @@ pub enum PipelinePhase {
 
 /// What the scheduler holds about one pipeline.
 #[derive(Clone, Debug)]
-pub struct PipelineRecord {
+pub(crate) struct PipelineRecord {
     /// The definition as last loaded, with the scheduler's version and uid.
     pub pipeline: Pipeline,
     pub phase: PipelinePhase,
@@ -37,7 +37,7 @@ pub struct PipelineRecord {
 
 /// What a LoadPipeline did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PipelineLoad {
+pub(crate) enum PipelineLoad {
     Unchanged,
     /// A new pipeline or a new version of one: Creating.
     NewVersion,
@@ -47,7 +47,7 @@ pub enum PipelineLoad {
 
 impl PipelineRecord {
     /// The pipeline as every status RPC reports it (latest version only).
-    pub fn status(&self) -> PipelineStatusResponse {
+    pub(crate) fn status(&self) -> PipelineStatusResponse {
         let (status, reason, models_ready, operation) = match self.phase {
             PipelinePhase::Creating => (
                 PipelineStatus::PipelineCreating,
@@ -96,21 +96,21 @@ impl PipelineRecord {
 
 /// All pipelines of one scheduler, by name.
 #[derive(Debug, Default)]
-pub struct Pipelines {
+pub(crate) struct Pipelines {
     records: BTreeMap<String, PipelineRecord>,
 }
 
 impl Pipelines {
-    pub fn get(&self, name: &str) -> Option<&PipelineRecord> {
+    pub(crate) fn get(&self, name: &str) -> Option<&PipelineRecord> {
         self.records.get(name)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &PipelineRecord> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &PipelineRecord> {
         self.records.values()
     }
 
     /// Applies a LoadPipeline. `uid` is used when a new version is created.
-    pub fn load(
+    pub(crate) fn load(
         &mut self,
         mut pipeline: Pipeline,
         uid: String,
@@ -156,7 +156,12 @@ impl Pipelines {
     }
 
     /// Starts unloading `name`; already terminating is accepted as a no-op.
-    pub fn unload(&mut self, name: &str, rev: u64, now: SystemTime) -> Result<bool, StoreError> {
+    pub(crate) fn unload(
+        &mut self,
+        name: &str,
+        rev: u64,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
         let record = self
             .records
             .get_mut(name)
@@ -177,7 +182,7 @@ impl Pipelines {
     }
 
     /// Moves a pipeline still at revision `rev` to `phase`.
-    pub fn advance(
+    pub(crate) fn advance(
         &mut self,
         name: &str,
         rev: u64,
@@ -192,7 +197,7 @@ impl Pipelines {
         Some(record)
     }
 
-    pub fn remove(&mut self, name: &str) -> Option<PipelineRecord> {
+    pub(crate) fn remove(&mut self, name: &str) -> Option<PipelineRecord> {
         self.records.remove(name)
     }
 }

@@ -13,10 +13,6 @@ use tokio::net::TcpListener;
 use tonic::{Code, Status, transport::Server};
 use tracing::Instrument;
 
-use switchyard_proto::{
-    health::health_check_service_server::HealthCheckServiceServer,
-    scheduler::scheduler_server::SchedulerServer,
-};
 use crate::{
     config::{Knobs, SimulatorConfig},
     conn,
@@ -27,6 +23,10 @@ use crate::{
     lifecycle, load,
     service::SchedulerService,
     state::{Shared, SimulatorStats, shutting_down},
+};
+use switchyard_proto::{
+    health::health_check_service_server::HealthCheckServiceServer,
+    scheduler::scheduler_server::SchedulerServer,
 };
 
 /// How long a graceful shutdown waits for connections to close before
@@ -153,11 +153,6 @@ impl SimulatorHandle {
         self.shared.knobs.borrow().clone()
     }
 
-    /// Replaces every knob at once.
-    pub fn set_knobs(&self, knobs: Knobs) {
-        self.shared.knobs.send_replace(knobs);
-    }
-
     fn modify(&self, f: impl FnOnce(&mut Knobs)) {
         self.shared.knobs.send_modify(f);
     }
@@ -170,11 +165,6 @@ impl SimulatorHandle {
     /// Latency added before every call is handled.
     pub fn set_call_latency(&self, latency: Duration) {
         self.modify(|k| k.call_latency = latency);
-    }
-
-    /// Time spent in each transient state; applies to later changes.
-    pub fn set_transition_delay(&self, delay: Duration) {
-        self.modify(|k| k.transition_delay = delay);
     }
 
     /// Fails every call (or only calls of `rpc`) with `code`.

@@ -5,36 +5,36 @@
 
 use std::collections::BTreeMap;
 
+use crate::models::ModelRecord;
 use switchyard_proto::scheduler::{
     KubernetesMeta, ServerNotify, ServerReplicaResources, ServerStatusResponse,
     server_status_response::Type,
 };
-use crate::models::ModelRecord;
 
 /// Memory each simulated server replica reports.
-pub const REPLICA_MEMORY_BYTES: u64 = 8 << 30;
+pub(crate) const REPLICA_MEMORY_BYTES: u64 = 8 << 30;
 
 /// All servers announced to one scheduler, by name.
 #[derive(Debug, Default)]
-pub struct Servers {
+pub(crate) struct Servers {
     records: BTreeMap<String, ServerNotify>,
 }
 
 impl Servers {
-    pub fn get(&self, name: &str) -> Option<&ServerNotify> {
+    pub(crate) fn get(&self, name: &str) -> Option<&ServerNotify> {
         self.records.get(name)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &ServerNotify> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &ServerNotify> {
         self.records.values()
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.records.len()
     }
 
     /// Stores or replaces a server. Returns whether anything changed.
-    pub fn notify(&mut self, server: ServerNotify) -> bool {
+    pub(crate) fn notify(&mut self, server: ServerNotify) -> bool {
         if self.records.get(&server.name) == Some(&server) {
             return false;
         }
@@ -44,7 +44,7 @@ impl Servers {
 }
 
 /// A `StatusUpdate` for `server` given the models placed on it.
-pub fn status<'a>(
+pub(crate) fn status<'a>(
     server: &ServerNotify,
     models: impl Iterator<Item = &'a ModelRecord>,
 ) -> ServerStatusResponse {
@@ -94,7 +94,7 @@ pub fn status<'a>(
 
 /// A `ScalingRequest` asking the operator to scale `server` to `replicas`
 /// (such responses fill only type, name, expected replicas and metadata).
-pub fn scaling_request(
+pub(crate) fn scaling_request(
     name: &str,
     replicas: i32,
     kubernetes_meta: Option<KubernetesMeta>,

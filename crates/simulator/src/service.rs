@@ -9,6 +9,14 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use tonic::{Request, Response, Status};
 
+use crate::{
+    control_plane,
+    error::{Kind, StoreError},
+    fanout::ResponseStream,
+    faults::Rpc,
+    state::Shared,
+    validate,
+};
 use switchyard_proto::chainer::{PipelineUpdateStatusMessage, PipelineUpdateStatusResponse};
 use switchyard_proto::scheduler::{
     ControlPlaneResponse, ControlPlaneSubscriptionRequest, ExperimentStatusRequest,
@@ -22,23 +30,15 @@ use switchyard_proto::scheduler::{
     UnloadModelResponse, UnloadPipelineRequest, UnloadPipelineResponse,
     scheduler_server::Scheduler,
 };
-use crate::{
-    control_plane,
-    error::{Kind, StoreError},
-    fanout::ResponseStream,
-    faults::Rpc,
-    state::Shared,
-    validate,
-};
 
 /// The simulated scheduler's gRPC service.
 #[derive(Clone)]
-pub struct SchedulerService {
+pub(crate) struct SchedulerService {
     shared: Arc<Shared>,
 }
 
 impl SchedulerService {
-    pub fn new(shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
         Self { shared }
     }
 
@@ -49,7 +49,7 @@ impl SchedulerService {
 }
 
 /// See `SchedulerService::enter`; shared with the health service.
-pub async fn enter(shared: &Shared, rpc: Rpc) -> Result<(), Status> {
+pub(crate) async fn enter(shared: &Shared, rpc: Rpc) -> Result<(), Status> {
     shared.counters.calls[rpc as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (latency, failure) = {
         let knobs = shared.knobs.borrow();

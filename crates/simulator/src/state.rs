@@ -7,11 +7,13 @@
 
 use std::{
     sync::{
-        Arc, Mutex, MutexGuard, Weak,
+        Arc, Weak,
         atomic::{AtomicU64, Ordering},
     },
     time::SystemTime,
 };
+
+use parking_lot::{Mutex, MutexGuard};
 
 use tokio::{
     sync::{Notify, watch},
@@ -20,10 +22,6 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
 
-use switchyard_proto::scheduler::{
-    ControlPlaneResponse, ExperimentStatusResponse, ModelStatusResponse, PipelineStatusResponse,
-    ServerStatusResponse,
-};
 use crate::{
     config::{Knobs, SimulatorConfig},
     error::StoreError,
@@ -32,10 +30,14 @@ use crate::{
     lifecycle::Timers,
     store::{Effects, Event, Store},
 };
+use switchyard_proto::scheduler::{
+    ControlPlaneResponse, ExperimentStatusResponse, ModelStatusResponse, PipelineStatusResponse,
+    ServerStatusResponse,
+};
 
 /// Which long-lived stream a subscriber holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StreamKind {
+pub(crate) enum StreamKind {
     Models,
     Pipelines,
     Experiments,
@@ -81,7 +83,7 @@ struct Core {
 
 /// Counters describing what the simulator did; see `SimulatorStats`.
 #[derive(Debug, Default)]
-pub struct Counters {
+pub(crate) struct Counters {
     pub events_published: AtomicU64,
     pub slow_subscribers_disconnected: AtomicU64,
     pub streams_dropped: AtomicU64,
@@ -118,7 +120,7 @@ pub struct SimulatorStats {
 }
 
 /// Shared state of one simulated scheduler.
-pub struct Shared {
+pub(crate) struct Shared {
     pub namespace: String,
     pub application_version: String,
     subscriber_queue: usize,
@@ -141,7 +143,7 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: &SimulatorConfig) -> Arc<Self> {
+    pub(crate) fn new(config: &SimulatorConfig) -> Arc<Self> {
         Arc::new(Self {
             namespace: config.namespace.clone(),
             application_version: config.application_version.clone(),
@@ -165,15 +167,11 @@ impl Shared {
     }
 
     fn core(&self) -> MutexGuard<'_, Core> {
-        // A panic while holding the lock cannot leave the store half
-        // updated in a way that matters more than stopping would.
-        self.core
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.core.lock()
     }
 
     /// Runs a store operation and publishes what it caused.
-    pub fn update(
+    pub(crate) fn update(
         &self,
         op: impl FnOnce(&mut Store, SystemTime) -> Result<Effects, StoreError>,
     ) -> Result<(), StoreError> {
@@ -224,17 +222,17 @@ impl Shared {
     }
 
     /// Publishes an event that changes no state (scaling requests).
-    pub fn publish_event(&self, event: &Event) {
+    pub(crate) fn publish_event(&self, event: &Event) {
         let mut core = self.core();
         self.publish(&mut core, event);
     }
 
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.core().timers.next_deadline()
     }
 
     /// Applies every transition due at `now`.
-    pub fn fire_due(&self, now: Instant) {
+    pub(crate) fn fire_due(&self, now: Instant) {
         let mut core = self.core();
         for transition in core.timers.take_due(now) {
             let effects = core.store.apply(transition, SystemTime::now());
@@ -243,7 +241,7 @@ impl Shared {
     }
 
     /// Re-publishes up to `count` models round robin from `cursor`.
-    pub fn touch_models(&self, count: usize, cursor: &mut Option<String>) -> usize {
+    pub(crate) fn touch_models(&self, count: usize, cursor: &mut Option<String>) -> usize {
         let mut core = self.core();
         let mut touched = 0;
         for _ in 0..count {
@@ -259,13 +257,13 @@ impl Shared {
     }
 
     /// Reads the store (finite status RPCs, snapshots).
-    pub fn read<R>(&self, f: impl FnOnce(&Store) -> R) -> R {
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&Store) -> R) -> R {
         f(&self.core().store)
     }
 
     /// A new subscriber of `kind`: the current state of every object,
     /// then live updates.
-    pub fn subscribe_models(self: &Arc<Self>) -> ResponseStream<ModelStatusResponse> {
+    pub(crate) fn subscribe_models(self: &Arc<Self>) -> ResponseStream<ModelStatusResponse> {
         self.subscribe(
             StreamKind::Models,
             |s| &mut s.models,
@@ -273,7 +271,7 @@ impl Shared {
         )
     }
 
-    pub fn subscribe_pipelines(self: &Arc<Self>) -> ResponseStream<PipelineStatusResponse> {
+    pub(crate) fn subscribe_pipelines(self: &Arc<Self>) -> ResponseStream<PipelineStatusResponse> {
         self.subscribe(
             StreamKind::Pipelines,
             |s| &mut s.pipelines,
@@ -281,7 +279,9 @@ impl Shared {
         )
     }
 
-    pub fn subscribe_experiments(self: &Arc<Self>) -> ResponseStream<ExperimentStatusResponse> {
+    pub(crate) fn subscribe_experiments(
+        self: &Arc<Self>,
+    ) -> ResponseStream<ExperimentStatusResponse> {
         self.subscribe(
             StreamKind::Experiments,
             |s| &mut s.experiments,
@@ -289,7 +289,7 @@ impl Shared {
         )
     }
 
-    pub fn subscribe_servers(self: &Arc<Self>) -> ResponseStream<ServerStatusResponse> {
+    pub(crate) fn subscribe_servers(self: &Arc<Self>) -> ResponseStream<ServerStatusResponse> {
         self.subscribe(
             StreamKind::Servers,
             |s| &mut s.servers,
@@ -298,7 +298,7 @@ impl Shared {
     }
 
     /// Registers a control-plane subscriber (it only ever gets kicked).
-    pub fn subscribe_control_plane(
+    pub(crate) fn subscribe_control_plane(
         self: &Arc<Self>,
     ) -> (Subscription<ControlPlaneResponse>, SubscriberGuard) {
         let mut core = self.core();
@@ -352,18 +352,13 @@ impl Shared {
     }
 
     /// Resets every open connection (their streams end with an error).
-    pub fn reset_connections(&self) {
-        let old = std::mem::take(
-            &mut *self
-                .connections
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
+    pub(crate) fn reset_connections(&self) {
+        let old = std::mem::take(&mut *self.connections.lock());
         old.cancel();
     }
 
     /// Ends every open stream with `status`.
-    pub fn drop_streams(&self, status: &Status) -> usize {
+    pub(crate) fn drop_streams(&self, status: &Status) -> usize {
         self.drops.send_modify(|n| *n += 1);
         let dropped = self.core().subscribers.kick_all(status);
         self.counters
@@ -374,7 +369,7 @@ impl Shared {
 
     /// Wipes all state, ends every stream and resets every connection, as
     /// a restarted scheduler process would.
-    pub fn restart(&self) {
+    pub(crate) fn restart(&self) {
         self.drops.send_modify(|n| *n += 1);
         {
             let mut core = self.core();
@@ -394,22 +389,19 @@ impl Shared {
     }
 
     /// The token a newly accepted connection watches for resets.
-    pub fn connection_token(&self) -> CancellationToken {
-        self.connections
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+    pub(crate) fn connection_token(&self) -> CancellationToken {
+        self.connections.lock().clone()
     }
 
     /// Marks the first sync done (ServerNotify with `isFirstSync`).
-    pub fn mark_synced(&self) {
+    pub(crate) fn mark_synced(&self) {
         self.synced.send_replace(true);
     }
 
     /// Waits until the first sync is done or its deadline passed, like the
     /// real scheduler's synchroniser (agents here connect at once). Fails
     /// when streams are dropped (restart, `drop_streams`) or on shutdown.
-    pub async fn wait_synced(&self) -> Result<(), Status> {
+    pub(crate) async fn wait_synced(&self) -> Result<(), Status> {
         let deadline = self.core().sync_deadline;
         let mut synced = self.synced.subscribe();
         let mut drops = self.drops.subscribe();
@@ -423,11 +415,11 @@ impl Shared {
     }
 
     /// Calls of `rpc` received so far (including failed attempts).
-    pub fn calls(&self, rpc: Rpc) -> u64 {
+    pub(crate) fn calls(&self, rpc: Rpc) -> u64 {
         self.counters.calls[rpc as usize].load(Ordering::Relaxed)
     }
 
-    pub fn stats(&self) -> SimulatorStats {
+    pub(crate) fn stats(&self) -> SimulatorStats {
         let core = self.core();
         let c = &self.counters;
         SimulatorStats {
@@ -448,12 +440,12 @@ impl Shared {
 }
 
 /// The status of streams ended or refused because the simulator stops.
-pub fn shutting_down() -> Status {
+pub(crate) fn shutting_down() -> Status {
     Status::unavailable("scheduler shutting down")
 }
 
 /// Deregisters a subscriber when its stream is dropped.
-pub struct SubscriberGuard {
+pub(crate) struct SubscriberGuard {
     shared: Weak<Shared>,
     kind: StreamKind,
     id: u64,

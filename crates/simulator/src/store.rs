@@ -5,10 +5,6 @@
 
 use std::time::SystemTime;
 
-use switchyard_proto::scheduler::{
-    Experiment, ExperimentStatusResponse, KubernetesMeta, Model, ModelStatusResponse, Pipeline,
-    PipelineStatusResponse, ServerNotify, ServerStatusResponse,
-};
 use crate::{
     error::{Kind, StoreError},
     experiments::{ExperimentStart, Experiments},
@@ -17,10 +13,14 @@ use crate::{
     pipelines::{PipelineLoad, PipelinePhase, Pipelines},
     servers::{self, Servers},
 };
+use switchyard_proto::scheduler::{
+    Experiment, ExperimentStatusResponse, KubernetesMeta, Model, ModelStatusResponse, Pipeline,
+    PipelineStatusResponse, ServerNotify, ServerStatusResponse,
+};
 
 /// One status change, as the subscription streams carry it.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Event {
+pub(crate) enum Event {
     Model(ModelStatusResponse),
     Pipeline(PipelineStatusResponse),
     Experiment(ExperimentStatusResponse),
@@ -29,7 +29,7 @@ pub enum Event {
 
 /// What an operation caused.
 #[derive(Debug, Default, PartialEq)]
-pub struct Effects {
+pub(crate) struct Effects {
     /// Status events to publish, in order.
     pub events: Vec<Event>,
     /// Steps to take after the transition delay.
@@ -38,7 +38,7 @@ pub struct Effects {
 
 /// The whole state of one simulated scheduler.
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     pub models: Models,
     pub pipelines: Pipelines,
     pub experiments: Experiments,
@@ -50,7 +50,7 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn new(default_server: String) -> Self {
+    pub(crate) fn new(default_server: String) -> Self {
         Self {
             models: Models::default(),
             pipelines: Pipelines::default(),
@@ -62,7 +62,7 @@ impl Store {
     }
 
     /// Server for unpinned models while no server is known.
-    pub fn default_server(&self) -> &str {
+    pub(crate) fn default_server(&self) -> &str {
         &self.default_server
     }
 
@@ -72,7 +72,11 @@ impl Store {
     }
 
     /// LoadModel (reference 2.2).
-    pub fn load_model(&mut self, model: Model, now: SystemTime) -> Result<Effects, StoreError> {
+    pub(crate) fn load_model(
+        &mut self,
+        model: Model,
+        now: SystemTime,
+    ) -> Result<Effects, StoreError> {
         let server = self.place(&model);
         let rev = self.next_rev();
         let name = model
@@ -107,7 +111,7 @@ impl Store {
     }
 
     /// UnloadModel: Terminating now, Terminated after the delay.
-    pub fn unload_model(
+    pub(crate) fn unload_model(
         &mut self,
         name: &str,
         version: Option<u32>,
@@ -132,7 +136,7 @@ impl Store {
     }
 
     /// LoadPipeline: Creating now, Ready after the delay.
-    pub fn load_pipeline(
+    pub(crate) fn load_pipeline(
         &mut self,
         pipeline: Pipeline,
         now: SystemTime,
@@ -157,7 +161,11 @@ impl Store {
     }
 
     /// UnloadPipeline: Terminating now, Terminated after the delay.
-    pub fn unload_pipeline(&mut self, name: &str, now: SystemTime) -> Result<Effects, StoreError> {
+    pub(crate) fn unload_pipeline(
+        &mut self,
+        name: &str,
+        now: SystemTime,
+    ) -> Result<Effects, StoreError> {
         let rev = self.next_rev();
         let changed = self.pipelines.unload(name, rev, now)?;
         let mut effects = Effects::default();
@@ -172,7 +180,7 @@ impl Store {
     }
 
     /// StartExperiment: active after the delay.
-    pub fn start_experiment(&mut self, experiment: Experiment) -> Effects {
+    pub(crate) fn start_experiment(&mut self, experiment: Experiment) -> Effects {
         let rev = self.next_rev();
         let name = experiment.name.clone();
         let mut effects = Effects::default();
@@ -191,7 +199,7 @@ impl Store {
     }
 
     /// StopExperiment: reported inactive once, then forgotten.
-    pub fn stop_experiment(&mut self, name: &str) -> Result<Effects, StoreError> {
+    pub(crate) fn stop_experiment(&mut self, name: &str) -> Result<Effects, StoreError> {
         let stopped = self.experiments.stop(name)?;
         Ok(Effects {
             events: vec![Event::Experiment(stopped)],
@@ -200,7 +208,7 @@ impl Store {
     }
 
     /// ServerNotify: stores each server and reports the changed ones.
-    pub fn server_notify(&mut self, notified: Vec<ServerNotify>) -> Effects {
+    pub(crate) fn server_notify(&mut self, notified: Vec<ServerNotify>) -> Effects {
         let mut effects = Effects::default();
         for server in notified {
             let name = server.name.clone();
@@ -212,7 +220,7 @@ impl Store {
     }
 
     /// A ScalingRequest for a known server.
-    pub fn scaling_request(&self, name: &str, replicas: i32) -> Result<Event, StoreError> {
+    pub(crate) fn scaling_request(&self, name: &str, replicas: i32) -> Result<Event, StoreError> {
         let server = self.servers.get(name).ok_or_else(|| StoreError::NotFound {
             kind: Kind::Server,
             name: name.to_string(),
@@ -225,7 +233,7 @@ impl Store {
     }
 
     /// Takes a due step, unless the object changed since it was scheduled.
-    pub fn apply(&mut self, transition: Transition, now: SystemTime) -> Effects {
+    pub(crate) fn apply(&mut self, transition: Transition, now: SystemTime) -> Effects {
         let new_rev = self.next_rev();
         let mut effects = Effects::default();
         match transition {
@@ -276,7 +284,7 @@ impl Store {
 
     /// Re-publishes the model after `after` (round robin) with a fresh
     /// change time: the unit of load of the event generator.
-    pub fn touch_next_model(
+    pub(crate) fn touch_next_model(
         &mut self,
         after: Option<&str>,
         now: SystemTime,
@@ -286,26 +294,26 @@ impl Store {
         Some((name, Event::Model(record.status())))
     }
 
-    pub fn model_statuses(&self) -> Vec<ModelStatusResponse> {
+    pub(crate) fn model_statuses(&self) -> Vec<ModelStatusResponse> {
         self.models.iter().map(|r| r.status()).collect()
     }
 
-    pub fn pipeline_statuses(&self) -> Vec<PipelineStatusResponse> {
+    pub(crate) fn pipeline_statuses(&self) -> Vec<PipelineStatusResponse> {
         self.pipelines.iter().map(|r| r.status()).collect()
     }
 
-    pub fn experiment_statuses(&self) -> Vec<ExperimentStatusResponse> {
+    pub(crate) fn experiment_statuses(&self) -> Vec<ExperimentStatusResponse> {
         self.experiments.iter().map(|r| r.status()).collect()
     }
 
-    pub fn server_statuses(&self) -> Vec<ServerStatusResponse> {
+    pub(crate) fn server_statuses(&self) -> Vec<ServerStatusResponse> {
         self.servers
             .iter()
             .map(|s| servers::status(s, self.models.iter()))
             .collect()
     }
 
-    pub fn server_status(&self, name: &str) -> Option<ServerStatusResponse> {
+    pub(crate) fn server_status(&self, name: &str) -> Option<ServerStatusResponse> {
         let server = self.servers.get(name)?;
         Some(servers::status(server, self.models.iter()))
     }

@@ -17,7 +17,7 @@ fn missing(field: &str, rpc: &str) -> Status {
 }
 
 /// A LoadModel needs `model`, `model.meta` and a non-empty `model.meta.name`.
-pub fn load_model(req: LoadModelRequest) -> Result<Model, Status> {
+pub(crate) fn load_model(req: LoadModelRequest) -> Result<Model, Status> {
     let model = req.model.ok_or_else(|| missing("model", "LoadModel"))?;
     match &model.meta {
         None => Err(missing("model.meta", "LoadModel")),
@@ -27,7 +27,7 @@ pub fn load_model(req: LoadModelRequest) -> Result<Model, Status> {
 }
 
 /// An UnloadModel: (name, version, kubernetesMeta).
-pub fn unload_model(
+pub(crate) fn unload_model(
     req: UnloadModelRequest,
 ) -> Result<(String, Option<u32>, Option<KubernetesMeta>), Status> {
     let reference = req.model.ok_or_else(|| missing("model", "UnloadModel"))?;
@@ -37,7 +37,7 @@ pub fn unload_model(
     Ok((reference.name, reference.version, req.kubernetes_meta))
 }
 
-pub fn load_pipeline(req: LoadPipelineRequest) -> Result<Pipeline, Status> {
+pub(crate) fn load_pipeline(req: LoadPipelineRequest) -> Result<Pipeline, Status> {
     let pipeline = req
         .pipeline
         .ok_or_else(|| missing("pipeline", "LoadPipeline"))?;
@@ -47,11 +47,11 @@ pub fn load_pipeline(req: LoadPipelineRequest) -> Result<Pipeline, Status> {
     Ok(pipeline)
 }
 
-pub fn unload_pipeline(req: UnloadPipelineRequest) -> Result<String, Status> {
+pub(crate) fn unload_pipeline(req: UnloadPipelineRequest) -> Result<String, Status> {
     non_empty(req.name, "name", "UnloadPipeline")
 }
 
-pub fn start_experiment(req: StartExperimentRequest) -> Result<Experiment, Status> {
+pub(crate) fn start_experiment(req: StartExperimentRequest) -> Result<Experiment, Status> {
     let experiment = req
         .experiment
         .ok_or_else(|| missing("experiment", "StartExperiment"))?;
@@ -61,12 +61,12 @@ pub fn start_experiment(req: StartExperimentRequest) -> Result<Experiment, Statu
     Ok(experiment)
 }
 
-pub fn stop_experiment(req: StopExperimentRequest) -> Result<String, Status> {
+pub(crate) fn stop_experiment(req: StopExperimentRequest) -> Result<String, Status> {
     non_empty(req.name, "name", "StopExperiment")
 }
 
 /// Every announced server needs a name.
-pub fn server_notify(req: ServerNotifyRequest) -> Result<(Vec<ServerNotify>, bool), Status> {
+pub(crate) fn server_notify(req: ServerNotifyRequest) -> Result<(Vec<ServerNotify>, bool), Status> {
     if let Some(idx) = req.servers.iter().position(|s| s.name.is_empty()) {
         return Err(missing(&format!("servers[{idx}].name"), "ServerNotify"));
     }
@@ -74,7 +74,7 @@ pub fn server_notify(req: ServerNotifyRequest) -> Result<(Vec<ServerNotify>, boo
 }
 
 /// The optional name filter of a finite status RPC: `None` or empty = all.
-pub fn name_filter(name: Option<String>) -> Option<String> {
+pub(crate) fn name_filter(name: Option<String>) -> Option<String> {
     name.filter(|n| !n.is_empty())
 }
 

@@ -150,7 +150,11 @@ impl TaskGroup {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        spawn(&self.inner, name.into(), task.map(Ok::<(), std::convert::Infallible>));
+        spawn(
+            &self.inner,
+            name.into(),
+            task.map(Ok::<(), std::convert::Infallible>),
+        );
     }
 
     /// Runs `task` in the group; an error or a panic is reported at once.

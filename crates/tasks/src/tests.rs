@@ -19,7 +19,10 @@ async fn a_panic_is_reported_as_it_happens() {
         }
     );
     assert_eq!(group.len(), 1, "the steady task still runs");
-    assert!(!group.is_cancelled(), "the owner decides what a failure means");
+    assert!(
+        !group.is_cancelled(),
+        "the owner decides what a failure means"
+    );
 }
 
 #[tokio::test(start_paused = true)]

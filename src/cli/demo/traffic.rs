@@ -14,13 +14,15 @@ use super::NAMESPACES;
 use switchyard_proto::gateway::ListRuntimesRequest;
 use switchyard_proto::gateway::gateway_client::GatewayClient;
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
-use switchyard_proto::scheduler::{ModelStatusRequest, ModelSubscriptionRequest, ServerStatusRequest};
+use switchyard_proto::scheduler::{
+    ModelStatusRequest, ModelSubscriptionRequest, ServerStatusRequest,
+};
 
 /// The namespace the demo asks for that has no runtime.
 const MISSING_NAMESPACE: &str = "no-such-namespace";
 
 /// Talks to the gateway at `gateway` every `every`; never returns.
-pub async fn drive(gateway: SocketAddr, every: Duration) {
+pub(super) async fn drive(gateway: SocketAddr, every: Duration) {
     let channel = match Endpoint::from_shared(format!("http://{gateway}")) {
         Ok(endpoint) => endpoint.connect_lazy(),
         Err(error) => {

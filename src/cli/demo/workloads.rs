@@ -16,8 +16,8 @@ use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 use tokio_util::task::AbortOnDropHandle;
 
-use switchyard_operator::controllers::workload::SERVER_NAME_LABEL;
 use switchyard_api::Server;
+use switchyard_operator::controllers::workload::SERVER_NAME_LABEL;
 
 /// How long the demo's pods take to become ready.
 const POD_START: Duration = Duration::from_millis(500);

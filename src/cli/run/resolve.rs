@@ -9,11 +9,11 @@ use crate::app::{AppConfig, KubeConnection, KubernetesConfig, OperatorTuning, St
 use crate::config::{
     ConfigError, DEFAULT_GATEWAY_LISTEN, FileConfig, KubernetesSection, catalogue,
 };
+use crate::static_runtimes::DEFAULT_POLL_INTERVAL;
+use switchyard_core::registry::spec;
 use switchyard_operator::leader::{LeaderElectionConfig, LeaderElectionError};
 use switchyard_operator::runtimes::DEFAULT_FINALIZER_RECHECK;
 use switchyard_operator::{SchedulerAddressing, WatchScope};
-use switchyard_core::registry::spec;
-use crate::static_runtimes::DEFAULT_POLL_INTERVAL;
 
 fn invalid(key: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
@@ -33,7 +33,10 @@ fn positive<T: Copy + Into<u64>>(key: &str, value: Option<T>) -> Result<T, Confi
 
 /// The merged options with defaults filled (`pod_namespace`: the
 /// `POD_NAMESPACE` variable), checked: what `--print-config` prints.
-pub fn merged(layered: &Layered, pod_namespace: Option<String>) -> Result<FileConfig, ConfigError> {
+pub(super) fn merged(
+    layered: &Layered,
+    pod_namespace: Option<String>,
+) -> Result<FileConfig, ConfigError> {
     let config = layered.config.clone().with_defaults(pod_namespace);
     positive("runtimes_poll_seconds", config.runtimes_poll_seconds)?;
     positive(
@@ -106,7 +109,7 @@ fn leader_election(k: &KubernetesSection) -> Result<Option<LeaderElectionConfig>
 
 /// The [`AppConfig`] of checked, defaulted options (the defaults below
 /// only matter to a caller that skipped [`merged`]).
-pub fn app_config(layered: Layered, config: FileConfig) -> Result<AppConfig, ConfigError> {
+pub(super) fn app_config(layered: Layered, config: FileConfig) -> Result<AppConfig, ConfigError> {
     let FileConfig {
         runtimes_poll_seconds,
         gateway,

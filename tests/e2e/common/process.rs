@@ -13,12 +13,12 @@ use super::DEADLINE;
 /// containing `marker` (which names the addresses it bound).
 /// Children bind port 0 and report what they got, so concurrent test runs
 /// never race for a port.
-pub async fn switchyard(args: &[&str], marker: &str) -> (Child, String) {
+pub(crate) async fn switchyard(args: &[&str], marker: &str) -> (Child, String) {
     switchyard_with_env(args, &[], marker).await
 }
 
 /// [`switchyard`] with extra environment variables.
-pub async fn switchyard_with_env(
+pub(crate) async fn switchyard_with_env(
     args: &[&str],
     env: &[(&str, &str)],
     marker: &str,
@@ -52,7 +52,7 @@ pub async fn switchyard_with_env(
 }
 
 /// `value` of `field=value` in a tracing log line.
-pub fn field_value(line: &str, field: &str) -> Option<String> {
+pub(crate) fn field_value(line: &str, field: &str) -> Option<String> {
     let start = line.find(&format!("{field}="))? + field.len() + 1;
     let rest = &line[start..];
     let value: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
@@ -64,7 +64,7 @@ pub fn field_value(line: &str, field: &str) -> Option<String> {
     )
 }
 
-pub fn strip_ansi(line: &str) -> String {
+pub(crate) fn strip_ansi(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut chars = line.chars();
     while let Some(c) = chars.next() {
@@ -82,7 +82,7 @@ pub fn strip_ansi(line: &str) -> String {
 }
 
 /// A minimal HTTP/1.1 GET over a plain TCP stream.
-pub async fn http_get(addr: SocketAddr, path: &str) -> String {
+pub(crate) async fn http_get(addr: SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await

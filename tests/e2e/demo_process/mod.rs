@@ -17,7 +17,7 @@ use tokio::process::{Child, Command};
 const STARTUP: Duration = Duration::from_secs(30);
 
 /// A running `switchyard demo`; killed when dropped.
-pub struct DemoProcess {
+pub(crate) struct DemoProcess {
     _child: Child,
     /// Where it serves `/metrics`.
     pub metrics: SocketAddr,
@@ -26,7 +26,7 @@ pub struct DemoProcess {
 impl DemoProcess {
     /// Starts the demo, stopping by itself after `duration`, rescaling a
     /// Model every 2 s.
-    pub async fn start(duration: Duration) -> DemoProcess {
+    pub(crate) async fn start(duration: Duration) -> DemoProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
             .args(["demo", "--gateway-listen", "127.0.0.1:0"])
             .args(["--metrics-listen", "127.0.0.1:0", "--rescale-every", "2"])
@@ -61,7 +61,7 @@ impl DemoProcess {
     }
 
     /// The text of `/metrics`.
-    pub async fn scrape(&self) -> String {
+    pub(crate) async fn scrape(&self) -> String {
         let (status, body) = http_get(self.metrics, "/metrics").await.expect("/metrics");
         assert_eq!(status, 200, "/metrics: {body}");
         body
@@ -69,7 +69,10 @@ impl DemoProcess {
 }
 
 /// GET `path_and_query` from `addr`: the status code and body.
-pub async fn http_get(addr: SocketAddr, path_and_query: &str) -> Result<(u16, String), String> {
+pub(crate) async fn http_get(
+    addr: SocketAddr,
+    path_and_query: &str,
+) -> Result<(u16, String), String> {
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connecting to {addr}: {e}"))?;

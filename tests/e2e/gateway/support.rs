@@ -3,14 +3,14 @@
 
 #![allow(dead_code)]
 
-pub use std::time::Duration;
+pub(super) use std::time::Duration;
 
-pub use switchyard_core::bus::StatusBus;
-pub use switchyard::config::GatewayConfig;
-pub use switchyard_gateway::{GatewayOptions, NAMESPACE_METADATA, ServeError};
-pub use switchyard_scheduler::{ConnectionState, SchedulerPool};
-pub use switchyard_proto::gateway::gateway_client::GatewayClient;
-pub use switchyard_proto::scheduler::{
+pub(super) use switchyard::config::GatewayConfig;
+pub(super) use switchyard_core::bus::StatusBus;
+pub(super) use switchyard_core::registry::{RuntimeRegistry, RuntimeSpec};
+pub(super) use switchyard_gateway::{GatewayOptions, NAMESPACE_METADATA, ServeError};
+pub(super) use switchyard_proto::gateway::gateway_client::GatewayClient;
+pub(super) use switchyard_proto::scheduler::{
     ControlPlaneSubscriptionRequest, Experiment, KubernetesMeta, LoadModelRequest,
     LoadPipelineRequest, MetaData, Model, ModelReference, ModelSpec, ModelStatusRequest,
     ModelStatusResponse, ModelSubscriptionRequest, Pipeline, PipelineStep, SchedulerStatusRequest,
@@ -18,17 +18,17 @@ pub use switchyard_proto::scheduler::{
     UnloadPipelineRequest, control_plane_response::Event, model_status::ModelState,
     scheduler_client::SchedulerClient,
 };
-pub use switchyard_core::registry::{RuntimeRegistry, RuntimeSpec};
-pub use switchyard_simulator::{Rpc, Simulator, SimulatorConfig, SimulatorHandle};
-pub use tokio::time::{Instant, timeout};
-pub use tokio_util::sync::CancellationToken;
-pub use tonic::{Code, Request, Status, Streaming, transport::Channel, transport::Endpoint};
+pub(super) use switchyard_scheduler::{ConnectionState, SchedulerPool};
+pub(super) use switchyard_simulator::{Rpc, Simulator, SimulatorConfig, SimulatorHandle};
+pub(super) use tokio::time::{Instant, timeout};
+pub(super) use tokio_util::sync::CancellationToken;
+pub(super) use tonic::{Code, Request, Status, Streaming, transport::Channel, transport::Endpoint};
 
 /// Upper bound on every wait in these tests.
-pub const DEADLINE: Duration = Duration::from_secs(15);
+pub(super) const DEADLINE: Duration = Duration::from_secs(15);
 
 /// The settings of a test simulator for `namespace` on a free port.
-pub fn simulator_config(namespace: &str) -> SimulatorConfig {
+pub(super) fn simulator_config(namespace: &str) -> SimulatorConfig {
     let mut config = SimulatorConfig::new(namespace, "127.0.0.1:0".parse().expect("address"));
     config.sync_timeout = Duration::ZERO;
     config.knobs.transition_delay = Duration::from_millis(10);
@@ -36,14 +36,14 @@ pub fn simulator_config(namespace: &str) -> SimulatorConfig {
 }
 
 /// A 127.0.0.1 address where nothing listens.
-pub async fn closed_port() -> std::net::SocketAddr {
+pub(super) async fn closed_port() -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
     addr
 }
 
-pub fn runtime(namespace: &str, address: impl ToString) -> RuntimeSpec {
+pub(super) fn runtime(namespace: &str, address: impl ToString) -> RuntimeSpec {
     RuntimeSpec {
         namespace: namespace.into(),
         address: address.to_string(),
@@ -52,7 +52,7 @@ pub fn runtime(namespace: &str, address: impl ToString) -> RuntimeSpec {
 }
 
 /// Registry, pool, bus and a gateway serving them on 127.0.0.1:0.
-pub struct Env {
+pub(super) struct Env {
     pub registry: RuntimeRegistry,
     pub pool: SchedulerPool,
     pub bus: StatusBus,
@@ -66,11 +66,11 @@ pub struct Env {
 
 impl Env {
     /// A gateway in front of one simulator per name in `namespaces`.
-    pub async fn start(namespaces: &[&str]) -> Env {
+    pub(super) async fn start(namespaces: &[&str]) -> Env {
         Env::start_with(namespaces, GatewayConfig::default(), test_options()).await
     }
 
-    pub async fn start_with(
+    pub(super) async fn start_with(
         namespaces: &[&str],
         config: GatewayConfig,
         options: GatewayOptions,
@@ -79,7 +79,7 @@ impl Env {
     }
 
     /// Like `start_with`, with `tweak` applied to each simulator's config.
-    pub async fn start_custom(
+    pub(super) async fn start_custom(
         namespaces: &[&str],
         config: GatewayConfig,
         options: GatewayOptions,
@@ -118,14 +118,8 @@ impl Env {
         let server = tokio::spawn({
             let (pool, bus, stop) = (pool.clone(), bus.clone(), stop_gateway.clone());
             async move {
-                switchyard_gateway::serve(
-                    listener,
-                    pool,
-                    bus,
-                    options,
-                    stop.cancelled_owned(),
-                )
-                .await
+                switchyard_gateway::serve(listener, pool, bus, options, stop.cancelled_owned())
+                    .await
             }
         });
         let env = Env {
@@ -145,7 +139,7 @@ impl Env {
         env
     }
 
-    pub fn sim(&self, namespace: &str) -> &SimulatorHandle {
+    pub(super) fn sim(&self, namespace: &str) -> &SimulatorHandle {
         self.sims
             .iter()
             .find(|s| s.namespace() == namespace)
@@ -153,7 +147,7 @@ impl Env {
     }
 
     /// Waits (on the pool's change feed) until `namespace` is in `state`.
-    pub async fn wait_state(&self, namespace: &str, state: ConnectionState) {
+    pub(super) async fn wait_state(&self, namespace: &str, state: ConnectionState) {
         let mut changes = self.pool.watch_changes();
         let reached = timeout(DEADLINE, async {
             loop {
@@ -172,7 +166,7 @@ impl Env {
     }
 
     /// Waits until the pool serves `namespace` (in any state).
-    pub async fn wait_known(&self, namespace: &str) {
+    pub(super) async fn wait_known(&self, namespace: &str) {
         let mut changes = self.pool.watch_changes();
         timeout(DEADLINE, async {
             while self.pool.get(namespace).is_err() {
@@ -184,28 +178,28 @@ impl Env {
     }
 
     /// The gateway's endpoint, to tune before connecting.
-    pub fn endpoint(&self) -> Endpoint {
+    pub(super) fn endpoint(&self) -> Endpoint {
         Endpoint::from_shared(format!("http://{}", self.addr)).unwrap()
     }
 
     /// A new connection to the gateway.
-    pub async fn channel(&self) -> Channel {
+    pub(super) async fn channel(&self) -> Channel {
         self.endpoint()
             .connect()
             .await
             .expect("gateway accepts connections")
     }
 
-    pub async fn client(&self) -> SchedulerClient<Channel> {
+    pub(super) async fn client(&self) -> SchedulerClient<Channel> {
         SchedulerClient::new(self.channel().await)
     }
 
-    pub async fn runtimes_client(&self) -> GatewayClient<Channel> {
+    pub(super) async fn runtimes_client(&self) -> GatewayClient<Channel> {
         GatewayClient::new(self.channel().await)
     }
 
     /// A direct client of `namespace`'s simulator (bypassing the gateway).
-    pub async fn direct(&self, namespace: &str) -> SchedulerClient<Channel> {
+    pub(super) async fn direct(&self, namespace: &str) -> SchedulerClient<Channel> {
         let channel = Endpoint::from_shared(self.sim(namespace).uri())
             .unwrap()
             .connect()
@@ -216,7 +210,7 @@ impl Env {
 
     /// Stops the gateway (gracefully; it must return within the deadline),
     /// the pool and the simulators.
-    pub async fn stop(self) {
+    pub(super) async fn stop(self) {
         self.stop_gateway.cancel();
         timeout(DEADLINE, self.server)
             .await
@@ -231,13 +225,13 @@ impl Env {
     }
 
     /// Begins a graceful shutdown of the gateway only.
-    pub fn stop_gateway(&self) {
+    pub(super) fn stop_gateway(&self) {
         self.stop_gateway.cancel();
     }
 }
 
 /// Test options: short call deadline, small request limit.
-pub fn test_options() -> GatewayOptions {
+pub(super) fn test_options() -> GatewayOptions {
     GatewayOptions {
         call_timeout: Duration::from_secs(2),
         max_request_bytes: 256 * 1024,
@@ -247,7 +241,7 @@ pub fn test_options() -> GatewayOptions {
 }
 
 /// `message` with `seldon-namespace: namespace`.
-pub fn in_ns<T>(namespace: &str, message: T) -> Request<T> {
+pub(super) fn in_ns<T>(namespace: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
     request
         .metadata_mut()
@@ -257,7 +251,7 @@ pub fn in_ns<T>(namespace: &str, message: T) -> Request<T> {
 
 /// A LoadModel request for `name`, naming `namespace` in kubernetesMeta
 /// if given.
-pub fn load_model(name: &str, namespace: Option<&str>) -> LoadModelRequest {
+pub(super) fn load_model(name: &str, namespace: Option<&str>) -> LoadModelRequest {
     LoadModelRequest {
         model: Some(Model {
             meta: Some(MetaData {
@@ -278,7 +272,7 @@ pub fn load_model(name: &str, namespace: Option<&str>) -> LoadModelRequest {
 }
 
 /// Names of the models `client` lists (ModelStatus, all models).
-pub async fn model_names(client: &mut SchedulerClient<Channel>) -> Vec<String> {
+pub(super) async fn model_names(client: &mut SchedulerClient<Channel>) -> Vec<String> {
     let mut stream = client
         .model_status(ModelStatusRequest::default())
         .await
@@ -298,7 +292,7 @@ pub async fn model_names(client: &mut SchedulerClient<Channel>) -> Vec<String> {
 
 /// Polls `check` until it holds; fails after the deadline. For state
 /// that has no change notification (counts inside the bus).
-pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+pub(super) async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let start = Instant::now();
     while !check() {
         assert!(start.elapsed() < DEADLINE, "timed out waiting for: {what}");
@@ -308,7 +302,10 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 
 /// Reads `stream` until `done` holds for a message; returns every message
 /// read, in order.
-pub async fn read_until<T>(stream: &mut Streaming<T>, mut done: impl FnMut(&T) -> bool) -> Vec<T> {
+pub(super) async fn read_until<T>(
+    stream: &mut Streaming<T>,
+    mut done: impl FnMut(&T) -> bool,
+) -> Vec<T> {
     let mut seen = Vec::new();
     timeout(DEADLINE, async {
         loop {
@@ -330,7 +327,7 @@ pub async fn read_until<T>(stream: &mut Streaming<T>, mut done: impl FnMut(&T) -
 }
 
 /// The namespace a model status names, and whether it is available.
-pub fn model_ns_available(m: &ModelStatusResponse) -> (String, bool) {
+pub(super) fn model_ns_available(m: &ModelStatusResponse) -> (String, bool) {
     let v = m.versions.first().expect("a version");
     let ns = v
         .kubernetes_meta

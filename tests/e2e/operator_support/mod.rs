@@ -5,33 +5,33 @@
 
 use std::sync::Arc;
 
-use switchyard_tasks::TaskGroup;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
+use switchyard_tasks::TaskGroup;
 
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchyard_core::bus::StatusBus;
+use switchyard_core::registry::{RuntimeRegistry, RuntimeSpec};
 use switchyard_kube_double::{ApiDouble, ApiDoubleHandle};
 use switchyard_operator::{ApiWriter, Resync, StatusWriter};
-use switchyard_scheduler::SchedulerPool;
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
-use switchyard_core::registry::{RuntimeRegistry, RuntimeSpec};
+use switchyard_scheduler::SchedulerPool;
 use switchyard_simulator::{Simulator, SimulatorConfig, SimulatorHandle};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
-pub const DEADLINE: Duration = Duration::from_secs(20);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(20);
 
-pub fn loopback() -> SocketAddr {
+pub(crate) fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
-pub struct Env {
+pub(crate) struct Env {
     pub ns: String,
     pub double: ApiDoubleHandle,
     pub client: Client,
@@ -48,7 +48,7 @@ pub struct Env {
 
 impl Env {
     /// Everything but the scheduler connection: create CRs, then `connect`.
-    pub async fn new(ns: &str, sync_timeout: Duration) -> Env {
+    pub(crate) async fn new(ns: &str, sync_timeout: Duration) -> Env {
         let double = ApiDouble::start(loopback()).await.unwrap();
         let client = double.client().unwrap();
         let mut config = SimulatorConfig::new(ns, loopback());
@@ -79,7 +79,7 @@ impl Env {
     }
 
     /// Starts resync and connects the pool to the simulator.
-    pub fn connect(&mut self) {
+    pub(crate) fn connect(&mut self) {
         if let Some(rx) = self.control_plane.take() {
             Resync::start(
                 self.writer.clone(),
@@ -101,7 +101,7 @@ impl Env {
         });
     }
 
-    pub fn api<K>(&self) -> Api<K>
+    pub(crate) fn api<K>(&self) -> Api<K>
     where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
     {
@@ -109,7 +109,7 @@ impl Env {
     }
 
     /// Creates `obj` in the namespace with `finalizer`.
-    pub async fn create<K>(&self, mut obj: K, finalizer: Option<&str>) -> K
+    pub(crate) async fn create<K>(&self, mut obj: K, finalizer: Option<&str>) -> K
     where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
             + Clone
@@ -127,7 +127,7 @@ impl Env {
             .unwrap()
     }
 
-    pub async fn delete<K>(&self, name: &str)
+    pub(crate) async fn delete<K>(&self, name: &str)
     where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
             + Clone
@@ -142,7 +142,7 @@ impl Env {
     }
 
     /// A direct client to the simulator (what the controllers would call).
-    pub async fn scheduler(&self) -> SchedulerClient<Channel> {
+    pub(crate) async fn scheduler(&self) -> SchedulerClient<Channel> {
         let channel = Channel::from_shared(format!("http://{}", self.sim.local_addr()))
             .unwrap()
             .connect()
@@ -151,14 +151,14 @@ impl Env {
         SchedulerClient::new(channel)
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.cancel.cancel();
         self.bus.close();
     }
 }
 
 /// Polls `check` until it returns `Some`, failing after [`DEADLINE`].
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,

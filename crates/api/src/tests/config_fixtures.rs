@@ -17,11 +17,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::{SeldonConfig, SeldonRuntime, ServerConfig};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use crate::{SeldonConfig, SeldonRuntime, ServerConfig};
 
 fn fixtures(kind_dir: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))

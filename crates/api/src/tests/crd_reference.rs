@@ -5,8 +5,8 @@
 
 use std::sync::LazyLock;
 
-use serde_json::Value;
 use crate::crd;
+use serde_json::Value;
 
 /// `(kind, plural, singular, short names)`.
 const NAMES: &[(&str, &str, &str, &[&str])] = &[

@@ -12,8 +12,8 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Map, Value};
 use crate::crd;
+use serde_json::{Map, Value};
 
 /// Paths where `x-kubernetes-preserve-unknown-fields: true` is allowed:
 /// only data that is genuinely free-form. None of our kinds has any, so an

@@ -15,8 +15,8 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use crate::crd::{self, CrdDocument};
+use serde::Deserialize;
 
 const REGENERATE: &str =
     "regenerate with `UPDATE_CRDS=1 cargo test --test crds_committed` and commit deploy/crds/";

@@ -8,8 +8,8 @@
 use std::fs;
 use std::path::Path;
 
-use serde::de::DeserializeOwned;
 use crate::{SeldonConfig, SeldonRuntime, ServerConfig};
+use serde::de::DeserializeOwned;
 
 const EXPECT: &str = "# expect-error: ";
 

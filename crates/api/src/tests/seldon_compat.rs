@@ -6,11 +6,11 @@
 //! deserializes into our types unchanged, including the status Seldon's Go
 //! operator writes, and fields we do not know are ignored.
 
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use serde_json::Value;
 use crate::pipeline::JoinType;
 use crate::status::ConditionStatus;
 use crate::{Experiment, Model, Pipeline, SeldonRuntime, Server};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use serde_json::Value;
 
 /// Written by us in the style of Seldon's samples; the `unknown*` and
 /// `futureField` entries stand for fields of a newer Seldon.

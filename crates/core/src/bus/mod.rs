@@ -14,9 +14,10 @@
 pub mod event;
 pub mod queue;
 
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
@@ -88,7 +89,7 @@ impl Subscriber {
     fn queue(&self) -> MutexGuard<'_, ConflatingQueue> {
         // A panic while holding this lock cannot leave the queue half-updated
         // in a way that matters: keep serving.
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+        self.queue.lock()
     }
 }
 
@@ -116,7 +117,7 @@ impl StatusBus {
     }
 
     fn state(&self) -> MutexGuard<'_, BusState> {
-        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.state.lock()
     }
 
     /// Records `event` and marks it dirty for every matching subscriber.

@@ -207,8 +207,8 @@ mod tests {
     use super::super::{
         ConditionSet, EXPERIMENT_CONDITIONS, MODEL_CONDITIONS, PIPELINE_CONDITIONS,
     };
-    use switchyard_api::{ConditionStatus, Severity};
     use ConditionStatus::{False, True, Unknown};
+    use switchyard_api::{ConditionStatus, Severity};
 
     /// A set with two dependents, `A` and `B`.
     const AB: ConditionSet = ConditionSet::new(&["A", "B"]);

@@ -233,18 +233,18 @@ pub(crate) mod test_support {
     use switchyard_api::{Condition, ConditionStatus, Severity};
 
     /// `second` seconds after the Unix epoch.
-    pub fn at(second: i64) -> Time {
+    pub(crate) fn at(second: i64) -> Time {
         Time(Timestamp::from_second(second).expect("valid test timestamp"))
     }
 
     /// The condition of `type_`, or a panic naming what is missing.
-    pub fn cond<'c>(conditions: &'c [Condition], type_: &str) -> &'c Condition {
+    pub(crate) fn cond<'c>(conditions: &'c [Condition], type_: &str) -> &'c Condition {
         super::get(conditions, type_)
             .unwrap_or_else(|| panic!("condition {type_} missing from {conditions:#?}"))
     }
 
     /// Asserts status, reason and message of `type_`.
-    pub fn assert_cond(
+    pub(crate) fn assert_cond(
         conditions: &[Condition],
         type_: &str,
         status: ConditionStatus,
@@ -260,7 +260,7 @@ pub(crate) mod test_support {
     }
 
     /// A condition as the API server would return it.
-    pub fn stored(
+    pub(crate) fn stored(
         type_: &str,
         status: ConditionStatus,
         severity: Severity,
@@ -279,7 +279,7 @@ pub(crate) mod test_support {
     }
 
     /// Condition types in list order.
-    pub fn types(conditions: &[Condition]) -> Vec<&str> {
+    pub(crate) fn types(conditions: &[Condition]) -> Vec<&str> {
         conditions.iter().map(|c| c.type_.as_str()).collect()
     }
 }

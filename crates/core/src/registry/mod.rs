@@ -8,9 +8,9 @@
 
 pub mod spec;
 
-
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
@@ -65,8 +65,8 @@ impl RuntimeRegistry {
         self.writer().subscribe()
     }
 
-    fn writer(&self) -> std::sync::MutexGuard<'_, watch::Sender<Arc<Runtimes>>> {
-        self.inner.write.lock().unwrap_or_else(|e| e.into_inner())
+    fn writer(&self) -> parking_lot::MutexGuard<'_, watch::Sender<Arc<Runtimes>>> {
+        self.inner.write.lock()
     }
 
     fn update(&self, change: impl FnOnce(&mut Runtimes) -> bool) -> bool {

@@ -8,11 +8,11 @@
 
 use super::TranslateError;
 use super::meta::{kubernetes_meta, name};
+use switchyard_api::experiment::{Experiment, ExperimentSpec};
 use switchyard_proto::scheduler::{
     self as pb, ExperimentCandidate, ExperimentMirror, ResourceType, StartExperimentRequest,
     StopExperimentRequest,
 };
-use switchyard_api::experiment::{Experiment, ExperimentSpec};
 
 const KIND: &str = "Experiment";
 
@@ -74,11 +74,11 @@ pub fn stop_experiment_request(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchyard_proto::scheduler::KubernetesMeta;
+    use crate::translate::meta::test_support::object_meta;
     use switchyard_api::experiment::{
         ExperimentCandidate as CrCandidate, ExperimentMirror as CrMirror,
     };
-    use crate::translate::meta::test_support::object_meta;
+    use switchyard_proto::scheduler::KubernetesMeta;
 
     fn experiment(spec: ExperimentSpec) -> Experiment {
         Experiment {

@@ -11,11 +11,11 @@
 
 use super::meta::{kubernetes_meta, name};
 use super::{TranslateError, quantity_to_bytes, validate_scaling};
+use switchyard_api::model::{Model, ModelSpec};
 use switchyard_proto::scheduler::{
     self as pb, DataflowSpec, DeploymentSpec, ExplainerSpec, LlmSpec, LoadModelRequest, MetaData,
     ModelReference, ParameterSpec, StorageConfig, UnloadModelRequest, model_spec, storage_config,
 };
-use switchyard_api::model::{Model, ModelSpec};
 
 const KIND: &str = "Model";
 
@@ -116,7 +116,7 @@ fn model_spec(spec: &ModelSpec) -> Result<pb::ModelSpec, TranslateError> {
 
 /// How many replicas, and whether payloads are logged.
 fn deployment_spec(spec: &ModelSpec) -> Result<DeploymentSpec, TranslateError> {
-        let scaling = validate_scaling(spec.replicas, spec.min_replicas, spec.max_replicas)?;
+    let scaling = validate_scaling(spec.replicas, spec.min_replicas, spec.max_replicas)?;
     Ok(DeploymentSpec {
         replicas: scaling.replicas,
         min_replicas: scaling.min_replicas,
@@ -130,13 +130,13 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
     use super::*;
+    use crate::translate::meta::test_support::object_meta;
+    use crate::translate::quantity::QuantityError;
+    use crate::translate::scaling::{ScalingError, UNBOUNDED};
     use switchyard_api::DataflowConfig;
     use switchyard_api::model::{
         ExplainerSpec as CrExplainer, LlmSpec as CrLlm, LoggingSpec, ParameterSpec as CrParameter,
     };
-    use crate::translate::meta::test_support::object_meta;
-    use crate::translate::quantity::QuantityError;
-    use crate::translate::scaling::{ScalingError, UNBOUNDED};
 
     fn model(spec: ModelSpec) -> Model {
         Model {

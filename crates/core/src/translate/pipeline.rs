@@ -13,12 +13,12 @@ use std::collections::HashMap;
 
 use super::TranslateError;
 use super::meta::{kubernetes_meta, name};
+use switchyard_api::pipeline::{
+    JoinType, Pipeline, PipelineInput, PipelineOutput, PipelineSpec, PipelineStep,
+};
 use switchyard_proto::scheduler::{
     self as pb, Batch, DataflowSpec, LoadPipelineRequest, UnloadPipelineRequest, pipeline_input,
     pipeline_output, pipeline_step,
-};
-use switchyard_api::pipeline::{
-    JoinType, Pipeline, PipelineInput, PipelineOutput, PipelineSpec, PipelineStep,
 };
 
 const KIND: &str = "Pipeline";
@@ -170,10 +170,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use switchyard_proto::scheduler::KubernetesMeta;
+    use crate::translate::meta::test_support::object_meta;
     use switchyard_api::DataflowConfig;
     use switchyard_api::pipeline::PipelineBatch;
-    use crate::translate::meta::test_support::object_meta;
+    use switchyard_proto::scheduler::KubernetesMeta;
 
     fn pipeline(spec: PipelineSpec) -> Pipeline {
         Pipeline {

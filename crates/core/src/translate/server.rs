@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 
 use super::meta::{is_deleting, kubernetes_meta, name};
 use super::{TranslateError, validate_scaling};
-use switchyard_proto::scheduler::{ServerNotify, ServerNotifyRequest};
 use switchyard_api::server::Server;
+use switchyard_proto::scheduler::{ServerNotify, ServerNotifyRequest};
 
 const KIND: &str = "Server";
 
@@ -154,11 +154,11 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     use super::*;
-    use switchyard_proto::scheduler::KubernetesMeta;
-    use switchyard_api::server::ServerSpec;
     use crate::translate::ScalingError;
     use crate::translate::meta::test_support::object_meta;
     use crate::translate::scaling::UNBOUNDED;
+    use switchyard_api::server::ServerSpec;
+    use switchyard_proto::scheduler::KubernetesMeta;
 
     fn server(name: &str, generation: i64, replicas: Option<i32>, min: Option<i32>) -> Server {
         Server {

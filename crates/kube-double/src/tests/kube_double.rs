@@ -6,9 +6,9 @@
 //! Every wait has a deadline.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::time::Duration;
 
+use crate::{ApiDouble, ApiDoubleConfig, ApiDoubleHandle, FailWith, WriteScope};
 use futures_util::{StreamExt, TryStreamExt};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
@@ -19,10 +19,8 @@ use kube::api::{
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, ResourceExt};
 use serde_json::json;
-use switchyard_testkit::{eventually, within};
-use crate::{ApiDouble, ApiDoubleConfig, ApiDoubleHandle, FailWith, WriteScope};
 use switchyard_api::{Model, ModelSpec};
-
+use switchyard_testkit::{eventually, within};
 
 async fn start() -> (ApiDoubleHandle, Client) {
     start_with(ApiDoubleConfig::loopback()).await
@@ -35,9 +33,6 @@ async fn start_with(config: ApiDoubleConfig) -> (ApiDoubleHandle, Client) {
     let client = double.client().expect("client builds");
     (double, client)
 }
-
-/// Polls `check` until it holds or the deadline passes.
-
 
 fn model(name: &str, storage_uri: &str) -> Model {
     Model::new(

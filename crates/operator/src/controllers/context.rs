@@ -11,8 +11,9 @@
 //! emptied at the start of every leadership term; `status.observedGeneration`
 //! carries the same knowledge across replicas.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -115,7 +116,7 @@ pub const NAMESPACE_CALLS_IN_FLIGHT: usize = 4;
 pub const NAMESPACE_BUSY_RETRY: Duration = Duration::from_millis(250);
 
 impl ControllerContext {
-    pub fn new(shared: Context, metrics: ControllerMetrics) -> Self {
+    pub(crate) fn new(shared: Context, metrics: ControllerMetrics) -> Self {
         ControllerContext {
             shared,
             metrics,
@@ -124,19 +125,18 @@ impl ControllerContext {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ObjectMemory>> {
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<String, ObjectMemory>> {
         // Only plain data is updated under the lock; a panic elsewhere
         // cannot leave it half written.
-        self.memory.lock().unwrap_or_else(|p| p.into_inner())
+        self.memory.lock()
     }
 
     /// A permit for one scheduler call to `namespace`, or `None` when
     /// [`NAMESPACE_CALLS_IN_FLIGHT`] calls are already running.
-    pub fn namespace_permit(&self, namespace: &str) -> Option<OwnedSemaphorePermit> {
+    pub(crate) fn namespace_permit(&self, namespace: &str) -> Option<OwnedSemaphorePermit> {
         let semaphore = self
             .namespaces
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .entry(namespace.to_owned())
             .or_insert_with(|| Arc::new(Semaphore::new(NAMESPACE_CALLS_IN_FLIGHT)))
             .clone();
@@ -144,17 +144,21 @@ impl ControllerContext {
     }
 
     /// A copy of what is remembered about `obj`.
-    pub fn recall<K: Resource>(&self, obj: &K) -> ObjectMemory {
+    pub(crate) fn recall<K: Resource>(&self, obj: &K) -> ObjectMemory {
         self.lock().get(&key(obj)).copied().unwrap_or_default()
     }
 
     /// Changes what is remembered about `obj`; returns what `f` returns.
-    pub fn remember<K: Resource, R>(&self, obj: &K, f: impl FnOnce(&mut ObjectMemory) -> R) -> R {
+    pub(crate) fn remember<K: Resource, R>(
+        &self,
+        obj: &K,
+        f: impl FnOnce(&mut ObjectMemory) -> R,
+    ) -> R {
         f(self.lock().entry(key(obj)).or_default())
     }
 
     /// A reconcile of `obj` starts: a scheduled retry is no longer pending.
-    pub fn started<K: Resource>(&self, obj: &K) {
+    pub(crate) fn started<K: Resource>(&self, obj: &K) {
         let was_pending = self.remember(obj, |m| std::mem::take(&mut m.retry_pending));
         if was_pending {
             self.metrics.retry_done();
@@ -163,7 +167,7 @@ impl ControllerContext {
 
     /// A retryable failure: the next delay of `obj`'s backoff, and the
     /// retry counted as pending.
-    pub fn retry_after_failure<K: Resource>(&self, obj: &K) -> Duration {
+    pub(crate) fn retry_after_failure<K: Resource>(&self, obj: &K) -> Duration {
         let generation = obj.meta().generation;
         let (delay, newly_pending) = self.remember(obj, |m| {
             let newly = !m.retry_pending;
@@ -180,7 +184,7 @@ impl ControllerContext {
 
     /// A reconcile came before `obj`'s retry was due: it is scheduled
     /// again for `delay`, and counted as pending.
-    pub fn defer<K: Resource>(&self, obj: &K) {
+    pub(crate) fn defer<K: Resource>(&self, obj: &K) {
         let newly_pending = self.remember(obj, |m| !std::mem::replace(&mut m.retry_pending, true));
         if newly_pending {
             self.metrics.retry_scheduled();
@@ -189,7 +193,7 @@ impl ControllerContext {
 
     /// How long until `obj`'s retry is due, if one is scheduled for its
     /// current generation and not due yet.
-    pub fn retry_wait<K: Resource>(&self, obj: &K) -> Option<Duration> {
+    pub(crate) fn retry_wait<K: Resource>(&self, obj: &K) -> Option<Duration> {
         let (generation, at) = self.recall(obj).retry_at?;
         let now = Instant::now();
         (generation == obj.meta().generation && at > now).then(|| at - now)
@@ -197,7 +201,7 @@ impl ControllerContext {
 
     /// The current generation of `obj` was accepted, or found final:
     /// backoff reset, no retry due.
-    pub fn handled<K: Resource>(&self, obj: &K) {
+    pub(crate) fn handled<K: Resource>(&self, obj: &K) {
         let generation = obj.meta().generation;
         self.remember(obj, |m| {
             m.handled_generation = generation;
@@ -208,7 +212,7 @@ impl ControllerContext {
 
     /// Forgets every object whose key `live` rejects (deleted objects),
     /// and, with `live` rejecting all, everything (a new leadership term).
-    pub fn retain(&self, live: impl Fn(&str) -> bool) {
+    pub(crate) fn retain(&self, live: impl Fn(&str) -> bool) {
         let mut memory = self.lock();
         let before = memory.len();
         let mut dropped_pending = 0;
@@ -227,7 +231,6 @@ impl ControllerContext {
         // call makes a new one (so namespaces that went do not pile up).
         self.namespaces
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .retain(|_, calls| calls.available_permits() < NAMESPACE_CALLS_IN_FLIGHT);
         tracing::trace!(
             controller = self.metrics.controller(),

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use switchyard_core::schedulers::Code;
 
-use switchyard_core::conditions::Retryability;
 use crate::WriteError;
+use switchyard_core::conditions::Retryability;
 use switchyard_core::schedulers::UnknownNamespace;
 use switchyard_core::translate::TranslateError;
 

@@ -16,7 +16,6 @@
 use std::convert::Infallible;
 use std::fmt::Debug;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,10 +30,10 @@ use super::context::{ControllerContext, NAMESPACE_BUSY_RETRY, now};
 use super::error::ReconcileError;
 use super::metrics::ReconcileResult;
 use super::presence::GoneCall;
-use switchyard_core::conditions::Retryability;
 use crate::WriteError;
-use switchyard_core::schedulers::{self, Scheduler};
 use switchyard_api::{Condition, DuckStatus};
+use switchyard_core::conditions::Retryability;
+use switchyard_core::schedulers::{self, Scheduler};
 use switchyard_core::translate::TranslateError;
 
 /// Bound on one Load/Unload/Start/Stop call: a slow scheduler costs its own
@@ -352,16 +351,16 @@ async fn delete<K: ManagedKind>(
     }
     let namespace = obj.namespace().unwrap_or_default();
     let name = obj.name_any();
-    let client =
-        ctx.shared
-            .schedulers
-            .scheduler(&namespace)
-            .map_err(|source| ReconcileError::NoRuntime {
-                kind: leak_kind::<K>(),
-                namespace: namespace.clone(),
-                name: name.clone(),
-                source,
-            })?;
+    let client = ctx
+        .shared
+        .schedulers
+        .scheduler(&namespace)
+        .map_err(|source| ReconcileError::NoRuntime {
+            kind: leak_kind::<K>(),
+            namespace: namespace.clone(),
+            name: name.clone(),
+            source,
+        })?;
     let call = match obj.delete_call(&*client) {
         Ok(call) => call,
         Err(e) => {

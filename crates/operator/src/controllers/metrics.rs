@@ -41,7 +41,7 @@ pub(crate) struct ControllerMetrics {
 
 impl ControllerMetrics {
     /// The metrics of `controller`, with its concurrency limit published.
-    pub fn new(controller: &'static str, concurrency: u16) -> Self {
+    pub(crate) fn new(controller: &'static str, concurrency: u16) -> Self {
         metrics::gauge!(m::MAX_CONCURRENT_RECONCILES, "controller" => controller)
             .set(f64::from(concurrency));
         // Every result and the error count start at 0, as controller-runtime's
@@ -64,7 +64,7 @@ impl ControllerMetrics {
         this
     }
 
-    pub fn controller(&self) -> &'static str {
+    pub(crate) fn controller(&self) -> &'static str {
         self.controller
     }
 
@@ -76,7 +76,7 @@ impl ControllerMetrics {
     }
 
     /// A reconcile starts; the guard records its end.
-    pub fn start(&self) -> ReconcileTimer {
+    pub(crate) fn start(&self) -> ReconcileTimer {
         self.active.fetch_add(1, Ordering::Relaxed);
         self.depth.fetch_add(1, Ordering::Relaxed);
         self.publish();
@@ -88,13 +88,13 @@ impl ControllerMetrics {
     }
 
     /// A retry of some object was scheduled.
-    pub fn retry_scheduled(&self) {
+    pub(crate) fn retry_scheduled(&self) {
         self.depth.fetch_add(1, Ordering::Relaxed);
         self.publish();
     }
 
     /// A scheduled retry started (or its object went away).
-    pub fn retry_done(&self) {
+    pub(crate) fn retry_done(&self) {
         self.depth.fetch_sub(1, Ordering::Relaxed);
         self.publish();
     }
@@ -110,7 +110,7 @@ pub(crate) struct ReconcileTimer {
 
 impl ReconcileTimer {
     /// Records the result and duration.
-    pub fn finish(mut self, result: ReconcileResult) {
+    pub(crate) fn finish(mut self, result: ReconcileResult) {
         let controller = self.metrics.controller;
         metrics::counter!(m::RECONCILE_TOTAL, "controller" => controller, "result" => result.as_str())
             .increment(1);

@@ -48,8 +48,8 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use kube::{Api, Resource, ResourceExt};
-use tokio::sync::watch;
 use switchyard_tasks::TaskGroup;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 pub use context::{Context, DELETION_RECHECK};
@@ -116,11 +116,23 @@ impl Controllers {
         let runs = [
             (
                 MODEL_CONTROLLER,
-                managed_controller::<Model>(MODEL_CONTROLLER, &context, &namespaces, &cancel, signal()),
+                managed_controller::<Model>(
+                    MODEL_CONTROLLER,
+                    &context,
+                    &namespaces,
+                    &cancel,
+                    signal(),
+                ),
             ),
             (
                 PIPELINE_CONTROLLER,
-                managed_controller::<Pipeline>(PIPELINE_CONTROLLER, &context, &namespaces, &cancel, signal()),
+                managed_controller::<Pipeline>(
+                    PIPELINE_CONTROLLER,
+                    &context,
+                    &namespaces,
+                    &cancel,
+                    signal(),
+                ),
             ),
             (
                 EXPERIMENT_CONTROLLER,

@@ -7,9 +7,9 @@ use kube::ResourceExt;
 
 use super::lifecycle::{Call, ManagedKind};
 use super::presence::{self, GoneCall};
+use switchyard_api::{Condition, DuckStatus, Model};
 use switchyard_core::conditions::{self, Retryability};
 use switchyard_core::schedulers::Scheduler;
-use switchyard_api::{Condition, DuckStatus, Model};
 use switchyard_core::translate::{TranslateError, model};
 
 /// The Model finalizer, as Seldon names it (objects move between operators).

@@ -32,16 +32,16 @@ async fn first<T>(listing: Call<Vec<T>>) -> Result<Option<T>, SchedulerError> {
 
 /// Whether model `name` is gone from its servers and the model gateway.
 pub(crate) fn model_gone(client: &dyn Scheduler, name: String) -> GoneCall {
-        let request = ModelStatusRequest {
-            subscriber_name: SUBSCRIBER_NAME.to_owned(),
-            model: Some(ModelReference {
-                name,
-                version: None,
-            }),
-            all_versions: false,
-        };
-        let listing = client.model_status(request);
-        async move {
+    let request = ModelStatusRequest {
+        subscriber_name: SUBSCRIBER_NAME.to_owned(),
+        model: Some(ModelReference {
+            name,
+            version: None,
+        }),
+        all_versions: false,
+    };
+    let listing = client.model_status(request);
+    async move {
         let Some(response) = first(listing).await? else {
             return Ok(true);
         };
@@ -58,13 +58,13 @@ pub(crate) fn model_gone(client: &dyn Scheduler, name: String) -> GoneCall {
 
 /// Whether pipeline `name` is terminated.
 pub(crate) fn pipeline_gone(client: &dyn Scheduler, name: String) -> GoneCall {
-        let request = PipelineStatusRequest {
-            subscriber_name: SUBSCRIBER_NAME.to_owned(),
-            name: Some(name),
-            all_versions: false,
-        };
-        let listing = client.pipeline_status(request);
-        async move {
+    let request = PipelineStatusRequest {
+        subscriber_name: SUBSCRIBER_NAME.to_owned(),
+        name: Some(name),
+        all_versions: false,
+    };
+    let listing = client.pipeline_status(request);
+    async move {
         let Some(response) = first(listing).await? else {
             return Ok(true);
         };
@@ -77,12 +77,12 @@ pub(crate) fn pipeline_gone(client: &dyn Scheduler, name: String) -> GoneCall {
 
 /// Whether experiment `name` is stopped.
 pub(crate) fn experiment_gone(client: &dyn Scheduler, name: String) -> GoneCall {
-        let request = ExperimentStatusRequest {
-            subscriber_name: SUBSCRIBER_NAME.to_owned(),
-            name: Some(name),
-        };
-        let listing = client.experiment_status(request);
-        async move {
+    let request = ExperimentStatusRequest {
+        subscriber_name: SUBSCRIBER_NAME.to_owned(),
+        name: Some(name),
+    };
+    let listing = client.experiment_status(request);
+    async move {
         let Some(response) = first(listing).await? else {
             return Ok(true);
         };

@@ -27,8 +27,8 @@ use super::context::{ControllerContext, NAMESPACE_BUSY_RETRY};
 use super::error::{ReconcileError, RetryBackoff};
 use super::lifecycle::{Outcome, REASON_INVALID_SPEC, call_scheduler, write_status};
 use super::workload;
-use switchyard_core::conditions::{self, Retryability, STATEFUL_SET_OR_DEPLOYMENT_READY};
 use switchyard_api::{DuckStatus, Server};
+use switchyard_core::conditions::{self, Retryability, STATEFUL_SET_OR_DEPLOYMENT_READY};
 use switchyard_core::translate::server::server_notify_request;
 
 /// The controller's name in metrics and logs.
@@ -158,16 +158,16 @@ async fn notify(server: &Server, ctx: &ControllerContext) -> Result<(), Reconcil
     let Some(request) = batch.request else {
         return Ok(());
     };
-    let client =
-        ctx.shared
-            .schedulers
-            .scheduler(&namespace)
-            .map_err(|source| ReconcileError::NoRuntime {
-                kind: "Server",
-                namespace: namespace.clone(),
-                name: name.clone(),
-                source,
-            })?;
+    let client = ctx
+        .shared
+        .schedulers
+        .scheduler(&namespace)
+        .map_err(|source| ReconcileError::NoRuntime {
+            kind: "Server",
+            namespace: namespace.clone(),
+            name: name.clone(),
+            source,
+        })?;
     let call = client.server_notify(request);
     let Some(_permit) = ctx.namespace_permit(&namespace) else {
         return Err(ReconcileError::Busy { namespace });

@@ -7,7 +7,7 @@
 //! `status.replicas` and `status.selector`, which the scale subresource
 //! (`kubectl scale`, autoscalers) reads.
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::runtime::events::EventType;
@@ -16,8 +16,8 @@ use serde_json::json;
 
 use super::context::{ControllerContext, now};
 use super::error::ReconcileError;
-use switchyard_core::conditions::{self, WorkloadKind, WorkloadReadiness};
 use switchyard_api::Server;
+use switchyard_core::conditions::{self, WorkloadKind, WorkloadReadiness};
 use switchyard_core::translate::scaling::validate_scaling;
 
 /// Label every Server pod carries, and the selector in `status.selector`.
@@ -96,7 +96,7 @@ pub(crate) async fn observe(
             }
             let was = conditions::is_ready(&old.duck.conditions);
             let is = conditions::is_ready(&conditions);
-            *flipped.lock().unwrap_or_else(|e| e.into_inner()) = (was != is).then_some(is);
+            *flipped.lock() = (was != is).then_some(is);
             Some(json!({
                 "conditions": conditions,
                 "replicas": replicas,
@@ -104,7 +104,7 @@ pub(crate) async fn observe(
             }))
         })
         .await?;
-    let flipped = *flipped.lock().unwrap_or_else(|e| e.into_inner());
+    let flipped = *flipped.lock();
     if let Some(ready) = flipped {
         let (type_, reason, note) = if ready {
             (EventType::Normal, REASON_SERVER_READY, "is Ready")

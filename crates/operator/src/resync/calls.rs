@@ -8,8 +8,8 @@ use serde::de::DeserializeOwned;
 use switchyard_core::schedulers::{Call, SchedulerError};
 
 use super::{CALL_TIMEOUT, Ctx, ResyncError, is_retryable_code};
-use switchyard_core::metrics as m;
 use crate::writer::WRITE_TIMEOUT;
+use switchyard_core::metrics as m;
 use switchyard_core::translate;
 
 pub(super) fn sent(ns: &str, kind: &'static str) {

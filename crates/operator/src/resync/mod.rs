@@ -33,18 +33,18 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use switchyard_core::schedulers::{Code, SchedulerError, Schedulers, UnknownNamespace};
 use switchyard_tasks::TaskGroup;
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use switchyard_core::schedulers::{Code, SchedulerError, Schedulers, UnknownNamespace};
 
 use super::controllers::error::is_final_code;
 use super::writer::{ApiWriter, WriteError};
-use switchyard_core::metrics as m;
 use switchyard_core::control_plane::ControlPlaneEvent;
 use switchyard_core::control_plane::Event;
+use switchyard_core::metrics as m;
 
 /// How long one control-plane request is retried (Go: 10 minutes).
 pub const RESYNC_WINDOW: Duration = Duration::from_secs(600);
@@ -112,10 +112,7 @@ impl Resync {
         control_plane: mpsc::Receiver<ControlPlaneEvent>,
         tasks: &TaskGroup,
     ) {
-        let ctx = Arc::new(Ctx {
-            writer,
-            schedulers,
-        });
+        let ctx = Arc::new(Ctx { writer, schedulers });
         tasks.spawn("resync", dispatch(ctx, control_plane, tasks.token()));
     }
 }

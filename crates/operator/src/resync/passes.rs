@@ -12,16 +12,16 @@ use super::calls::{
 };
 use super::{Ctx, ResyncError};
 use crate::status::{EXPERIMENT_FINALIZER, MODEL_FINALIZER, PIPELINE_FINALIZER};
-use switchyard_core::schedulers::{SUBSCRIBER_NAME, Scheduler};
-use switchyard_proto::scheduler::pipeline_version_state::PipelineStatus;
-use switchyard_proto::scheduler::{
-    ExperimentStatusRequest, PipelineStatusRequest, ServerNotifyRequest,
-};
 use switchyard_api::experiment::Experiment;
 use switchyard_api::model::Model;
 use switchyard_api::pipeline::Pipeline;
 use switchyard_api::server::Server;
+use switchyard_core::schedulers::{SUBSCRIBER_NAME, Scheduler};
 use switchyard_core::translate::{self, validate_scaling};
+use switchyard_proto::scheduler::pipeline_version_state::PipelineStatus;
+use switchyard_proto::scheduler::{
+    ExperimentStatusRequest, PipelineStatusRequest, ServerNotifyRequest,
+};
 
 /// SEND_SERVERS: every Server of the namespace in one first-sync
 /// ServerNotify (empty when there is none).
@@ -140,12 +140,12 @@ pub(super) async fn scheduler_pipelines(
     let listing = listing(what, client.pipeline_status(request)).await?;
     let mut found = HashMap::new();
     for response in listing {
-            let status = response
-                .versions
-                .last()
-                .and_then(|v| v.state.as_ref())
-                .map_or(PipelineStatus::Unknown, |s| s.status());
-            found.insert(response.pipeline_name, status);
+        let status = response
+            .versions
+            .last()
+            .and_then(|v| v.state.as_ref())
+            .map_or(PipelineStatus::Unknown, |s| s.status());
+        found.insert(response.pipeline_name, status);
     }
     Ok(found)
 }

@@ -32,16 +32,16 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::events::EventType;
-use tokio::sync::watch;
 use switchyard_tasks::TaskGroup;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::leader::{until_leading, until_not_leading};
 use super::writer::{ApiWriter, WriteError};
+use queue::{Push, WorkQueue};
 use switchyard_core::bus::{Filter, StatusBus, StatusEvent, StatusKind};
 use switchyard_core::metrics as m;
 use switchyard_proto::scheduler::KubernetesMeta;
-use queue::{Push, WorkQueue};
 
 /// Finalizer the Model controller adds; removed here on the terminal event.
 pub const MODEL_FINALIZER: &str = "seldon.model.finalizer";
@@ -120,7 +120,6 @@ impl StatusWriter {
             }
         }
     }
-
 }
 
 /// Identity of one CR in the work queue.

@@ -7,17 +7,17 @@
 //! terminated gateway releases a deleting CR's finalizer, whatever the
 //! generation.
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 
 use kube::ResourceExt;
 use kube::runtime::events::EventType;
 
 use super::{MODEL_FINALIZER, StatusError, event_generation, now, read, skipped};
+use crate::writer::ApiWriter;
+use switchyard_api::model::{Model, ModelStatus};
 use switchyard_core::bus::{StatusEvent, StatusKind, StatusPayload};
 use switchyard_core::conditions::{self, model::ModelState};
-use crate::writer::ApiWriter;
 use switchyard_proto::scheduler::model_status::ModelState as Pb;
-use switchyard_api::model::{Model, ModelStatus};
 
 /// The scheduler's state as the condition writer's.
 pub fn model_state(state: Pb) -> ModelState {
@@ -111,11 +111,11 @@ pub async fn apply(writer: &ApiWriter, event: &StatusEvent) -> Result<(), Status
             }
             let was = conditions::is_ready(&old.duck.conditions);
             let is = conditions::is_ready(&status.duck.conditions);
-            *readiness.lock().unwrap_or_else(|e| e.into_inner()) = Some((was, is));
+            *readiness.lock() = Some((was, is));
             Some(status)
         })
         .await?;
-    let transition = *readiness.lock().unwrap_or_else(|e| e.into_inner());
+    let transition = *readiness.lock();
     if let (Some(model), Some((was, is))) = (written, transition)
         && was != is
     {

@@ -8,14 +8,14 @@
 //! release a pipeline the scheduler still runs (reference 8.2 #6).
 
 use super::{PIPELINE_FINALIZER, StatusError, event_generation, now, read, skipped};
+use crate::writer::ApiWriter;
+use switchyard_api::pipeline::{Pipeline, PipelineStatus as CrStatus};
 use switchyard_core::bus::{StatusEvent, StatusKind, StatusPayload};
 use switchyard_core::conditions::{
     self,
     pipeline::{PipelineObservation, PipelineStatus},
 };
-use crate::writer::ApiWriter;
 use switchyard_proto::scheduler::pipeline_version_state::PipelineStatus as Pb;
-use switchyard_api::pipeline::{Pipeline, PipelineStatus as CrStatus};
 
 /// The scheduler's status as the condition writer's.
 pub fn pipeline_status(status: Pb) -> PipelineStatus {

@@ -9,9 +9,9 @@
 //! distinct keys: the reader waits for room, and while it waits the bus
 //! conflates upstream of it.
 
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;
-use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
@@ -138,7 +138,7 @@ impl<K: Clone + Eq + Hash, V> WorkQueue<K, V> {
     }
 
     fn set(&self) -> MutexGuard<'_, DirtySet<K, V>> {
-        self.set.lock().unwrap_or_else(|e| e.into_inner())
+        self.set.lock()
     }
 
     /// Keys waiting.

@@ -9,11 +9,11 @@ use kube::runtime::events::EventType;
 use serde_json::json;
 
 use super::{StatusError, event_generation, read, skipped};
-use switchyard_core::bus::{StatusEvent, StatusKind, StatusPayload};
 use crate::writer::ApiWriter;
-use switchyard_proto::scheduler::server_status_response::Type;
 use switchyard_api::server::{Server, ServerStatus};
+use switchyard_core::bus::{StatusEvent, StatusKind, StatusPayload};
 use switchyard_core::translate::validate_scaling;
+use switchyard_proto::scheduler::server_status_response::Type;
 
 /// Applies one server status event.
 pub async fn apply(writer: &ApiWriter, event: &StatusEvent) -> Result<(), StatusError> {

@@ -3,13 +3,12 @@
 
 use std::time::Duration;
 
+use crate::leader::{self, LeaderElectionConfig};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
 use switchyard_kube_double::{ApiDouble, ApiDoubleHandle, FailWith, WriteScope};
-use crate::leader::{self, LeaderElectionConfig};
-use tokio::sync::watch;
 use switchyard_tasks::TaskGroup;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::watch;
 
 const LEASE: Duration = Duration::from_secs(2);
 const RENEW_DEADLINE: Duration = Duration::from_millis(1500);

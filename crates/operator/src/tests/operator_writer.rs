@@ -2,11 +2,11 @@
 
 use std::net::SocketAddr;
 
+use crate::{ApiWriter, WriteError};
 use kube::api::PostParams;
 use kube::{Api, ResourceExt};
-use switchyard_kube_double::{ApiDouble, FailWith, WriteScope};
-use crate::{ApiWriter, WriteError};
 use switchyard_api::model::{Model, ModelSpec, ModelStatus};
+use switchyard_kube_double::{ApiDouble, FailWith, WriteScope};
 use tokio::sync::watch;
 
 fn loopback() -> SocketAddr {

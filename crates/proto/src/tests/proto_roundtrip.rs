@@ -8,9 +8,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use prost::Message;
-use prost_reflect::DescriptorPool;
-use prost_types::Timestamp;
 use crate::DESCRIPTOR_SET;
 use crate::scheduler::{
     Batch, DataflowSpec, DeploymentSpec, Experiment, ExperimentCandidate, ExperimentConfig,
@@ -24,6 +21,9 @@ use crate::scheduler::{
     pipeline_input, pipeline_output, pipeline_status_response, pipeline_step,
     pipeline_version_state, storage_config,
 };
+use prost::Message;
+use prost_reflect::DescriptorPool;
+use prost_types::Timestamp;
 
 // ---------------------------------------------------------------------------
 // A minimal protobuf wire-format reader.

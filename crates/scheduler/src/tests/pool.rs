@@ -3,17 +3,14 @@
 //! is resubscribed, an unreachable one delays no one, and removing a
 //! runtime stops its tasks.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
-
-use switchyard_testkit::{DEADLINE, eventually, load_model_request as load_model};
-use switchyard_core::bus::{Filter, StatusBus, StatusKind, StatusPayload};
 use crate::{ConnectionState, SchedulerPool, Upstream};
-use switchyard_proto::scheduler::model_status::ModelState;
+use switchyard_core::bus::{Filter, StatusBus, StatusKind, StatusPayload};
 use switchyard_core::registry::{RuntimeRegistry, RuntimeSpec};
+use switchyard_proto::scheduler::model_status::ModelState;
 use switchyard_simulator::{Simulator, SimulatorConfig, SimulatorHandle};
+use switchyard_testkit::{DEADLINE, eventually, load_model_request as load_model};
 use tokio_util::sync::CancellationToken;
 
 async fn simulator(ns: &str) -> SimulatorHandle {
@@ -29,8 +26,6 @@ fn runtime(ns: &str, addr: std::net::SocketAddr) -> RuntimeSpec {
         tls: None,
     }
 }
-
-/// Polls `check` until it holds or the deadline passes.
 
 fn ready(pool: &SchedulerPool, ns: &str) -> bool {
     pool.get(ns)

@@ -2,15 +2,14 @@
 //! larger still arrive whole (the buffers grow), over real gRPC to a
 //! simulated scheduler.
 
-
 use std::time::Duration;
 
-use switchyard_testkit::{DEADLINE, eventually, load_model_request as load_model};
 use crate::MAX_MESSAGE_BYTES;
 use crate::stream_client::{STREAM_BUFFER_BYTES, open};
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 use switchyard_proto::scheduler::{ModelStatusResponse, ModelSubscriptionRequest};
 use switchyard_simulator::{Simulator, SimulatorConfig};
+use switchyard_testkit::{DEADLINE, load_model_request as load_model};
 use tonic::transport::Channel;
 
 #[tokio::test]

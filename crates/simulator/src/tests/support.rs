@@ -1,12 +1,13 @@
 //! Helpers shared by the simulator tests: starting a simulator on
 //! 127.0.0.1:0, clients, request builders and deadline-bounded waits.
 
-pub use std::time::Duration;
+pub(super) use std::time::Duration;
 
-pub use switchyard_proto::health::{
+pub(super) use crate::{Rpc, Simulator, SimulatorConfig, SimulatorFleet, SimulatorHandle};
+pub(super) use switchyard_proto::health::{
     HealthCheckRequest, health_check_service_client::HealthCheckServiceClient,
 };
-pub use switchyard_proto::scheduler::{
+pub(super) use switchyard_proto::scheduler::{
     ControlPlaneSubscriptionRequest, DeploymentSpec, Experiment, ExperimentCandidate,
     ExperimentStatusRequest, ExperimentSubscriptionRequest, KubernetesMeta, LoadModelRequest,
     LoadPipelineRequest, MetaData, Model, ModelReference, ModelSpec, ModelStatusRequest,
@@ -17,29 +18,28 @@ pub use switchyard_proto::scheduler::{
     model_status::ModelState, pipeline_version_state::PipelineStatus,
     scheduler_client::SchedulerClient, server_status_response::Type,
 };
-pub use crate::{Rpc, Simulator, SimulatorConfig, SimulatorFleet, SimulatorHandle};
-pub use tokio::time::{Instant, timeout};
-pub use tonic::{
+pub(super) use tokio::time::{Instant, timeout};
+pub(super) use tonic::{
     Code, Status, Streaming,
     transport::{Channel, Endpoint},
 };
 
-pub const DEADLINE: Duration = Duration::from_secs(10);
+pub(super) const DEADLINE: Duration = Duration::from_secs(10);
 
-pub const SUBSCRIBER: &str = "test";
+pub(super) const SUBSCRIBER: &str = "test";
 
-pub fn config() -> SimulatorConfig {
+pub(super) fn config() -> SimulatorConfig {
     let mut config = SimulatorConfig::new("ns1", "127.0.0.1:0".parse().expect("address"));
     config.sync_timeout = Duration::ZERO;
     config.knobs.transition_delay = Duration::from_millis(20);
     config
 }
 
-pub async fn start(config: SimulatorConfig) -> SimulatorHandle {
+pub(super) async fn start(config: SimulatorConfig) -> SimulatorHandle {
     Simulator::start(config).await.expect("simulator starts")
 }
 
-pub async fn channel(sim: &SimulatorHandle) -> Channel {
+pub(super) async fn channel(sim: &SimulatorHandle) -> Channel {
     Endpoint::from_shared(sim.uri())
         .expect("uri")
         .connect()
@@ -47,18 +47,18 @@ pub async fn channel(sim: &SimulatorHandle) -> Channel {
         .expect("connects")
 }
 
-pub async fn client(sim: &SimulatorHandle) -> SchedulerClient<Channel> {
+pub(super) async fn client(sim: &SimulatorHandle) -> SchedulerClient<Channel> {
     SchedulerClient::new(channel(sim).await)
 }
 
-pub fn k8s(generation: i64) -> Option<KubernetesMeta> {
+pub(super) fn k8s(generation: i64) -> Option<KubernetesMeta> {
     Some(KubernetesMeta {
         namespace: "ns1".into(),
         generation,
     })
 }
 
-pub fn model(name: &str, uri: &str, replicas: u32, generation: i64) -> Model {
+pub(super) fn model(name: &str, uri: &str, replicas: u32, generation: i64) -> Model {
     Model {
         meta: Some(MetaData {
             name: name.into(),
@@ -81,11 +81,11 @@ pub fn model(name: &str, uri: &str, replicas: u32, generation: i64) -> Model {
     }
 }
 
-pub fn load(m: Model) -> LoadModelRequest {
+pub(super) fn load(m: Model) -> LoadModelRequest {
     LoadModelRequest { model: Some(m) }
 }
 
-pub fn unload(name: &str) -> UnloadModelRequest {
+pub(super) fn unload(name: &str) -> UnloadModelRequest {
     UnloadModelRequest {
         model: Some(ModelReference {
             name: name.into(),
@@ -96,7 +96,7 @@ pub fn unload(name: &str) -> UnloadModelRequest {
 }
 
 /// The next message, within the deadline.
-pub async fn next<T>(stream: &mut Streaming<T>) -> T {
+pub(super) async fn next<T>(stream: &mut Streaming<T>) -> T {
     timeout(DEADLINE, stream.message())
         .await
         .expect("a message before the deadline")
@@ -105,7 +105,7 @@ pub async fn next<T>(stream: &mut Streaming<T>) -> T {
 }
 
 /// Messages until one satisfies `pred`, within the deadline.
-pub async fn until<T>(stream: &mut Streaming<T>, mut pred: impl FnMut(&T) -> bool) -> T {
+pub(super) async fn until<T>(stream: &mut Streaming<T>, mut pred: impl FnMut(&T) -> bool) -> T {
     timeout(DEADLINE, async {
         loop {
             match stream.message().await {
@@ -121,7 +121,7 @@ pub async fn until<T>(stream: &mut Streaming<T>, mut pred: impl FnMut(&T) -> boo
 }
 
 /// The error that ends `stream`, within the deadline (messages skipped).
-pub async fn stream_error<T>(stream: &mut Streaming<T>) -> Status {
+pub(super) async fn stream_error<T>(stream: &mut Streaming<T>) -> Status {
     timeout(DEADLINE, async {
         loop {
             match stream.message().await {
@@ -135,7 +135,7 @@ pub async fn stream_error<T>(stream: &mut Streaming<T>) -> Status {
     .expect("stream ended before the deadline")
 }
 
-pub fn model_state(m: &ModelStatusResponse) -> (ModelState, ModelState) {
+pub(super) fn model_state(m: &ModelStatusResponse) -> (ModelState, ModelState) {
     let state = m
         .versions
         .first()
@@ -144,7 +144,9 @@ pub fn model_state(m: &ModelStatusResponse) -> (ModelState, ModelState) {
     (state.state(), state.model_gw_state())
 }
 
-pub async fn subscribe_models(c: &mut SchedulerClient<Channel>) -> Streaming<ModelStatusResponse> {
+pub(super) async fn subscribe_models(
+    c: &mut SchedulerClient<Channel>,
+) -> Streaming<ModelStatusResponse> {
     c.subscribe_model_status(ModelSubscriptionRequest {
         subscriber_name: SUBSCRIBER.into(),
         is_model_gateway: false,
@@ -154,7 +156,7 @@ pub async fn subscribe_models(c: &mut SchedulerClient<Channel>) -> Streaming<Mod
     .into_inner()
 }
 
-pub async fn count_models(c: &mut SchedulerClient<Channel>) -> usize {
+pub(super) async fn count_models(c: &mut SchedulerClient<Channel>) -> usize {
     let mut stream = c
         .model_status(ModelStatusRequest::default())
         .await
@@ -172,7 +174,7 @@ pub async fn count_models(c: &mut SchedulerClient<Channel>) -> usize {
     n
 }
 
-pub async fn collect_all<T>(mut stream: Streaming<T>) -> Vec<T> {
+pub(super) async fn collect_all<T>(mut stream: Streaming<T>) -> Vec<T> {
     let mut items = Vec::new();
     while let Some(item) = timeout(DEADLINE, stream.message())
         .await
@@ -185,7 +187,9 @@ pub async fn collect_all<T>(mut stream: Streaming<T>) -> Vec<T> {
 }
 
 /// Reads one HTTP/2 frame: (type, flags, payload).
-pub async fn read_frame(tcp: &mut tokio::net::TcpStream) -> std::io::Result<(u8, u8, Vec<u8>)> {
+pub(super) async fn read_frame(
+    tcp: &mut tokio::net::TcpStream,
+) -> std::io::Result<(u8, u8, Vec<u8>)> {
     use tokio::io::AsyncReadExt;
     let mut header = [0_u8; 9];
     tcp.read_exact(&mut header).await?;
