@@ -133,7 +133,7 @@ async fn models_in_two_namespaces_show_on_one_aggregated_subscription() {
 #[tokio::test]
 async fn a_restarted_scheduler_is_resubscribed_through_the_gateway() {
     let mut fleet = start().await;
-    eventually("beta ready", || {
+    eventually("beta ready", async || {
         fleet
             .app
             .pool
@@ -150,7 +150,7 @@ async fn a_restarted_scheduler_is_resubscribed_through_the_gateway() {
     until_available(&mut stream, &["beta/before"]).await;
 
     fleet.sims.get("beta").unwrap().restart();
-    eventually("beta reconnected", || {
+    eventually("beta reconnected", async || {
         fleet.app.pool.get("beta").is_ok_and(|e| {
             let info = e.info();
             info.reconnects >= 1 && info.state == switchyard_scheduler::ConnectionState::Ready
@@ -192,7 +192,10 @@ async fn unknown_malformed_and_unreachable_get_the_right_codes() {
         .local_addr()
         .unwrap();
     fleet.app.registry.apply(runtime("dead", closed));
-    eventually("dead in the pool", || fleet.app.pool.get("dead").is_ok()).await;
+    eventually("dead in the pool", async || {
+        fleet.app.pool.get("dead").is_ok()
+    })
+    .await;
     let status = fleet
         .client
         .load_model(load("dead", "m"))
@@ -208,12 +211,12 @@ async fn unknown_malformed_and_unreachable_get_the_right_codes() {
 async fn removing_a_runtime_releases_its_connection_and_tasks() {
     let mut fleet = start().await;
     let pool = fleet.app.pool.clone();
-    eventually("three namespaces with five tasks each", || {
+    eventually("three namespaces with five tasks each", async || {
         Upstream::ALL.iter().all(|u| pool.live_tasks(*u) == 3)
     })
     .await;
     fleet.app.registry.delete("beta");
-    eventually("beta's tasks gone", || {
+    eventually("beta's tasks gone", async || {
         Upstream::ALL.iter().all(|u| pool.live_tasks(*u) == 2)
     })
     .await;

@@ -8,7 +8,7 @@ use crate::operator_support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use operator_support::{Env, eventually};
+use operator_support::{Env, until};
 use switchyard_api::experiment::{Experiment, ExperimentSpec};
 use switchyard_api::model::{Model, ModelSpec};
 use switchyard_api::pipeline::{Pipeline, PipelineSpec, PipelineStep};
@@ -95,8 +95,8 @@ async fn a_restarted_scheduler_gets_everything_back() {
         let s = env.sim.stats();
         (s.models == 2 && s.pipelines == 1 && s.experiments == 1).then_some(())
     };
-    eventually("first sync", || async { loaded(&env) }).await;
-    eventually("deleting objects released", || async {
+    until("first sync", || async { loaded(&env) }).await;
+    until("deleting objects released", || async {
         let m = env.api::<Model>().get_opt("m-gone").await.unwrap();
         let p = env.api::<Pipeline>().get_opt("p-gone").await.unwrap();
         let e = env.api::<Experiment>().get_opt("e-gone").await.unwrap();
@@ -105,11 +105,11 @@ async fn a_restarted_scheduler_gets_everything_back() {
     .await;
 
     env.sim.restart();
-    eventually("state wiped", || async {
+    until("state wiped", || async {
         (env.sim.stats().restarts == 1).then_some(())
     })
     .await;
-    eventually("everything loaded again", || async { loaded(&env) }).await;
+    until("everything loaded again", || async { loaded(&env) }).await;
     env.stop().await;
 }
 
@@ -120,7 +120,7 @@ async fn partial_loss_of_pipelines_is_repaired() {
         env.create(pipeline(name), Some(PIPELINE_FINALIZER)).await;
     }
     env.connect();
-    eventually("both pipelines ready", || async {
+    until("both pipelines ready", || async {
         let found = pipelines_on_scheduler(&env).await;
         (found
             .values()
@@ -136,7 +136,7 @@ async fn partial_loss_of_pipelines_is_repaired() {
         .unload_pipeline(UnloadPipelineRequest { name: "p2".into() })
         .await
         .unwrap();
-    eventually("p2 gone from the scheduler", || async {
+    until("p2 gone from the scheduler", || async {
         let found = pipelines_on_scheduler(&env).await;
         (found
             .get("p2")
@@ -145,7 +145,7 @@ async fn partial_loss_of_pipelines_is_repaired() {
     })
     .await;
     env.sim.drop_streams();
-    eventually("p2 loaded again", || async {
+    until("p2 loaded again", || async {
         let found = pipelines_on_scheduler(&env).await;
         (found.get("p2") == Some(&PipelineStatus::PipelineReady)).then_some(())
     })
@@ -161,7 +161,7 @@ async fn partial_loss_of_experiments_is_repaired() {
             .await;
     }
     env.connect();
-    eventually("both experiments started", || async {
+    until("both experiments started", || async {
         (env.sim.stats().experiments == 2).then_some(())
     })
     .await;
@@ -172,12 +172,12 @@ async fn partial_loss_of_experiments_is_repaired() {
         .stop_experiment(StopExperimentRequest { name: "e2".into() })
         .await
         .unwrap();
-    eventually("e2 gone from the scheduler", || async {
+    until("e2 gone from the scheduler", || async {
         (env.sim.stats().experiments == 1).then_some(())
     })
     .await;
     env.sim.drop_streams();
-    eventually("e2 started again", || async {
+    until("e2 started again", || async {
         (env.sim.stats().experiments == 2).then_some(())
     })
     .await;
@@ -196,7 +196,7 @@ async fn a_namespace_without_servers_is_not_left_waiting() {
     let mut env = Env::new("ns", Duration::from_secs(60)).await;
     env.create(model("m1"), Some(MODEL_FINALIZER)).await;
     env.connect();
-    eventually("model loaded long before the ready timeout", || async {
+    until("model loaded long before the ready timeout", || async {
         (env.sim.stats().models == 1).then_some(())
     })
     .await;
@@ -212,12 +212,12 @@ async fn a_model_deleted_while_it_was_being_resent_is_unloaded_again() {
     env.create(model("m1"), None).await;
     env.sim.set_call_latency(Duration::from_millis(800));
     env.connect();
-    eventually("LoadModel on its way", || async {
+    until("LoadModel on its way", || async {
         (env.sim.calls(switchyard_simulator::Rpc::LoadModel) == 1).then_some(())
     })
     .await;
     env.delete::<Model>("m1").await;
-    eventually("m1 unloaded again", || async {
+    until("m1 unloaded again", || async {
         (env.sim.calls(switchyard_simulator::Rpc::UnloadModel) == 1 && env.sim.stats().models == 0)
             .then_some(())
     })

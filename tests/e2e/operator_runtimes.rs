@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::time::Duration;
+use switchyard_testkit::eventually;
 
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, ResourceExt};
@@ -50,17 +51,6 @@ fn discover(
         ready,
         cancel,
         _leader: leader,
-    }
-}
-
-async fn eventually(what: &str, mut cond: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !cond().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

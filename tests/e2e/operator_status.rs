@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kube::api::PostParams;
-use operator_support::{Env, eventually};
+use operator_support::{Env, until};
 use switchyard_api::ConditionStatus;
 use switchyard_api::experiment::{Experiment, ExperimentSpec};
 use switchyard_api::model::{Model, ModelSpec};
@@ -145,7 +145,7 @@ async fn model_loaded_then_deleted_through_the_simulator() {
     // Resync (SEND_MODELS) loads the model; its events become status.
     env.connect();
     let api = env.api::<Model>();
-    let status = eventually("iris ready", || async {
+    let status = until("iris ready", || async {
         let m = api.get("iris").await.ok()?;
         let s = m.status?;
         conditions::is_ready(&s.duck.conditions).then_some(s)
@@ -164,7 +164,7 @@ async fn model_loaded_then_deleted_through_the_simulator() {
         .unload_model(translate::model::unload_model_request(&deleting).unwrap())
         .await
         .unwrap();
-    eventually("iris gone", || async {
+    until("iris gone", || async {
         api.get_opt("iris").await.unwrap().is_none().then_some(())
     })
     .await;
@@ -181,14 +181,14 @@ async fn model_vectors_generation_and_namespace_checks() {
     // M1 / M2
     env.bus
         .publish(model_event("ns", "foo", 1, ModelAvailable, 1, 0));
-    eventually("foo ready", || async {
+    until("foo ready", || async {
         let s = api.get("foo").await.ok()?.status?;
         conditions::is_ready(&s.duck.conditions).then_some(())
     })
     .await;
     env.bus
         .publish(model_event("ns", "foo", 1, ModelProgressing, 0, 1));
-    let s = eventually("foo not ready", || async {
+    let s = until("foo not ready", || async {
         let s = api.get("foo").await.ok()?.status?;
         (!conditions::is_ready(&s.duck.conditions)).then_some(s)
     })
@@ -224,7 +224,7 @@ async fn model_vectors_generation_and_namespace_checks() {
     assert_eq!(s.duck.observed_generation, Some(1));
     env.bus
         .publish(model_event("ns", "foo", 2, ModelAvailable, 2, 0));
-    let s = eventually("gen 2 ready", || async {
+    let s = until("gen 2 ready", || async {
         let s = api.get("foo").await.ok()?.status?;
         (s.duck.observed_generation == Some(2)).then_some(s)
     })
@@ -242,7 +242,7 @@ async fn model_vectors_generation_and_namespace_checks() {
         m.versions[0].state.as_mut().unwrap().model_gw_state = ModelTerminated as i32;
     }
     env.bus.publish(terminated);
-    eventually("foo gone", || async {
+    until("foo gone", || async {
         api.get_opt("foo").await.unwrap().is_none().then_some(())
     })
     .await;
@@ -291,7 +291,7 @@ async fn pipeline_vectors_and_the_terminal_rule() {
                 })
             })
             .collect();
-        eventually(&format!("{status:?}/{gw:?}/{models}"), || async {
+        until(&format!("{status:?}/{gw:?}/{models}"), || async {
             let s = api.get("foo").await.ok()?.status?;
             let got: Vec<_> = [READY, PIPELINE_READY, PIPELINE_GW_READY, MODELS_READY]
                 .iter()
@@ -321,7 +321,7 @@ async fn pipeline_vectors_and_the_terminal_rule() {
         PipelineTerminated,
         false,
     ));
-    eventually("foo gone", || async {
+    until("foo gone", || async {
         api.get_opt("foo").await.unwrap().is_none().then_some(())
     })
     .await;
@@ -352,7 +352,7 @@ async fn experiment_vectors_and_deletion() {
                 })
             })
             .collect();
-        eventually(
+        until(
             &format!("active {active} candidates {candidates}"),
             || async {
                 let s = api.get("foo").await.ok()?.status?;
@@ -373,7 +373,7 @@ async fn experiment_vectors_and_deletion() {
         "active keeps it"
     );
     env.bus.publish(experiment_event("ns", "foo", false, false));
-    eventually("foo gone", || async {
+    until("foo gone", || async {
         api.get_opt("foo").await.unwrap().is_none().then_some(())
     })
     .await;
@@ -400,14 +400,14 @@ async fn server_status_and_scaling_requests() {
     .await;
     // SEND_SERVERS tells the scheduler about foo.
     env.connect();
-    eventually("server notified", || async {
+    until("server notified", || async {
         (env.sim.stats().servers >= 1).then_some(())
     })
     .await;
     let scale = |n| env.sim.request_scaling("foo", n).unwrap();
     scale(6); // S3: outside max, ignored
     scale(3); // within
-    eventually("replicas 3", || async {
+    until("replicas 3", || async {
         (api.get("foo").await.ok()?.spec.replicas == Some(3)).then_some(())
     })
     .await;
@@ -427,7 +427,7 @@ async fn server_status_and_scaling_requests() {
             ..Default::default()
         }),
     ));
-    eventually("loadedModels 2", || async {
+    until("loadedModels 2", || async {
         (api.get("foo").await.ok()?.status?.loaded_models == 2).then_some(())
     })
     .await;
@@ -447,7 +447,7 @@ async fn conflicts_on_status_writes_lose_nothing() {
     );
     env.bus
         .publish(model_event("ns", "foo", 1, ModelAvailable, 1, 0));
-    eventually("foo ready despite conflicts", || async {
+    until("foo ready despite conflicts", || async {
         let s = api.get("foo").await.ok()?.status?;
         conditions::is_ready(&s.duck.conditions).then_some(())
     })
@@ -469,7 +469,7 @@ async fn a_slow_api_server_conflates_writes_per_object() {
         env.bus
             .publish(model_event("ns", "foo", 1, ModelAvailable, i, 0));
     }
-    eventually("the last state written", || async {
+    until("the last state written", || async {
         (api.get("foo").await.ok()?.status?.available_replicas == BURST as i32).then_some(())
     })
     .await;
@@ -494,7 +494,7 @@ async fn an_api_server_failing_status_writes_for_a_while_loses_nothing() {
     );
     env.bus
         .publish(model_event("ns", "foo", 1, ModelAvailable, 1, 0));
-    eventually("foo ready once the API server answers again", || async {
+    until("foo ready once the API server answers again", || async {
         let s = api.get("foo").await.ok()?.status?;
         conditions::is_ready(&s.duck.conditions).then_some(())
     })
@@ -522,7 +522,7 @@ async fn a_replica_that_becomes_leader_writes_what_it_missed_as_standby() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(patches(), before, "a standby writes nothing");
     env.leader.send_replace(true);
-    eventually("foo ready once this replica leads", || async {
+    until("foo ready once this replica leads", || async {
         let s = api.get("foo").await.ok()?.status?;
         conditions::is_ready(&s.duck.conditions).then_some(())
     })
@@ -544,7 +544,7 @@ async fn a_status_the_api_server_refuses_gets_an_update_failed_event() {
     env.bus
         .publish(model_event("ns", "foo", 1, ModelAvailable, 1, 0));
     let events = env.api::<Event>();
-    let note = eventually("an UpdateFailed event about foo", || async {
+    let note = until("an UpdateFailed event about foo", || async {
         events
             .list(&Default::default())
             .await

@@ -1,7 +1,6 @@
 //! The demo binary as a child process (`switchyard demo` on 127.0.0.1 with
 //! ports it picks itself), and a small HTTP GET, for the tests that scrape
 //! it (`metrics_exported`, `dashboards`).
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::process::Stdio;

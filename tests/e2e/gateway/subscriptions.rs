@@ -186,7 +186,7 @@ async fn a_client_that_goes_away_releases_its_subscription() {
     drop(stream);
     drop(client);
     drop(channel);
-    eventually("the subscription is dropped", || {
+    eventually("the subscription is dropped", async || {
         env.bus.subscriber_count() == baseline
     })
     .await;

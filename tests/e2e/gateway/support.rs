@@ -1,8 +1,6 @@
 //! A gateway in front of simulated schedulers, all on 127.0.0.1, with
 //! clients and deadline-bounded waits for the gateway tests.
 
-#![allow(dead_code)]
-
 pub(super) use std::time::Duration;
 
 pub(super) use switchyard::config::GatewayConfig;
@@ -290,15 +288,7 @@ pub(super) async fn model_names(client: &mut SchedulerClient<Channel>) -> Vec<St
     names
 }
 
-/// Polls `check` until it holds; fails after the deadline. For state
-/// that has no change notification (counts inside the bus).
-pub(super) async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
+pub(super) use switchyard_testkit::eventually;
 
 /// Reads `stream` until `done` holds for a message; returns every message
 /// read, in order.

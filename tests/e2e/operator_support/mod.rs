@@ -1,11 +1,9 @@
 //! Shared harness of the status-writer and resync tests: the API double, one
 //! simulated scheduler, the pool and bus, and the operator's status writer
 //! and resync, all on loopback.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 use switchyard_tasks::TaskGroup;
@@ -24,8 +22,6 @@ use switchyard_simulator::{Simulator, SimulatorConfig, SimulatorHandle};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
-
-pub(crate) const DEADLINE: Duration = Duration::from_secs(20);
 
 pub(crate) fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
@@ -157,21 +153,4 @@ impl Env {
     }
 }
 
-/// Polls `check` until it returns `Some`, failing after [`DEADLINE`].
-pub(crate) async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+pub(crate) use switchyard_testkit::until;

@@ -34,7 +34,7 @@ async fn clients_pinging_too_often_are_refused() {
         .load_model(load(model("m", "gs://x", 1, 1)))
         .await
         .expect("load");
-    until(&mut polite_models, |m| {
+    read_until(&mut polite_models, |m| {
         model_state(m).0 == ModelState::ModelAvailable
     })
     .await;

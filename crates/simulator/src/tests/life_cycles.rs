@@ -42,7 +42,7 @@ async fn unload_model_terminates_then_forgets_it() {
     c.load_model(load(model("iris", "gs://iris", 1, 1)))
         .await
         .expect("loaded");
-    until(&mut models, |m| {
+    read_until(&mut models, |m| {
         model_state(m).0 == ModelState::ModelAvailable
     })
     .await;
@@ -81,7 +81,7 @@ async fn repeated_loads_follow_the_scheduler_versioning_rules() {
     c.load_model(load(model("m", "gs://1", 1, 1)))
         .await
         .expect("load");
-    until(&mut models, |m| {
+    read_until(&mut models, |m| {
         model_state(m).0 == ModelState::ModelAvailable
     })
     .await;
@@ -99,7 +99,7 @@ async fn repeated_loads_follow_the_scheduler_versioning_rules() {
     c.load_model(load(model("m", "gs://1", 3, 3)))
         .await
         .expect("load");
-    let rescaled = until(&mut models, |m| {
+    let rescaled = read_until(&mut models, |m| {
         model_state(m).0 == ModelState::ModelAvailable
     })
     .await;
@@ -116,7 +116,7 @@ async fn repeated_loads_follow_the_scheduler_versioning_rules() {
     c.load_model(load(model("m", "gs://2", 3, 4)))
         .await
         .expect("load");
-    let v2 = until(&mut models, |m| {
+    let v2 = read_until(&mut models, |m| {
         model_state(m).0 == ModelState::ModelAvailable
     })
     .await;

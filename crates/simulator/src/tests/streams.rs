@@ -13,7 +13,7 @@ async fn new_subscribers_get_the_current_state_first() {
             .expect("load");
     }
     let mut available = 0;
-    until(&mut first, |m| {
+    read_until(&mut first, |m| {
         available += usize::from(model_state(m).0 == ModelState::ModelAvailable);
         available == 2
     })
@@ -120,11 +120,11 @@ async fn server_notify_is_reflected_on_server_status() {
     c.load_model(load(model("iris", "gs://iris", 2, 1)))
         .await
         .expect("load");
-    let loaded = until(&mut servers, |s| s.num_loaded_model_replicas == 2).await;
+    let loaded = read_until(&mut servers, |s| s.num_loaded_model_replicas == 2).await;
     assert_eq!(loaded.server_name, "triton");
 
     sim.request_scaling("triton", 3).expect("known server");
-    let scaling = until(&mut servers, |s| s.r#type() == Type::ScalingRequest).await;
+    let scaling = read_until(&mut servers, |s| s.r#type() == Type::ScalingRequest).await;
     assert_eq!(
         (scaling.expected_replicas, scaling.kubernetes_meta),
         (3, k8s(5))
@@ -288,7 +288,7 @@ async fn a_stalled_subscriber_does_not_block_another() {
     c.load_model(load(model("fresh", "gs://x", 1, 1)))
         .await
         .expect("load");
-    until(&mut live, |m| {
+    read_until(&mut live, |m| {
         m.model_name == "fresh" && model_state(m).0 == ModelState::ModelAvailable
     })
     .await;
@@ -307,7 +307,7 @@ async fn event_rate_knob_republishes_model_status() {
     let mut models = subscribe_models(&mut c).await;
     sim.set_event_rate(500.0);
     let mut seen = 0;
-    until(&mut models, |m| {
+    read_until(&mut models, |m| {
         seen += usize::from(m.model_name.starts_with("model-"));
         seen >= 50
     })

@@ -105,7 +105,10 @@ pub(super) async fn next<T>(stream: &mut Streaming<T>) -> T {
 }
 
 /// Messages until one satisfies `pred`, within the deadline.
-pub(super) async fn until<T>(stream: &mut Streaming<T>, mut pred: impl FnMut(&T) -> bool) -> T {
+pub(super) async fn read_until<T>(
+    stream: &mut Streaming<T>,
+    mut pred: impl FnMut(&T) -> bool,
+) -> T {
     timeout(DEADLINE, async {
         loop {
             match stream.message().await {
