@@ -8,7 +8,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use kube::Resource;
 use serde::de::DeserializeOwned;
 use switchyard_api::{Experiment, Model, Pipeline, Server};
-use switchyard_core::translate;
+use switchyard_translate as translate;
 
 /// The first document of a fixture, as kind `K`, in namespace `bench`.
 fn fixture<K: Resource + DeserializeOwned>(yaml: &str) -> K {

@@ -164,7 +164,7 @@ pub(crate) async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
 
 fn is_ready(model: &Model) -> bool {
     model.status.as_ref().is_some_and(|status| {
-        switchyard_core::conditions::get(&status.duck.conditions, "Ready")
+        switchyard_translate::conditions::get(&status.duck.conditions, "Ready")
             .is_some_and(|c| c.status == ConditionStatus::True)
     })
 }

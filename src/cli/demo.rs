@@ -241,7 +241,7 @@ impl std::fmt::Display for StatusRow {
 }
 
 fn ready_of(conditions: &[Condition]) -> Option<(ConditionStatus, String)> {
-    let ready = switchyard_core::conditions::get(conditions, "Ready")?;
+    let ready = switchyard_translate::conditions::get(conditions, "Ready")?;
     let why = match (ready.reason.as_str(), ready.message.as_str()) {
         ("", "") => String::new(),
         (reason, "") => reason.to_owned(),

@@ -53,12 +53,12 @@ use switchyard_api::stored::without_nulls;
 use switchyard_api::{
     Experiment, GROUP, Model, Pipeline, SeldonConfig, SeldonRuntime, Server, ServerConfig, VERSION,
 };
-use switchyard_core::translate::{self, TranslateError};
 use switchyard_proto::json::{JsonError, to_json};
 use switchyard_proto::scheduler::{
     LoadModelRequest, LoadPipelineRequest, ServerNotifyRequest, StartExperimentRequest,
     StopExperimentRequest, UnloadModelRequest, UnloadPipelineRequest,
 };
+use switchyard_translate::{self as translate, TranslateError};
 
 /// The namespace of a manifest that names none (kubectl's default).
 pub const DEFAULT_NAMESPACE: &str = "default";

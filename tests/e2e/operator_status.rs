@@ -15,11 +15,11 @@ use switchyard_api::model::{Model, ModelSpec};
 use switchyard_api::pipeline::{Pipeline, PipelineSpec, PipelineStep};
 use switchyard_api::server::{Server, ServerSpec};
 use switchyard_core::bus::{StatusEvent, StatusPayload};
-use switchyard_core::conditions::{self, get};
-use switchyard_core::translate;
 use switchyard_kube_double::{FailWith, WriteScope};
 use switchyard_operator::status::{EXPERIMENT_FINALIZER, MODEL_FINALIZER, PIPELINE_FINALIZER};
 use switchyard_proto::scheduler as pb;
+use switchyard_translate as translate;
+use switchyard_translate::conditions::{self, get};
 
 fn model(name: &str) -> Model {
     Model::new(
@@ -252,7 +252,9 @@ async fn model_vectors_generation_and_namespace_checks() {
 #[tokio::test]
 async fn pipeline_vectors_and_the_terminal_rule() {
     use pb::pipeline_version_state::PipelineStatus::*;
-    use switchyard_core::conditions::{MODELS_READY, PIPELINE_GW_READY, PIPELINE_READY, READY};
+    use switchyard_translate::conditions::{
+        MODELS_READY, PIPELINE_GW_READY, PIPELINE_READY, READY,
+    };
     let env = Env::new("ns", Duration::ZERO).await;
     let api = env.api::<Pipeline>();
     env.create(pipeline("foo"), Some(PIPELINE_FINALIZER)).await;
@@ -330,7 +332,9 @@ async fn pipeline_vectors_and_the_terminal_rule() {
 
 #[tokio::test]
 async fn experiment_vectors_and_deletion() {
-    use switchyard_core::conditions::{CANDIDATES_READY, EXPERIMENT_READY, MIRROR_READY, READY};
+    use switchyard_translate::conditions::{
+        CANDIDATES_READY, EXPERIMENT_READY, MIRROR_READY, READY,
+    };
     let env = Env::new("ns", Duration::ZERO).await;
     let api = env.api::<Experiment>();
     env.create(experiment("foo"), Some(EXPERIMENT_FINALIZER))

@@ -22,12 +22,12 @@ use prost::Message;
 use serde_json::Value;
 use switchyard::cmd::translate::{SchedulerRequest, Summary, run};
 use switchyard_api::{Experiment, Model, Pipeline, Server};
-use switchyard_core::translate;
 use switchyard_proto::json::from_json;
 use switchyard_proto::scheduler::{
     LoadModelRequest, LoadPipelineRequest, ServerNotifyRequest, StartExperimentRequest,
     StopExperimentRequest, UnloadModelRequest, UnloadPipelineRequest,
 };
+use switchyard_translate as translate;
 
 const KINDS: [&str; 4] = ["model", "pipeline", "experiment", "server"];
 const ERROR_HEADER: &str = "# translate-error: ";

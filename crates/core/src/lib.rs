@@ -1,22 +1,19 @@
 //! switchyard's pure parts, shared by the operator, the pool and the
-//! gateway: no gRPC transport, no Kubernetes client, no I/O.
+//! gateway: no gRPC transport, no Kubernetes types, no I/O: the gateway, which
+//! must not know Kubernetes, depends on this crate.
 //!
 //! - [`registry`]: namespace -> how to reach its scheduler (lock-free reads);
 //! - [`bus`]: the latest status of every object, with conflating
 //!   per-subscriber queues;
-//! - [`conditions`]: the condition rules of each kind;
-//! - [`translate`]: custom resources -> scheduler requests;
 //! - [`schedulers`]: the scheduler interface the operator calls;
 //! - [`control_plane`]: a scheduler's request to have its state re-sent;
 //! - [`metrics`]: the catalogue of every metric switchyard exports.
 
 pub mod bus;
-pub mod conditions;
 pub mod control_plane;
 pub mod metrics;
 pub mod registry;
 pub mod schedulers;
-pub mod translate;
 
 #[cfg(test)]
 mod tests;

@@ -14,9 +14,9 @@ use std::time::Duration;
 use switchyard_core::schedulers::Code;
 
 use crate::WriteError;
-use switchyard_core::conditions::Retryability;
 use switchyard_core::schedulers::UnknownNamespace;
-use switchyard_core::translate::TranslateError;
+use switchyard_translate::TranslateError;
+use switchyard_translate::conditions::Retryability;
 
 /// First delay after a retryable failure.
 pub const RETRY_INITIAL: Duration = Duration::from_secs(1);

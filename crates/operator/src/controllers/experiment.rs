@@ -9,9 +9,9 @@ use kube::ResourceExt;
 use super::lifecycle::{Call, ManagedKind};
 use super::presence::{self, GoneCall};
 use switchyard_api::{Condition, DuckStatus, Experiment};
-use switchyard_core::conditions::{self, Retryability};
 use switchyard_core::schedulers::Scheduler;
-use switchyard_core::translate::{TranslateError, experiment};
+use switchyard_translate::conditions::{self, Retryability};
+use switchyard_translate::{TranslateError, experiment};
 
 /// The Experiment finalizer, as Seldon names it.
 pub use crate::status::EXPERIMENT_FINALIZER;

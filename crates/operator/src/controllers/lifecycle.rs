@@ -32,9 +32,9 @@ use super::metrics::ReconcileResult;
 use super::presence::GoneCall;
 use crate::WriteError;
 use switchyard_api::{Condition, DuckStatus};
-use switchyard_core::conditions::Retryability;
 use switchyard_core::schedulers::{self, Scheduler};
-use switchyard_core::translate::TranslateError;
+use switchyard_translate::TranslateError;
+use switchyard_translate::conditions::Retryability;
 
 /// Bound on one Load/Unload/Start/Stop call: a slow scheduler costs its own
 /// objects at most this much per attempt, and never blocks other objects

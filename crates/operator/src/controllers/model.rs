@@ -8,9 +8,9 @@ use kube::ResourceExt;
 use super::lifecycle::{Call, ManagedKind};
 use super::presence::{self, GoneCall};
 use switchyard_api::{Condition, DuckStatus, Model};
-use switchyard_core::conditions::{self, Retryability};
 use switchyard_core::schedulers::Scheduler;
-use switchyard_core::translate::{TranslateError, model};
+use switchyard_translate::conditions::{self, Retryability};
+use switchyard_translate::{TranslateError, model};
 
 /// The Model finalizer, as Seldon names it (objects move between operators).
 pub use crate::status::MODEL_FINALIZER;

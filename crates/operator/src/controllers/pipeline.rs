@@ -8,9 +8,9 @@ use kube::ResourceExt;
 use super::lifecycle::{Call, ManagedKind};
 use super::presence::{self, GoneCall};
 use switchyard_api::{Condition, DuckStatus, Pipeline};
-use switchyard_core::conditions::{self, Retryability};
 use switchyard_core::schedulers::Scheduler;
-use switchyard_core::translate::{TranslateError, pipeline};
+use switchyard_translate::conditions::{self, Retryability};
+use switchyard_translate::{TranslateError, pipeline};
 
 /// The Pipeline finalizer, as Seldon names it.
 pub use crate::status::PIPELINE_FINALIZER;

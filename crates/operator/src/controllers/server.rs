@@ -28,8 +28,8 @@ use super::error::{ReconcileError, RetryBackoff};
 use super::lifecycle::{Outcome, REASON_INVALID_SPEC, call_scheduler, write_status};
 use super::workload;
 use switchyard_api::{DuckStatus, Server};
-use switchyard_core::conditions::{self, Retryability, STATEFUL_SET_OR_DEPLOYMENT_READY};
-use switchyard_core::translate::server::server_notify_request;
+use switchyard_translate::conditions::{self, Retryability, STATEFUL_SET_OR_DEPLOYMENT_READY};
+use switchyard_translate::server::server_notify_request;
 
 /// The controller's name in metrics and logs.
 pub const SERVER_CONTROLLER: &str = "server";

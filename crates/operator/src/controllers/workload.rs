@@ -17,8 +17,8 @@ use serde_json::json;
 use super::context::{ControllerContext, now};
 use super::error::ReconcileError;
 use switchyard_api::Server;
-use switchyard_core::conditions::{self, WorkloadKind, WorkloadReadiness};
-use switchyard_core::translate::scaling::validate_scaling;
+use switchyard_translate::conditions::{self, WorkloadKind, WorkloadReadiness};
+use switchyard_translate::scaling::validate_scaling;
 
 /// Label every Server pod carries, and the selector in `status.selector`.
 pub const SERVER_NAME_LABEL: &str = "seldon-server-name";

@@ -10,7 +10,7 @@ use switchyard_core::schedulers::{Call, SchedulerError};
 use super::{CALL_TIMEOUT, Ctx, ResyncError, is_retryable_code};
 use crate::writer::WRITE_TIMEOUT;
 use switchyard_core::metrics as m;
-use switchyard_core::translate;
+use switchyard_translate as translate;
 
 pub(super) fn sent(ns: &str, kind: &'static str) {
     metrics::counter!(m::RESYNC_OBJECTS_SENT_TOTAL, "namespace" => ns.to_owned(), "kind" => kind)

@@ -17,11 +17,11 @@ use switchyard_api::model::Model;
 use switchyard_api::pipeline::Pipeline;
 use switchyard_api::server::Server;
 use switchyard_core::schedulers::{SUBSCRIBER_NAME, Scheduler};
-use switchyard_core::translate::{self, validate_scaling};
 use switchyard_proto::scheduler::pipeline_version_state::PipelineStatus;
 use switchyard_proto::scheduler::{
     ExperimentStatusRequest, PipelineStatusRequest, ServerNotifyRequest,
 };
+use switchyard_translate::{self as translate, validate_scaling};
 
 /// SEND_SERVERS: every Server of the namespace in one first-sync
 /// ServerNotify (empty when there is none).

@@ -9,7 +9,7 @@ use super::{EXPERIMENT_FINALIZER, StatusError, event_generation, now, read};
 use crate::writer::ApiWriter;
 use switchyard_api::experiment::{Experiment, ExperimentStatus};
 use switchyard_core::bus::{StatusEvent, StatusKind, StatusPayload};
-use switchyard_core::conditions::{self, experiment::ExperimentObservation};
+use switchyard_translate::conditions::{self, experiment::ExperimentObservation};
 
 /// Applies one experiment status event.
 pub async fn apply(writer: &ApiWriter, event: &StatusEvent) -> Result<(), StatusError> {

@@ -16,8 +16,8 @@ use super::{MODEL_FINALIZER, StatusError, event_generation, now, read, skipped};
 use crate::writer::ApiWriter;
 use switchyard_api::model::{Model, ModelStatus};
 use switchyard_core::bus::{StatusEvent, StatusKind, StatusPayload};
-use switchyard_core::conditions::{self, model::ModelState};
 use switchyard_proto::scheduler::model_status::ModelState as Pb;
+use switchyard_translate::conditions::{self, model::ModelState};
 
 /// The scheduler's state as the condition writer's.
 pub fn model_state(state: Pb) -> ModelState {

@@ -11,11 +11,11 @@ use super::{PIPELINE_FINALIZER, StatusError, event_generation, now, read, skippe
 use crate::writer::ApiWriter;
 use switchyard_api::pipeline::{Pipeline, PipelineStatus as CrStatus};
 use switchyard_core::bus::{StatusEvent, StatusKind, StatusPayload};
-use switchyard_core::conditions::{
+use switchyard_proto::scheduler::pipeline_version_state::PipelineStatus as Pb;
+use switchyard_translate::conditions::{
     self,
     pipeline::{PipelineObservation, PipelineStatus},
 };
-use switchyard_proto::scheduler::pipeline_version_state::PipelineStatus as Pb;
 
 /// The scheduler's status as the condition writer's.
 pub fn pipeline_status(status: Pb) -> PipelineStatus {

@@ -12,8 +12,8 @@ use super::{StatusError, event_generation, read, skipped};
 use crate::writer::ApiWriter;
 use switchyard_api::server::{Server, ServerStatus};
 use switchyard_core::bus::{StatusEvent, StatusKind, StatusPayload};
-use switchyard_core::translate::validate_scaling;
 use switchyard_proto::scheduler::server_status_response::Type;
+use switchyard_translate::validate_scaling;
 
 /// Applies one server status event.
 pub async fn apply(writer: &ApiWriter, event: &StatusEvent) -> Result<(), StatusError> {

@@ -1,3 +1,7 @@
+//! What Seldon's resources mean to a scheduler, and what a scheduler's
+//! states mean to the resources: scheduler requests from specs (this
+//! module), and conditions from observed states ([`conditions`]).
+//!
 //! Translation: Seldon resources in, scheduler requests out.
 //!
 //! Each function takes a resource as Kubernetes stores it (`switchyard_api`)
@@ -13,6 +17,7 @@
 //! wrapping around, memory is converted exactly (no rounding to milli-units),
 //! and a ServerNotify batch reports every invalid server, not just the last.
 
+pub mod conditions;
 pub mod error;
 pub mod experiment;
 mod meta;

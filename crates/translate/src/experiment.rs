@@ -74,7 +74,7 @@ pub fn stop_experiment_request(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::translate::meta::test_support::object_meta;
+    use crate::meta::test_support::object_meta;
     use switchyard_api::experiment::{
         ExperimentCandidate as CrCandidate, ExperimentMirror as CrMirror,
     };

@@ -170,7 +170,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::translate::meta::test_support::object_meta;
+    use crate::meta::test_support::object_meta;
     use switchyard_api::DataflowConfig;
     use switchyard_api::pipeline::PipelineBatch;
     use switchyard_proto::scheduler::KubernetesMeta;

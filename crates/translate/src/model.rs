@@ -130,9 +130,9 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
     use super::*;
-    use crate::translate::meta::test_support::object_meta;
-    use crate::translate::quantity::QuantityError;
-    use crate::translate::scaling::{ScalingError, UNBOUNDED};
+    use crate::meta::test_support::object_meta;
+    use crate::quantity::QuantityError;
+    use crate::scaling::{ScalingError, UNBOUNDED};
     use switchyard_api::DataflowConfig;
     use switchyard_api::model::{
         ExplainerSpec as CrExplainer, LlmSpec as CrLlm, LoggingSpec, ParameterSpec as CrParameter,

@@ -154,9 +154,9 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     use super::*;
-    use crate::translate::ScalingError;
-    use crate::translate::meta::test_support::object_meta;
-    use crate::translate::scaling::UNBOUNDED;
+    use crate::ScalingError;
+    use crate::meta::test_support::object_meta;
+    use crate::scaling::UNBOUNDED;
     use switchyard_api::server::ServerSpec;
     use switchyard_proto::scheduler::KubernetesMeta;
 
