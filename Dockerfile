@@ -4,23 +4,25 @@
 
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
-# Dependencies first, so source edits do not rebuild them.
-COPY Cargo.toml Cargo.lock build.rs ./
+# The workspace: manifests, every crate, the proto files they compile, and
+# the benchmark sources the manifest names (they are not built).
+COPY Cargo.toml Cargo.lock ./
 COPY proto proto
-# Cargo.toml names the benchmarks, so their sources must be there to read
-# the manifest (they are not built).
-COPY benches benches
-RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
-    && cargo build --release --locked \
-    && rm -rf src
+COPY crates crates
 COPY src src
+COPY benches benches
 COPY examples examples
-RUN touch src/main.rs src/lib.rs && cargo build --release --locked \
-    && strip target/release/switchyard
+# The product only: without the `demo` feature the binary holds no
+# Kubernetes API double, no simulated scheduler and no demo.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked -p switchyard --no-default-features \
+    && cp target/release/switchyard /switchyard \
+    && strip /switchyard
 
 # distroless/cc: glibc and CA certificates, no shell, runs as nonroot (65532).
 FROM gcr.io/distroless/cc-debian12:nonroot
-COPY --from=build /src/target/release/switchyard /usr/local/bin/switchyard
+COPY --from=build /switchyard /usr/local/bin/switchyard
 USER 65532:65532
 EXPOSE 9004 9100
 ENTRYPOINT ["/usr/local/bin/switchyard"]

@@ -34,14 +34,16 @@ fn build_stage_copies(dockerfile: &str) -> BTreeSet<String> {
 fn the_build_stage_copies_what_cargo_reads() {
     let dockerfile = read("Dockerfile");
     let copies = build_stage_copies(&dockerfile);
-    let mut needed: BTreeSet<String> = ["Cargo.toml", "Cargo.lock", "build.rs", "proto", "src"]
+    let mut needed: BTreeSet<String> = ["Cargo.toml", "Cargo.lock", "proto", "crates", "src"]
         .map(String::from)
         .into();
     if read("Cargo.toml").contains("[[bench]]") {
         needed.insert("benches".into());
     }
     // Files the sources include at compile time, by top-level directory.
-    for entry in walk(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sources = walk(&root.join("src")).into_iter().chain(walk(&root.join("crates")));
+    for entry in sources.filter(|p| !p.components().any(|c| c.as_os_str() == "tests")) {
         let text = std::fs::read_to_string(&entry).unwrap();
         for (i, _) in text.match_indices("include_str!(\"") {
             let rest = &text[i + "include_str!(\"".len()..];
@@ -71,6 +73,20 @@ fn the_build_stage_copies_what_cargo_reads() {
         both.is_empty(),
         ".dockerignore hides {both:?}, which the build copies"
     );
+}
+
+/// The image is the product alone: the `demo` feature (the API double,
+/// the simulator, the demo) is off. `architecture.rs` checks that such a
+/// build links no test double.
+#[test]
+fn the_image_is_built_without_the_dev_tools() {
+    let dockerfile = read("Dockerfile");
+    let build = dockerfile
+        .lines()
+        .find(|l| l.contains("cargo build"))
+        .expect("a cargo build step");
+    assert!(build.contains("--no-default-features"), "{build}");
+    assert!(build.contains("-p switchyard"), "{build}");
 }
 
 #[test]
