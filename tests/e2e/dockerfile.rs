@@ -42,7 +42,9 @@ fn the_build_stage_copies_what_cargo_reads() {
     }
     // Files the sources include at compile time, by top-level directory.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let sources = walk(&root.join("src")).into_iter().chain(walk(&root.join("crates")));
+    let sources = walk(&root.join("src"))
+        .into_iter()
+        .chain(walk(&root.join("crates")));
     for entry in sources.filter(|p| !p.components().any(|c| c.as_os_str() == "tests")) {
         let text = std::fs::read_to_string(&entry).unwrap();
         for (i, _) in text.match_indices("include_str!(\"") {

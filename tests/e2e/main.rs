@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod architecture;
+mod citations;
 mod common;
 mod config_catalogue;
 mod dashboards;

@@ -305,7 +305,7 @@ async fn pipeline_vectors_and_the_terminal_rule() {
     }
 
     // A stale Ready event for a deleting pipeline keeps the finalizer
-    // (Go drops it, 8.2 #6); Terminated releases it.
+    // (Go drops it, docs/seldon-compat.md#pipeline-status); Terminated releases it.
     env.delete::<Pipeline>("foo").await;
     env.bus.publish(pipeline_event(
         "ns",

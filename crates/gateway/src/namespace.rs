@@ -2,7 +2,7 @@
 //!
 //! In: the request's gRPC metadata (`seldon-namespace`) and, for the five
 //! request messages that carry one, the message's `kubernetesMeta.namespace`
-//! (reference 4.8). Out: one namespace name, or a [`NamespaceError`] that
+//! (docs/seldon-compat.md#namespace-routing). Out: one namespace name, or a [`NamespaceError`] that
 //! `status` turns into INVALID_ARGUMENT. Whether the namespace is served is
 //! the pool's business (NOT_FOUND), not this module's.
 
@@ -56,7 +56,7 @@ pub struct MessageNamespace<'a> {
     pub namespace: &'a str,
 }
 
-/// Request messages that may name their namespace (reference 4.8).
+/// Request messages that may name their namespace (docs/seldon-compat.md#namespace-routing).
 pub trait NamespacedMessage {
     /// The namespace the message names, if any. Empty strings are "none"
     /// (proto3 cannot tell them apart).
@@ -154,7 +154,7 @@ macro_rules! unnamed {
     )*};
 }
 
-// Reference 4.8: these carry no namespace; only metadata or the default
+// docs/seldon-compat.md#namespace-routing: these carry no namespace; only metadata or the default
 // can route them.
 unnamed!(
     UnloadPipelineRequest,

@@ -3,7 +3,7 @@
 //! A scheduler serves one namespace and may leave `kubernetesMeta` out of
 //! its status messages; behind the gateway, names are unique only per
 //! namespace, so a message without one is ambiguous (and Seldon's operator
-//! drops it, reference 4.3). The gateway knows which scheduler sent each
+//! drops it, docs/seldon-compat.md#status-tagging). The gateway knows which scheduler sent each
 //! message and fills the namespace in where it is missing or empty. A
 //! namespace the scheduler did set is left alone.
 

@@ -10,7 +10,7 @@
 //! watcher's objects, so runtimes that vanished meanwhile are dropped.
 //! Readiness turns true once every watcher has listed once.
 //!
-//! Deletion (reference 3.6, done better per 8.2 #15): the finalizer
+//! Deletion (docs/seldon-compat.md#runtime-deletion, done better per docs/seldon-compat.md#runtime-deletion): the finalizer
 //! `seldon.runtime.finalizer` is added to every runtime and, when one is
 //! deleted, kept while Servers, Models, Pipelines or Experiments remain in
 //! its namespace (the scheduler is needed to unload them), re-checked on
@@ -57,7 +57,7 @@ pub enum WatchScope {
 }
 
 impl WatchScope {
-    /// Seldon's rules (reference 7.1), made explicit: a non-empty
+    /// Seldon's rules (docs/seldon-compat.md#watch-scope), made explicit: a non-empty
     /// `watch_namespaces` list is watched (plus the operator namespace);
     /// otherwise `clusterwide` watches everything; otherwise only the
     /// operator namespace (everything if that is unknown, as Seldon does).

@@ -4,7 +4,7 @@
 //! writer applies it, only while this replica holds the leader lease, with a
 //! timeout on every call, counting what it drops. Finalizer changes re-read
 //! the object and retry on conflict with the fresh copy (Seldon's Go
-//! operator retried with the stale one, reference 8.2 #8).
+//! operator retried with the stale one, docs/seldon-compat.md#stale-resource-version).
 
 use std::fmt::Debug;
 use std::time::Duration;

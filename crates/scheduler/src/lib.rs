@@ -35,7 +35,7 @@ use switchyard_core::registry::{RuntimeRegistry, Runtimes};
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 
 /// Largest message accepted from a scheduler. Seldon's operator meant to
-/// lift grpc-go's 4 MiB default but never applied it (reference 8.2 #9);
+/// lift grpc-go's 4 MiB default but never applied it (docs/seldon-compat.md#max-message-size);
 /// model and pipeline lists of a busy namespace exceed 4 MiB.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 

@@ -1,4 +1,4 @@
-//! The `SubscribeControlPlane` stream (reference 4.4): SEND_SERVERS at once,
+//! The `SubscribeControlPlane` stream (docs/seldon-compat.md#resync-protocol): SEND_SERVERS at once,
 //! then, once the first sync is done (or its deadline passed),
 //! SEND_EXPERIMENTS, SEND_MODELS, SEND_PIPELINES in that order; then the
 //! stream stays open, carrying nothing, until the subscriber leaves or the

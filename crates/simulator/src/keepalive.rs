@@ -2,7 +2,7 @@
 //! machine per connection.
 //!
 //! Seldon's scheduler runs grpc-go with `EnforcementPolicy{MinTime: 60 s,
-//! PermitWithoutStream: false}` (reference 4.1). grpc-go judges each PING
+//! PermitWithoutStream: false}` (docs/seldon-compat.md#keepalive). grpc-go judges each PING
 //! a client sends: if the server sent HEADERS or DATA since the previous
 //! ping, the strike count resets; otherwise a ping arriving sooner than
 //! `MinTime` after the previous one (or sooner than 2 h when the client has

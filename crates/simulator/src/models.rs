@@ -1,5 +1,5 @@
 //! The model table: one record per model (latest version only), the
-//! scheduler's rules for a repeated LoadModel (reference 2.2: same spec is a
+//! scheduler's rules for a repeated LoadModel (docs/seldon-compat.md#model-load-repeat: same spec is a
 //! no-op, a new ModelSpec is a new version, a new DeploymentSpec updates the
 //! version in place, new metadata only updates the generation), and the
 //! `ModelStatusResponse` each record is reported as.
@@ -358,7 +358,7 @@ impl Models {
     }
 }
 
-/// Classifies a repeated LoadModel by what differs (reference 2.2).
+/// Classifies a repeated LoadModel by what differs (docs/seldon-compat.md#model-load-repeat).
 fn compare(old: &Model, new: &Model) -> LoadOutcome {
     let spec_changed = old.model_spec != new.model_spec
         || old.stream_spec != new.stream_spec

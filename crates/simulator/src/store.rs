@@ -71,7 +71,7 @@ impl Store {
         self.counter
     }
 
-    /// LoadModel (reference 2.2).
+    /// LoadModel (docs/seldon-compat.md#model-load-repeat).
     pub(crate) fn load_model(
         &mut self,
         model: Model,

@@ -49,7 +49,7 @@ pub enum TranslateError {
     },
 
     /// `spec.replicas`, `spec.minReplicas` and `spec.maxReplicas` contradict
-    /// each other (reference 2.1).
+    /// each other (docs/seldon-compat.md#scaling-rules).
     #[error("{}: {cause}", .cause.fields().join(", "))]
     Scaling {
         /// Which rule failed, with Seldon's message.

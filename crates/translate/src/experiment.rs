@@ -1,5 +1,5 @@
 //! Experiment -> `StartExperimentRequest` and `StopExperimentRequest`
-//! (reference 2.5).
+//! (docs/seldon-compat.md#translate-experiment).
 //!
 //! `resourceType: pipeline` makes an experiment over pipelines; any other
 //! value, or none, one over models (Seldon's rule, kept so manifests behave

@@ -12,7 +12,7 @@
 //! run) all share one conversion. This is the only module that knows both the
 //! resource types and the scheduler's messages; it knows nothing of tonic.
 //!
-//! The rules are those of Seldon's Go operator (reference section 2), with
+//! The rules are those of Seldon's Go operator (docs/seldon-compat.md#translation), with
 //! these deliberate differences: negative memory is rejected instead of
 //! wrapping around, memory is converted exactly (no rounding to milli-units),
 //! and a ServerNotify batch reports every invalid server, not just the last.

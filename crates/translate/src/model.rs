@@ -1,5 +1,5 @@
-//! Model -> `LoadModelRequest` (reference 2.2) and Model deletion ->
-//! `UnloadModelRequest` (2.3).
+//! Model -> `LoadModelRequest` (docs/seldon-compat.md#translate-model) and Model deletion ->
+//! `UnloadModelRequest` docs/seldon-compat.md#translate-model-unload.
 //!
 //! Field by field: the storage URI, artifact version, requirements (with
 //! `modelType` appended), pinned server, secret (as `storageSecretName`),
@@ -577,7 +577,7 @@ mod tests {
         assert_eq!(load_model_request(&m), Ok(expected));
     }
 
-    /// Vector 28 (reference 2.3): unload carries name and kubernetesMeta only.
+    /// Vector 28 (docs/seldon-compat.md#translate-model-unload): unload carries name and kubernetesMeta only.
     #[test]
     fn unload() {
         let mut m = model(with_memory("not even a quantity"));

@@ -1,5 +1,5 @@
 //! Pipeline -> `LoadPipelineRequest` and `UnloadPipelineRequest`
-//! (reference 2.4).
+//! (docs/seldon-compat.md#translate-pipeline).
 //!
 //! The steps, input and output are copied field by field; each of the four
 //! join fields maps `inner`/`outer`/`any` to its own message's `JoinOp`

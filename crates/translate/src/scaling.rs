@@ -1,5 +1,5 @@
 //! The scaling rules shared by Model translation, the Server controller and
-//! ServerNotify (reference 2.1): optional `replicas`, `minReplicas` and
+//! ServerNotify (docs/seldon-compat.md#scaling-rules): optional `replicas`, `minReplicas` and
 //! `maxReplicas` (int32, as in the CRDs) in, validated unsigned counts out.
 //!
 //! The rules, in Seldon's order: replicas defaults to 1, or to a positive
@@ -163,7 +163,7 @@ mod tests {
         validate_scaling(r, m, x).map_err(|e| e.to_string())
     }
 
-    /// The 13 vectors of Seldon's `internal/utils_test.go` (reference 2.1).
+    /// The 13 vectors of Seldon's `internal/utils_test.go` (docs/seldon-compat.md#scaling-rules).
     #[test]
     fn seldon_vectors() {
         let err = |m: &str| Err(format!("scaling spec is invalid: {m}"));

@@ -1,5 +1,5 @@
 //! Server -> `ServerNotify`, and the `ServerNotifyRequest` for a set of
-//! Servers (reference 2.6).
+//! Servers (docs/seldon-compat.md#translate-server-notify).
 //!
 //! One Server becomes `{name, expectedReplicas, minReplicas, maxReplicas,
 //! kubernetesMeta}` after the scaling rules; a Server being deleted becomes

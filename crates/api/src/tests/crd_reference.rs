@@ -1,4 +1,4 @@
-//! The seven CRDs say what the Seldon reference (section 1) says: names and
+//! The seven CRDs say what the docs/seldon-compat.md#crds says: names and
 //! short names, scope, the one version, status and scale subresources,
 //! printer columns, required fields, defaults, and integer formats. A
 //! manifest written for Seldon's CRDs must behave the same against ours.

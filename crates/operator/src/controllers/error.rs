@@ -1,7 +1,7 @@
 //! Why a reconcile failed, and whether trying again can help.
 //!
 //! This is the one place that classifies failures (the Go operator's
-//! `checkErrorRetryable`, reference 3.0): a scheduler answer of
+//! `checkErrorRetryable`, docs/seldon-compat.md#retry-classification): a scheduler answer of
 //! FailedPrecondition or Unimplemented is final, every other scheduler code
 //! is retryable, a call that timed out or a namespace whose runtime is not
 //! discovered yet is retryable, and a spec that cannot be translated is

@@ -1,7 +1,7 @@
 //! The Experiment controller: finalizer `seldon.experiment.finalizer`,
 //! StartExperiment per spec generation, StopExperiment once on deletion
-//! (reference 3.3). Failures go to `ExperimentReady` (Seldon wrote a
-//! `ModelReady` condition that never affected readiness, 8.2 #11).
+//! (docs/seldon-compat.md#experiment-controller). Failures go to `ExperimentReady` (Seldon wrote a
+//! `ModelReady` condition that never affected readiness, docs/seldon-compat.md#experiment-controller).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
@@ -16,7 +16,7 @@ use switchyard_translate::{TranslateError, experiment};
 /// The Experiment finalizer, as Seldon names it.
 pub use crate::status::EXPERIMENT_FINALIZER;
 /// The controller's name in metrics and logs (Seldon's recorder said
-/// "pipeline-controller", 8.2 #20).
+/// "pipeline-controller", docs/seldon-compat.md#events).
 pub const EXPERIMENT_CONTROLLER: &str = "experiment";
 
 impl ManagedKind for Experiment {

@@ -7,7 +7,7 @@
 //! kube-runtime never reconciles one object twice at once, different objects
 //! run concurrently, and every scheduler call has a timeout, so a slow or
 //! unreachable scheduler only delays its own namespace's objects (Seldon ran
-//! one worker per kind for the whole cluster, 8.2 #10).
+//! one worker per kind for the whole cluster, docs/seldon-compat.md#reconcile-concurrency).
 //!
 //! Controllers run only while this replica leads: [`Controllers::start`]
 //! waits for the lease, runs the controllers (whose first list reconciles
@@ -306,7 +306,7 @@ fn server_controller(
         let mut stores = Vec::new();
         let mut tasks: Vec<Task> = Vec::new();
         for ((api, sts), deploy) in apis.iter().zip(&statefulsets).zip(&deployments) {
-            // The workload of a Server has the Server's name (reference §5.2).
+            // The workload of a Server has the Server's name (docs/seldon-compat.md#server-workloads).
             let controller = Controller::new(api.clone(), watcher::Config::default())
                 .watches(sts.clone(), watcher::Config::default(), same_name)
                 .watches(deploy.clone(), watcher::Config::default(), same_name)

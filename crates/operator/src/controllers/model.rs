@@ -1,5 +1,5 @@
 //! The Model controller: finalizer `seldon.model.finalizer`, LoadModel per
-//! spec generation, UnloadModel once on deletion (reference 3.1). Failures
+//! spec generation, UnloadModel once on deletion (docs/seldon-compat.md#model-controller). Failures
 //! go to `ModelReady` through `conditions::model::request_failed`.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;

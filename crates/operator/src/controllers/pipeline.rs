@@ -1,6 +1,6 @@
 //! The Pipeline controller: finalizer `seldon.pipeline.finalizer`,
 //! LoadPipeline per spec generation, UnloadPipeline once on deletion, which
-//! marks `PipelineReady` False "PipelineTerminating" (reference 3.2).
+//! marks `PipelineReady` False "PipelineTerminating" (docs/seldon-compat.md#pipeline-controller).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;

@@ -1,6 +1,6 @@
 //! The Server controller: ServerNotify(isFirstSync=false) once per spec
 //! generation (Seldon notified on every reconcile, status updates included,
-//! 8.2 #14), scaling validation failures as `StatefulSetOrDeploymentReady`
+//! docs/seldon-compat.md#server-controller), scaling validation failures as `StatefulSetOrDeploymentReady`
 //! False naming the fields plus a Warning event (not retried), and one
 //! ServerNotify with 0/0/0 replicas when a Server goes away. No finalizer,
 //! as in Seldon: a deletion is seen either on a Server that still has

@@ -1,5 +1,5 @@
 //! A Server's readiness, read from the StatefulSet or Deployment of the
-//! same name that runs its pods (reference §3.4 step 6): switchyard does not
+//! same name that runs its pods (docs/seldon-compat.md#server-workloads): switchyard does not
 //! create them (Seldon's charts or the platform's own manifests do), but it
 //! watches them, so `StatefulSetOrDeploymentReady` and `Ready` say whether
 //! the server's replicas are up. Without such a workload the condition is

@@ -1,6 +1,6 @@
 //! Resync: answers each namespace's control-plane requests (SEND_SERVERS,
 //! SEND_MODELS, SEND_PIPELINES, SEND_EXPERIMENTS) by re-sending that
-//! namespace's CRs to its scheduler (reference 4.4), and repairs partial
+//! namespace's CRs to its scheduler (docs/seldon-compat.md#resync-protocol), and repairs partial
 //! loss.
 //!
 //! In: the pool's [`ControlPlaneEvent`] channel. Each (namespace, event)
@@ -14,12 +14,12 @@
 //!
 //! Differences from Seldon's Go operator, on purpose:
 //! - Pipelines and experiments the scheduler lacks are re-sent even when it
-//!   has others (Go re-sends only when it has none, 8.2 #5); deleting ones
+//!   has others (Go re-sends only when it has none, docs/seldon-compat.md#resync-partial-loss); deleting ones
 //!   are unloaded / stopped while the scheduler still has them, and only
 //!   lose their finalizer once it does not.
 //! - SEND_SERVERS always answers with a first-sync ServerNotify, empty when
 //!   there is no valid Server, so the scheduler never waits its 600 s ready
-//!   timeout (8.2 #7).
+//!   timeout (docs/seldon-compat.md#first-sync).
 //! - switchyard does not create server workloads: a Server without a
 //!   StatefulSet or Deployment of its name is notified with its own
 //!   validated `spec.replicas` instead of being skipped.
@@ -91,7 +91,7 @@ impl ResyncError {
 
 /// Whether a scheduler error on one object's call is worth running the
 /// whole pass again: not for the codes the controllers treat as final
-/// ([`is_final_code`], reference 3.0), nor for NotFound and
+/// ([`is_final_code`], docs/seldon-compat.md#retry-classification), nor for NotFound and
 /// InvalidArgument, which are about that one object and would be answered
 /// the same on every pass. Such an object is skipped; its controller still
 /// owns it and reports the error on the CR.

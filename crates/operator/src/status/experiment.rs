@@ -1,5 +1,5 @@
 //! Experiment status events -> Experiment CR status and finalizer
-//! (reference 4.3).
+//! (docs/seldon-compat.md#experiment-status).
 //!
 //! `ExperimentReady`, `CandidatesReady` and `MirrorReady` (and `Ready`)
 //! plus `observedGeneration`, for the CR's current generation only. An

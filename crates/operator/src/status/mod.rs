@@ -1,5 +1,5 @@
 //! Status write-back: from the status bus to the status of Model, Pipeline,
-//! Experiment and Server CRs (reference 4.3), leader-gated through
+//! Experiment and Server CRs (docs/seldon-compat.md#status-streams), leader-gated through
 //! [`ApiWriter`].
 //!
 //! Per kind, one task reads the bus (every namespace) into a keyed
@@ -7,7 +7,7 @@
 //! workers. A slow API server therefore makes writes conflate per object;
 //! nothing grows without bound (the bus conflates upstream of a full queue).
 //! Each event is checked against the namespace of the scheduler it came
-//! from (reference 8.2 #4), applied only to the CR's current generation
+//! from (docs/seldon-compat.md#event-namespace-check), applied only to the CR's current generation
 //! (finalizer removal excepted), and written only when the status changes.
 //!
 //! The bus is read only while this replica leads. Each time it becomes the
@@ -238,7 +238,7 @@ async fn apply_until_done(
 }
 
 /// Records the Warning `UpdateFailed` event on the CR whose status the API
-/// server refused (reference 3.7, with the right kind in the message).
+/// server refused (docs/seldon-compat.md#events, with the right kind in the message).
 async fn update_failed(
     writer: &ApiWriter,
     kind: StatusKind,

@@ -1,4 +1,4 @@
-//! Model status events -> Model CR status and finalizer (reference 4.3).
+//! Model status events -> Model CR status and finalizer (docs/seldon-compat.md#model-status).
 //!
 //! `ModelReady` (and `Ready`) from the state, `modelgwReady`, `replicas` =
 //! available + unavailable, `availableReplicas`, `selector` and

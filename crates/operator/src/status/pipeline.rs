@@ -1,11 +1,11 @@
-//! Pipeline status events -> Pipeline CR status and finalizer (reference
-//! 4.3).
+//! Pipeline status events -> Pipeline CR status and finalizer (see
+//! docs/seldon-compat.md#pipeline-status).
 //!
 //! `PipelineGwReady`, `PipelineReady` and `ModelsReady` (and `Ready`) plus
 //! `observedGeneration`, for the CR's current generation only. The
 //! finalizer of a deleting Pipeline goes only on `PipelineTerminated`: Go
 //! drops it on any non-terminating state, so a stale Ready event could
-//! release a pipeline the scheduler still runs (reference 8.2 #6).
+//! release a pipeline the scheduler still runs (docs/seldon-compat.md#pipeline-status).
 
 use super::{PIPELINE_FINALIZER, StatusError, event_generation, now, read, skipped};
 use crate::writer::ApiWriter;

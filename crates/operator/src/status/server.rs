@@ -1,4 +1,4 @@
-//! Server status events -> Server CR (reference 4.3).
+//! Server status events -> Server CR (docs/seldon-compat.md#server-status).
 //!
 //! `StatusUpdate` sets `status.loadedModels` (current generation only);
 //! `ScalingRequest` merge-patches `spec.replicas` when the requested count

@@ -1,7 +1,7 @@
 //! The wire contract: messages with every field set (non-default values,
 //! each oneof, maps, optionals present) survive encode -> decode unchanged,
 //! and their bytes carry the field numbers of Seldon's scheduler.proto
-//! (reference section 6). The field numbers are read from the raw bytes by a
+//! (docs/seldon-compat.md#proto). The field numbers are read from the raw bytes by a
 //! small wire-format walker written here, so the check does not trust the
 //! generated code it is checking; a second check reads the numbers by name
 //! from the compiled descriptor set.

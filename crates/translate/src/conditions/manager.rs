@@ -1,5 +1,5 @@
-//! [`ConditionManager`]: knative's "living condition set" rules (reference
-//! §1.0.1) over a plain `Vec<Condition>`.
+//! [`ConditionManager`]: knative's "living condition set" rules (see
+//! docs/seldon-compat.md#condition-engine) over a plain `Vec<Condition>`.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -17,7 +17,7 @@ use switchyard_api::{Condition, ConditionStatus, Severity};
 /// Messages are stored verbatim. Go's knative `Mark*` functions pass every
 /// message through `fmt.Sprintf` with no arguments, so a literal `%` in an
 /// error text comes out mangled (`%!d(MISSING)`); here a `%` stays a `%`
-/// (reference §1.0.1 and §8.2 item 20).
+/// (docs/seldon-compat.md#condition-engine and docs/seldon-compat.md#condition-engine).
 #[derive(Debug)]
 pub struct ConditionManager<'a> {
     set: &'a ConditionSet,

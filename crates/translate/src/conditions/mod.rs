@@ -9,10 +9,10 @@
 //! maps proto enums and Kubernetes objects onto the small inputs defined here
 //! and writes the resulting status with the status writer.
 //!
-//! [`ConditionManager`] reproduces knative's "living condition set" (reference
-//! §1.0.1) so that statuses written by switchyard look exactly like the ones
+//! [`ConditionManager`] reproduces knative's "living condition set" (see
+//! docs/seldon-compat.md#condition-engine) so that statuses written by switchyard look exactly like the ones
 //! the Go operator writes, except where the Go operator is wrong: those
-//! deviations are commented where they happen and cite reference §3.8 / §8.2.
+//! deviations are commented where they happen and cite docs/seldon-compat.md#conditions / docs/seldon-compat.md#conditions.
 //!
 //! Data in: `&mut Vec<Condition>` (from the CR status), `now`, observations.
 //! Data out: the same vector, edited.
@@ -74,17 +74,17 @@ pub struct ConditionSet {
     dependents: &'static [&'static str],
 }
 
-/// Model conditions (reference §1.1).
+/// Model conditions (docs/seldon-compat.md#conditions).
 pub const MODEL_CONDITIONS: ConditionSet = ConditionSet::new(&[MODEL_READY]);
-/// Pipeline conditions (reference §1.2).
+/// Pipeline conditions (docs/seldon-compat.md#conditions).
 pub const PIPELINE_CONDITIONS: ConditionSet =
     ConditionSet::new(&[PIPELINE_READY, PIPELINE_GW_READY, MODELS_READY]);
-/// Experiment conditions (reference §1.3).
+/// Experiment conditions (docs/seldon-compat.md#conditions).
 pub const EXPERIMENT_CONDITIONS: ConditionSet =
     ConditionSet::new(&[EXPERIMENT_READY, CANDIDATES_READY, MIRROR_READY]);
-/// Server conditions (reference §1.4).
+/// Server conditions (docs/seldon-compat.md#conditions).
 pub const SERVER_CONDITIONS: ConditionSet = ConditionSet::new(&[STATEFUL_SET_OR_DEPLOYMENT_READY]);
-/// SeldonRuntime conditions, one per component (reference §1.6).
+/// SeldonRuntime conditions, one per component (docs/seldon-compat.md#runtime-conditions).
 pub const SELDON_RUNTIME_CONDITIONS: ConditionSet = ConditionSet::new(&[
     SCHEDULER_READY,
     DATAFLOW_ENGINE_READY,
@@ -142,7 +142,7 @@ pub fn is_ready(conditions: &[Condition]) -> bool {
 }
 
 /// Whether retrying a failed scheduler call could succeed (the Go operator's
-/// `checkErrorRetryable`, reference §3.0). The classification happens in the
+/// `checkErrorRetryable`, docs/seldon-compat.md#retry-classification). The classification happens in the
 /// scheduler client; writers only pick a reason from it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Retryability {
@@ -178,7 +178,7 @@ pub struct WorkloadReadiness {
     /// StatefulSet or Deployment; only changes the message.
     pub kind: WorkloadKind,
     /// The replicas switchyard asked for (the workload's `spec.replicas` as
-    /// applied). Not `status.replicas`: see reference §8.2 item 16.
+    /// applied). Not `status.replicas`: see docs/seldon-compat.md#runtime-conditions.
     pub desired_replicas: i32,
     /// The workload's `status.readyReplicas` (0 when absent).
     pub ready_replicas: i32,

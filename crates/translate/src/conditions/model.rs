@@ -1,6 +1,6 @@
 //! Model conditions: `ModelReady` (and from it `Ready`) from failed scheduler
 //! calls and from the model status stream, plus the `status.modelgwReady`
-//! text (reference §3.1, §3.8, §4.3).
+//! text (docs/seldon-compat.md#model-controller, docs/seldon-compat.md#conditions, docs/seldon-compat.md#model-status).
 
 use std::fmt;
 
@@ -72,7 +72,7 @@ pub const REASON_FAILED: &str = "ModelFailed";
 /// False with reason [`REASON_PROGRESSING`] or [`REASON_FAILED`] and the
 /// error text as message.
 ///
-/// Deviation from Go (reference §3.1, §3.8, §8.2 item 12): Go puts the error
+/// Deviation from Go (docs/seldon-compat.md#model-controller, docs/seldon-compat.md#conditions, docs/seldon-compat.md#conditions): Go puts the error
 /// text in `reason` and "ModelProgressing"/"ModelFailed" in `message`. A
 /// reason is a machine-readable word and the message is what humans read,
 /// so they are the other way round here. Go writes this only for Load
@@ -97,9 +97,9 @@ pub fn request_failed(
 /// scheduler's reason text as message; `Ready` follows.
 ///
 /// The model gateway's state is deliberately not an input: it does not
-/// take part in readiness (reference §3.8), only in [`modelgw_ready`].
+/// take part in readiness (docs/seldon-compat.md#conditions), only in [`modelgw_ready`].
 ///
-/// Deviation from Go (reference §3.8, §4.3, §8.2 item 12): Go writes the
+/// Deviation from Go (docs/seldon-compat.md#conditions, docs/seldon-compat.md#model-status, docs/seldon-compat.md#conditions): Go writes the
 /// state name as the *message* and the scheduler's free-text reason as the
 /// *reason*. Swapped back here so the reason is the stable word
 /// (`ModelAvailable`, `ModelProgressing`, ...) and the explanation is in
@@ -122,7 +122,7 @@ pub fn status_observed(
 /// The `status.modelgwReady` text: the gateway state name, followed by
 /// `" (<reason>)"` when the reason is not empty.
 ///
-/// Deviation from Go (reference §4.3): Go appends `"(<reason>) "`, with no
+/// Deviation from Go (docs/seldon-compat.md#model-status): Go appends `"(<reason>) "`, with no
 /// space before the parenthesis and a trailing space.
 pub fn modelgw_ready(gw_state: ModelState, gw_reason: &str) -> String {
     if gw_reason.is_empty() {

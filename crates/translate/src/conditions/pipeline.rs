@@ -1,6 +1,6 @@
 //! Pipeline conditions: `PipelineReady` (dataflow engine), `PipelineGwReady`
 //! (pipeline gateway) and `ModelsReady`, from failed scheduler calls and from
-//! the pipeline status stream (reference §3.2, §3.8, §4.3).
+//! the pipeline status stream (docs/seldon-compat.md#pipeline-controller, docs/seldon-compat.md#conditions, docs/seldon-compat.md#pipeline-status).
 
 use std::fmt;
 
@@ -93,7 +93,7 @@ pub const MESSAGE_MODELS_NOT_AVAILABLE: &str = "Some models are not available";
 /// LoadPipeline failed: `PipelineReady` (and `Ready`) False with reason
 /// [`REASON_CREATING`] or [`REASON_FAILED`] and the error text as message.
 ///
-/// Deviation from Go (reference §3.2, §3.8, §8.2 item 12): Go puts the
+/// Deviation from Go (docs/seldon-compat.md#pipeline-controller, docs/seldon-compat.md#conditions, docs/seldon-compat.md#conditions): Go puts the
 /// error text in `reason` and the word in `message`; swapped back here.
 pub fn load_failed(conditions: &mut Vec<Condition>, now: Time, retry: Retryability, error: &str) {
     let reason = match retry {
@@ -108,7 +108,7 @@ pub fn load_failed(conditions: &mut Vec<Condition>, now: Time, retry: Retryabili
 /// UnloadPipeline was accepted: `PipelineReady` (and `Ready`) False with
 /// reason [`REASON_TERMINATING`] and message [`MESSAGE_UNLOAD_REQUESTED`].
 ///
-/// Deviation from Go (reference §3.2, §3.8): Go swaps the two.
+/// Deviation from Go (docs/seldon-compat.md#pipeline-controller, docs/seldon-compat.md#conditions): Go swaps the two.
 pub fn unload_requested(conditions: &mut Vec<Condition>, now: Time) {
     PIPELINE_CONDITIONS.manage(conditions, now).mark_false(
         PIPELINE_READY,
@@ -126,7 +126,7 @@ pub fn unload_requested(conditions: &mut Vec<Condition>, now: Time) {
 ///
 /// and `Ready` follows from the three.
 ///
-/// Deviation from Go (reference §3.8): Go gives both `PipelineGwReady` and
+/// Deviation from Go (docs/seldon-compat.md#conditions): Go gives both `PipelineGwReady` and
 /// `PipelineReady` the same combined message `"<gwReason> | <reason>"`, so
 /// each condition (and `Ready`, which copies the failing one) shows text
 /// that is half about another component. Here each condition carries only

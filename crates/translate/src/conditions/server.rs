@@ -1,6 +1,6 @@
 //! Server conditions: `StatefulSetOrDeploymentReady` from scaling
 //! validation, from the reconcile steps and from the workload's replica
-//! counts (reference §3.4, §3.8).
+//! counts (docs/seldon-compat.md#server-controller, docs/seldon-compat.md#server-workloads).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -13,11 +13,11 @@ pub const REASON_INVALID_SCALING: &str = "InvalidScaling";
 /// scheduler, failed.
 pub const REASON_RECONCILE_FAILED: &str = "ReconcileFailed";
 
-/// Scaling validation failed (reference §2.1): the condition (and `Ready`)
+/// Scaling validation failed (docs/seldon-compat.md#scaling-rules): the condition (and `Ready`)
 /// False with reason [`REASON_INVALID_SCALING`] and the validation error as
 /// message. The user has to fix the Server; nothing is retried.
 ///
-/// Deviation from Go (reference §3.4 step 2): Go writes the error text as
+/// Deviation from Go (docs/seldon-compat.md#server-controller): Go writes the error text as
 /// the reason with an empty message.
 pub fn scaling_invalid(conditions: &mut Vec<Condition>, now: Time, error: &str) {
     SERVER_CONDITIONS.manage(conditions, now).mark_false(
@@ -31,7 +31,7 @@ pub fn scaling_invalid(conditions: &mut Vec<Condition>, now: Time, error: &str) 
 /// workload, ServerNotify): the condition (and `Ready`) False with reason
 /// [`REASON_RECONCILE_FAILED`] and the error as message.
 ///
-/// Deviation from Go (reference §3.4 steps 3-5): Go writes the error text
+/// Deviation from Go (docs/seldon-compat.md#server-controller): Go writes the error text
 /// as the reason with an empty message.
 pub fn reconcile_failed(conditions: &mut Vec<Condition>, now: Time, error: &str) {
     SERVER_CONDITIONS.manage(conditions, now).mark_false(
@@ -62,7 +62,7 @@ pub fn workload_missing(conditions: &mut Vec<Condition>, now: Time, message: &st
 /// message "StatefulSet replicas matches desired replicas" / "StatefulSet
 /// replicas does not match desired replicas" (or "Deployment ...").
 ///
-/// Deviation from Go (reference §3.4 step 6, §3.8): Go writes those
+/// Deviation from Go (docs/seldon-compat.md#server-workloads, docs/seldon-compat.md#server-workloads): Go writes those
 /// sentences as the *reason* with an empty message. The message carries no
 /// replica counts on purpose: counts would change the message, and with it
 /// `lastTransitionTime`, every time one more pod becomes ready.
