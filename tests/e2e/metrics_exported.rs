@@ -94,7 +94,7 @@ async fn every_exported_family_is_in_the_catalogue_with_its_type_and_labels() {
     }
     assert!(
         problems.is_empty(),
-        "/metrics disagrees with src/metrics.rs:\n{}",
+        "/metrics disagrees with crates/core/src/metrics.rs:\n{}",
         problems.join("\n")
     );
 }

@@ -10,7 +10,7 @@
 //! After an intended change of the output, regenerate the goldens with
 //!
 //! ```sh
-//! UPDATE_GOLDEN=1 cargo test --test translate_fixtures
+//! UPDATE_GOLDEN=1 cargo test --test e2e translate_fixtures
 //! ```
 //!
 //! and review the diff before committing it.
@@ -181,7 +181,7 @@ fn output_matches_the_goldens() {
         }
         let expected = fs::read_to_string(&golden).unwrap_or_else(|e| {
             panic!(
-                "{}: {e} (run UPDATE_GOLDEN=1 cargo test --test translate_fixtures)",
+                "{}: {e} (run UPDATE_GOLDEN=1 cargo test --test e2e translate_fixtures)",
                 golden.display()
             )
         });

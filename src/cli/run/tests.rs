@@ -1,6 +1,6 @@
 //! Flags over the file over defaults, and the errors that name options.
 //! (Variables are clap's business, checked on the real binary in
-//! `tests/print_config.rs`.)
+//! `tests/e2e/print_config.rs`.)
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -2,10 +2,10 @@
 //! (`switchyard crds`), one file per CRD, all listed in its
 //! `kustomization.yaml`.
 //!
-//! After changing a type in `src/resources/`, regenerate the files with
+//! After changing a type in `crates/api/src/`, regenerate the files with
 //!
 //! ```text
-//! UPDATE_CRDS=1 cargo test --test crds_committed
+//! UPDATE_CRDS=1 cargo test -p switchyard-api crds_committed
 //! ```
 //!
 //! and commit them. Without `UPDATE_CRDS`, this test only compares, and
@@ -19,7 +19,7 @@ use crate::crd::{self, CrdDocument};
 use serde::Deserialize;
 
 const REGENERATE: &str =
-    "regenerate with `UPDATE_CRDS=1 cargo test --test crds_committed` and commit deploy/crds/";
+    "regenerate with `UPDATE_CRDS=1 cargo test -p switchyard-api crds_committed` and commit deploy/crds/";
 
 fn crds_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds")
@@ -95,7 +95,7 @@ fn committed_crds_match_the_rust_types() {
     }
     assert!(
         problems.is_empty(),
-        "deploy/crds/ is out of date with src/resources/:\n  {}\n{REGENERATE}",
+        "deploy/crds/ is out of date with crates/api/src/:\n  {}\n{REGENERATE}",
         problems.join("\n  ")
     );
 }

@@ -1,6 +1,6 @@
 //! `docs/metrics.md` lists exactly the metrics catalogue
 //! (`crate::metrics::CATALOGUE`): the same names, types, labels and
-//! help. `UPDATE_METRICS_DOC=1 cargo test --test metrics_doc` rewrites the
+//! help. `UPDATE_METRICS_DOC=1 cargo test -p switchyard-core metrics_doc` rewrites the
 //! table from the catalogue.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use crate::metrics::{CATALOGUE, MetricDef};
 
-const START: &str = "<!-- catalogue: generated from src/metrics.rs -->";
+const START: &str = "<!-- catalogue: generated from crates/core/src/metrics.rs -->";
 const END: &str = "<!-- /catalogue -->";
 
 /// One table row: type, labels, help, by name.
@@ -94,8 +94,8 @@ fn metrics_doc_lists_exactly_the_catalogue() {
     }
     assert!(
         problems.is_empty(),
-        "docs/metrics.md disagrees with src/metrics.rs (UPDATE_METRICS_DOC=1 cargo test \
-         --test metrics_doc rewrites its table):\n{}",
+        "docs/metrics.md disagrees with crates/core/src/metrics.rs (UPDATE_METRICS_DOC=1 cargo test -p switchyard-core \
+         metrics_doc rewrites its table):\n{}",
         problems.join("\n")
     );
 }
