@@ -2,7 +2,8 @@
 //! Server, SeldonRuntime discovery, status write-back and resync.
 //!
 //! This is the Kubernetes side: it knows kube types and reaches schedulers
-//! only through the pool's clients and the translation functions. Every
+//! only through `switchyard_core::schedulers` (the pool implements it;
+//! this crate links no gRPC transport) and the translation functions. Every
 //! write goes through [`writer::ApiWriter`], which writes only while this
 //! replica leads ([`leader`]).
 

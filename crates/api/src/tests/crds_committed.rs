@@ -18,8 +18,7 @@ use std::path::{Path, PathBuf};
 use crate::crd::{self, CrdDocument};
 use serde::Deserialize;
 
-const REGENERATE: &str =
-    "regenerate with `UPDATE_CRDS=1 cargo test -p switchyard-api crds_committed` and commit deploy/crds/";
+const REGENERATE: &str = "regenerate with `UPDATE_CRDS=1 cargo test -p switchyard-api crds_committed` and commit deploy/crds/";
 
 fn crds_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds")

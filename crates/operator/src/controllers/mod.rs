@@ -1,5 +1,5 @@
 //! The controllers of Model, Pipeline, Experiment and Server: Kubernetes
-//! changes in, scheduler calls (through the pool) and status, finalizer and
+//! changes in, scheduler calls (through `core::schedulers`) and status, finalizer and
 //! event writes (through the [`ApiWriter`](crate::ApiWriter)) out.
 //!
 //! Each kind runs a kube-runtime controller over all namespaces, or one per
