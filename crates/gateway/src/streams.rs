@@ -36,7 +36,7 @@ where
 mod tests {
     use super::*;
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn shutdown_ends_a_pending_stream_with_unavailable() {
         let token = CancellationToken::new();
         let mut stream = until_shutdown(
@@ -49,7 +49,7 @@ mod tests {
         assert!(stream.next().await.is_none());
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn items_pass_until_the_inner_stream_ends() {
         let token = CancellationToken::new();
         let inner = futures_util::stream::iter([Ok(1), Ok(2)]);

@@ -418,7 +418,7 @@ impl Elector {
 
 #[cfg(test)]
 mod tests {
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_gone_elector_is_no_leadership_whatever_it_last_said() {
         let (tx, mut rx) = super::always_leader();
         assert!(super::until_leading(&mut rx).await);

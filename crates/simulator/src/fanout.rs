@@ -160,7 +160,7 @@ mod tests {
     use super::*;
     use futures_util::StreamExt;
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn full_queue_disconnects_only_that_subscriber() {
         let mut fanout = Fanout::<u32>::default();
         let slow = fanout.subscribe(1, 2);
@@ -183,7 +183,7 @@ mod tests {
         assert_eq!(got, vec![0, 1, 2, 3]);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn kick_ends_stream_with_status() {
         let mut fanout = Fanout::<u32>::default();
         let sub = fanout.subscribe(1, 8);

@@ -58,7 +58,7 @@ async fn next(sub: &mut Subscription) -> String {
     summary(&event)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn snapshot_first_then_live_updates() {
     let bus = StatusBus::new(16);
     bus.publish(model("a", "m1", ModelState::ModelAvailable, 1));
@@ -70,7 +70,7 @@ async fn snapshot_first_then_live_updates() {
     assert_eq!(next(&mut sub).await, "b/m2 ModelAvailable 2");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn namespace_filter_only_sees_its_namespace() {
     let bus = StatusBus::new(16);
     let mut sub = bus.subscribe(Filter {
@@ -83,7 +83,7 @@ async fn namespace_filter_only_sees_its_namespace() {
     assert_eq!(sub.pending(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn terminated_objects_leave_the_snapshot_but_reach_live_subscribers() {
     let bus = StatusBus::new(16);
     let mut live = bus.subscribe(all_models());
@@ -93,7 +93,7 @@ async fn terminated_objects_leave_the_snapshot_but_reach_live_subscribers() {
     assert!(bus.snapshot(&all_models()).is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_stalled_subscriber_neither_blocks_others_nor_grows() {
     let bus = StatusBus::new(8);
     let stalled = bus.subscribe(all_models());
@@ -120,7 +120,7 @@ async fn a_stalled_subscriber_neither_blocks_others_nor_grows() {
     assert_eq!(reader.pending(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn overflow_resynchronises_to_the_latest_state() {
     let bus = StatusBus::new(2);
     let mut sub = bus.subscribe(all_models());
@@ -144,7 +144,7 @@ async fn overflow_resynchronises_to_the_latest_state() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn purge_forgets_a_namespace() {
     let bus = StatusBus::new(16);
     bus.publish(model("a", "m1", ModelState::ModelAvailable, 1));
@@ -154,7 +154,7 @@ async fn purge_forgets_a_namespace() {
     assert_eq!(snap, vec!["b/m1 ModelAvailable 1"]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn dropping_a_subscription_unsubscribes_and_close_ends_streams() {
     let bus = StatusBus::new(16);
     let sub = bus.subscribe(all_models());
@@ -167,7 +167,7 @@ async fn dropping_a_subscription_unsubscribes_and_close_ends_streams() {
     assert_eq!(end.expect("recv returns once closed"), None);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn pending_counts_queued_keys_across_subscribers() {
     let bus = StatusBus::new(4);
     bus.publish(model("a", "m0", ModelState::ModelAvailable, 1));

@@ -251,7 +251,7 @@ mod tests {
         assert!(set.has_room(), "in-flight keys do not count");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn workers_drain_then_stop_when_closed() {
         let queue = std::sync::Arc::new(WorkQueue::new(4));
         queue.push("a", 1);
