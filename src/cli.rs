@@ -38,8 +38,16 @@ pub enum Command {
     /// Run the gateway in front of the configured schedulers.
     Run(Box<RunArgs>),
     /// Three simulated namespaces behind the gateway, with live status.
+    #[cfg_attr(
+        not(feature = "demo"),
+        command(about = "Not in this build (built without the `demo` feature)")
+    )]
     Demo(DemoArgs),
     /// Serve simulated Seldon schedulers (one per namespace) from memory.
+    #[cfg_attr(
+        not(feature = "demo"),
+        command(about = "Not in this build (built without the `demo` feature)")
+    )]
     Simulate(SimulateArgs),
     /// Print the CustomResourceDefinitions of the seven mlops.seldon.io
     /// kinds (apply with `kubectl apply --server-side -f -`).
