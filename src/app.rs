@@ -28,6 +28,7 @@ use switchyard_core::control_plane::ControlPlaneEvent;
 use switchyard_core::registry::{RuntimeRegistry, RuntimeSpec};
 use switchyard_core::schedulers::Schedulers;
 use switchyard_gateway::{GatewayOptions, TlsFiles};
+use switchyard_operator::guard;
 use switchyard_operator::leader::{self, LeaderElectionConfig};
 use switchyard_operator::{
     ApiWriter, Context, Controllers, Resync, RuntimeDiscovery, SchedulerAddressing, StatusWriter,
@@ -99,6 +100,8 @@ pub struct KubernetesConfig {
     pub addressing: SchedulerAddressing,
     /// Leader election; `None`: this replica always leads (one replica).
     pub leader_election: Option<LeaderElectionConfig>,
+    /// Wait while Seldon's own operator is active (`operator::guard`).
+    pub seldon_operator_guard: bool,
     /// How often deleted runtimes re-check whether they may go.
     pub finalizer_recheck: Duration,
     /// How much the operator does at once.
@@ -120,6 +123,7 @@ impl KubernetesConfig {
                 ..Default::default()
             },
             leader_election: None,
+            seldon_operator_guard: true,
             finalizer_recheck: Duration::from_secs(1),
             tuning: OperatorTuning::default(),
         }
@@ -189,6 +193,7 @@ pub async fn start_kubernetes(
         scope,
         addressing,
         leader_election,
+        seldon_operator_guard,
         finalizer_recheck,
         tuning:
             OperatorTuning {
@@ -220,6 +225,15 @@ pub async fn start_kubernetes(
                 .set(1.0);
             (rx, Some(std::sync::Arc::new(tx)))
         }
+    };
+    // Writers follow this replica's leadership, held back while Seldon's
+    // own operator is active.
+    let leadership = if seldon_operator_guard {
+        let own = ApiWriter::new(client.clone(), leadership.clone(), "switchyard");
+        let seldon = guard::spawn(own, guard::DEFAULT_POLL, tasks);
+        guard::gate(leadership, seldon, tasks)
+    } else {
+        leadership
     };
     let writer = ApiWriter::new(client, leadership.clone(), "switchyard");
     let namespaces = match &scope {

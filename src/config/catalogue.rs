@@ -173,6 +173,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         Some("2"),
     ),
     option(
+        "kubernetes.seldon_operator_guard",
+        "--seldon-operator-guard",
+        "SWITCHYARD_SELDON_OPERATOR_GUARD",
+        Some("true"),
+    ),
+    option(
         "kubernetes.reconcile_concurrency",
         "--reconcile-concurrency",
         "SWITCHYARD_RECONCILE_CONCURRENCY",

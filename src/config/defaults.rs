@@ -56,6 +56,7 @@ impl FileConfig {
             k.namespace = pod_namespace.filter(|n| !n.is_empty());
         }
         fill(&mut k.leader_elect, true);
+        fill(&mut k.seldon_operator_guard, true);
         fill(&mut k.lease_name, leader::DEFAULT_LEASE_NAME.to_owned());
         fill(
             &mut k.lease_duration_seconds,

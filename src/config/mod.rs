@@ -82,6 +82,9 @@ pub struct KubernetesSection {
     /// Seconds between attempts to acquire or renew; default 2.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_period_seconds: Option<u64>,
+    /// Wait while Seldon's own operator is active; default true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seldon_operator_guard: Option<bool>,
     /// Reconciles each controller (Model, Pipeline, Experiment, Server)
     /// runs at once; default 16.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -120,6 +120,7 @@ fn everything() -> FileConfig {
             lease_duration_seconds: Some(15),
             renew_deadline_seconds: Some(10),
             retry_period_seconds: Some(2),
+            seldon_operator_guard: Some(true),
             reconcile_concurrency: Some(1),
             status_workers: Some(1),
             finalizer_recheck_seconds: Some(1),

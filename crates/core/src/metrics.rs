@@ -70,6 +70,7 @@ pub const GRPC_SERVER_MSG_SENT_TOTAL: &str = "grpc_server_msg_sent_total";
 pub const WRITES_DROPPED_TOTAL: &str = "switchyard_kube_writes_dropped_total";
 pub const LEADER_ELECTION_MASTER_STATUS: &str = "leader_election_master_status";
 pub const RUNTIMES_DELETION_BLOCKED: &str = "switchyard_runtimes_deletion_blocked";
+pub const SELDON_OPERATOR_ACTIVE: &str = "switchyard_seldon_operator_active";
 
 // ---- controllers (controller-runtime and workqueue names)
 pub const RECONCILE_TOTAL: &str = "controller_runtime_reconcile_total";
@@ -166,6 +167,8 @@ pub const CATALOGUE: &[MetricDef] = &[
         "Whether this replica is the leader (1) or not (0) of the named lease."),
     def(RUNTIMES_DELETION_BLOCKED, Gauge, COUNT, &[],
         "SeldonRuntimes being deleted and waiting for the Servers, Models, Pipelines and Experiments of their namespace to go."),
+    def(SELDON_OPERATOR_ACTIVE, Gauge, None, &[],
+        "Whether Seldon's own operator was found active (1), so switchyard's controllers, status writer and resync wait, or not (0)."),
     def(RECONCILE_TOTAL, Counter, COUNT, &["controller", "result"],
         "Total number of reconciliations per controller, by result (success, error, requeue)."),
     def(RECONCILE_ERRORS_TOTAL, Counter, COUNT, &["controller"],

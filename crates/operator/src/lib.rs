@@ -8,6 +8,7 @@
 //! replica leads ([`leader`]).
 
 pub mod controllers;
+pub mod guard;
 pub mod leader;
 pub mod resync;
 pub mod runtimes;

@@ -133,6 +133,10 @@ pub struct RunArgs {
         value_name = "SECONDS"
     )]
     pub leader_elect_retry_period: Option<u64>,
+    /// Wait while Seldon's own operator is active (its Lease renewed, or
+    /// its Deployment ready) [default: true].
+    #[arg(long, env = "SWITCHYARD_SELDON_OPERATOR_GUARD", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub seldon_operator_guard: Option<bool>,
     /// Reconciles each controller runs at once [default: 16].
     #[arg(long, env = "SWITCHYARD_RECONCILE_CONCURRENCY", value_name = "N")]
     pub reconcile_concurrency: Option<u16>,
@@ -232,6 +236,7 @@ impl RunArgs {
             leader_elect_lease_duration,
             leader_elect_renew_deadline,
             leader_elect_retry_period,
+            seldon_operator_guard,
             reconcile_concurrency,
             status_workers,
             finalizer_recheck,
@@ -308,6 +313,7 @@ impl RunArgs {
         over(&mut k.lease_duration_seconds, leader_elect_lease_duration);
         over(&mut k.renew_deadline_seconds, leader_elect_renew_deadline);
         over(&mut k.retry_period_seconds, leader_elect_retry_period);
+        over(&mut k.seldon_operator_guard, seldon_operator_guard);
         over(&mut k.reconcile_concurrency, reconcile_concurrency);
         over(&mut k.status_workers, status_workers);
         over(&mut k.finalizer_recheck_seconds, finalizer_recheck);

@@ -159,6 +159,7 @@ fn kubernetes_config(
         lease_duration_seconds: _,
         renew_deadline_seconds: _,
         retry_period_seconds: _,
+        seldon_operator_guard,
         reconcile_concurrency,
         status_workers,
         finalizer_recheck_seconds,
@@ -183,6 +184,7 @@ fn kubernetes_config(
             tls: scheduler.tls.clone(),
         },
         leader_election,
+        seldon_operator_guard: seldon_operator_guard != Some(false),
         finalizer_recheck: finalizer_recheck_seconds
             .map_or(DEFAULT_FINALIZER_RECHECK, Duration::from_secs),
         tuning: OperatorTuning {
