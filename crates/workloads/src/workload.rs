@@ -1,0 +1,49 @@
+//! `Workload`: a StatefulSet or a Deployment, the two shapes a Server's or a
+//! runtime component's pods take.
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::PodTemplateSpec;
+
+/// A generated StatefulSet or Deployment.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Workload {
+    /// Pods with stable names and volume claims.
+    StatefulSet(StatefulSet),
+    /// Interchangeable pods.
+    Deployment(Deployment),
+}
+
+impl Workload {
+    /// `StatefulSet` or `Deployment`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Workload::StatefulSet(_) => "StatefulSet",
+            Workload::Deployment(_) => "Deployment",
+        }
+    }
+
+    /// The object's name.
+    pub fn name(&self) -> &str {
+        let meta = match self {
+            Workload::StatefulSet(s) => &s.metadata,
+            Workload::Deployment(d) => &d.metadata,
+        };
+        meta.name.as_deref().unwrap_or_default()
+    }
+
+    /// The desired replicas.
+    pub fn replicas(&self) -> Option<i32> {
+        match self {
+            Workload::StatefulSet(s) => s.spec.as_ref().and_then(|s| s.replicas),
+            Workload::Deployment(d) => d.spec.as_ref().and_then(|s| s.replicas),
+        }
+    }
+
+    /// The pod template (what adoption must leave unchanged).
+    pub fn pod_template(&self) -> Option<&PodTemplateSpec> {
+        match self {
+            Workload::StatefulSet(s) => s.spec.as_ref().map(|s| &s.template),
+            Workload::Deployment(d) => d.spec.as_ref().map(|s| &s.template),
+        }
+    }
+}
