@@ -2,7 +2,9 @@
 //! runtime component's pods take.
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::PodTemplateSpec;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use switchyard_api::server_config::PersistentVolumeClaimTemplate;
 
 /// A generated StatefulSet or Deployment.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,4 +48,22 @@ impl Workload {
             Workload::Deployment(d) => d.spec.as_ref().map(|s| &s.template),
         }
     }
+}
+
+/// A template's claim templates as a StatefulSet's: name and spec only.
+pub(crate) fn claim_templates(
+    templates: &[PersistentVolumeClaimTemplate],
+) -> Option<Vec<PersistentVolumeClaim>> {
+    let claims: Vec<PersistentVolumeClaim> = templates
+        .iter()
+        .map(|t| PersistentVolumeClaim {
+            metadata: ObjectMeta {
+                name: Some(t.name.clone()),
+                ..ObjectMeta::default()
+            },
+            spec: Some(t.spec.clone()),
+            status: None,
+        })
+        .collect();
+    (!claims.is_empty()).then_some(claims)
 }

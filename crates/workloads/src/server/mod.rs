@@ -14,11 +14,12 @@ mod services;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PodTemplateSpec, Service};
+use k8s_openapi::api::core::v1::{PodTemplateSpec, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use switchyard_api::{Server, ServerConfig};
 
 use crate::owner::Owner;
+use crate::workload::claim_templates;
 use crate::{BuildError, NAME_LABEL, Workload, labels, pod_spec};
 
 pub use capabilities::{CAPABILITIES_ENV, rewrite_capabilities};
@@ -130,7 +131,7 @@ pub fn build(
                         .spec
                         .stateful_set_persistent_volume_claim_retention_policy
                         .clone(),
-                    volume_claim_templates: claim_templates(config),
+                    volume_claim_templates: claim_templates(&config.spec.volume_claim_templates),
                     ..StatefulSetSpec::default()
                 }),
                 status: None,
@@ -153,24 +154,6 @@ pub fn build(
         },
     };
     Ok(objects)
-}
-
-/// The ServerConfig's claim templates: name and spec only.
-fn claim_templates(config: &ServerConfig) -> Option<Vec<PersistentVolumeClaim>> {
-    let claims: Vec<PersistentVolumeClaim> = config
-        .spec
-        .volume_claim_templates
-        .iter()
-        .map(|t| PersistentVolumeClaim {
-            metadata: ObjectMeta {
-                name: Some(t.name.clone()),
-                ..ObjectMeta::default()
-            },
-            spec: Some(t.spec.clone()),
-            status: None,
-        })
-        .collect();
-    (!claims.is_empty()).then_some(claims)
 }
 
 pub(crate) fn non_empty(map: BTreeMap<String, String>) -> Option<BTreeMap<String, String>> {
