@@ -7,13 +7,14 @@
 pub enum BuildError {
     /// The object lacks metadata the API server always sets (a uid for the
     /// owner reference, a namespace): it was not read from the API server.
-    #[error("{object}: metadata.{field} is not set (build from the object as the API server stores it)")]
-    MissingMetadata {
-        object: String,
-        field: &'static str,
-    },
+    #[error(
+        "{object}: metadata.{field} is not set (build from the object as the API server stores it)"
+    )]
+    MissingMetadata { object: String, field: &'static str },
     /// A runtime override names a component its SeldonConfig does not have.
-    #[error("{object}: spec.overrides[{index}].name {name:?} is not a component of SeldonConfig {config}")]
+    #[error(
+        "{object}: spec.overrides[{index}].name {name:?} is not a component of SeldonConfig {config}"
+    )]
     UnknownOverride {
         object: String,
         index: usize,
@@ -21,7 +22,9 @@ pub enum BuildError {
         config: String,
     },
     /// Two runtime overrides name the same component.
-    #[error("{object}: spec.overrides[{index}].name {name:?} repeats spec.overrides[{first}]; keep one override per component")]
+    #[error(
+        "{object}: spec.overrides[{index}].name {name:?} repeats spec.overrides[{first}]; keep one override per component"
+    )]
     DuplicateOverride {
         object: String,
         index: usize,
@@ -29,7 +32,9 @@ pub enum BuildError {
         name: String,
     },
     /// Two SeldonConfig components share a name.
-    #[error("SeldonConfig {config}: spec.components[{index}].name {name:?} repeats spec.components[{first}]")]
+    #[error(
+        "SeldonConfig {config}: spec.components[{index}].name {name:?} repeats spec.components[{first}]"
+    )]
     DuplicateComponent {
         config: String,
         index: usize,
@@ -37,7 +42,9 @@ pub enum BuildError {
         name: String,
     },
     /// An enabled SeldonConfig component without a pod.
-    #[error("SeldonConfig {config}: spec.components[{index}] ({name:?}) has no podSpec; give it one or disable it in the runtime's overrides")]
+    #[error(
+        "SeldonConfig {config}: spec.components[{index}] ({name:?}) has no podSpec; give it one or disable it in the runtime's overrides"
+    )]
     MissingPodSpec {
         config: String,
         index: usize,

@@ -33,7 +33,11 @@ impl Owner {
         if namespace.is_empty() {
             return Err(missing("namespace"));
         }
-        let uid = meta.uid.clone().filter(|u| !u.is_empty()).ok_or_else(|| missing("uid"))?;
+        let uid = meta
+            .uid
+            .clone()
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| missing("uid"))?;
         let reference = OwnerReference {
             api_version: format!("{}/{}", switchyard_api::GROUP, switchyard_api::VERSION),
             kind: kind.to_owned(),

@@ -183,7 +183,10 @@ fn check(template: &PodSpec, over: &PodSpec) -> Result<(), MergeError> {
                 reason: "is empty; containers are merged by name".to_owned(),
             });
         }
-        let existing = template.containers.iter().find(|c| c.name == container.name);
+        let existing = template
+            .containers
+            .iter()
+            .find(|c| c.name == container.name);
         if existing.is_none() && container.image.as_deref().unwrap_or_default().is_empty() {
             return Err(MergeError {
                 field: format!("containers[{i}].image"),
@@ -199,7 +202,11 @@ fn check(template: &PodSpec, over: &PodSpec) -> Result<(), MergeError> {
     Ok(())
 }
 
-fn check_mounts(i: usize, existing: Option<&Container>, over: &Container) -> Result<(), MergeError> {
+fn check_mounts(
+    i: usize,
+    existing: Option<&Container>,
+    over: &Container,
+) -> Result<(), MergeError> {
     let mut paths: BTreeSet<&str> = existing
         .and_then(|c| c.volume_mounts.as_ref())
         .into_iter()

@@ -36,16 +36,16 @@ impl Workload {
     /// The desired replicas.
     pub fn replicas(&self) -> Option<i32> {
         match self {
-            Workload::StatefulSet(s) => s.spec.as_ref().and_then(|s| s.replicas),
-            Workload::Deployment(d) => d.spec.as_ref().and_then(|s| s.replicas),
+            Workload::StatefulSet(s) => s.spec.replicas,
+            Workload::Deployment(d) => d.spec.replicas,
         }
     }
 
     /// The pod template (what adoption must leave unchanged).
-    pub fn pod_template(&self) -> Option<&PodTemplateSpec> {
+    pub fn pod_template(&self) -> &PodTemplateSpec {
         match self {
-            Workload::StatefulSet(s) => s.spec.as_ref().map(|s| &s.template),
-            Workload::Deployment(d) => d.spec.as_ref().map(|s| &s.template),
+            Workload::StatefulSet(s) => &s.spec.template,
+            Workload::Deployment(d) => &d.spec.template,
         }
     }
 }

@@ -87,8 +87,7 @@ fn is_plain(s: &str) -> bool {
         return false;
     };
     (first.is_ascii_alphabetic() || first == '/' || first == '_')
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
         && !RESERVED.contains(&s)
         && !matches!(s, "null" | "Null" | "NULL" | "~")
@@ -112,9 +111,14 @@ mod tests {
         assert_eq!(to_string(&json!({})), "{}\n");
         assert_eq!(to_string(&json!({"rclone": {}})), "rclone: {}\n");
         assert_eq!(
-            to_string(&json!({"models": {"enabled": true}, "pipelines": {"maxShardCountMultiplier": 4}})),
+            to_string(
+                &json!({"models": {"enabled": true}, "pipelines": {"maxShardCountMultiplier": 4}})
+            ),
             "models:\n  enabled: true\npipelines:\n  maxShardCountMultiplier: 4\n"
         );
-        assert_eq!(to_string(&json!({"a": ["yes", "1", "x y"]})), "a:\n- \"yes\"\n- \"1\"\n- \"x y\"\n");
+        assert_eq!(
+            to_string(&json!({"a": ["yes", "1", "x y"]})),
+            "a:\n- \"yes\"\n- \"1\"\n- \"x y\"\n"
+        );
     }
 }

@@ -63,7 +63,7 @@ pub(super) fn workload(
     match claim_templates(&component.volume_claim_templates) {
         Some(claims) => Workload::StatefulSet(StatefulSet {
             metadata: meta,
-            spec: Some(StatefulSetSpec {
+            spec: StatefulSetSpec {
                 service_name: Some(name.to_owned()),
                 replicas: Some(replicas),
                 selector,
@@ -71,17 +71,17 @@ pub(super) fn workload(
                 pod_management_policy: Some("Parallel".to_owned()),
                 volume_claim_templates: Some(claims),
                 ..StatefulSetSpec::default()
-            }),
+            },
             status: None,
         }),
         None => Workload::Deployment(Deployment {
             metadata: meta,
-            spec: Some(DeploymentSpec {
+            spec: DeploymentSpec {
                 replicas: Some(replicas),
                 selector,
                 template,
                 ..DeploymentSpec::default()
-            }),
+            },
             status: None,
         }),
     }

@@ -27,16 +27,19 @@ pub const SCALING: &str = "seldon-scaling";
 
 pub(super) fn config_maps(owner: &Owner, config: &SeldonConfiguration) -> Vec<ConfigMap> {
     let tracing = config.tracing_config.clone().unwrap_or_default();
-    let agent = serde_json::to_value(config.agent_config.clone().unwrap_or_default())
-        .unwrap_or_default();
-    let scaling = serde_json::to_value(config.scaling_config.clone().unwrap_or_default())
-        .unwrap_or_default();
+    let agent =
+        serde_json::to_value(config.agent_config.clone().unwrap_or_default()).unwrap_or_default();
+    let scaling =
+        serde_json::to_value(config.scaling_config.clone().unwrap_or_default()).unwrap_or_default();
     vec![
         config_map(owner, AGENT, [("agent.yaml", yaml::to_string(&agent))]),
         config_map(
             owner,
             KAFKA,
-            [("kafka.json", kafka_json(&config.kafka_config.clone().unwrap_or_default()))],
+            [(
+                "kafka.json",
+                kafka_json(&config.kafka_config.clone().unwrap_or_default()),
+            )],
         ),
         config_map(
             owner,
@@ -48,10 +51,17 @@ pub(super) fn config_maps(owner: &Owner, config: &SeldonConfiguration) -> Vec<Co
                     "OTEL_EXPORTER_OTLP_ENDPOINT",
                     format!("http://{}", tracing.otel_exporter_endpoint),
                 ),
-                ("OTEL_EXPORTER_OTLP_PROTOCOL", tracing.otel_exporter_protocol.clone()),
+                (
+                    "OTEL_EXPORTER_OTLP_PROTOCOL",
+                    tracing.otel_exporter_protocol.clone(),
+                ),
             ],
         ),
-        config_map(owner, SCALING, [("scaling.yaml", yaml::to_string(&scaling))]),
+        config_map(
+            owner,
+            SCALING,
+            [("scaling.yaml", yaml::to_string(&scaling))],
+        ),
     ]
 }
 
@@ -66,22 +76,30 @@ fn config_map<const N: usize>(owner: &Owner, name: &str, data: [(&str, String); 
 /// Kafka settings in the field order of Seldon's Go struct.
 #[derive(Serialize)]
 struct GoKafka<'a> {
-    #[serde(rename = "bootstrap.servers", skip_serializing_if = "str::is_empty")]
+    #[serde(rename = "bootstrap.servers", skip_serializing_if = "is_empty_str")]
     bootstrap_servers: &'a str,
-    #[serde(rename = "consumerGroupIdPrefix", skip_serializing_if = "str::is_empty")]
+    #[serde(rename = "consumerGroupIdPrefix", skip_serializing_if = "is_empty_str")]
     consumer_group_id_prefix: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
+    #[serde(skip_serializing_if = "is_empty_str")]
     debug: &'a str,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "is_empty_map")]
     consumer: &'a BTreeMap<String, IntOrString>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "is_empty_map")]
     producer: &'a BTreeMap<String, IntOrString>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "is_empty_map")]
     streams: &'a BTreeMap<String, IntOrString>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "is_empty_map")]
     topics: &'a BTreeMap<String, IntOrString>,
-    #[serde(rename = "topicPrefix", skip_serializing_if = "str::is_empty")]
+    #[serde(rename = "topicPrefix", skip_serializing_if = "is_empty_str")]
     topic_prefix: &'a str,
+}
+
+fn is_empty_str(value: &&str) -> bool {
+    value.is_empty()
+}
+
+fn is_empty_map(value: &&BTreeMap<String, IntOrString>) -> bool {
+    value.is_empty()
 }
 
 /// `kafka.json` as Go's `json.Marshal` writes it.

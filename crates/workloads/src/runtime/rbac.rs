@@ -75,7 +75,7 @@ pub(super) fn roles_and_bindings(owner: &Owner) -> (Vec<Role>, Vec<RoleBinding>)
                 RoleBinding {
                     metadata: owner.meta(binding),
                     role_ref: RoleRef {
-                        api_group: "rbac.authorization.k8s.io".to_owned(),
+                        api_group: Some("rbac.authorization.k8s.io".to_owned()),
                         kind: "Role".to_owned(),
                         name: role.to_owned(),
                     },

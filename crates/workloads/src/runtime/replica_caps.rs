@@ -96,7 +96,11 @@ pub(super) fn apply(
         Some(env) => max_consumers(object, component, pod, env)?,
         None => DEFAULT_MAX_CONSUMERS,
     };
-    let count = if rule.pipelines { counts.pipelines } else { counts.models };
+    let count = if rule.pipelines {
+        counts.pipelines
+    } else {
+        counts.models
+    };
     let count = i64::try_from(count).unwrap_or(i64::MAX);
     let cap = if count == 0 {
         1

@@ -22,7 +22,11 @@ pub fn rewrite_capabilities(pod: &mut PodSpec, capabilities: &[String], extra: &
                 continue;
             }
             let value = if capabilities.is_empty() {
-                format!("{},{}", env.value.as_deref().unwrap_or_default(), extra.join(","))
+                format!(
+                    "{},{}",
+                    env.value.as_deref().unwrap_or_default(),
+                    extra.join(",")
+                )
             } else {
                 capabilities.join(",")
             };

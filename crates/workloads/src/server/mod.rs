@@ -23,7 +23,7 @@ use crate::workload::claim_templates;
 use crate::{BuildError, NAME_LABEL, Workload, labels, pod_spec};
 
 pub use capabilities::{CAPABILITIES_ENV, rewrite_capabilities};
-pub use services::{replica_service_names, REPLICA_LABEL, REPLICA_NAME_LABEL};
+pub use services::{REPLICA_LABEL, REPLICA_NAME_LABEL, replica_service_names};
 
 /// `app.kubernetes.io/name` of every Server workload.
 pub const SERVER_LABEL_VALUE: &str = "seldon-server";
@@ -81,7 +81,11 @@ pub fn build(
         field: join_field("spec.podSpec", &e.field),
         reason: e.reason,
     })?;
-    rewrite_capabilities(&mut pod, &server.spec.capabilities, &server.spec.extra_capabilities);
+    rewrite_capabilities(
+        &mut pod,
+        &server.spec.capabilities,
+        &server.spec.extra_capabilities,
+    );
 
     let mut labels = labels::merge_opt(
         server.metadata.labels.as_ref(),
@@ -111,15 +115,18 @@ pub fn build(
         spec: Some(pod),
     };
     let selector = LabelSelector {
-        match_labels: Some(BTreeMap::from([(SERVER_NAME_LABEL.to_owned(), owner.name.clone())])),
+        match_labels: Some(BTreeMap::from([(
+            SERVER_NAME_LABEL.to_owned(),
+            owner.name.clone(),
+        )])),
         ..LabelSelector::default()
     };
 
-    let objects = match mode {
+    Ok(match mode {
         ServerMode::StatefulSet => ServerObjects {
             workload: Workload::StatefulSet(StatefulSet {
                 metadata: meta,
-                spec: Some(StatefulSetSpec {
+                spec: StatefulSetSpec {
                     // No Service of this name exists (Seldon's choice too): each
                     // replica has its own headless Service instead.
                     service_name: Some(owner.name.clone()),
@@ -133,7 +140,7 @@ pub fn build(
                         .clone(),
                     volume_claim_templates: claim_templates(&config.spec.volume_claim_templates),
                     ..StatefulSetSpec::default()
-                }),
+                },
                 status: None,
             }),
             services: services::replica_services(&owner, replicas),
@@ -141,19 +148,18 @@ pub fn build(
         ServerMode::Deployment => ServerObjects {
             workload: Workload::Deployment(Deployment {
                 metadata: meta,
-                spec: Some(DeploymentSpec {
+                spec: DeploymentSpec {
                     replicas: Some(replicas),
                     selector,
                     template,
                     strategy: server.spec.deployment_strategy.clone(),
                     ..DeploymentSpec::default()
-                }),
+                },
                 status: None,
             }),
             services: Vec::new(),
         },
-    };
-    Ok(objects)
+    })
 }
 
 pub(crate) fn non_empty(map: BTreeMap<String, String>) -> Option<BTreeMap<String, String>> {

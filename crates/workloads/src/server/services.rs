@@ -21,7 +21,9 @@ const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
 /// `replicas` replicas keeps; any other Service labelled
 /// `seldon-server-replica=<server>` is to be deleted.
 pub fn replica_service_names(server_name: &str, replicas: i32) -> Vec<String> {
-    (0..replicas.max(0)).map(|i| format!("{server_name}-{i}")).collect()
+    (0..replicas.max(0))
+        .map(|i| format!("{server_name}-{i}"))
+        .collect()
 }
 
 pub(super) fn replica_services(owner: &Owner, replicas: i32) -> Vec<Service> {

@@ -12,7 +12,9 @@ use switchyard_api::{SeldonConfig, SeldonRuntime, Server, ServerConfig};
 const LAST_APPLIED: &str = "seldon.io/last-applied";
 
 pub(super) fn text(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -87,7 +89,10 @@ pub(super) fn json<T: Serialize + k8s_openapi::Resource>(object: &T) -> Value {
 pub(super) fn key(value: &Value) -> (String, String) {
     (
         value["kind"].as_str().unwrap_or_default().to_owned(),
-        value["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
+        value["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     )
 }
 

@@ -107,7 +107,12 @@ containers: []
         .map(|t| t.key.unwrap())
         .collect();
     assert_eq!(tolerations, ["a", "b"]);
-    let volumes: Vec<_> = result.volumes.unwrap().into_iter().map(|v| v.name).collect();
+    let volumes: Vec<_> = result
+        .volumes
+        .unwrap()
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
     assert_eq!(volumes, ["config", "extra"]);
 }
 
@@ -135,7 +140,12 @@ containers:
     let agent = &result.containers[1];
     assert_eq!(agent.image.as_deref(), Some("agent:2"));
     assert_eq!(agent.args.as_deref().unwrap(), ["--one", "--two"]);
-    let env: Vec<_> = agent.env.iter().flatten().map(|e| e.name.as_str()).collect();
+    let env: Vec<_> = agent
+        .env
+        .iter()
+        .flatten()
+        .map(|e| e.name.as_str())
+        .collect();
     assert_eq!(env, ["A", "B"]);
     let resources = agent.resources.as_ref().unwrap();
     let requests = resources.requests.as_ref().unwrap();

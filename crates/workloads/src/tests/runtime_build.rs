@@ -31,8 +31,12 @@ pub(super) fn objects_json(objects: &RuntimeObjects) -> Vec<Value> {
 
 #[test]
 fn the_sample_runtime_is_built_as_seldon_builds_it() {
-    let objects =
-        runtime::build(&fixtures::runtime(), &fixtures::seldon_config(), SAMPLE_COUNTS).unwrap();
+    let objects = runtime::build(
+        &fixtures::runtime(),
+        &fixtures::seldon_config(),
+        SAMPLE_COUNTS,
+    )
+    .unwrap();
     assert_same_objects(
         objects_json(&objects),
         fixtures::seldon_built("runtime-fraud.yaml"),
@@ -41,8 +45,12 @@ fn the_sample_runtime_is_built_as_seldon_builds_it() {
 
 #[test]
 fn disabled_components_and_adjusted_replicas_are_reported() {
-    let objects =
-        runtime::build(&fixtures::runtime(), &fixtures::seldon_config(), SAMPLE_COUNTS).unwrap();
+    let objects = runtime::build(
+        &fixtures::runtime(),
+        &fixtures::seldon_config(),
+        SAMPLE_COUNTS,
+    )
+    .unwrap();
     assert_eq!(objects.disabled, ["hodometer"]);
     let adjusted = Adjusted {
         component: "seldon-modelgateway".to_owned(),
@@ -50,13 +58,17 @@ fn disabled_components_and_adjusted_replicas_are_reported() {
         to: 1,
         reason: "ModelGatewayReplicasAdjusted",
     };
-    assert_eq!(objects.adjusted, [adjusted.clone()]);
+    assert_eq!(objects.adjusted, std::slice::from_ref(&adjusted));
     assert_eq!(
         adjusted.message(),
         "seldon-modelgateway requested replicas (3) exceeded maximum of 1 based on KafkaConfig \
          and resource count, adjusted to 1"
     );
-    let order: Vec<_> = objects.workloads.iter().map(|w| (w.kind(), w.name())).collect();
+    let order: Vec<_> = objects
+        .workloads
+        .iter()
+        .map(|w| (w.kind(), w.name()))
+        .collect();
     assert_eq!(
         order,
         [
@@ -87,7 +99,13 @@ fn without_overrides_every_component_runs_one_replica() {
         .iter()
         .map(|s| s.spec.as_ref().unwrap().type_.clone())
         .collect();
-    assert_eq!(types, [Some("LoadBalancer".to_owned()), Some("LoadBalancer".to_owned())]);
+    assert_eq!(
+        types,
+        [
+            Some("LoadBalancer".to_owned()),
+            Some("LoadBalancer".to_owned())
+        ]
+    );
 }
 
 fn override_(name: &str) -> OverrideSpec {
@@ -209,7 +227,13 @@ fn a_bad_max_consumers_value_is_named() {
         let pod = config.spec.components[2].pod_spec.as_mut().unwrap();
         pod.containers[0].env.as_mut().unwrap()[0].value = Some(bad.to_owned());
         let error = runtime::build(&fixtures::runtime(), &config, SAMPLE_COUNTS).unwrap_err();
-        let BuildError::InvalidValue { object, field, value, .. } = &error else {
+        let BuildError::InvalidValue {
+            object,
+            field,
+            value,
+            ..
+        } = &error
+        else {
             panic!("{error}");
         };
         assert_eq!(object, "SeldonRuntime fraud/seldon");

@@ -160,7 +160,10 @@ fn with_no_config_at_all_the_config_maps_are_seldons_empty_ones() {
     assert_eq!(data["seldon-scaling"]["scaling.yaml"], "{}\n");
     assert_eq!(data["seldon-tracing"]["tracing.json"], "{}");
     assert_eq!(data["seldon-tracing"]["OTEL_JAVAAGENT_ENABLED"], "true");
-    assert_eq!(data["seldon-tracing"]["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://");
+    assert_eq!(
+        data["seldon-tracing"]["OTEL_EXPORTER_OTLP_ENDPOINT"],
+        "http://"
+    );
     assert_eq!(data["seldon-tracing"]["OTEL_EXPORTER_OTLP_PROTOCOL"], "");
 }
 
@@ -206,8 +209,14 @@ fn service_types(overrides: Vec<OverrideSpec>, configured: &str) -> Vec<Option<S
 #[test]
 fn service_types_follow_seldons_rule() {
     let some = |s: &str| Some(s.to_owned());
-    assert_eq!(service_types(vec![], ""), [some("LoadBalancer"), some("LoadBalancer")]);
-    assert_eq!(service_types(vec![], "NodePort"), [some("NodePort"), some("NodePort")]);
+    assert_eq!(
+        service_types(vec![], ""),
+        [some("LoadBalancer"), some("LoadBalancer")]
+    );
+    assert_eq!(
+        service_types(vec![], "NodePort"),
+        [some("NodePort"), some("NodePort")]
+    );
     let envoy_replicas = OverrideSpec {
         name: "seldon-envoy".to_owned(),
         replicas: Some(2),
@@ -240,7 +249,14 @@ fn port_names_take_the_grpc_prefix_except_stats() {
         .services
         .iter()
         .map(|s| {
-            s.spec.as_ref().unwrap().ports.iter().flatten().map(|p| p.name.clone().unwrap()).collect()
+            s.spec
+                .as_ref()
+                .unwrap()
+                .ports
+                .iter()
+                .flatten()
+                .map(|p| p.name.clone().unwrap())
+                .collect()
         })
         .collect();
     assert_eq!(
@@ -262,14 +278,18 @@ fn port_names_take_the_grpc_prefix_except_stats() {
 /// Replicas built for the three capped components, each asking for `asked`.
 fn capped(asked: i32, multiplier: Option<i32>, counts: Counts) -> Result<Vec<i32>, BuildError> {
     let mut runtime = fixtures::runtime();
-    runtime.spec.overrides = ["seldon-dataflow-engine", "seldon-pipelinegateway", "seldon-modelgateway"]
-        .into_iter()
-        .map(|name| OverrideSpec {
-            name: name.to_owned(),
-            replicas: Some(asked),
-            ..OverrideSpec::default()
-        })
-        .collect();
+    runtime.spec.overrides = [
+        "seldon-dataflow-engine",
+        "seldon-pipelinegateway",
+        "seldon-modelgateway",
+    ]
+    .into_iter()
+    .map(|name| OverrideSpec {
+        name: name.to_owned(),
+        replicas: Some(asked),
+        ..OverrideSpec::default()
+    })
+    .collect();
     runtime.spec.config = multiplier.map(|m| SeldonConfiguration {
         scaling_config: Some(ScalingConfig {
             pipelines: Some(PipelineScalingConfig {
@@ -304,11 +324,17 @@ fn replica_caps() {
     // Below the cap nothing changes.
     assert_eq!(capped(2, Some(4), counts(2, 3)).unwrap(), [2, 2, 2]);
     // The count is bounded by the max consumers (100 by default).
-    assert_eq!(capped(1000, Some(2), counts(500, 500)).unwrap(), [200, 200, 200]);
+    assert_eq!(
+        capped(1000, Some(2), counts(500, 500)).unwrap(),
+        [200, 200, 200]
+    );
     // A multiplier left out (0) is 1, not a cap of zero (Seldon: zero).
     assert_eq!(capped(5, Some(0), counts(2, 3)).unwrap(), [3, 3, 2]);
     let error = capped(5, Some(-1), counts(2, 3)).unwrap_err();
-    assert!(error.to_string().contains("maxShardCountMultiplier"), "{error}");
+    assert!(
+        error.to_string().contains("maxShardCountMultiplier"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -345,11 +371,14 @@ fn max_consumers_bound_the_gateways() {
     // Pipeline gateway: 1 x min(7, 2); model gateway: empty env is 100.
     assert_eq!(
         adjusted,
-        [("seldon-pipelinegateway", 10, 2, "PipelineGatewayReplicasAdjusted"), (
-            "seldon-modelgateway",
-            10,
-            7,
-            "ModelGatewayReplicasAdjusted"
-        )]
+        [
+            (
+                "seldon-pipelinegateway",
+                10,
+                2,
+                "PipelineGatewayReplicasAdjusted"
+            ),
+            ("seldon-modelgateway", 10, 7, "ModelGatewayReplicasAdjusted")
+        ]
     );
 }

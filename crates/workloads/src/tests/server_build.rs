@@ -50,13 +50,22 @@ fn deployment_mode_has_the_same_pods_a_strategy_and_no_services() {
     assert_eq!(deployed.workload.kind(), "Deployment");
     assert_eq!(deployed.workload.name(), "mlserver");
     assert_eq!(deployed.workload.replicas(), Some(3));
-    assert_eq!(deployed.workload.pod_template(), stateful.workload.pod_template());
-    let spec = deployment.spec.as_ref().unwrap();
-    assert_eq!(spec.strategy.as_ref().unwrap().type_.as_deref(), Some("Recreate"));
-    assert_eq!(deployment.metadata, match &stateful.workload {
-        Workload::StatefulSet(s) => s.metadata.clone(),
-        Workload::Deployment(_) => unreachable!(),
-    });
+    assert_eq!(
+        deployed.workload.pod_template(),
+        stateful.workload.pod_template()
+    );
+    let spec = &deployment.spec;
+    assert_eq!(
+        spec.strategy.as_ref().unwrap().type_.as_deref(),
+        Some("Recreate")
+    );
+    assert_eq!(
+        deployment.metadata,
+        match &stateful.workload {
+            Workload::StatefulSet(s) => s.metadata.clone(),
+            Workload::Deployment(_) => unreachable!(),
+        }
+    );
 }
 
 #[test]
@@ -66,13 +75,20 @@ fn retention_policy_and_replica_services_follow_the_server() {
         when_deleted: Some("Delete".to_owned()),
         when_scaled: Some("Retain".to_owned()),
     };
-    server.spec.stateful_set_persistent_volume_claim_retention_policy = Some(policy.clone());
-    let objects =
-        server::build(&server, &fixtures::mlserver_config(), ServerMode::StatefulSet, 3).unwrap();
+    server
+        .spec
+        .stateful_set_persistent_volume_claim_retention_policy = Some(policy.clone());
+    let objects = server::build(
+        &server,
+        &fixtures::mlserver_config(),
+        ServerMode::StatefulSet,
+        3,
+    )
+    .unwrap();
     let Workload::StatefulSet(set) = &objects.workload else {
         panic!("a StatefulSet");
     };
-    let spec = set.spec.as_ref().unwrap();
+    let spec = &set.spec;
     assert_eq!(spec.persistent_volume_claim_retention_policy, Some(policy));
     let names: Vec<_> = objects
         .services
@@ -84,8 +100,13 @@ fn retention_policy_and_replica_services_follow_the_server() {
     assert!(server::replica_service_names("mlserver", 0).is_empty());
     assert_eq!(server::selector("mlserver"), "seldon-server-name=mlserver");
 
-    let none = server::build(&server, &fixtures::mlserver_config(), ServerMode::StatefulSet, 0)
-        .unwrap();
+    let none = server::build(
+        &server,
+        &fixtures::mlserver_config(),
+        ServerMode::StatefulSet,
+        0,
+    )
+    .unwrap();
     assert!(none.services.is_empty());
     assert_eq!(none.workload.replicas(), Some(0));
 }
@@ -99,10 +120,14 @@ fn triton_without_override_keeps_the_template_pod_and_capabilities_replace() {
     server.spec.capabilities = vec!["triton".to_owned(), "onnx".to_owned()];
     let config = fixtures::triton_config();
     let objects = server::build(&server, &config, ServerMode::StatefulSet, 1).unwrap();
-    let template = objects.workload.pod_template().unwrap();
+    let template = objects.workload.pod_template();
     let pod = template.spec.as_ref().unwrap();
     let mut expected = config.spec.pod_spec.clone();
-    rewrite_capabilities(&mut expected, &["triton".to_owned(), "onnx".to_owned()], &[]);
+    rewrite_capabilities(
+        &mut expected,
+        &["triton".to_owned(), "onnx".to_owned()],
+        &[],
+    );
     assert_eq!(pod, &expected);
     let names: Vec<_> = pod.containers.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["rclone", "agent", "triton"], "template order kept");
@@ -166,11 +191,18 @@ fn capabilities_rewrite_only_where_the_variable_is() {
     // The rewritten entry is a plain value; others and other containers stay.
     let second = &extra.containers[1].env.as_ref().unwrap()[1];
     assert!(second.value_from.is_none());
-    assert_eq!(extra.containers[0].env.as_ref().unwrap()[0], pod.containers[0].env.as_ref().unwrap()[0]);
+    assert_eq!(
+        extra.containers[0].env.as_ref().unwrap()[0],
+        pod.containers[0].env.as_ref().unwrap()[0]
+    );
     assert_eq!(extra.containers[2], pod.containers[2]);
 
     let mut replaced = pod.clone();
-    rewrite_capabilities(&mut replaced, &["x".to_owned(), "y".to_owned()], &["z".to_owned()]);
+    rewrite_capabilities(
+        &mut replaced,
+        &["x".to_owned(), "y".to_owned()],
+        &["z".to_owned()],
+    );
     assert_eq!(
         capabilities_env(&replaced),
         [Some("x,y".to_owned()), Some("x,y".to_owned())]
@@ -181,8 +213,13 @@ fn capabilities_rewrite_only_where_the_variable_is() {
 fn a_server_not_read_from_the_api_server_is_refused() {
     let mut server = fixtures::server();
     server.metadata.uid = None;
-    let error = server::build(&server, &fixtures::mlserver_config(), ServerMode::StatefulSet, 1)
-        .unwrap_err();
+    let error = server::build(
+        &server,
+        &fixtures::mlserver_config(),
+        ServerMode::StatefulSet,
+        1,
+    )
+    .unwrap_err();
     assert_eq!(
         error,
         BuildError::MissingMetadata {
@@ -196,9 +233,20 @@ fn a_server_not_read_from_the_api_server_is_refused() {
     );
     let mut server = fixtures::server();
     server.metadata.namespace = None;
-    let error = server::build(&server, &fixtures::mlserver_config(), ServerMode::StatefulSet, 1)
-        .unwrap_err();
-    assert!(matches!(error, BuildError::MissingMetadata { field: "namespace", .. }));
+    let error = server::build(
+        &server,
+        &fixtures::mlserver_config(),
+        ServerMode::StatefulSet,
+        1,
+    )
+    .unwrap_err();
+    assert!(matches!(
+        error,
+        BuildError::MissingMetadata {
+            field: "namespace",
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -225,12 +273,22 @@ fn an_override_that_makes_an_invalid_pod_names_the_field() {
         ..Container::default()
     });
     server.spec.pod_spec = Some(OverridePodSpec(pod));
-    let error = server::build(&server, &fixtures::mlserver_config(), ServerMode::StatefulSet, 1)
-        .unwrap_err();
+    let error = server::build(
+        &server,
+        &fixtures::mlserver_config(),
+        ServerMode::StatefulSet,
+        1,
+    )
+    .unwrap_err();
     let BuildError::PodSpecMerge { object, field, .. } = &error else {
         panic!("{error}");
     };
     assert_eq!(object, "Server fraud/mlserver");
     assert_eq!(field, "spec.podSpec.containers[1].image");
-    assert!(error.to_string().contains("\"sidecar\" is not in the template"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("\"sidecar\" is not in the template"),
+        "{error}"
+    );
 }
