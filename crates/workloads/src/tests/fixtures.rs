@@ -42,6 +42,10 @@ pub(super) fn server() -> Server {
     load("server-mlserver.yaml")
 }
 
+pub(super) fn triton_server() -> Server {
+    load("server-triton.yaml")
+}
+
 /// The documents of a `seldon-built/` file, each normalized through its
 /// typed form (as our objects are) and without Seldon's last-applied
 /// annotation.

@@ -34,6 +34,22 @@ fn the_sample_server_is_built_as_seldon_builds_it() {
 }
 
 #[test]
+fn the_triton_server_as_a_deployment_is_built_as_seldon_builds_it() {
+    let objects = server::build(
+        &fixtures::triton_server(),
+        &fixtures::triton_config(),
+        ServerMode::Deployment,
+        1,
+    )
+    .unwrap();
+    assert!(objects.services.is_empty());
+    assert_same_objects(
+        objects_json(&objects),
+        fixtures::seldon_built("server-triton-deployment.yaml"),
+    );
+}
+
+#[test]
 fn deployment_mode_has_the_same_pods_a_strategy_and_no_services() {
     let mut server = fixtures::server();
     server.spec.deployment_strategy = Some(k8s_openapi::api::apps::v1::DeploymentStrategy {
