@@ -11,6 +11,12 @@ pub enum BuildError {
         "{object}: metadata.{field} is not set (build from the object as the API server stores it)"
     )]
     MissingMetadata { object: String, field: &'static str },
+    /// A Server named like a runtime component: its workload would be the
+    /// component's (same name, same namespace).
+    #[error(
+        "{object}: metadata.name {name:?} is the name of the SeldonRuntime's component {name}; its workload would take the component's place. Rename the Server"
+    )]
+    NameConflict { object: String, name: String },
     /// A runtime override names a component its SeldonConfig does not have.
     #[error(
         "{object}: spec.overrides[{index}].name {name:?} is not a component of SeldonConfig {config}"

@@ -19,6 +19,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use switchyard_api::{Server, ServerConfig};
 
 use crate::owner::Owner;
+use crate::runtime::{
+    DATAFLOW_ENGINE, ENVOY, HODOMETER, MODEL_GATEWAY, PIPELINE_GATEWAY, SCHEDULER,
+};
 use crate::workload::claim_templates;
 use crate::{BuildError, NAME_LABEL, Workload, labels, pod_spec};
 
@@ -29,6 +32,16 @@ pub use services::{REPLICA_LABEL, REPLICA_NAME_LABEL, replica_service_names};
 pub const SERVER_LABEL_VALUE: &str = "seldon-server";
 /// The label selecting one Server's pods: `seldon-server-name=<server>`.
 pub const SERVER_NAME_LABEL: &str = "seldon-server-name";
+
+/// The runtime's components, whose names a Server cannot take.
+const COMPONENTS: [&str; 6] = [
+    SCHEDULER,
+    ENVOY,
+    DATAFLOW_ENGINE,
+    HODOMETER,
+    MODEL_GATEWAY,
+    PIPELINE_GATEWAY,
+];
 
 /// How Server pods run (Seldon's `--use-deployments-for-servers`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -64,6 +77,15 @@ pub fn build(
     replicas: i32,
 ) -> Result<ServerObjects, BuildError> {
     let owner = Owner::new("Server", &server.metadata)?;
+    // Does better than Seldon, whose Server and runtime controllers would
+    // fight over one object: a SeldonConfig may run any of its components as
+    // a StatefulSet or a Deployment, so all six names are refused.
+    if COMPONENTS.contains(&owner.name.as_str()) {
+        return Err(BuildError::NameConflict {
+            object: owner.display.clone(),
+            name: owner.name.clone(),
+        });
+    }
     if replicas < 0 {
         return Err(BuildError::InvalidValue {
             object: owner.display.clone(),

@@ -308,3 +308,19 @@ fn an_override_that_makes_an_invalid_pod_names_the_field() {
         "{error}"
     );
 }
+
+#[test]
+fn a_server_named_like_a_runtime_component_is_refused() {
+    let mut server = fixtures::server();
+    server.metadata.name = Some("seldon-scheduler".to_owned());
+    for mode in [ServerMode::StatefulSet, ServerMode::Deployment] {
+        let error = server::build(&server, &fixtures::mlserver_config(), mode, 1).unwrap_err();
+        assert_eq!(
+            error,
+            BuildError::NameConflict {
+                object: "Server fraud/seldon-scheduler".to_owned(),
+                name: "seldon-scheduler".to_owned(),
+            }
+        );
+    }
+}
