@@ -36,6 +36,11 @@ pub(crate) fn merge_opt(
     merge(child.unwrap_or(&empty), parent.unwrap_or(&empty))
 }
 
+/// `None` for an empty map, as an absent `labels:` or `annotations:`.
+pub(crate) fn non_empty(map: BTreeMap<String, String>) -> Option<BTreeMap<String, String>> {
+    (!map.is_empty()).then_some(map)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

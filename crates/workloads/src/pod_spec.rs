@@ -41,6 +41,18 @@ pub struct MergeError {
     pub reason: String,
 }
 
+impl MergeError {
+    /// The field as seen from the custom resource: `prefix.field`, or
+    /// `prefix` when the error names no field.
+    pub fn field_under(&self, prefix: &str) -> String {
+        if self.field.is_empty() {
+            prefix.to_owned()
+        } else {
+            format!("{prefix}.{}", self.field)
+        }
+    }
+}
+
 /// `over` merged onto `template` (see the module docs); `template` as is
 /// without an override.
 pub fn merge(template: &PodSpec, over: Option<&PodSpec>) -> Result<PodSpec, MergeError> {

@@ -10,8 +10,8 @@ use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use switchyard_api::seldon_config::ComponentDefn;
 
+use crate::labels::non_empty;
 use crate::owner::Owner;
-use crate::server::non_empty;
 use crate::workload::claim_templates;
 use crate::{NAME_LABEL, Workload, labels};
 

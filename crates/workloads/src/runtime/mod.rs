@@ -25,7 +25,6 @@ use switchyard_api::runtime::OverrideSpec;
 use switchyard_api::{SeldonConfig, SeldonRuntime};
 
 use crate::owner::Owner;
-use crate::server::join_field;
 use crate::{BuildError, Workload, labels, pod_spec};
 
 pub use components::{
@@ -104,10 +103,10 @@ pub fn build(
         )
         .map_err(|e| BuildError::PodSpecMerge {
             object: owner.display.clone(),
-            field: join_field(
-                &format!("spec.overrides[{}].podSpec", over.map_or(0, |(i, _)| i)),
-                &e.field,
-            ),
+            field: e.field_under(&format!(
+                "spec.overrides[{}].podSpec",
+                over.map_or(0, |(i, _)| i)
+            )),
             reason: e.reason,
         })?;
         // The override's replicas, else 1: Seldon ignores the component's own.

@@ -18,6 +18,7 @@ use k8s_openapi::api::core::v1::{PodTemplateSpec, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use switchyard_api::{Server, ServerConfig};
 
+use crate::labels::non_empty;
 use crate::owner::Owner;
 use crate::runtime::{
     DATAFLOW_ENGINE, ENVOY, HODOMETER, MODEL_GATEWAY, PIPELINE_GATEWAY, SCHEDULER,
@@ -100,7 +101,7 @@ pub fn build(
     )
     .map_err(|e| BuildError::PodSpecMerge {
         object: owner.display.clone(),
-        field: join_field("spec.podSpec", &e.field),
+        field: e.field_under("spec.podSpec"),
         reason: e.reason,
     })?;
     rewrite_capabilities(
@@ -182,17 +183,4 @@ pub fn build(
             services: Vec::new(),
         },
     })
-}
-
-pub(crate) fn non_empty(map: BTreeMap<String, String>) -> Option<BTreeMap<String, String>> {
-    (!map.is_empty()).then_some(map)
-}
-
-/// `prefix.field`, or `prefix` when the merge error names no field.
-pub(crate) fn join_field(prefix: &str, field: &str) -> String {
-    if field.is_empty() {
-        prefix.to_owned()
-    } else {
-        format!("{prefix}.{field}")
-    }
 }
