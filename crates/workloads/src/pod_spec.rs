@@ -1,7 +1,7 @@
 //! The pod-spec merge of Seldon's operator: an override pod spec (a Server's
 //! `spec.podSpec`, a runtime override's `podSpec`) over a template's (the
 //! ServerConfig's, the SeldonConfig component's). See
-//! `docs/seldon-compat.md#server-workloads`.
+//! `docs/seldon-compat.md#workload-building`.
 //!
 //! The rules, on the JSON form of the two specs:
 //! * an override value that is set and not empty (`""`, `0`, `false`) wins;

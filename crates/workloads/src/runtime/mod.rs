@@ -178,7 +178,7 @@ fn check_components(
 }
 
 /// The runtime's overrides by component name, with their index. Does better
-/// than Seldon, which silently ignores an override naming no component and
+/// than Seldon (`docs/seldon-compat.md#workload-building`), which silently ignores an override naming no component and
 /// lets the last of two overrides of one component win: both are errors.
 fn overrides<'a>(
     owner: &Owner,

@@ -123,7 +123,7 @@ pub(super) fn apply(
 }
 
 /// `scalingConfig.pipelines.maxShardCountMultiplier`. Does better than
-/// Seldon, which takes a present block's value as is: 0 (the field left
+/// Seldon (`docs/seldon-compat.md#workload-building`), which takes a present block's value as is: 0 (the field left
 /// out, `pipelines: {}`) means the default 1 rather than capping every
 /// sharded component to zero replicas; a negative value is an error.
 fn shard_multiplier(object: &str, config: &SeldonConfiguration) -> Result<i64, BuildError> {

@@ -78,7 +78,7 @@ pub fn build(
     replicas: i32,
 ) -> Result<ServerObjects, BuildError> {
     let owner = Owner::new("Server", &server.metadata)?;
-    // Does better than Seldon, whose Server and runtime controllers would
+    // Does better than Seldon (`docs/seldon-compat.md#workload-building`), whose Server and runtime controllers would
     // fight over one object: a SeldonConfig may run any of its components as
     // a StatefulSet or a Deployment, so all six names are refused.
     if COMPONENTS.contains(&owner.name.as_str()) {
