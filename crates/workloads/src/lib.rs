@@ -8,7 +8,7 @@
 //! Pipelines, calls [`server::build`] or [`runtime::build`], and applies what
 //! comes back. Every object carries a controller owner reference to its
 //! custom resource. Where this crate follows Seldon and where it does better
-//! is said next to the code; see `docs/seldon-compat.md#server-workloads`.
+//! is said next to the code; see `docs/seldon-compat.md#workload-building`.
 
 pub mod error;
 pub mod labels;

@@ -67,7 +67,8 @@ pub(super) fn services(
 /// (then the cluster default, ClusterIP). Seldon's rule, kept although an
 /// override written only for replicas turns a LoadBalancer into a
 /// ClusterIP: changing it would flip the type of Services adopted from
-/// Seldon (and expose a load balancer nobody asked for on migration).
+/// Seldon (and expose a load balancer nobody asked for on migration);
+/// `docs/seldon-compat.md#workload-building`.
 fn service_type(config: &ServiceConfig, over: Option<&OverrideSpec>) -> Option<String> {
     let service_type = match over {
         Some(over) => over.service_type.clone().unwrap_or_default(),
