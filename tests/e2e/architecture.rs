@@ -97,6 +97,16 @@ fn translation_is_pure() {
 }
 
 #[test]
+fn workload_building_is_pure() {
+    check(
+        "switchyard-workloads",
+        &[],
+        &["switchyard-api"],
+        &["tonic", "kube-client", "hyper", "switchyard-proto"],
+    );
+}
+
+#[test]
 fn the_pool_knows_no_kubernetes() {
     check(
         "switchyard-scheduler",
