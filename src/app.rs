@@ -100,8 +100,9 @@ pub struct KubernetesConfig {
     pub addressing: SchedulerAddressing,
     /// Leader election; `None`: this replica always leads (one replica).
     pub leader_election: Option<LeaderElectionConfig>,
-    /// Wait while Seldon's own operator is active (`operator::guard`).
-    pub seldon_operator_guard: bool,
+    /// Look for Seldon's own operator this often and wait while it is
+    /// active (`operator::guard`); `None`: never look.
+    pub seldon_operator_guard: Option<Duration>,
     /// How often deleted runtimes re-check whether they may go.
     pub finalizer_recheck: Duration,
     /// How much the operator does at once.
@@ -123,7 +124,7 @@ impl KubernetesConfig {
                 ..Default::default()
             },
             leader_election: None,
-            seldon_operator_guard: true,
+            seldon_operator_guard: Some(Duration::from_secs(1)),
             finalizer_recheck: Duration::from_secs(1),
             tuning: OperatorTuning::default(),
         }
@@ -228,12 +229,13 @@ pub async fn start_kubernetes(
     };
     // Writers follow this replica's leadership, held back while Seldon's
     // own operator is active.
-    let leadership = if seldon_operator_guard {
-        let own = ApiWriter::new(client.clone(), leadership.clone(), "switchyard");
-        let seldon = guard::spawn(own, guard::DEFAULT_POLL, tasks);
-        guard::gate(leadership, seldon, tasks)
-    } else {
-        leadership
+    let leadership = match seldon_operator_guard {
+        Some(poll) => {
+            let own = ApiWriter::new(client.clone(), leadership.clone(), "switchyard");
+            let seldon = guard::spawn(own, poll, tasks);
+            guard::gate(leadership, seldon, tasks)
+        }
+        None => leadership,
     };
     let writer = ApiWriter::new(client, leadership.clone(), "switchyard");
     let namespaces = match &scope {

@@ -18,6 +18,7 @@ mod gateway;
 mod metrics_exported;
 mod operator_controllers;
 mod operator_e2e;
+mod operator_guard;
 mod operator_handover;
 mod operator_resync;
 mod operator_runtimes;

@@ -279,7 +279,7 @@ async fn the_app_starts_discovery_and_leader_election() {
                 scope: WatchScope::AllNamespaces,
                 addressing: Default::default(),
                 leader_election: Some(election),
-                seldon_operator_guard: true,
+                seldon_operator_guard: Some(Duration::from_secs(1)),
                 finalizer_recheck: RECHECK,
                 tuning: Default::default(),
             }),

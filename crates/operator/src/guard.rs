@@ -51,7 +51,7 @@ pub enum SeldonOperator {
     /// or Deployment; the Event is recorded about it).
     Active {
         reason: String,
-        object: Option<(&'static str, ObjectReference)>,
+        object: Option<Box<(&'static str, ObjectReference)>>,
     },
 }
 
@@ -63,7 +63,7 @@ impl SeldonOperator {
     fn active(reason: String, kind: &'static str, object: ObjectReference) -> Self {
         SeldonOperator::Active {
             reason,
-            object: Some((kind, object)),
+            object: Some(Box::new((kind, object))),
         }
     }
 }
@@ -200,7 +200,8 @@ async fn announce(writer: &ApiWriter, verdict: &SeldonOperator) {
                 %reason,
                 "Seldon's operator is active: switchyard's controllers, status writer and resync wait until it is gone (scaled to zero, or its Lease stale); the gateway keeps serving"
             );
-            if let Some((kind, reference)) = object {
+            if let Some(found) = object {
+                let (kind, reference) = &**found;
                 let note = format!(
                     "{reason}: switchyard's controllers wait until Seldon's operator is scaled to zero or its Lease is stale"
                 );
@@ -223,7 +224,8 @@ async fn announce(writer: &ApiWriter, verdict: &SeldonOperator) {
 }
 
 /// The leadership the writers follow: this replica leads **and** Seldon's
-/// operator is absent. Ends (the watch closes) when `leadership` does.
+/// operator is absent. When either input ends, it says false and ends too
+/// (as a gone elector is no leadership).
 pub fn gate(
     mut leadership: watch::Receiver<bool>,
     mut seldon: watch::Receiver<SeldonOperator>,
@@ -235,9 +237,13 @@ pub fn gate(
     let (tx, rx) = watch::channel(both(&leadership, &seldon));
     tasks.spawn("leadership-gate", async move {
         loop {
-            tokio::select! {
-                changed = leadership.changed() => if changed.is_err() { return },
-                changed = seldon.changed() => if changed.is_err() { return },
+            let open = tokio::select! {
+                changed = leadership.changed() => changed.is_ok(),
+                changed = seldon.changed() => changed.is_ok(),
+            };
+            if !open {
+                tx.send_replace(false);
+                return;
             }
             tx.send_if_modified(|held| {
                 let now = both(&leadership, &seldon);
@@ -310,7 +316,13 @@ mod tests {
         lead_tx.send_replace(false);
         gated.changed().await.unwrap();
         assert!(!*gated.borrow());
+        lead_tx.send_replace(true);
+        seldon_tx.send_replace(SeldonOperator::Absent);
+        gated.changed().await.unwrap();
+        assert!(*gated.borrow());
         drop(lead_tx);
+        let _ = gated.changed().await;
+        assert!(!*gated.borrow(), "a gone elector is no leadership");
         assert!(gated.changed().await.is_err(), "ends with the leadership");
     }
 }

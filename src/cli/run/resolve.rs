@@ -184,7 +184,8 @@ fn kubernetes_config(
             tls: scheduler.tls.clone(),
         },
         leader_election,
-        seldon_operator_guard: seldon_operator_guard != Some(false),
+        seldon_operator_guard: (seldon_operator_guard != Some(false))
+            .then_some(switchyard_operator::guard::DEFAULT_POLL),
         finalizer_recheck: finalizer_recheck_seconds
             .map_or(DEFAULT_FINALIZER_RECHECK, Duration::from_secs),
         tuning: OperatorTuning {
