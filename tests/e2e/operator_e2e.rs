@@ -713,3 +713,60 @@ async fn only_the_leader_writes_and_the_standby_takes_over() {
     standby.shutdown().await.unwrap();
     sims.shutdown().await.unwrap();
 }
+
+/// A Server is Ready when its workload runs as many ready replicas as the
+/// **Server** asks for: scaled up to 3 while its StatefulSet still runs
+/// one, it is not Ready; once three pods are ready, it is again.
+#[tokio::test]
+async fn a_server_is_ready_only_with_the_replicas_it_asks_for() {
+    let stack = start().await;
+    let ns = NAMESPACES[0];
+    let servers = Api::<Server>::namespaced(stack.client.clone(), ns);
+    servers
+        .create(
+            &PostParams::default(),
+            &from_json(serde_json::json!({
+                "metadata": {"name": "mlserver"},
+                "spec": {"serverConfig": "mlserver", "replicas": 1}
+            })),
+        )
+        .await
+        .unwrap();
+    run_statefulset(&stack.client, ns, "mlserver", 1).await;
+    let ready = |want: bool, replicas: i32| {
+        let servers = servers.clone();
+        async move {
+            until(
+                &format!("mlserver Ready={want} with {replicas}"),
+                async || {
+                    let s = servers.get("mlserver").await.ok()?;
+                    let status = s.status.as_ref()?;
+                    (is_ready(&s) == want && status.replicas == replicas).then_some(())
+                },
+            )
+            .await
+        }
+    };
+    ready(true, 1).await;
+    servers
+        .patch(
+            "mlserver",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({ "spec": { "replicas": 3 } })),
+        )
+        .await
+        .unwrap();
+    ready(false, 3).await;
+    let statefulsets = Api::<StatefulSet>::namespaced(stack.client.clone(), ns);
+    statefulsets
+        .patch_status(
+            "mlserver",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({ "status": { "replicas": 3, "readyReplicas": 3 } })),
+        )
+        .await
+        .unwrap();
+    ready(true, 3).await;
+    stack.app.shutdown().await.unwrap();
+    stack.sims.shutdown().await.unwrap();
+}

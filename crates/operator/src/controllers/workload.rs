@@ -27,11 +27,16 @@ pub const REASON_SERVER_READY: &str = "ServerReady";
 /// Event reason when a Server stops being Ready (Seldon's).
 pub const REASON_SERVER_NOT_READY: &str = "ServerNotReady";
 
-/// The readiness of the StatefulSet, else the Deployment, named `name`.
+/// The readiness of the StatefulSet, else the Deployment, named `name`,
+/// against the replicas the **Server** asks for (`desired`): a workload
+/// running fewer than that is not ready, whatever its own `spec.replicas`
+/// says (Seldon compared with the workload it wrote itself, the same
+/// number; a workload someone else scaled down must not read as Ready).
 async fn lookup(
     ctx: &ControllerContext,
     namespace: &str,
     name: &str,
+    desired: i32,
 ) -> Result<Option<WorkloadReadiness>, ReconcileError> {
     let client = ctx.shared.writer.client().clone();
     let read = |source| ReconcileError::Read {
@@ -42,7 +47,7 @@ async fn lookup(
     if let Some(sts) = statefulsets.get_opt(name).await.map_err(read)? {
         return Ok(Some(WorkloadReadiness {
             kind: WorkloadKind::StatefulSet,
-            desired_replicas: sts.spec.replicas.unwrap_or(1),
+            desired_replicas: desired,
             ready_replicas: sts.status.and_then(|s| s.ready_replicas).unwrap_or(0),
         }));
     }
@@ -53,7 +58,7 @@ async fn lookup(
         .map_err(read)?
         .map(|d| WorkloadReadiness {
             kind: WorkloadKind::Deployment,
-            desired_replicas: d.spec.replicas.unwrap_or(1),
+            desired_replicas: desired,
             ready_replicas: d.status.and_then(|s| s.ready_replicas).unwrap_or(0),
         }))
 }
@@ -67,11 +72,11 @@ pub(crate) async fn observe(
 ) -> Result<(), ReconcileError> {
     let namespace = server.namespace().unwrap_or_default();
     let name = server.name_any();
-    let workload = lookup(ctx, &namespace, &name).await?;
     let spec = &server.spec;
     let replicas = validate_scaling(spec.replicas, spec.min_replicas, spec.max_replicas)
         .map(|s| i32::try_from(s.replicas).unwrap_or(i32::MAX))
         .unwrap_or_default();
+    let workload = lookup(ctx, &namespace, &name, replicas).await?;
     let selector = format!("{SERVER_NAME_LABEL}={name}");
     let now = now();
     let flipped = Mutex::new(None);
