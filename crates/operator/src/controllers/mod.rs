@@ -19,7 +19,7 @@
 //! [`error`] for the classification, [`server`] for Servers.
 //!
 //! Out of scope: StatefulSets and Services of Servers and SeldonRuntimes
-//! (left to Seldon's own manifests and Helm charts), scaling requests and
+//! (built by `switchyard-workloads`, not applied yet), scaling requests and
 //! finalizer removal on terminal status (the status writer), resync (the
 //! control-plane handler).
 

@@ -8,9 +8,9 @@
 //! ([`watch_deletions`]); a deletion missed while the watch was down is
 //! not notified (the server pods disconnecting tell the scheduler too).
 //!
-//! Workloads (StatefulSets, Services) are not created here: switchyard
-//! leaves them to Seldon's own manifests and Helm charts, and reads their
-//! readiness ([`workload`]). Scaling requests from the scheduler are the
+//! Workloads (StatefulSets, Services) are not created here yet (their
+//! builders are in `switchyard-workloads`); their readiness is read
+//! against the Server's own replicas ([`workload`]). Scaling requests from the scheduler are the
 //! status writer's job.
 
 use std::sync::Arc;

@@ -1,7 +1,8 @@
 //! A Server's readiness, read from the StatefulSet or Deployment of the
-//! same name that runs its pods (docs/seldon-compat.md#server-workloads): switchyard does not
-//! create them (Seldon's charts or the platform's own manifests do), but it
-//! watches them, so `StatefulSetOrDeploymentReady` and `Ready` say whether
+//! same name that runs its pods (docs/seldon-compat.md#server-workloads). Only an operator
+//! creates them (Seldon's charts create just the custom resources);
+//! switchyard's builders are in `switchyard-workloads` and not wired in
+//! yet, so today the workload comes from elsewhere. It is watched, so `StatefulSetOrDeploymentReady` and `Ready` say whether
 //! the server's replicas are up. Without such a workload the condition is
 //! Unknown with a message saying what is missing. Also writes
 //! `status.replicas` and `status.selector`, which the scale subresource
