@@ -105,6 +105,9 @@ pub struct KubernetesConfig {
     pub seldon_operator_guard: Option<Duration>,
     /// How often deleted runtimes re-check whether they may go.
     pub finalizer_recheck: Duration,
+    /// Where ServerConfigs and SeldonConfigs are read: switchyard's own
+    /// namespace, as Seldon's operator reads them from its own.
+    pub templates_namespace: String,
     /// How much the operator does at once.
     pub tuning: OperatorTuning,
 }
@@ -125,6 +128,8 @@ impl KubernetesConfig {
             },
             leader_election: None,
             seldon_operator_guard: Some(Duration::from_secs(1)),
+            templates_namespace: switchyard_operator::controllers::DEFAULT_TEMPLATES_NAMESPACE
+                .to_owned(),
             finalizer_recheck: Duration::from_secs(1),
             tuning: OperatorTuning::default(),
         }
@@ -196,6 +201,7 @@ pub async fn start_kubernetes(
         leader_election,
         seldon_operator_guard,
         finalizer_recheck,
+        templates_namespace,
         tuning:
             OperatorTuning {
                 reconcile_concurrency,
@@ -263,7 +269,9 @@ pub async fn start_kubernetes(
     Resync::start(writer.clone(), schedulers.clone(), control_plane, tasks);
     // The controllers reconcile only while this replica leads.
     let controllers = Controllers::start(
-        Context::new(writer.clone(), schedulers).with_reconcile_concurrency(reconcile_concurrency),
+        Context::new(writer.clone(), schedulers)
+            .with_reconcile_concurrency(reconcile_concurrency)
+            .with_templates_namespace(templates_namespace),
         namespaces,
         tasks,
     );

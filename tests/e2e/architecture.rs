@@ -142,6 +142,7 @@ fn the_operator_has_no_grpc_transport_and_no_gateway() {
             "switchyard-proto",
             "switchyard-tasks",
             "switchyard-translate",
+            "switchyard-workloads",
         ],
         &["tonic", "switchyard-gateway", "switchyard-scheduler"],
     );

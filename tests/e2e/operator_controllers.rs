@@ -61,8 +61,9 @@ impl Harness {
     /// With API latency, and accepted deletions re-checked every `recheck`.
     async fn start_tuned(namespaces: &[&str], latency: Duration, recheck: Duration) -> Harness {
         let double = ApiDouble::start(loopback()).await.unwrap();
-        double.set_latency(latency);
         let client = double.client().unwrap();
+        crate::common::install_seldon_templates(&client).await;
+        double.set_latency(latency);
         let registry = RuntimeRegistry::new();
         let mut sims = Vec::new();
         for ns in namespaces {

@@ -45,8 +45,9 @@ async fn start_with(double: ApiDoubleHandle) -> Stack {
         SimulatorFleet::start_named(template, NAMESPACES.iter().map(|s| s.to_string()).collect())
             .await
             .unwrap();
-    let app = start_app(&double, sims.addresses(), None, None).await;
     let client = double.client().unwrap();
+    common::install_seldon_templates(&client).await;
+    let app = start_app(&double, sims.addresses(), None, None).await;
     for ns in NAMESPACES {
         double.create_runtime(ns).await.unwrap();
     }

@@ -280,6 +280,7 @@ async fn the_app_starts_discovery_and_leader_election() {
                 addressing: Default::default(),
                 leader_election: Some(election),
                 seldon_operator_guard: Some(Duration::from_secs(1)),
+                templates_namespace: "seldon-mesh".into(),
                 finalizer_recheck: RECHECK,
                 tuning: Default::default(),
             }),

@@ -239,8 +239,9 @@ async fn operator_calls() -> BTreeSet<Grant> {
         SimulatorFleet::start_named(template, NAMESPACES.iter().map(|s| s.to_string()).collect())
             .await
             .unwrap();
-    let app = start_app(&double, &sims).await;
     let client = double.client().unwrap();
+    common::install_seldon_templates(&client).await;
+    let app = start_app(&double, &sims).await;
     until("leading", async || {
         (*app.kubernetes.as_ref().unwrap().leadership.borrow()).then_some(())
     })

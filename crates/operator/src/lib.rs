@@ -10,6 +10,7 @@
 pub mod controllers;
 pub mod guard;
 pub mod leader;
+pub mod owned;
 pub mod resync;
 pub mod runtimes;
 pub mod status;

@@ -98,7 +98,7 @@ impl ApiWriter {
         self.leader.clone()
     }
 
-    fn gate(&self, kind: &str) -> Result<(), WriteError> {
+    pub(crate) fn gate(&self, kind: &str) -> Result<(), WriteError> {
         if self.is_leader() {
             Ok(())
         } else {
@@ -107,7 +107,7 @@ impl ApiWriter {
         }
     }
 
-    async fn call<T>(
+    pub(crate) async fn call<T>(
         &self,
         kind: &str,
         what: impl FnOnce() -> String,

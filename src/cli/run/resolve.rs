@@ -3,6 +3,7 @@
 //! variable.
 
 use std::time::Duration;
+use switchyard_operator::controllers::DEFAULT_TEMPLATES_NAMESPACE;
 
 use super::args::Layered;
 use crate::app::{AppConfig, KubeConnection, KubernetesConfig, OperatorTuning, StaticRuntimes};
@@ -184,6 +185,9 @@ fn kubernetes_config(
             tls: scheduler.tls.clone(),
         },
         leader_election,
+        templates_namespace: namespace
+            .clone()
+            .unwrap_or_else(|| DEFAULT_TEMPLATES_NAMESPACE.to_owned()),
         seldon_operator_guard: (seldon_operator_guard != Some(false))
             .then_some(switchyard_operator::guard::DEFAULT_POLL),
         finalizer_recheck: finalizer_recheck_seconds

@@ -26,6 +26,8 @@ use kube::Resource;
 use super::error::RetryBackoff;
 use super::metrics::ControllerMetrics;
 use crate::ApiWriter;
+use crate::owned::Applier;
+use switchyard_workloads::server::ServerMode;
 use switchyard_core::schedulers::Schedulers;
 
 /// What the controllers need from the rest of the program. Cheap to clone.
@@ -43,7 +45,19 @@ pub struct Context {
     /// it is done, in case its end is never reported; default
     /// [`DELETION_RECHECK`].
     pub deletion_recheck: Duration,
+    /// Where ServerConfigs and SeldonConfigs are read: the operator's own
+    /// namespace, as Seldon reads them from its own; default
+    /// [`DEFAULT_TEMPLATES_NAMESPACE`].
+    pub templates_namespace: String,
+    /// How Server pods run; default a StatefulSet and a Service per replica.
+    pub server_mode: ServerMode,
+    /// The intents of the objects switchyard applied.
+    pub applier: Arc<Applier>,
 }
+
+/// Default of [`Context::templates_namespace`] (Seldon's default install
+/// namespace).
+pub const DEFAULT_TEMPLATES_NAMESPACE: &str = "seldon-mesh";
 
 /// Default of [`Context::deletion_recheck`]: the status stream normally
 /// reports the end within seconds, so this only matters when its event was
@@ -57,7 +71,16 @@ impl Context {
             schedulers,
             reconcile_concurrency: super::RECONCILE_CONCURRENCY,
             deletion_recheck: DELETION_RECHECK,
+            templates_namespace: DEFAULT_TEMPLATES_NAMESPACE.to_owned(),
+            server_mode: ServerMode::default(),
+            applier: Arc::default(),
         }
+    }
+
+    /// The same, reading ServerConfigs and SeldonConfigs from `namespace`.
+    pub fn with_templates_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.templates_namespace = namespace.into();
+        self
     }
 
     /// The same, asking about accepted deletions every `every`.

@@ -36,6 +36,24 @@ pub enum ReconcileError {
         #[source]
         source: TranslateError,
     },
+    /// The objects the resource becomes cannot be built from it and its
+    /// template (names the field); final until either changes.
+    #[error("{kind} {namespace}/{name}: {source}")]
+    Build {
+        kind: &'static str,
+        namespace: String,
+        name: String,
+        #[source]
+        source: switchyard_workloads::BuildError,
+    },
+    /// The template the resource names does not exist (yet).
+    #[error("{kind} {namespace}/{name}: {template} not found; retrying until it exists")]
+    Template {
+        kind: &'static str,
+        namespace: String,
+        name: String,
+        template: String,
+    },
     /// The namespace has no discovered Seldon runtime (yet).
     #[error("{kind} {namespace}/{name}: {source}; retrying until its SeldonRuntime is discovered")]
     NoRuntime {
@@ -83,9 +101,10 @@ impl ReconcileError {
     /// Whether a later attempt at the same generation can succeed.
     pub fn retryability(&self) -> Retryability {
         let final_ = match self {
-            ReconcileError::Invalid { .. } => true,
+            ReconcileError::Invalid { .. } | ReconcileError::Build { .. } => true,
             ReconcileError::Scheduler { code, .. } => is_final_code(*code),
             ReconcileError::NoRuntime { .. }
+            | ReconcileError::Template { .. }
             | ReconcileError::Timeout { .. }
             | ReconcileError::Busy { .. }
             | ReconcileError::Read { .. }
@@ -108,6 +127,8 @@ impl ReconcileError {
     pub fn condition_message(&self) -> String {
         match self {
             ReconcileError::Invalid { source, .. } => source.to_string(),
+            ReconcileError::Build { source, .. } => source.to_string(),
+            ReconcileError::Template { template, .. } => format!("{template} not found"),
             ReconcileError::Scheduler {
                 rpc, code, message, ..
             } => format!("{rpc} failed: {code:?}: {message}"),

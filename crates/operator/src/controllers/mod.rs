@@ -32,6 +32,7 @@ pub mod model;
 pub mod pipeline;
 mod presence;
 pub mod server;
+mod server_workload;
 pub mod workload;
 
 use std::collections::HashSet;
@@ -43,6 +44,8 @@ use std::time::Duration;
 use futures_util::future::{BoxFuture, join_all};
 use futures_util::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Service;
+use switchyard_workloads::server::REPLICA_LABEL;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::reflector::Store;
@@ -52,7 +55,7 @@ use switchyard_tasks::TaskGroup;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-pub use context::{Context, DELETION_RECHECK};
+pub use context::{Context, DEFAULT_TEMPLATES_NAMESPACE, DELETION_RECHECK};
 pub use error::{ReconcileError, RetryBackoff};
 pub use experiment::{EXPERIMENT_CONTROLLER, EXPERIMENT_FINALIZER};
 pub use lifecycle::SCHEDULER_CALL_TIMEOUT;
@@ -299,17 +302,25 @@ fn server_controller(
 ) -> BoxFuture<'static, Stopped> {
     let statefulsets = apis::<StatefulSet>(context, namespaces);
     let deployments = apis::<Deployment>(context, namespaces);
+    let services = apis::<Service>(context, namespaces);
     let apis = apis::<Server>(context, namespaces);
     let ctx = controller_context(SERVER_CONTROLLER, context, apis.len());
     let concurrency = context.reconcile_concurrency;
     let build = move |ctx: Arc<ControllerContext>, term: CancellationToken| {
         let mut stores = Vec::new();
         let mut tasks: Vec<Task> = Vec::new();
-        for ((api, sts), deploy) in apis.iter().zip(&statefulsets).zip(&deployments) {
+        for (((api, sts), deploy), svc) in apis
+            .iter()
+            .zip(&statefulsets)
+            .zip(&deployments)
+            .zip(&services)
+        {
             // The workload of a Server has the Server's name (docs/seldon-compat.md#server-workloads).
             let controller = Controller::new(api.clone(), watcher::Config::default())
                 .watches(sts.clone(), watcher::Config::default(), same_name)
                 .watches(deploy.clone(), watcher::Config::default(), same_name)
+                // A Server's per-replica Services: one deleted is put back.
+                .owns(svc.clone(), watcher::Config::default().labels(REPLICA_LABEL))
                 .with_config(config(concurrency))
                 .graceful_shutdown_on(term.clone().cancelled_owned());
             let store = controller.store();

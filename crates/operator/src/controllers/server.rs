@@ -26,9 +26,10 @@ use tokio_util::sync::CancellationToken;
 use super::context::{ControllerContext, NAMESPACE_BUSY_RETRY};
 use super::error::{ReconcileError, RetryBackoff};
 use super::lifecycle::{Outcome, REASON_INVALID_SPEC, call_scheduler, write_status};
-use super::workload;
+use super::{server_workload, workload};
 use switchyard_api::{DuckStatus, Server};
 use switchyard_translate::conditions::{self, Retryability, STATEFUL_SET_OR_DEPLOYMENT_READY};
+use switchyard_translate::scaling::validate_scaling;
 use switchyard_translate::server::server_notify_request;
 
 /// The controller's name in metrics and logs.
@@ -45,6 +46,8 @@ pub const DELETED_NOTIFY_CONCURRENCY: usize = 16;
 const RPC: &str = "ServerNotify";
 const REASON_NOTIFIED: &str = "Notified";
 const REASON_NOTIFY_FAILED: &str = "NotifyFailed";
+/// Seldon's reason for a workload that could not be written.
+const REASON_UPDATE_FAILED: &str = "UpdateFailed";
 
 fn duck(server: &Server) -> Option<&DuckStatus> {
     server.status.as_ref().map(|s| &s.duck)
@@ -65,6 +68,21 @@ pub(crate) async fn reconcile(
         return notify_deleted(&server, ctx).await.map(|()| Outcome::Done);
     }
     let generation = server.meta().generation;
+    // The pods first, on every reconcile (unchanged objects cost a read,
+    // no write), so drift and deleted objects are repaired. Invalid
+    // scaling is the notify's to report; a generation refused for good
+    // stays refused until the spec changes.
+    let spec = &server.spec;
+    let scaling = validate_scaling(spec.replicas, spec.min_replicas, spec.max_replicas);
+    let settled = generation.is_some() && ctx.recall(&*server).handled_generation == generation;
+    if let Ok(scaling) = scaling
+        && !(settled && refused(&server))
+    {
+        let replicas = i32::try_from(scaling.replicas).unwrap_or(i32::MAX);
+        if let Err(error) = server_workload::apply(&server, ctx, replicas).await {
+            return failed(&server, ctx, generation, error).await;
+        }
+    }
     let handled = ctx.recall(&*server).handled_generation;
     let observed = duck(&server).and_then(|d| d.observed_generation);
     if generation.is_some() && (handled == generation || observed == generation) {
@@ -89,42 +107,53 @@ pub(crate) async fn reconcile(
             Ok(Outcome::Done)
         }
         Err(ReconcileError::Busy { .. }) => Ok(Outcome::Wait(NAMESPACE_BUSY_RETRY)),
-        Err(error) => {
-            let retry = error.retryability();
-            let message = error.condition_message();
-            let final_ = retry == Retryability::NonRetryable;
-            let invalid = matches!(error, ReconcileError::Invalid { .. });
-            write_status(
-                ctx,
-                &*server,
-                duck,
-                if final_ { generation } else { None },
-                |conditions, now| {
-                    if invalid {
-                        conditions::server::scaling_invalid(conditions, now, &message)
-                    } else {
-                        conditions::server::reconcile_failed(conditions, now, &message)
-                    }
-                },
-            )
-            .await?;
-            let first_failure = ctx.recall(&*server).backoff.failures() == 0;
-            if final_ {
-                ctx.handled(&*server);
-            }
-            if final_ || first_failure {
-                let reason = if invalid {
-                    REASON_INVALID_SPEC
-                } else {
-                    REASON_NOTIFY_FAILED
-                };
-                (ctx.shared.writer)
-                    .event(&*server, EventType::Warning, reason, message, RPC)
-                    .await;
-            }
-            Err(error)
-        }
+        Err(error) => failed(&server, ctx, generation, error).await,
     }
+}
+
+/// Reports `error` on the Server (condition; an event on a final error or
+/// the first of a run of failures) and hands it back for the retry policy.
+async fn failed(
+    server: &Server,
+    ctx: &ControllerContext,
+    generation: Option<i64>,
+    error: ReconcileError,
+) -> Result<Outcome, ReconcileError> {
+    let retry = error.retryability();
+    let message = error.condition_message();
+    let final_ = retry == Retryability::NonRetryable;
+    let invalid_scaling = matches!(error, ReconcileError::Invalid { .. });
+    write_status(
+        ctx,
+        server,
+        duck,
+        if final_ { generation } else { None },
+        |conditions, now| {
+            if invalid_scaling {
+                conditions::server::scaling_invalid(conditions, now, &message)
+            } else {
+                conditions::server::reconcile_failed(conditions, now, &message)
+            }
+        },
+    )
+    .await?;
+    let first_failure = ctx.recall(server).backoff.failures() == 0;
+    if final_ {
+        ctx.handled(server);
+    }
+    if final_ || first_failure {
+        let reason = match error {
+            ReconcileError::Invalid { .. } | ReconcileError::Build { .. } => REASON_INVALID_SPEC,
+            ReconcileError::Scheduler { .. }
+            | ReconcileError::Timeout { .. }
+            | ReconcileError::NoRuntime { .. } => REASON_NOTIFY_FAILED,
+            _ => REASON_UPDATE_FAILED,
+        };
+        (ctx.shared.writer)
+            .event(server, EventType::Warning, reason, message, RPC)
+            .await;
+    }
+    Err(error)
 }
 
 /// Whether this generation was refused for good (invalid scaling, or a

@@ -1,0 +1,166 @@
+//! A Server's pods: its StatefulSet (or Deployment) and, in StatefulSet
+//! mode, one headless Service per replica, built from its ServerConfig by
+//! `switchyard-workloads` and applied through the [`Applier`]
+//! (docs/seldon-compat.md#server-workloads). Seldon's order: the Services,
+//! then the workload; Services beyond the replica count are deleted first
+//! (envoy resolves agents by pod name through them). A workload of the
+//! other mode left by an earlier mode is deleted. Every object carries a
+//! controller owner reference, so garbage collection removes them with
+//! the Server.
+//!
+//! [`Applier`]: crate::owned::Applier
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Service;
+use kube::api::ListParams;
+use kube::{Api, Resource, ResourceExt};
+use switchyard_api::{Server, ServerConfig};
+use switchyard_workloads::Workload;
+use switchyard_workloads::server::{self as built, REPLICA_LABEL};
+
+use super::context::ControllerContext;
+use super::error::ReconcileError;
+
+/// Builds and applies the workload of `server`, with `replicas` (its
+/// validated scaling).
+pub(crate) async fn apply(
+    server: &Server,
+    ctx: &ControllerContext,
+    replicas: i32,
+) -> Result<(), ReconcileError> {
+    let shared = &ctx.shared;
+    let namespace = server.namespace().unwrap_or_default();
+    let name = server.name_any();
+    let config = server_config(server, ctx).await?;
+    let objects = built::build(server, &config, shared.server_mode, replicas).map_err(|source| {
+        ReconcileError::Build {
+            kind: "Server",
+            namespace: namespace.clone(),
+            name: name.clone(),
+            source,
+        }
+    })?;
+    let wanted: Vec<String> = objects.services.iter().map(ResourceExt::name_any).collect();
+    remove_extra_services(server, ctx, &wanted).await?;
+    for service in &objects.services {
+        shared.applier.ensure(&shared.writer, service).await?;
+    }
+    match &objects.workload {
+        Workload::StatefulSet(sts) => {
+            shared.applier.ensure(&shared.writer, sts).await?;
+            remove_if_ours::<Deployment>(server, ctx).await?;
+        }
+        Workload::Deployment(deployment) => {
+            shared.applier.ensure(&shared.writer, deployment).await?;
+            remove_if_ours::<StatefulSet>(server, ctx).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The ServerConfig `server` names, from the templates namespace.
+async fn server_config(
+    server: &Server,
+    ctx: &ControllerContext,
+) -> Result<ServerConfig, ReconcileError> {
+    let shared = &ctx.shared;
+    let wanted = &server.spec.server_config;
+    let api: Api<ServerConfig> =
+        Api::namespaced(shared.writer.client().clone(), &shared.templates_namespace);
+    let found = api
+        .get_opt(wanted)
+        .await
+        .map_err(|source| ReconcileError::Read {
+            what: format!(
+                "reading ServerConfig {}/{wanted}",
+                shared.templates_namespace
+            ),
+            source,
+        })?;
+    found.ok_or_else(|| ReconcileError::Template {
+        kind: "Server",
+        namespace: server.namespace().unwrap_or_default(),
+        name: server.name_any(),
+        template: format!(
+            "ServerConfig {}/{wanted} (spec.serverConfig)",
+            shared.templates_namespace
+        ),
+    })
+}
+
+/// Deletes this Server's per-replica Services that are not in `wanted`.
+async fn remove_extra_services(
+    server: &Server,
+    ctx: &ControllerContext,
+    wanted: &[String],
+) -> Result<(), ReconcileError> {
+    let shared = &ctx.shared;
+    let namespace = server.namespace().unwrap_or_default();
+    let name = server.name_any();
+    let api: Api<Service> = Api::namespaced(shared.writer.client().clone(), &namespace);
+    let params = ListParams::default().labels(&format!("{REPLICA_LABEL}={name}"));
+    let services = api
+        .list_metadata(&params)
+        .await
+        .map_err(|source| ReconcileError::Read {
+            what: format!("listing the replica Services of Server {namespace}/{name}"),
+            source,
+        })?;
+    for service in services.items {
+        let service_name = service.name_any();
+        if wanted.contains(&service_name) || !controlled_by(server, service.meta()) {
+            continue;
+        }
+        shared
+            .applier
+            .delete::<Service>(&shared.writer, &namespace, &service_name)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Deletes the `K` named after `server` if `server` controls it (a
+/// workload of the mode the Server no longer runs in).
+async fn remove_if_ours<K>(server: &Server, ctx: &ControllerContext) -> Result<(), ReconcileError>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let shared = &ctx.shared;
+    let namespace = server.namespace().unwrap_or_default();
+    let name = server.name_any();
+    let api: Api<K> = Api::namespaced(shared.writer.client().clone(), &namespace);
+    let found = api
+        .get_metadata_opt(&name)
+        .await
+        .map_err(|source| ReconcileError::Read {
+            what: format!("reading the {} of Server {namespace}/{name}", K::kind(&())),
+            source,
+        })?;
+    if let Some(found) = found
+        && controlled_by(server, found.meta())
+    {
+        shared
+            .applier
+            .delete::<K>(&shared.writer, &namespace, &name)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether `meta` names `server` as its controller.
+fn controlled_by(
+    server: &Server,
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> bool {
+    let uid = server.metadata.uid.as_deref();
+    meta.owner_references.iter().flatten().any(|owner| {
+        owner.controller == Some(true) && uid.is_some() && Some(owner.uid.as_str()) == uid
+    })
+}
