@@ -7,12 +7,8 @@
 //!   (approximation: lists are replaced, not merged by their patch key,
 //!   and `$patch`/`$retainKeys` directives are not interpreted).
 //! - JSON patch (RFC 6902): exact, including `test`.
-//! - Server-side apply: approximated. The applied configuration (JSON or
-//!   YAML) is merged into the live object like a merge patch (maps merged
-//!   recursively, lists and scalars replaced); there is no managedFields
-//!   tracking, so fields a manager stops applying are not removed and
-//!   `force` has nothing to override (no apply conflicts are reported).
-//!   The object is created when it does not exist.
+//! - Server-side apply: the body (JSON or YAML) is parsed here; merging,
+//!   ownership and conflicts are `managed`'s, not a patch's.
 
 use serde_json::Value;
 
@@ -85,6 +81,8 @@ impl PatchKind {
     /// Applies `patch` (as returned by `parse`) to `target`.
     pub(crate) fn apply(self, target: &mut Value, patch: &Value) -> Result<(), ApiError> {
         match self {
+            // An apply is merged by `managed`; merged here (as a merge
+            // patch) only when a caller has no managed fields to keep.
             PatchKind::Merge | PatchKind::Strategic | PatchKind::Apply => {
                 json_patch::merge(target, patch);
                 Ok(())

@@ -160,6 +160,7 @@ pub(crate) struct Query {
     pub field_manager: Option<String>,
     pub force: bool,
     pub dry_run: bool,
+    pub propagation_policy: Option<String>,
 }
 
 impl Query {
@@ -190,6 +191,7 @@ impl Query {
                 "sendInitialEvents" => q.send_initial_events = parse_bool(&key, &value)?,
                 "fieldManager" => q.field_manager = Some(value).filter(|v| !v.is_empty()),
                 "force" => q.force = parse_bool(&key, &value)?,
+                "propagationPolicy" => q.propagation_policy = Some(value),
                 "dryRun" => match value.as_str() {
                     "All" => q.dry_run = true,
                     "" => {}
