@@ -244,8 +244,26 @@ fn merge(rt: &ResourceType, path: &mut Vec<Elem>, live: &mut Value, config: &Val
 #[derive(Clone, Debug)]
 struct Conflict {
     manager: String,
+    subresource: Option<String>,
     api_version: String,
     path: String,
+}
+
+impl Conflict {
+    /// `conflict with "hpa" with subresource "scale" using apps/v1`, as
+    /// the real server words it.
+    fn with(&self) -> String {
+        match &self.subresource {
+            Some(sub) => format!(
+                "conflict with \"{}\" with subresource \"{sub}\" using {}",
+                self.manager, self.api_version
+            ),
+            None => format!(
+                "conflict with \"{}\" using {}",
+                self.manager, self.api_version
+            ),
+        }
+    }
 }
 
 fn conflict_error(rt: &ResourceType, name: &str, conflicts: &[Conflict]) -> ApiError {
@@ -256,16 +274,10 @@ fn conflict_error(rt: &ResourceType, name: &str, conflicts: &[Conflict]) -> ApiE
     );
     if n == 1 {
         let c = &conflicts[0];
-        message.push_str(&format!(
-            " conflict with \"{}\" using {}: {}",
-            c.manager, c.api_version, c.path
-        ));
+        message.push_str(&format!(" {}: {}", c.with(), c.path));
     } else {
         for c in conflicts {
-            message.push_str(&format!(
-                "\n- conflict with \"{}\" using {}: {}",
-                c.manager, c.api_version, c.path
-            ));
+            message.push_str(&format!("\n- {}: {}", c.with(), c.path));
         }
     }
     let causes: Vec<Value> = conflicts
@@ -273,7 +285,7 @@ fn conflict_error(rt: &ResourceType, name: &str, conflicts: &[Conflict]) -> ApiE
         .map(|c| {
             json!({
                 "reason": "FieldManagerConflict",
-                "message": format!("conflict with \"{}\" using {}", c.manager, c.api_version),
+                "message": c.with(),
                 "field": c.path,
             })
         })
@@ -342,6 +354,7 @@ pub(crate) fn apply(
         for path in taken {
             conflicts.push(Conflict {
                 manager: entry.manager.clone(),
+                subresource: entry.subresource.clone(),
                 api_version: entry.api_version.clone(),
                 path: fields::render(&path),
             });

@@ -273,7 +273,24 @@ async fn apply_repairs_drift_and_leaves_other_managers_fields() {
         .expect("re-applies");
     assert_eq!(steady.resource_version(), repaired.resource_version());
 
-    // Taking replicas back takes them from the autoscaler.
+    // Taking replicas back conflicts with the autoscaler, unless forced.
+    let refused = api
+        .patch(
+            "mlserver",
+            &PatchParams::apply(MANAGER),
+            &Patch::Apply(statefulset("a:1", Some(1))),
+        )
+        .await;
+    match refused {
+        Err(kube::Error::Api(status)) => assert!(
+            status.message.contains(
+                r#"conflict with "hpa" with subresource "scale" using apps/v1: .spec.replicas"#
+            ),
+            "{}",
+            status.message
+        ),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
     let taken = api
         .patch(
             "mlserver",
