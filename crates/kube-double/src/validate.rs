@@ -6,7 +6,9 @@
 //! - a Deployment's selector is immutable, and a StatefulSet's spec may
 //!   change only in `replicas`, `ordinals`, `template`, `updateStrategy`,
 //!   `persistentVolumeClaimRetentionPolicy` and `minReadySeconds`;
-//! - a RoleBinding's `roleRef` is immutable.
+//! - a RoleBinding's `roleRef` is immutable;
+//! - owner references name their owner (apiVersion, kind, name, uid), and
+//!   at most one is the controller.
 //!
 //! Everything else about schemas (types, required fields, defaults) is
 //! not checked.
@@ -32,6 +34,7 @@ fn is_apps(rt: &ResourceType, kind: &str) -> bool {
 
 /// Checks a new or updated object on its own.
 pub(crate) fn object(rt: &ResourceType, name: &str, obj: &Value) -> Result<(), ApiError> {
+    owner_references(rt, name, obj)?;
     if !(is_apps(rt, "StatefulSet") || is_apps(rt, "Deployment")) {
         return Ok(());
     }
@@ -68,6 +71,45 @@ pub(crate) fn object(rt: &ResourceType, name: &str, obj: &Value) -> Result<(), A
             "Invalid value: `selector` does not match template `labels`",
         ))
     }
+}
+
+fn owner_references(rt: &ResourceType, name: &str, obj: &Value) -> Result<(), ApiError> {
+    let references = obj
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for reference in references {
+        for (field, what) in [
+            ("apiVersion", "version"),
+            ("kind", "kind"),
+            ("name", "name"),
+            ("uid", "uid"),
+        ] {
+            let value = reference.get(field).and_then(Value::as_str).unwrap_or("");
+            if value.is_empty() {
+                return Err(ApiError::invalid(
+                    rt,
+                    name,
+                    &format!("metadata.ownerReferences.{field}"),
+                    &format!("Invalid value: \"\": {what} must not be empty"),
+                ));
+            }
+        }
+    }
+    let controllers = references
+        .iter()
+        .filter(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+        .count();
+    if controllers > 1 {
+        return Err(ApiError::invalid(
+            rt,
+            name,
+            "metadata.ownerReferences",
+            "Invalid value: Only one reference can have Controller set to true",
+        ));
+    }
+    Ok(())
 }
 
 /// Checks an update of `current` into `new`.
@@ -155,5 +197,18 @@ mod tests {
             update(sts, "a", &good, &renamed).map_err(|e| e.code),
             Err(422)
         );
+    }
+
+    #[test]
+    fn owner_reference_rules() {
+        let catalog = Catalog::new(&[]);
+        let cm = catalog.get(catalog.find("", "v1", "configmaps").expect("served"));
+        let owner = |uid: &str, controller: bool| json!({"apiVersion": "v1", "kind": "ConfigMap", "name": "o", "uid": uid, "controller": controller});
+        let with = |refs: Value| json!({"metadata": {"ownerReferences": refs}});
+        assert!(object(cm, "c", &with(json!([owner("1", true), owner("2", false)]))).is_ok());
+        let two = object(cm, "c", &with(json!([owner("1", true), owner("2", true)])));
+        assert_eq!(two.map_err(|e| e.code), Err(422));
+        let no_uid = object(cm, "c", &with(json!([owner("", true)])));
+        assert!(no_uid.is_err_and(|e| e.message.contains("uid must not be empty")));
     }
 }

@@ -118,14 +118,29 @@ async fn deleting_an_owner_collects_its_dependents() {
         )
         .await
         .expect("creates");
+    let mut second_owner = owned_by(&keeper);
+    second_owner["controller"] = json!(false);
+    let mut two_controllers = json!({"metadata": {
+        "name": "shared",
+        "ownerReferences": [owned_by(&server), owned_by(&keeper)],
+    }});
+    // At most one owner is the controller, as on a real server.
+    assert_eq!(
+        api_code(
+            configmaps
+                .create(
+                    &PostParams::default(),
+                    &serde_json::from_value(two_controllers.clone()).expect("valid ConfigMap"),
+                )
+                .await
+        ),
+        422
+    );
+    two_controllers["metadata"]["ownerReferences"][1] = second_owner;
     configmaps
         .create(
             &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {
-                "name": "shared",
-                "ownerReferences": [owned_by(&server), owned_by(&keeper)],
-            }}))
-            .expect("valid ConfigMap"),
+            &serde_json::from_value(two_controllers).expect("valid ConfigMap"),
         )
         .await
         .expect("creates");
