@@ -74,6 +74,13 @@ impl ResourceType {
         }
     }
 
+    /// Whether objects of this kind carry `metadata.generation`: custom
+    /// resources and the apps/v1 workloads do; ConfigMaps, Services,
+    /// ServiceAccounts, RBAC, Leases, Events and Namespaces do not.
+    pub fn has_generation(&self) -> bool {
+        self.custom || self.group == "apps"
+    }
+
     /// `models`, `models/status`, `models/scale`: the label of stats.
     pub fn resource_label(&self, subresource: Option<&str>) -> String {
         match subresource {

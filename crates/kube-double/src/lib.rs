@@ -13,7 +13,8 @@
 //!
 //! What is exact: resourceVersion (one global counter, a new one per
 //! write), optimistic concurrency (409 on a stale resourceVersion),
-//! `metadata.generation` (bumped on changes outside metadata and status),
+//! `metadata.generation` (on custom resources and apps/v1 workloads,
+//! bumped on changes outside metadata and status),
 //! the status and scale subresources, finalizers and deletionTimestamp,
 //! no-op writes (no new resourceVersion, no event, counted as no-ops in
 //! `stats`), list pagination (consistent snapshots), watch resumption

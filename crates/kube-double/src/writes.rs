@@ -4,7 +4,8 @@
 //! preconditions, `metadata.generation`, `metadata.managedFields` and
 //! finalizers.
 //!
-//! - Create sets uid, creationTimestamp, generation 1 and a new
+//! - Create sets uid, creationTimestamp, generation 1 (for kinds that
+//!   have one: custom resources and apps/v1 workloads) and a new
 //!   resourceVersion, drops `.status` for kinds with a status subresource,
 //!   and answers 409 AlreadyExists for a taken name.
 //! - Update (and patch, which is an update of the patched object) answers
@@ -211,7 +212,8 @@ impl Writer<'_> {
         }
         object::set_meta(&mut body, "uid", Some(json!(object::new_uid())));
         object::set_meta(&mut body, "creationTimestamp", Some(object::now()));
-        object::set_meta(&mut body, "generation", Some(json!(1)));
+        let generation = rt.has_generation().then(|| json!(1));
+        object::set_meta(&mut body, "generation", generation);
         if rt.status {
             object::set_field(&mut body, "status", None);
         }
@@ -312,7 +314,7 @@ impl Writer<'_> {
         }
         check_finalizers(rt, key, current, &new)?;
         validate::update(rt, &key.1, current, &new)?;
-        if object::spec_changed(current, &new, rt.status) {
+        if rt.has_generation() && object::spec_changed(current, &new, rt.status) {
             let generation = object::generation(current) + 1;
             object::set_meta(&mut new, "generation", Some(json!(generation)));
         }
@@ -482,8 +484,12 @@ impl Writer<'_> {
             let mut new = (*current).clone();
             object::set_meta(&mut new, "deletionTimestamp", Some(object::now()));
             object::set_meta(&mut new, "deletionGracePeriodSeconds", Some(json!(0)));
-            let generation = object::generation(&current) + 1;
-            object::set_meta(&mut new, "generation", Some(json!(generation)));
+            // As the real server: a generation, where the kind has one,
+            // goes up when deletion starts.
+            let generation = object::generation(&current);
+            if generation > 0 {
+                object::set_meta(&mut new, "generation", Some(json!(generation + 1)));
+            }
             return self.finish(key, current, new);
         }
         if self.dry_run {

@@ -98,6 +98,10 @@ async fn rbac_and_service_accounts_are_served_and_watched() {
         .await
         .expect("applies a Role");
     assert_eq!(role.rules.map(|r| r.len()), Some(1));
+    assert!(
+        role.metadata.generation.is_none(),
+        "only some kinds have a generation"
+    );
     let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), "fraud");
     let binding = |role: &str| {
         json!({
