@@ -112,6 +112,10 @@ async fn dispatch(shared: &Shared, req: Request<Incoming>) -> Result<Response<Ap
         Route::GroupResources(group, version) => {
             discovery::resource_list(catalog, &group, &version)
         }
+        Route::OpenApiRoot => discovery::openapi_root(catalog),
+        Route::OpenApiGroupVersion(group, version) => {
+            discovery::openapi_group_version(catalog, &group, &version)
+        }
         Route::Resource(_) => return Err(ApiError::no_route()),
     };
     let content_type = if aggregated && is_aggregatable {
