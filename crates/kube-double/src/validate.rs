@@ -11,7 +11,10 @@
 //!   at most one is the controller.
 //!
 //! Everything else about schemas (types, required fields, defaults) is
-//! not checked.
+//! not checked. Without defaulting, the StatefulSet rule is stricter than
+//! a real server's in one case: a field the operator stops applying is
+//! removed here, where a real server would default it back to the same
+//! value (a StatefulSet's `podManagementPolicy`, say).
 
 use serde_json::Value;
 

@@ -24,7 +24,7 @@
 //!   prunes them.
 //! - `/status` writes change only `.status` and never the generation.
 //! - Delete of an object with finalizers sets deletionTimestamp (bumping
-//!   the generation) and leaves it in place; the write that removes the
+//!   the generation where there is one) and leaves it in place; the write that removes the
 //!   last finalizer deletes it (one DELETED event carrying that last
 //!   state). No new finalizers may be added while deleting (422). Objects
 //!   removed are listed in the `WriteReport`, and the handler has `gc`
@@ -870,6 +870,37 @@ mod tests {
                 .patch(&key("c"), PatchKind::Apply, &nameless, None)
                 .map_err(|e| e.code),
             Err(400)
+        );
+    }
+
+    #[test]
+    fn managed_fields_are_tracked_and_can_be_cleared() {
+        let mut f = Fixture::new("configmaps");
+        let created = f
+            .writer()
+            .create("ns", json!({"metadata": {"name": "c"}, "data": {"a": "1"}}))
+            .expect("creates");
+        let entries = created["metadata"]["managedFields"].clone();
+        assert_eq!(entries[0]["manager"], "test");
+        assert_eq!(entries[0]["operation"], "Update");
+        assert_eq!(entries[0]["fieldsV1"], json!({"f:data": {"f:a": {}}}));
+        // Sent back as read, they stay; `[{}]` clears them.
+        let mut cleared = (*created).clone();
+        cleared["metadata"]["managedFields"] = json!([{}]);
+        let mut writer = f.writer();
+        writer.manager = None;
+        let cleared = writer
+            .update(&key("c"), cleared, Precondition::IfPresent)
+            .expect("updates");
+        assert!(
+            object::meta(&cleared)
+                .expect("meta")
+                .get("managedFields")
+                .is_none()
+        );
+        assert_ne!(
+            object::resource_version(&cleared),
+            object::resource_version(&created)
         );
     }
 

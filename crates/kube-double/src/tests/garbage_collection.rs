@@ -283,3 +283,35 @@ async fn orphan_propagation_keeps_dependents() {
     assert_eq!(double.stats().collected("services"), 0);
     double.shutdown().await.expect("stops");
 }
+
+#[tokio::test]
+async fn deleting_a_collection_collects_every_owner_s_dependents() {
+    let (double, client) = start().await;
+    let services: Api<Service> = Api::namespaced(client.clone(), "ns1");
+    for name in ["a", "b"] {
+        let server = create_server(&client, "ns1", name).await;
+        let svc = format!("{name}-0");
+        services
+            .patch(
+                &svc,
+                &apply(),
+                &Patch::Apply(service(&svc, vec![owned_by(&server)])),
+            )
+            .await
+            .expect("applies");
+    }
+    Api::<Server>::namespaced(client.clone(), "ns1")
+        .delete_collection(&DeleteParams::default(), &Default::default())
+        .await
+        .expect("deletes the Servers");
+    assert!(
+        services
+            .list(&Default::default())
+            .await
+            .expect("lists")
+            .items
+            .is_empty()
+    );
+    assert_eq!(double.stats().collected("services"), 2);
+    double.shutdown().await.expect("stops");
+}
