@@ -215,8 +215,12 @@ impl Call<'_> {
     }
 
     /// After a write, with no lock held: counts what it did (changed the
-    /// store or not) and collects the dependents of what it removed.
+    /// store or not) and collects the dependents of what it removed. A dry
+    /// run did neither, and is not an outcome.
     fn settle(&self, verb: &'static str, report: WriteReport, propagation: Propagation) {
+        if self.query.dry_run {
+            return;
+        }
         let resource = self
             .rt
             .resource_label(self.path.subresource.map(Subresource::as_str));

@@ -177,6 +177,27 @@ async fn apply_creates_and_the_same_intent_again_is_no_write() {
     assert_eq!(stats.changes(), 1);
     assert_eq!(stats.no_ops(), 1);
     assert_eq!(stats.writes(), 2, "requests still count both");
+
+    // A dry run answers what would be, stores nothing, is no outcome.
+    let dry = api
+        .patch(
+            "mlserver",
+            &apply().dry_run(),
+            &Patch::Apply(statefulset("b:1", Some(1))),
+        )
+        .await
+        .expect("dry run");
+    assert_eq!(
+        image_of(&dry),
+        [("agent".to_string(), Some("b:1".to_string()))]
+    );
+    let stored = api.get("mlserver").await.expect("gets");
+    assert_eq!(
+        image_of(&stored),
+        [("agent".to_string(), Some("a:1".to_string()))]
+    );
+    assert_eq!(double.stats().changes(), 1);
+    assert_eq!(double.stats().no_ops(), 1);
     double.shutdown().await.expect("stops");
 }
 
