@@ -28,8 +28,8 @@
 //!
 //! What is approximated (see each module): list types for apply come from
 //! a table of the built-in fields the operator uses, not OpenAPI
-//! (`fields`); strategic merge patch on built-in kinds is a JSON merge
-//! patch (`patch`); no schema validation, pruning or defaulting (of
+//! (`fields`); strategic merge patch on built-in kinds ignores order hints
+//! (`strategic`); no schema validation, pruning or defaulting (of
 //! custom resources or built-ins); garbage collection runs inside the
 //! deleting request and treats `Foreground` as `Background` (`gc`);
 //! core/v1 and events.k8s.io/v1 events are stored separately; namespaces
@@ -56,6 +56,7 @@ mod server;
 mod shared;
 pub mod stats;
 mod store;
+mod strategic;
 mod validate;
 mod watch;
 mod writes;

@@ -387,7 +387,7 @@ impl Writer<'_> {
         }
         let current = self.current(key)?;
         let mut patched = (*current).clone();
-        kind.apply(&mut patched, patch)?;
+        kind.apply(self.rt, &mut patched, patch)?;
         match subresource {
             Some(Subresource::Status) => self.update_status(key, patched, Precondition::IfPresent),
             _ => self.update(key, patched, Precondition::IfPresent),
@@ -441,7 +441,7 @@ impl Writer<'_> {
         patch: &Value,
     ) -> Result<Value, ApiError> {
         let mut scale = self.scale(key)?;
-        kind.apply(&mut scale, patch)?;
+        kind.apply(self.rt, &mut scale, patch)?;
         self.update_scale(key, scale)
     }
 

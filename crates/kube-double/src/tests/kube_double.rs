@@ -201,7 +201,7 @@ async fn configmap_crud_and_selectors() {
         api_reason(cms.replace("plain", &PostParams::default(), &stale).await),
         "Conflict"
     );
-    // Strategic merge works on built-ins (as a merge patch).
+    // Strategic merge works on built-ins.
     let patched = cms
         .patch(
             "plain",

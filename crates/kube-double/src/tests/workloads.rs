@@ -404,3 +404,57 @@ async fn server_scale_subresource() {
     );
     double.shutdown().await.expect("stops");
 }
+
+#[tokio::test]
+async fn strategic_merge_patches_merge_containers_by_name() {
+    let (double, client) = start().await;
+    let api: Api<StatefulSet> = Api::namespaced(client, "fraud");
+    let mut sts = workload("StatefulSet", "mlserver", 1);
+    sts["spec"]["template"]["spec"]["containers"] = json!([
+        {"name": "agent", "image": "a:1", "env": [{"name": "A", "value": "1"}]},
+        {"name": "proxy", "image": "p:1"},
+    ]);
+    api.patch("mlserver", &apply(), &Patch::Apply(&sts))
+        .await
+        .expect("applies");
+    // As `kubectl set image` or `kubectl edit` send it.
+    let patched = api
+        .patch(
+            "mlserver",
+            &PatchParams {
+                field_manager: Some("kubectl-set".into()),
+                ..PatchParams::default()
+            },
+            &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "agent", "image": "a:2"},
+            ]}}}})),
+        )
+        .await
+        .expect("patches");
+    let containers: Vec<(String, Option<String>, usize)> = patched
+        .spec
+        .template
+        .spec
+        .as_ref()
+        .map(|p| {
+            p.containers
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.clone(),
+                        c.image.clone(),
+                        c.env.iter().flatten().count(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        containers,
+        [
+            ("agent".to_string(), Some("a:2".to_string()), 1),
+            ("proxy".to_string(), Some("p:1".to_string()), 0),
+        ]
+    );
+    double.shutdown().await.expect("stops");
+}
