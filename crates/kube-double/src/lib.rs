@@ -8,7 +8,7 @@
 //! `watch` fan-out to bounded per-watcher queues -> watch streams; a
 //! write that removed objects then has `gc` delete their dependents.
 //! `catalog` lists the served kinds (built-ins plus the Seldon CRDs) and
-//! `discovery` renders them. The `ApiDoubleHandle` owns the server, hands
+//! `discovery` renders them (with an OpenAPI v3 skeleton for kubectl). The `ApiDoubleHandle` owns the server, hands
 //! out clients and turns the fault knobs.
 //!
 //! What is exact: resourceVersion (one global counter, a new one per
