@@ -1,6 +1,7 @@
 //! The catalogue of resource types the double serves: a fixed list of
 //! built-in kinds (namespaces, events, services, configmaps, secrets,
-//! statefulsets, deployments, leases, events.k8s.io events) plus one entry
+//! serviceaccounts, statefulsets, deployments, roles, rolebindings,
+//! leases, events.k8s.io events) plus one entry
 //! per served version of each CustomResourceDefinition it was started with
 //! (by default the seven Seldon kinds of `resources::crd::all()`).
 //!
@@ -71,6 +72,13 @@ impl ResourceType {
         } else {
             format!("{}.{}", self.kind, self.group)
         }
+    }
+
+    /// Whether objects of this kind carry `metadata.generation`: custom
+    /// resources and the apps/v1 workloads do; ConfigMaps, Services,
+    /// ServiceAccounts, RBAC, Leases, Events and Namespaces do not.
+    pub fn has_generation(&self) -> bool {
+        self.custom || self.group == "apps"
     }
 
     /// `models`, `models/status`, `models/scale`: the label of stats.
@@ -147,6 +155,16 @@ const BUILTINS: &[Builtin] = &[
         scale: false,
     },
     Builtin {
+        group: "",
+        version: "v1",
+        kind: "ServiceAccount",
+        plural: "serviceaccounts",
+        namespaced: true,
+        short_names: &["sa"],
+        status: false,
+        scale: false,
+    },
+    Builtin {
         group: "apps",
         version: "v1",
         kind: "StatefulSet",
@@ -165,6 +183,26 @@ const BUILTINS: &[Builtin] = &[
         short_names: &["deploy"],
         status: true,
         scale: true,
+    },
+    Builtin {
+        group: "rbac.authorization.k8s.io",
+        version: "v1",
+        kind: "Role",
+        plural: "roles",
+        namespaced: true,
+        short_names: &[],
+        status: false,
+        scale: false,
+    },
+    Builtin {
+        group: "rbac.authorization.k8s.io",
+        version: "v1",
+        kind: "RoleBinding",
+        plural: "rolebindings",
+        namespaced: true,
+        short_names: &[],
+        status: false,
+        scale: false,
     },
     Builtin {
         group: "coordination.k8s.io",
@@ -289,10 +327,12 @@ fn builtin(b: &Builtin) -> ResourceType {
         short_names: b.short_names.iter().map(|s| (*s).into()).collect(),
         categories: Vec::new(),
         status: b.status,
+        // apps/v1 workloads: the Scale's selector is `.spec.selector`
+        // rendered as a label selector string.
         scale: b.scale.then(|| ScalePaths {
             spec_replicas: ".spec.replicas".into(),
             status_replicas: ".status.replicas".into(),
-            label_selector: None,
+            label_selector: Some(".spec.selector".into()),
         }),
         custom: false,
     }

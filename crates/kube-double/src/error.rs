@@ -80,6 +80,24 @@ impl ApiError {
         )
     }
 
+    /// 409 for a server-side apply that would change fields other managers
+    /// own (`causes`: one `FieldManagerConflict` per field).
+    pub fn apply_conflict(
+        rt: &ResourceType,
+        name: &str,
+        message: String,
+        causes: Vec<Value>,
+    ) -> Self {
+        let mut error = Self::new(409, "Conflict", message);
+        error.details = Some(json!({
+            "name": name,
+            "group": rt.group,
+            "kind": rt.plural,
+            "causes": causes,
+        }));
+        error
+    }
+
     /// 422 naming the field at fault.
     pub fn invalid(rt: &ResourceType, name: &str, field: &str, detail: &str) -> Self {
         let mut error = Self::new(

@@ -3,7 +3,9 @@
 //! counters and injected faults, then the read or write on the locked
 //! collection, and the response (an object, a list, a watch stream or a
 //! `Status`). Bodies are parsed before a lock is taken and rendered after
-//! it is released; no lock is held across an `.await`.
+//! it is released; no lock is held across an `.await`. After a write, with
+//! the lock released, its outcome is counted (changed or no-op) and `gc`
+//! collects the dependents of what it removed.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use serde_json::Value;
 use super::catalog::ResourceType;
 use super::discovery;
 use super::error::ApiError;
+use super::gc::{self, Owner, Propagation};
 use super::object;
 use super::patch::PatchKind;
 use super::render::{self, Projection};
@@ -26,7 +29,7 @@ use super::shared::Shared;
 use super::stats::Verb;
 use super::store::Key;
 use super::watch::{self, WatchBody, WatchRequest, WatchStart};
-use super::writes::{DeletePreconditions, Precondition, Writer};
+use super::writes::{DeletePreconditions, Precondition, WriteReport, Writer};
 
 /// A response body: whole, or a watch stream.
 pub(crate) type ApiBody = Either<Full<Bytes>, WatchBody>;
@@ -109,6 +112,10 @@ async fn dispatch(shared: &Shared, req: Request<Incoming>) -> Result<Response<Ap
         Route::GroupResources(group, version) => {
             discovery::resource_list(catalog, &group, &version)
         }
+        Route::OpenApiRoot => discovery::openapi_root(catalog),
+        Route::OpenApiGroupVersion(group, version) => {
+            discovery::openapi_group_version(catalog, &group, &version)
+        }
         Route::Resource(_) => return Err(ApiError::no_route()),
     };
     let content_type = if aggregated && is_aggregatable {
@@ -164,7 +171,18 @@ struct Call<'a> {
     query: Query,
     projection: Projection,
     content_type: Option<String>,
+    /// The field manager a write without `fieldManager` gets: the
+    /// User-Agent up to its first `/`, as the real server defaults it.
+    agent_manager: Option<String>,
     body: Bytes,
+}
+
+/// The longest field manager name the real server accepts.
+const MAX_FIELD_MANAGER: usize = 128;
+
+fn manager_from_user_agent(user_agent: Option<&str>) -> Option<String> {
+    let prefix = user_agent?.split('/').next()?.trim();
+    (!prefix.is_empty()).then(|| prefix.chars().take(MAX_FIELD_MANAGER).collect())
 }
 
 impl Call<'_> {
@@ -175,12 +193,45 @@ impl Call<'_> {
         )
     }
 
+    /// The field manager of a write: `fieldManager`, else from the
+    /// User-Agent.
+    fn manager(&self) -> Option<&str> {
+        self.query
+            .field_manager
+            .as_deref()
+            .or(self.agent_manager.as_deref())
+    }
+
     fn writer<'c>(&'c self, collection: &'c mut super::store::Collection) -> Writer<'c> {
         Writer {
             rt: self.rt,
             revision: &self.shared.revision,
             collection,
             dry_run: self.query.dry_run,
+            manager: self.manager(),
+            force: self.query.force,
+            report: WriteReport::default(),
+        }
+    }
+
+    /// After a write, with no lock held: counts what it did (changed the
+    /// store or not) and collects the dependents of what it removed. A dry
+    /// run did neither, and is not an outcome.
+    fn settle(&self, verb: &'static str, report: WriteReport, propagation: Propagation) {
+        if self.query.dry_run {
+            return;
+        }
+        let resource = self
+            .rt
+            .resource_label(self.path.subresource.map(Subresource::as_str));
+        self.shared.stats.record_outcome(
+            verb,
+            &resource,
+            self.manager().unwrap_or(""),
+            &report.changed,
+        );
+        if !report.removed.is_empty() && propagation != Propagation::Orphan {
+            gc::collect(self.shared, report.removed, propagation);
         }
     }
 }
@@ -212,6 +263,7 @@ async fn resource(
     }
     let projection = Projection::from_accept(header(&req, ACCEPT));
     let content_type = header(&req, CONTENT_TYPE).map(str::to_string);
+    let agent_manager = manager_from_user_agent(header(&req, USER_AGENT));
     let body = if verb.is_write() {
         read_body(req.into_body(), shared.config.max_body_bytes).await?
     } else {
@@ -224,6 +276,7 @@ async fn resource(
         query,
         projection,
         content_type,
+        agent_manager,
         body,
     };
     match verb {
@@ -494,10 +547,13 @@ fn create(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
     let obj = parse_json(call)?;
     check_namespace(call)?;
     let ns = call.path.namespace.as_deref().unwrap_or("");
-    let created = {
+    let (created, report) = {
         let mut collection = call.shared.lock(call.path.id);
-        call.writer(&mut collection).create(ns, obj)?
+        let mut writer = call.writer(&mut collection);
+        let created = writer.create(ns, obj)?;
+        (created, writer.report)
     };
+    call.settle("create", report, Propagation::Background);
     Ok(ok(201, render::object(&created, call.projection)))
 }
 
@@ -524,17 +580,19 @@ fn update(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
     } else {
         Precondition::IfPresent
     };
-    let written = {
+    let (written, report) = {
         let mut collection = call.shared.lock(call.path.id);
         let mut writer = call.writer(&mut collection);
-        match call.path.subresource {
+        let written = match call.path.subresource {
             None => Written::Object(writer.update(&key, obj, precondition)?),
             Some(Subresource::Status) => {
                 Written::Object(writer.update_status(&key, obj, precondition)?)
             }
             Some(Subresource::Scale) => Written::Scale(writer.update_scale(&key, obj)?),
-        }
+        };
+        (written, writer.report)
     };
+    call.settle("update", report, Propagation::Background);
     Ok(written.respond(call.projection))
 }
 
@@ -547,25 +605,57 @@ fn patch(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
         ));
     }
     let key = call.key();
-    let written = {
+    let (written, report) = {
         let mut collection = call.shared.lock(call.path.id);
         let mut writer = call.writer(&mut collection);
-        match call.path.subresource {
+        let written = match call.path.subresource {
             Some(Subresource::Scale) => Written::Scale(writer.patch_scale(&key, kind, &patch)?),
             sub => Written::Object(writer.patch(&key, kind, &patch, sub)?),
-        }
+        };
+        (written, writer.report)
     };
+    let verb = if kind == PatchKind::Apply {
+        "apply"
+    } else {
+        "patch"
+    };
+    call.settle(verb, report, Propagation::Background);
     Ok(written.respond(call.projection))
+}
+
+/// The propagation policy of a delete: the query's, else the body's.
+fn propagation(call: &Call<'_>, options: &DeletePreconditions) -> Result<Propagation, ApiError> {
+    match call
+        .query
+        .propagation_policy
+        .as_deref()
+        .or(options.propagation_policy.as_deref())
+    {
+        None | Some("") => Ok(Propagation::default()),
+        Some(policy) => Propagation::parse(policy).ok_or_else(|| {
+            ApiError::unprocessable(format!(
+                "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: {policy:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
+            ))
+        }),
+    }
 }
 
 fn delete(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
     let pre = DeletePreconditions::from_body(&call.body)?;
+    let propagation = propagation(call, &pre)?;
     let key = call.key();
-    let (deleted, still_there) = {
+    let (deleted, still_there, report) = {
         let mut collection = call.shared.lock(call.path.id);
-        let deleted = call.writer(&mut collection).delete(&key, &pre)?;
-        (deleted, collection.contains(&key))
+        let mut writer = call.writer(&mut collection);
+        let deleted = writer.delete(&key, &pre)?;
+        let report = writer.report;
+        (deleted, collection.contains(&key), report)
     };
+    if propagation == Propagation::Orphan && !call.query.dry_run {
+        let owner = Owner::of(call.rt, &deleted);
+        gc::collect(call.shared, vec![owner], Propagation::Orphan);
+    }
+    call.settle("delete", report, propagation);
     // 202 while finalizers hold the object, as the real server answers.
     let code = if still_there && !call.query.dry_run {
         202
@@ -577,7 +667,9 @@ fn delete(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
 
 fn delete_collection(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
     let filter = filter(call)?;
-    let (deleted, at) = {
+    let options = DeletePreconditions::from_body(&call.body)?;
+    let propagation = propagation(call, &options)?;
+    let (deleted, at, report) = {
         let mut collection = call.shared.lock(call.path.id);
         let keys: Vec<Key> = collection
             .matching(&filter)
@@ -593,8 +685,13 @@ fn delete_collection(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
         for key in &keys {
             deleted.push(writer.delete(key, &DeletePreconditions::default())?);
         }
-        (deleted, call.shared.revision.current())
+        (deleted, call.shared.revision.current(), writer.report)
     };
+    if propagation == Propagation::Orphan && !call.query.dry_run {
+        let owners = deleted.iter().map(|o| Owner::of(call.rt, o)).collect();
+        gc::collect(call.shared, owners, Propagation::Orphan);
+    }
+    call.settle("deletecollection", report, propagation);
     Ok(ok(
         200,
         render::list(

@@ -5,35 +5,47 @@
 //! Requests flow `server` (accept, one task per connection) -> `handler`
 //! (latency, routing by `route`, counters in `stats`, faults from
 //! `faults`) -> `writes` / reads on one locked `store::Collection` ->
-//! `watch` fan-out to bounded per-watcher queues -> watch streams.
+//! `watch` fan-out to bounded per-watcher queues -> watch streams; a
+//! write that removed objects then has `gc` delete their dependents.
 //! `catalog` lists the served kinds (built-ins plus the Seldon CRDs) and
-//! `discovery` renders them. The `ApiDoubleHandle` owns the server, hands
+//! `discovery` renders them (with an OpenAPI v3 skeleton for kubectl). The `ApiDoubleHandle` owns the server, hands
 //! out clients and turns the fault knobs.
 //!
 //! What is exact: resourceVersion (one global counter, a new one per
 //! write), optimistic concurrency (409 on a stale resourceVersion),
-//! `metadata.generation` (bumped on changes outside metadata and status),
-//! the status subresource, finalizers and deletionTimestamp, no-op writes
-//! (no new resourceVersion, no event), list pagination (consistent
-//! snapshots), watch resumption from a resourceVersion with bookmarks and
-//! 410 Expired outside the history window, selector transitions in
-//! watches, `Status` error bodies.
+//! `metadata.generation` (on custom resources and apps/v1 workloads,
+//! bumped on changes outside metadata and status),
+//! the status and scale subresources, finalizers and deletionTimestamp,
+//! no-op writes (no new resourceVersion, no event, counted as no-ops in
+//! `stats`), list pagination (consistent snapshots), watch resumption
+//! from a resourceVersion with bookmarks and 410 Expired outside the
+//! history window, selector transitions in watches, `Status` error bodies.
+//! Close to exact: server-side apply with `managedFields`, conflicts,
+//! `force` and removal of fields no longer applied (`managed`, `fields`);
+//! garbage collection of dependents through `ownerReferences`
+//! (`gc`); the validation that protects workloads' selectors and
+//! immutable fields (`validate`).
 //!
-//! What is approximated (see each module): server-side apply is a deep
-//! merge without managedFields (`patch`); strategic merge patch on built-in
-//! kinds is a JSON merge patch (`patch`); no schema validation, pruning or
-//! defaulting of custom resources; no garbage collection or propagation
-//! policies (`writes`); core/v1 and events.k8s.io/v1 events are stored
-//! separately; namespaces are deleted at once, without their contents;
-//! field selectors on built-in kinds accept any path (`selector`); the
-//! history window is a count of changes per resource type, not a time.
+//! What is approximated (see each module): list types for apply come from
+//! a table of the built-in fields the operator uses, not OpenAPI
+//! (`fields`); strategic merge patch on built-in kinds ignores order hints
+//! (`strategic`); no schema validation, pruning or defaulting (of
+//! custom resources or built-ins); garbage collection runs inside the
+//! deleting request and treats `Foreground` as `Background` (`gc`);
+//! core/v1 and events.k8s.io/v1 events are stored separately; namespaces
+//! are deleted at once, without their contents; field selectors on
+//! built-in kinds accept any path (`selector`); the history window is a
+//! count of changes per resource type, not a time.
 
 pub mod catalog;
 pub mod config;
 mod discovery;
 pub mod error;
 pub mod faults;
+mod fields;
+mod gc;
 mod handler;
+mod managed;
 mod object;
 mod patch;
 mod render;
@@ -44,6 +56,8 @@ mod server;
 mod shared;
 pub mod stats;
 mod store;
+mod strategic;
+mod validate;
 mod watch;
 mod writes;
 
@@ -51,7 +65,7 @@ pub use config::ApiDoubleConfig;
 pub use error::ApiError;
 pub use faults::{FailWith, WriteScope};
 pub use server::{ApiDouble, ApiDoubleError, ApiDoubleHandle, SHUTDOWN_GRACE};
-pub use stats::{ApiCall, ApiStats, Verb};
+pub use stats::{ApiCall, ApiStats, ObjectKey, Verb, WriteKey, WriteOutcome};
 
 #[cfg(test)]
 mod tests;

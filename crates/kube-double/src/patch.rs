@@ -3,20 +3,17 @@
 //!
 //! - JSON merge patch (RFC 7386): exact.
 //! - Strategic merge patch: refused with 415 for custom resources, as the
-//!   real server does; for built-in kinds applied as a JSON merge patch
-//!   (approximation: lists are replaced, not merged by their patch key,
-//!   and `$patch`/`$retainKeys` directives are not interpreted).
+//!   real server does; for built-in kinds merged by `strategic` (lists by
+//!   their patch merge key, `$patch` directives; order hints ignored).
 //! - JSON patch (RFC 6902): exact, including `test`.
-//! - Server-side apply: approximated. The applied configuration (JSON or
-//!   YAML) is merged into the live object like a merge patch (maps merged
-//!   recursively, lists and scalars replaced); there is no managedFields
-//!   tracking, so fields a manager stops applying are not removed and
-//!   `force` has nothing to override (no apply conflicts are reported).
-//!   The object is created when it does not exist.
+//! - Server-side apply: the body (JSON or YAML) is parsed here; merging,
+//!   ownership and conflicts are `managed`'s, not a patch's.
 
 use serde_json::Value;
 
+use super::catalog::ResourceType;
 use super::error::ApiError;
+use super::strategic;
 
 /// The patch types of the Kubernetes API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,10 +79,19 @@ impl PatchKind {
         }
     }
 
-    /// Applies `patch` (as returned by `parse`) to `target`.
-    pub(crate) fn apply(self, target: &mut Value, patch: &Value) -> Result<(), ApiError> {
+    /// Applies `patch` (as returned by `parse`) to `target`, an object of
+    /// type `rt` (whose list types a strategic merge patch needs).
+    pub(crate) fn apply(
+        self,
+        rt: &ResourceType,
+        target: &mut Value,
+        patch: &Value,
+    ) -> Result<(), ApiError> {
         match self {
-            PatchKind::Merge | PatchKind::Strategic | PatchKind::Apply => {
+            PatchKind::Strategic => strategic::merge(rt, target, patch),
+            // An apply is merged by `managed`; merged here (as a merge
+            // patch) only for the `Scale` view.
+            PatchKind::Merge | PatchKind::Apply => {
                 json_patch::merge(target, patch);
                 Ok(())
             }
@@ -130,24 +136,28 @@ mod tests {
 
     #[test]
     fn merge_json_and_apply() {
+        let catalog = crate::catalog::Catalog::new(&[]);
+        let rt = catalog.get(catalog.find("", "v1", "configmaps").expect("served"));
         let mut obj = json!({"spec": {"a": 1, "b": [1, 2]}, "status": {"x": 1}});
         let merge = PatchKind::Merge
             .parse(br#"{"spec": {"a": null, "b": [3]}}"#)
             .expect("parses");
-        PatchKind::Merge.apply(&mut obj, &merge).expect("applies");
+        PatchKind::Merge
+            .apply(rt, &mut obj, &merge)
+            .expect("applies");
         assert_eq!(obj["spec"], json!({"b": [3]}));
 
         let ops = PatchKind::Json
             .parse(br#"[{"op": "test", "path": "/status/x", "value": 1}, {"op": "replace", "path": "/status/x", "value": 2}]"#)
             .expect("parses");
-        PatchKind::Json.apply(&mut obj, &ops).expect("applies");
+        PatchKind::Json.apply(rt, &mut obj, &ops).expect("applies");
         assert_eq!(obj["status"]["x"], 2);
         let failing = PatchKind::Json
             .parse(br#"[{"op": "test", "path": "/status/x", "value": 9}]"#)
             .expect("parses");
         assert_eq!(
             PatchKind::Json
-                .apply(&mut obj, &failing)
+                .apply(rt, &mut obj, &failing)
                 .map_err(|e| e.code),
             Err(422)
         );
@@ -155,7 +165,9 @@ mod tests {
         let yaml = PatchKind::Apply
             .parse(b"status:\n  y: two\n")
             .expect("YAML parses");
-        PatchKind::Apply.apply(&mut obj, &yaml).expect("applies");
+        PatchKind::Apply
+            .apply(rt, &mut obj, &yaml)
+            .expect("applies");
         assert_eq!(obj["status"], json!({"x": 2, "y": "two"}));
         assert_eq!(PatchKind::Merge.parse(b"[1]").map_err(|e| e.code), Err(400));
         assert_eq!(PatchKind::Merge.parse(b"{").map_err(|e| e.code), Err(400));

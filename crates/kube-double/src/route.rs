@@ -52,6 +52,10 @@ pub(crate) enum Route {
     /// `/apis/{group}/{version}`
     GroupResources(String, String),
     Resource(ResourcePath),
+    /// `/openapi/v3`
+    OpenApiRoot,
+    /// `/openapi/v3/api/v1` (group "") or `/openapi/v3/apis/{group}/{version}`
+    OpenApiGroupVersion(String, String),
 }
 
 /// Resolves `path` against the catalogue.
@@ -68,6 +72,13 @@ pub(crate) fn parse_path(catalog: &Catalog, path: &str) -> Result<Route, ApiErro
         ["api", version, rest @ ..] if !rest.is_empty() => {
             resource_path(catalog, "", version, rest).map(Route::Resource)
         }
+        ["openapi", "v3"] => Ok(Route::OpenApiRoot),
+        ["openapi", "v3", "api", "v1"] => {
+            Ok(Route::OpenApiGroupVersion(String::new(), "v1".to_string()))
+        }
+        ["openapi", "v3", "apis", group, version] if catalog.serves(group, version) => Ok(
+            Route::OpenApiGroupVersion((*group).to_string(), (*version).to_string()),
+        ),
         ["apis"] => Ok(Route::Groups),
         ["apis", group] if catalog.groups().iter().any(|(g, _)| g == group) => {
             Ok(Route::Group((*group).to_string()))
@@ -160,6 +171,7 @@ pub(crate) struct Query {
     pub field_manager: Option<String>,
     pub force: bool,
     pub dry_run: bool,
+    pub propagation_policy: Option<String>,
 }
 
 impl Query {
@@ -190,6 +202,7 @@ impl Query {
                 "sendInitialEvents" => q.send_initial_events = parse_bool(&key, &value)?,
                 "fieldManager" => q.field_manager = Some(value).filter(|v| !v.is_empty()),
                 "force" => q.force = parse_bool(&key, &value)?,
+                "propagationPolicy" => q.propagation_policy = Some(value),
                 "dryRun" => match value.as_str() {
                     "All" => q.dry_run = true,
                     "" => {}

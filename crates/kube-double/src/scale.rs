@@ -1,7 +1,8 @@
 //! The `scale` subresource: an `autoscaling/v1` `Scale` view of an object
 //! built from the kind's replica paths (`.spec.replicas`,
-//! `.status.replicas`, `.status.selector` for the Seldon kinds), and
-//! writing `spec.replicas` back into the object.
+//! `.status.replicas`, and the selector: `.status.selector` for the Seldon
+//! kinds, `.spec.selector` rendered as a string for apps/v1 workloads),
+//! and writing `spec.replicas` back into the object.
 
 use serde_json::{Map, Value, json};
 
@@ -68,9 +69,9 @@ pub(crate) fn scale_of(rt: &ResourceType, obj: &Value) -> Result<Value, ApiError
         .label_selector
         .as_deref()
         .and_then(|p| get_path(obj, p))
-        .and_then(Value::as_str)
+        .and_then(selector_string)
     {
-        status["selector"] = Value::String(selector.to_string());
+        status["selector"] = Value::String(selector);
     }
     Ok(json!({
         "apiVersion": "autoscaling/v1",
@@ -79,6 +80,50 @@ pub(crate) fn scale_of(rt: &ResourceType, obj: &Value) -> Result<Value, ApiError
         "spec": {"replicas": replicas(&paths.spec_replicas)},
         "status": status,
     }))
+}
+
+/// A label selector as a string: kept when it is one (custom resources'
+/// `labelSelectorPath`), rendered from a `LabelSelector` object (apps/v1
+/// workloads' `spec.selector`), requirements sorted by key as the real
+/// server renders them.
+fn selector_string(selector: &Value) -> Option<String> {
+    if let Some(text) = selector.as_str() {
+        return Some(text.to_string());
+    }
+    let selector = selector.as_object()?;
+    let mut requirements: Vec<(String, String)> = Vec::new();
+    if let Some(labels) = selector.get("matchLabels").and_then(Value::as_object) {
+        for (key, value) in labels {
+            let value = value.as_str().unwrap_or_default();
+            requirements.push((key.clone(), format!("{key}={value}")));
+        }
+    }
+    let expressions = selector.get("matchExpressions").and_then(Value::as_array);
+    for expression in expressions.into_iter().flatten() {
+        let field = |name: &str| expression.get(name).and_then(Value::as_str).unwrap_or("");
+        let key = field("key");
+        let values: Vec<&str> = expression
+            .get("values")
+            .and_then(Value::as_array)
+            .map(|v| v.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let rendered = match field("operator") {
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "Exists" => key.to_string(),
+            "DoesNotExist" => format!("!{key}"),
+            _ => continue,
+        };
+        requirements.push((key.to_string(), rendered));
+    }
+    requirements.sort();
+    Some(
+        requirements
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect::<Vec<_>>()
+            .join(","),
+    )
 }
 
 /// Checks a `Scale` sent by a client and copies its `spec.replicas` into
@@ -151,6 +196,12 @@ mod tests {
         assert_eq!(
             set_replicas(rt, "s", &mut obj, &json!({"spec": {"replicas": -1}})).map_err(|e| e.code),
             Err(422)
+        );
+        assert_eq!(
+            selector_string(
+                &json!({"matchLabels": {"b": "2", "a": "1"}, "matchExpressions": [{"key": "c", "operator": "Exists"}]})
+            ),
+            Some("a=1,b=2,c".to_string())
         );
         let mut bare = json!(null);
         set_path(&mut bare, ".a.b", json!(1));

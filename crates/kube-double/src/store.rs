@@ -95,6 +95,22 @@ impl Collection {
         self.objects.get(key)
     }
 
+    /// Every stored object, in key order.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &Arc<Value>> {
+        self.objects.values()
+    }
+
+    /// The objects of one namespace, in name order.
+    pub(crate) fn in_namespace<'a>(
+        &'a self,
+        namespace: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<Value>> + 'a {
+        self.objects
+            .range((namespace.to_string(), String::new())..)
+            .take_while(move |(key, _)| key.0 == namespace)
+            .map(|(_, obj)| obj)
+    }
+
     pub(crate) fn contains(&self, key: &Key) -> bool {
         self.objects.contains_key(key)
     }

@@ -1,9 +1,11 @@
 //! Write semantics, as the real API server applies them, on one locked
 //! collection: create, update, the status and scale subresources, patch
-//! and delete, with resourceVersion preconditions, `metadata.generation`
-//! and finalizers.
+//! (including server-side apply) and delete, with resourceVersion
+//! preconditions, `metadata.generation`, `metadata.managedFields` and
+//! finalizers.
 //!
-//! - Create sets uid, creationTimestamp, generation 1 and a new
+//! - Create sets uid, creationTimestamp, generation 1 (for kinds that
+//!   have one: custom resources and apps/v1 workloads) and a new
 //!   resourceVersion, drops `.status` for kinds with a status subresource,
 //!   and answers 409 AlreadyExists for a taken name.
 //! - Update (and patch, which is an update of the patched object) answers
@@ -13,16 +15,20 @@
 //!   subresource, and generation goes up only when something outside
 //!   `metadata` (and `status`, for those kinds) changed. A write that
 //!   changes nothing is not a write: same resourceVersion, no event.
+//! - Every write but a delete records its field manager in
+//!   `managedFields` (`managed`): server-side apply as an `Apply` entry
+//!   with conflicts and removal of fields no longer applied, the others as
+//!   `Update` entries. `validate` refuses what the real server refuses
+//!   for the workload and RBAC kinds (immutable fields, selectors).
 //! - Custom resources are stored without null members, as the real server
 //!   prunes them.
 //! - `/status` writes change only `.status` and never the generation.
 //! - Delete of an object with finalizers sets deletionTimestamp (bumping
-//!   the generation) and leaves it in place; the write that removes the
+//!   the generation where there is one) and leaves it in place; the write that removes the
 //!   last finalizer deletes it (one DELETED event carrying that last
-//!   state). No new finalizers may be added while deleting (422).
-//!   Propagation policies are ignored: there is no garbage collector, so
-//!   dependents are never deleted and no `foregroundDeletion`/`orphan`
-//!   finalizers are added.
+//!   state). No new finalizers may be added while deleting (422). Objects
+//!   removed are listed in the `WriteReport`, and the handler has `gc`
+//!   collect their dependents once the collection's lock is released.
 
 use std::sync::Arc;
 
@@ -30,11 +36,15 @@ use serde_json::{Value, json};
 
 use super::catalog::ResourceType;
 use super::error::ApiError;
+use super::fields::Scope;
+use super::gc::Owner;
+use super::managed;
 use super::object;
 use super::patch::PatchKind;
 use super::route::Subresource;
 use super::scale;
 use super::store::{Change, ChangeKind, Collection, Key, Revision};
+use super::validate;
 use switchyard_api::stored::without_nulls;
 
 /// Whether an update must carry `metadata.resourceVersion`.
@@ -46,11 +56,12 @@ pub(crate) enum Precondition {
     IfPresent,
 }
 
-/// `DeleteOptions.preconditions`.
+/// `DeleteOptions.preconditions`, and its `propagationPolicy`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct DeletePreconditions {
     pub uid: Option<String>,
     pub resource_version: Option<String>,
+    pub propagation_policy: Option<String>,
 }
 
 impl DeletePreconditions {
@@ -70,6 +81,10 @@ impl DeletePreconditions {
         Ok(Self {
             uid: field("uid"),
             resource_version: field("resourceVersion"),
+            propagation_policy: options
+                .get("propagationPolicy")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         })
     }
 }
@@ -81,6 +96,23 @@ pub(crate) struct Writer<'a> {
     pub collection: &'a mut Collection,
     /// `dryRun=All`: validate and answer, store nothing.
     pub dry_run: bool,
+    /// Who writes: `fieldManager`, or the first part of the User-Agent as
+    /// the real server defaults it; `None` records no managedFields entry.
+    pub manager: Option<&'a str>,
+    /// `force=true`: an apply takes conflicting fields over.
+    pub force: bool,
+    /// What the write committed, filled as it commits.
+    pub report: WriteReport,
+}
+
+/// What one write request committed.
+#[derive(Debug, Default)]
+pub(crate) struct WriteReport {
+    /// The objects changed (one entry per committed change).
+    pub changed: Vec<Key>,
+    /// The objects removed from the store, whose dependents the garbage
+    /// collector deletes once the lock is released.
+    pub removed: Vec<Owner>,
 }
 
 impl Writer<'_> {
@@ -91,13 +123,34 @@ impl Writer<'_> {
             .ok_or_else(|| ApiError::not_found(self.rt, &key.1))
     }
 
+    fn by<'s>(&'s self, subresource: Option<&'s str>, scope: Scope) -> managed::Writer<'s> {
+        managed::Writer {
+            manager: self.manager,
+            subresource,
+            scope,
+        }
+    }
+
+    /// Commits one change and notes it in the report.
+    fn commit(&mut self, change: Change) {
+        if change.kind == ChangeKind::Deleted {
+            self.report.removed.push(Owner::of(self.rt, &change.object));
+        }
+        self.report.changed.push(change.key.clone());
+        self.collection.commit(self.rt, change);
+    }
+
     /// POST: creates an object in `namespace` (ignored for cluster-scoped
-    /// kinds).
-    pub(crate) fn create(
-        &mut self,
-        namespace: &str,
-        mut body: Value,
-    ) -> Result<Arc<Value>, ApiError> {
+    /// kinds); the writer's manager owns every field it sets.
+    pub(crate) fn create(&mut self, namespace: &str, body: Value) -> Result<Arc<Value>, ApiError> {
+        let (key, mut body) = self.prepare_create(namespace, body)?;
+        managed::track_update(self.rt, None, &mut body, self.by(None, Scope::Main));
+        self.commit_new(key, body)
+    }
+
+    /// Validates a new object and fills what the server owns; the key it
+    /// will be stored under.
+    fn prepare_create(&self, namespace: &str, mut body: Value) -> Result<(Key, Value), ApiError> {
         let rt = self.rt;
         check_type(rt, &mut body)?;
         if rt.custom {
@@ -159,7 +212,8 @@ impl Writer<'_> {
         }
         object::set_meta(&mut body, "uid", Some(json!(object::new_uid())));
         object::set_meta(&mut body, "creationTimestamp", Some(object::now()));
-        object::set_meta(&mut body, "generation", Some(json!(1)));
+        let generation = rt.has_generation().then(|| json!(1));
+        object::set_meta(&mut body, "generation", generation);
         if rt.status {
             object::set_field(&mut body, "status", None);
         }
@@ -169,22 +223,25 @@ impl Writer<'_> {
             labels.insert("kubernetes.io/metadata.name".into(), json!(key.1));
             object::set_meta(&mut body, "labels", Some(Value::Object(labels)));
         }
+        validate::object(rt, &key.1, &body)?;
+        Ok((key, body))
+    }
+
+    /// Stores a prepared new object.
+    fn commit_new(&mut self, key: Key, mut body: Value) -> Result<Arc<Value>, ApiError> {
         if self.dry_run {
             return Ok(Arc::new(body));
         }
         let rv = self.revision.next();
         object::set_meta(&mut body, "resourceVersion", Some(json!(rv.to_string())));
         let body = Arc::new(body);
-        self.collection.commit(
-            rt,
-            Change {
-                rv,
-                key,
-                kind: ChangeKind::Added,
-                prev: None,
-                object: Arc::clone(&body),
-            },
-        );
+        self.commit(Change {
+            rv,
+            key,
+            kind: ChangeKind::Added,
+            prev: None,
+            object: Arc::clone(&body),
+        });
         Ok(body)
     }
 
@@ -192,14 +249,46 @@ impl Writer<'_> {
     pub(crate) fn update(
         &mut self,
         key: &Key,
-        mut body: Value,
+        body: Value,
         precondition: Precondition,
     ) -> Result<Arc<Value>, ApiError> {
-        let rt = self.rt;
+        self.update_from(key, body, precondition, None)
+    }
+
+    /// An update of the main resource, made through `subresource` (`scale`)
+    /// or directly.
+    fn update_from(
+        &mut self,
+        key: &Key,
+        body: Value,
+        precondition: Precondition,
+        subresource: Option<&str>,
+    ) -> Result<Arc<Value>, ApiError> {
         let current = self.current(key)?;
+        let mut new = self.prepare_update(key, &current, body, precondition)?;
+        managed::track_update(
+            self.rt,
+            Some(current.as_ref()),
+            &mut new,
+            self.by(subresource, Scope::Main),
+        );
+        self.finish(key, current, new)
+    }
+
+    /// Checks an update of the main resource and makes the object it
+    /// stores: server-owned metadata and `.status` (for kinds with a
+    /// status subresource) kept, generation bumped on a spec change.
+    fn prepare_update(
+        &self,
+        key: &Key,
+        current: &Value,
+        mut body: Value,
+        precondition: Precondition,
+    ) -> Result<Value, ApiError> {
+        let rt = self.rt;
         check_type(rt, &mut body)?;
         check_identity(rt, key, &mut body)?;
-        check_preconditions(rt, key, &current, &body, precondition)?;
+        check_preconditions(rt, key, current, &body, precondition)?;
         let mut new = body;
         for owned in [
             "uid",
@@ -208,36 +297,64 @@ impl Writer<'_> {
             "deletionGracePeriodSeconds",
             "generation",
             "selfLink",
-            "managedFields",
         ] {
-            object::keep_meta(&mut new, &current, owned);
+            object::keep_meta(&mut new, current, owned);
+        }
+        // A client may replace managedFields (`[{}]` clears them); absent
+        // or empty, the stored ones are kept, as the real server does.
+        let sends_managed = object::meta(&new)
+            .and_then(|m| m.get("managedFields"))
+            .and_then(Value::as_array)
+            .is_some_and(|entries| !entries.is_empty());
+        if !sends_managed {
+            object::keep_meta(&mut new, current, "managedFields");
         }
         if rt.status {
             object::set_field(&mut new, "status", current.get("status").cloned());
         }
-        check_finalizers(rt, key, &current, &new)?;
-        if object::spec_changed(&current, &new, rt.status) {
-            let generation = object::generation(&current) + 1;
+        check_finalizers(rt, key, current, &new)?;
+        validate::update(rt, &key.1, current, &new)?;
+        if rt.has_generation() && object::spec_changed(current, &new, rt.status) {
+            let generation = object::generation(current) + 1;
             object::set_meta(&mut new, "generation", Some(json!(generation)));
         }
-        self.finish(key, current, new)
+        Ok(new)
     }
 
     /// PUT of `/status`: only `.status` is taken from the body.
     pub(crate) fn update_status(
         &mut self,
         key: &Key,
-        mut body: Value,
+        body: Value,
         precondition: Precondition,
     ) -> Result<Arc<Value>, ApiError> {
-        let rt = self.rt;
         let current = self.current(key)?;
+        let mut new = self.prepare_status(key, &current, body, precondition)?;
+        managed::track_update(
+            self.rt,
+            Some(current.as_ref()),
+            &mut new,
+            self.by(Some("status"), Scope::Status),
+        );
+        self.finish(key, current, new)
+    }
+
+    /// Checks a status write and makes the object it stores: the current
+    /// one with the body's `.status`.
+    fn prepare_status(
+        &self,
+        key: &Key,
+        current: &Value,
+        mut body: Value,
+        precondition: Precondition,
+    ) -> Result<Value, ApiError> {
+        let rt = self.rt;
         check_type(rt, &mut body)?;
         check_identity(rt, key, &mut body)?;
-        check_preconditions(rt, key, &current, &body, precondition)?;
-        let mut new = (*current).clone();
+        check_preconditions(rt, key, current, &body, precondition)?;
+        let mut new = current.clone();
         object::set_field(&mut new, "status", body.get("status").cloned());
-        self.finish(key, current, new)
+        Ok(new)
     }
 
     /// GET of `/scale`.
@@ -253,12 +370,11 @@ impl Writer<'_> {
         check_preconditions(rt, key, &current, &scale_body, Precondition::IfPresent)?;
         let mut new = (*current).clone();
         scale::set_replicas(rt, &key.1, &mut new, &scale_body)?;
-        let updated = self.update(key, new, Precondition::IfPresent)?;
+        let updated = self.update_from(key, new, Precondition::IfPresent, Some("scale"))?;
         scale::scale_of(rt, &updated)
     }
 
     /// PATCH of the main resource or `/status` (see `patch_scale`).
-    /// Server-side apply creates a missing object.
     pub(crate) fn patch(
         &mut self,
         key: &Key,
@@ -266,23 +382,55 @@ impl Writer<'_> {
         patch: &Value,
         subresource: Option<Subresource>,
     ) -> Result<Arc<Value>, ApiError> {
-        let rt = self.rt;
         if kind == PatchKind::Apply {
-            check_applied(rt, key, patch)?;
+            return self.apply(key, patch, subresource);
         }
-        let current = match self.collection.get(key) {
-            Some(current) => Arc::clone(current),
-            None if kind == PatchKind::Apply && subresource.is_none() => {
-                return self.create(&key.0, patch.clone());
-            }
-            None => return Err(ApiError::not_found(rt, &key.1)),
-        };
+        let current = self.current(key)?;
         let mut patched = (*current).clone();
-        kind.apply(&mut patched, patch)?;
+        kind.apply(self.rt, &mut patched, patch)?;
         match subresource {
             Some(Subresource::Status) => self.update_status(key, patched, Precondition::IfPresent),
             _ => self.update(key, patched, Precondition::IfPresent),
         }
+    }
+
+    /// Server-side apply of the main resource (creating a missing object)
+    /// or of `/status`, with the writer's manager (see `managed`).
+    fn apply(
+        &mut self,
+        key: &Key,
+        config: &Value,
+        subresource: Option<Subresource>,
+    ) -> Result<Arc<Value>, ApiError> {
+        let rt = self.rt;
+        check_applied(rt, key, config)?;
+        let (scope, sub) = match subresource {
+            Some(Subresource::Status) => (Scope::Status, Some("status")),
+            _ => (Scope::Main, None),
+        };
+        let config = managed::applied_config(rt, config, scope);
+        let Some(current) = self.collection.get(key).cloned() else {
+            if subresource.is_some() {
+                return Err(ApiError::not_found(rt, &key.1));
+            }
+            let (key, mut prepared) = self.prepare_create(&key.0, config.clone())?;
+            let created = managed::apply(rt, &prepared, &config, self.by(None, scope), true)?;
+            let managed_fields = object::meta(&created)
+                .and_then(|m| m.get("managedFields"))
+                .cloned();
+            object::set_meta(&mut prepared, "managedFields", managed_fields);
+            return self.commit_new(key, prepared);
+        };
+        let merged = managed::apply(rt, &current, &config, self.by(sub, scope), self.force)?;
+        let managed_fields = object::meta(&merged)
+            .and_then(|m| m.get("managedFields"))
+            .cloned();
+        let mut new = match scope {
+            Scope::Status => self.prepare_status(key, &current, merged, Precondition::IfPresent)?,
+            Scope::Main => self.prepare_update(key, &current, merged, Precondition::IfPresent)?,
+        };
+        object::set_meta(&mut new, "managedFields", managed_fields);
+        self.finish(key, current, new)
     }
 
     /// PATCH of `/scale`: the patch applies to the `Scale` view.
@@ -293,7 +441,7 @@ impl Writer<'_> {
         patch: &Value,
     ) -> Result<Value, ApiError> {
         let mut scale = self.scale(key)?;
-        kind.apply(&mut scale, patch)?;
+        kind.apply(self.rt, &mut scale, patch)?;
         self.update_scale(key, scale)
     }
 
@@ -336,8 +484,12 @@ impl Writer<'_> {
             let mut new = (*current).clone();
             object::set_meta(&mut new, "deletionTimestamp", Some(object::now()));
             object::set_meta(&mut new, "deletionGracePeriodSeconds", Some(json!(0)));
-            let generation = object::generation(&current) + 1;
-            object::set_meta(&mut new, "generation", Some(json!(generation)));
+            // As the real server: a generation, where the kind has one,
+            // goes up when deletion starts.
+            let generation = object::generation(&current);
+            if generation > 0 {
+                object::set_meta(&mut new, "generation", Some(json!(generation + 1)));
+            }
             return self.finish(key, current, new);
         }
         if self.dry_run {
@@ -347,16 +499,13 @@ impl Writer<'_> {
         let mut last = (*current).clone();
         object::set_meta(&mut last, "resourceVersion", Some(json!(rv.to_string())));
         let last = Arc::new(last);
-        self.collection.commit(
-            rt,
-            Change {
-                rv,
-                key: key.clone(),
-                kind: ChangeKind::Deleted,
-                prev: Some(current),
-                object: Arc::clone(&last),
-            },
-        );
+        self.commit(Change {
+            rv,
+            key: key.clone(),
+            kind: ChangeKind::Deleted,
+            prev: Some(current),
+            object: Arc::clone(&last),
+        });
         Ok(last)
     }
 
@@ -386,16 +535,13 @@ impl Writer<'_> {
             ChangeKind::Modified
         };
         let new = Arc::new(new);
-        self.collection.commit(
-            self.rt,
-            Change {
-                rv,
-                key: key.clone(),
-                kind,
-                prev: Some(current),
-                object: Arc::clone(&new),
-            },
-        );
+        self.commit(Change {
+            rv,
+            key: key.clone(),
+            kind,
+            prev: Some(current),
+            object: Arc::clone(&new),
+        });
         Ok(new)
     }
 }
@@ -539,6 +685,11 @@ fn check_applied(rt: &ResourceType, key: &Key, applied: &Value) -> Result<(), Ap
             key.1
         )));
     }
+    if object::meta(applied).is_some_and(|m| m.get("managedFields").is_some_and(|f| !f.is_null())) {
+        return Err(ApiError::bad_request(
+            "metadata.managedFields must be nil in a server-side apply request",
+        ));
+    }
     let mut probe = json!({"apiVersion": field("apiVersion"), "kind": field("kind")});
     check_type(rt, &mut probe)
 }
@@ -578,6 +729,9 @@ mod tests {
                 revision: &self.revision,
                 collection: &mut self.collection,
                 dry_run: false,
+                manager: Some("test"),
+                force: false,
+                report: WriteReport::default(),
             }
         }
     }
@@ -697,18 +851,56 @@ mod tests {
         f.writer()
             .patch(&key("c"), PatchKind::Apply, &applied, None)
             .expect("creates");
+        // Another manager's field stays; the applier's dropped field goes.
+        let other = json!({"data": {"o": "x"}});
+        let mut writer = f.writer();
+        writer.manager = Some("other");
+        writer
+            .patch(&key("c"), PatchKind::Merge, &other, None)
+            .expect("patches");
         let more = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"b": "2"}});
         let merged = f
             .writer()
             .patch(&key("c"), PatchKind::Apply, &more, None)
             .expect("merges");
-        assert_eq!(merged["data"], json!({"a": "1", "b": "2"}));
+        assert_eq!(merged["data"], json!({"o": "x", "b": "2"}));
         let nameless = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {}});
         assert_eq!(
             f.writer()
                 .patch(&key("c"), PatchKind::Apply, &nameless, None)
                 .map_err(|e| e.code),
             Err(400)
+        );
+    }
+
+    #[test]
+    fn managed_fields_are_tracked_and_can_be_cleared() {
+        let mut f = Fixture::new("configmaps");
+        let created = f
+            .writer()
+            .create("ns", json!({"metadata": {"name": "c"}, "data": {"a": "1"}}))
+            .expect("creates");
+        let entries = created["metadata"]["managedFields"].clone();
+        assert_eq!(entries[0]["manager"], "test");
+        assert_eq!(entries[0]["operation"], "Update");
+        assert_eq!(entries[0]["fieldsV1"], json!({"f:data": {"f:a": {}}}));
+        // Sent back as read, they stay; `[{}]` clears them.
+        let mut cleared = (*created).clone();
+        cleared["metadata"]["managedFields"] = json!([{}]);
+        let mut writer = f.writer();
+        writer.manager = None;
+        let cleared = writer
+            .update(&key("c"), cleared, Precondition::IfPresent)
+            .expect("updates");
+        assert!(
+            object::meta(&cleared)
+                .expect("meta")
+                .get("managedFields")
+                .is_none()
+        );
+        assert_ne!(
+            object::resource_version(&cleared),
+            object::resource_version(&created)
         );
     }
 

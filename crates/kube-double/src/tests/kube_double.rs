@@ -22,11 +22,11 @@ use serde_json::json;
 use switchyard_api::{Model, ModelSpec};
 use switchyard_testkit::{eventually, within};
 
-async fn start() -> (ApiDoubleHandle, Client) {
+pub(super) async fn start() -> (ApiDoubleHandle, Client) {
     start_with(ApiDoubleConfig::loopback()).await
 }
 
-async fn start_with(config: ApiDoubleConfig) -> (ApiDoubleHandle, Client) {
+pub(super) async fn start_with(config: ApiDoubleConfig) -> (ApiDoubleHandle, Client) {
     let double = ApiDouble::start_with(config)
         .await
         .expect("API double starts");
@@ -44,21 +44,21 @@ fn model(name: &str, storage_uri: &str) -> Model {
     )
 }
 
-fn api_code<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> u16 {
+pub(super) fn api_code<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> u16 {
     match result {
         Err(kube::Error::Api(status)) => status.code,
         other => panic!("expected an API error, got {other:?}"),
     }
 }
 
-fn api_reason<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> String {
+pub(super) fn api_reason<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> String {
     match result {
         Err(kube::Error::Api(status)) => status.reason.clone(),
         other => panic!("expected an API error, got {other:?}"),
     }
 }
 
-fn generation<K: kube::Resource>(obj: &K) -> i64 {
+pub(super) fn generation<K: kube::Resource>(obj: &K) -> i64 {
     obj.meta().generation.unwrap_or_default()
 }
 
@@ -201,7 +201,7 @@ async fn configmap_crud_and_selectors() {
         api_reason(cms.replace("plain", &PostParams::default(), &stale).await),
         "Conflict"
     );
-    // Strategic merge works on built-ins (as a merge patch).
+    // Strategic merge works on built-ins.
     let patched = cms
         .patch(
             "plain",
@@ -490,6 +490,19 @@ async fn server_side_apply_creates_and_merges() {
         .await
         .expect("apply creates");
     assert_eq!(generation(&first), 1);
+    // A label set by someone else stays; the applier's own label `a`,
+    // no longer applied, goes.
+    models
+        .patch(
+            "m",
+            &PatchParams {
+                field_manager: Some("user".into()),
+                ..PatchParams::default()
+            },
+            &Patch::Merge(json!({"metadata": {"labels": {"team": "x"}}})),
+        )
+        .await
+        .expect("labels");
     let second = models
         .patch(
             "m",
@@ -504,7 +517,8 @@ async fn server_side_apply_creates_and_merges() {
         .await
         .expect("apply merges");
     assert_eq!(second.spec.replicas, Some(2));
-    assert_eq!(second.labels().len(), 2);
+    let labels: Vec<&String> = second.labels().keys().collect();
+    assert_eq!(labels, ["b", "team"]);
     assert_eq!(generation(&second), 2);
     double.shutdown().await.expect("stops");
 }
@@ -1062,8 +1076,11 @@ async fn discovery_finds_every_kind() {
         "ConfigMap",
         "Secret",
         "Service",
+        "ServiceAccount",
         "StatefulSet",
         "Deployment",
+        "Role",
+        "RoleBinding",
         "Lease",
         "Event",
         "SeldonRuntime",
