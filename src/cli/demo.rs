@@ -37,12 +37,32 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::app::{App, AppConfig, KubernetesConfig};
-use switchyard_api::{Condition, ConditionStatus, Experiment, Model, Pipeline, Server};
+use switchyard_api::{
+    Condition, ConditionStatus, Experiment, Model, Pipeline, SeldonConfig, Server, ServerConfig,
+};
 use switchyard_kube_double::{ApiDouble, ApiDoubleHandle};
 use switchyard_simulator::{SimulatorConfig, SimulatorFleet};
 
 /// The manifests created in every namespace.
 pub const MANIFESTS: &str = include_str!("../../examples/demo.yaml");
+
+/// Seldon's templates, as its setup chart installs them in `seldon-mesh`
+/// (switchyard's default templates namespace): the Servers are built from
+/// these ServerConfigs.
+const TEMPLATES: [(&str, &str); 3] = [
+    (
+        "SeldonConfig default",
+        include_str!("../../crates/workloads/fixtures/seldonconfig-default.yaml"),
+    ),
+    (
+        "ServerConfig mlserver",
+        include_str!("../../crates/workloads/fixtures/serverconfig-mlserver.yaml"),
+    ),
+    (
+        "ServerConfig triton",
+        include_str!("../../crates/workloads/fixtures/serverconfig-triton.yaml"),
+    ),
+];
 /// The simulated namespaces.
 pub const NAMESPACES: [&str; 3] = ["fraud", "recsys", "search"];
 /// The Model whose replicas the demo keeps changing.
@@ -110,6 +130,7 @@ impl Demo {
         )
         .await?;
         let client = double.client()?;
+        install_templates(&client).await?;
         for ns in NAMESPACES {
             double
                 .create_runtime(ns)
@@ -182,6 +203,20 @@ impl Demo {
 }
 
 /// Creates one document of kind `K` in `namespace`; returns its name.
+/// Creates [`TEMPLATES`] in `seldon-mesh`.
+async fn install_templates(client: &Client) -> anyhow::Result<()> {
+    for (what, yaml) in TEMPLATES {
+        let document: Value =
+            serde_saphyr::from_str(yaml).with_context(|| format!("parsing {what}"))?;
+        let namespace = switchyard_operator::controllers::DEFAULT_TEMPLATES_NAMESPACE;
+        match document.get("kind").and_then(Value::as_str) {
+            Some("SeldonConfig") => create::<SeldonConfig>(client, namespace, &document).await?,
+            _ => create::<ServerConfig>(client, namespace, &document).await?,
+        };
+    }
+    Ok(())
+}
+
 async fn create<K>(client: &Client, namespace: &str, document: &Value) -> anyhow::Result<String>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope>

@@ -688,31 +688,15 @@ async fn a_lease_lost_before_the_first_list_completes_comes_back() {
 
 /// A StatefulSet the way Seldon's charts make one: the Server's name,
 /// `replicas` desired and `ready` of them ready.
+/// Plays the StatefulSet controller and the kubelet on the StatefulSet
+/// switchyard created for Server `name`: `replicas` pods, `ready` of them
+/// ready.
 async fn put_statefulset(client: &Client, ns: &str, name: &str, replicas: i32, ready: i32) {
     let api: Api<StatefulSet> = Api::namespaced(client.clone(), ns);
-    let sts: StatefulSet = serde_json::from_value(json!({
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "replicas": replicas,
-            "serviceName": name,
-            "selector": {"matchLabels": {"seldon-server-name": name}},
-            "template": {"metadata": {"labels": {"seldon-server-name": name}}},
-        },
-    }))
-    .unwrap();
-    if api.get_opt(name).await.unwrap().is_none() {
-        api.create(&PostParams::default(), &sts).await.unwrap();
-    } else {
-        api.patch(
-            name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"replicas": replicas}})),
-        )
-        .await
-        .unwrap();
-    }
+    eventually("switchyard created the StatefulSet", || async {
+        api.get_opt(name).await.ok().flatten().is_some()
+    })
+    .await;
     api.patch_status(
         name,
         &PatchParams::default(),
@@ -739,7 +723,30 @@ async fn a_server_is_ready_when_its_statefulset_is() {
     api.create(&PostParams::default(), &server("alpha", "mlserver", spec))
         .await
         .unwrap();
-    eventually("Unknown without a workload, scale fields set", || async {
+    // switchyard builds the StatefulSet (2 replicas, from the ServerConfig)
+    // and its two headless Services; no pod is ready yet.
+    let statefulsets: Api<StatefulSet> = Api::namespaced(h.client.clone(), "alpha");
+    eventually("a StatefulSet of 2 built from the ServerConfig", || async {
+        let Ok(Some(sts)) = statefulsets.get_opt("mlserver").await else {
+            return false;
+        };
+        let spec = sts.spec;
+        spec.replicas == Some(2)
+            && spec
+                .template
+                .spec
+                .is_some_and(|pod| pod.containers.iter().any(|c| c.name == "agent"))
+    })
+    .await;
+    let services: Api<k8s_openapi::api::core::v1::Service> =
+        Api::namespaced(h.client.clone(), "alpha");
+    for replica in ["mlserver-0", "mlserver-1"] {
+        assert!(
+            services.get_opt(replica).await.unwrap().is_some(),
+            "{replica}"
+        );
+    }
+    eventually("False with no pod ready, scale fields set", || async {
         let Ok(s) = api.get("mlserver").await else {
             return false;
         };
@@ -748,8 +755,7 @@ async fn a_server_is_ready_when_its_statefulset_is() {
             && status.replicas == 2
             && matches!(
                 condition(&status.duck.conditions, "StatefulSetOrDeploymentReady"),
-                Some((ConditionStatus::Unknown, reason, message))
-                    if reason == "WorkloadNotFound" && message.contains("mlserver")
+                Some((ConditionStatus::False, _, _))
             )
     })
     .await;

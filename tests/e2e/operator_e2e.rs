@@ -84,21 +84,16 @@ async fn start_app(
     .unwrap()
 }
 
-/// A StatefulSet `name` with `replicas` pods, all ready, as Seldon's chart
-/// and the kubelet would leave it.
+/// Plays the StatefulSet controller and the kubelet: once switchyard has
+/// created the StatefulSet `name` (from the Server's ServerConfig), marks
+/// `replicas` of its pods ready.
 async fn run_statefulset(client: &Client, ns: &str, name: &str, replicas: i32) {
     let api = Api::<StatefulSet>::namespaced(client.clone(), ns);
-    let labels = serde_json::json!({ "seldon-server-name": name });
-    let sts: StatefulSet = from_json(serde_json::json!({
-        "metadata": { "name": name, "labels": labels },
-        "spec": {
-            "replicas": replicas,
-            "serviceName": name,
-            "selector": { "matchLabels": labels },
-            "template": { "metadata": { "labels": labels } },
-        },
-    }));
-    api.create(&PostParams::default(), &sts).await.unwrap();
+    until(
+        &format!("switchyard created StatefulSet {ns}/{name}"),
+        async || api.get_opt(name).await.ok()?.map(drop),
+    )
+    .await;
     let status =
         serde_json::json!({ "status": { "replicas": replicas, "readyReplicas": replicas } });
     api.patch_status(name, &PatchParams::default(), &Patch::Merge(status))

@@ -300,6 +300,29 @@ async fn operator_calls() -> BTreeSet<Grant> {
         (servers.get("mlserver").await.ok()?.spec.replicas == Some(2)).then_some(())
     })
     .await;
+    // ... and fewer again: the second replica's Service goes.
+    let services = Api::<k8s_openapi::api::core::v1::Service>::namespaced(client.clone(), "team-a");
+    until("team-a/mlserver-1 Service created", async || {
+        services.get_opt("mlserver-1").await.ok()?.map(drop)
+    })
+    .await;
+    servers
+        .patch(
+            "mlserver",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"replicas": 1}})),
+        )
+        .await
+        .unwrap();
+    until("team-a/mlserver-1 Service deleted", async || {
+        services
+            .get_opt("mlserver-1")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
 
     // A restarted scheduler asks for everything again (resync).
     let before = [

@@ -22,10 +22,16 @@ pub(crate) async fn install_seldon_templates(client: &kube::Client) {
     let read = |file: &str| std::fs::read_to_string(dir.join(file)).unwrap();
     let configs: Api<SeldonConfig> = Api::namespaced(client.clone(), "seldon-mesh");
     let config: SeldonConfig = serde_saphyr::from_str(&read("seldonconfig-default.yaml")).unwrap();
-    configs.create(&PostParams::default(), &config).await.unwrap();
+    configs
+        .create(&PostParams::default(), &config)
+        .await
+        .unwrap();
     let servers: Api<ServerConfig> = Api::namespaced(client.clone(), "seldon-mesh");
     for file in ["serverconfig-mlserver.yaml", "serverconfig-triton.yaml"] {
         let config: ServerConfig = serde_saphyr::from_str(&read(file)).unwrap();
-        servers.create(&PostParams::default(), &config).await.unwrap();
+        servers
+            .create(&PostParams::default(), &config)
+            .await
+            .unwrap();
     }
 }

@@ -27,8 +27,8 @@ use super::error::RetryBackoff;
 use super::metrics::ControllerMetrics;
 use crate::ApiWriter;
 use crate::owned::Applier;
-use switchyard_workloads::server::ServerMode;
 use switchyard_core::schedulers::Schedulers;
+use switchyard_workloads::server::ServerMode;
 
 /// What the controllers need from the rest of the program. Cheap to clone.
 #[derive(Clone)]

@@ -45,13 +45,13 @@ use futures_util::future::{BoxFuture, join_all};
 use futures_util::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Service;
-use switchyard_workloads::server::REPLICA_LABEL;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use kube::{Api, Resource, ResourceExt};
 use switchyard_tasks::TaskGroup;
+use switchyard_workloads::server::REPLICA_LABEL;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -320,7 +320,10 @@ fn server_controller(
                 .watches(sts.clone(), watcher::Config::default(), same_name)
                 .watches(deploy.clone(), watcher::Config::default(), same_name)
                 // A Server's per-replica Services: one deleted is put back.
-                .owns(svc.clone(), watcher::Config::default().labels(REPLICA_LABEL))
+                .owns(
+                    svc.clone(),
+                    watcher::Config::default().labels(REPLICA_LABEL),
+                )
                 .with_config(config(concurrency))
                 .graceful_shutdown_on(term.clone().cancelled_owned());
             let store = controller.store();

@@ -3,14 +3,12 @@
 //! `switchyard-workloads` and applied through the [`Applier`]
 //! (docs/seldon-compat.md#server-workloads). Seldon's order: the Services,
 //! then the workload; Services beyond the replica count are deleted first
-//! (envoy resolves agents by pod name through them). A workload of the
-//! other mode left by an earlier mode is deleted. Every object carries a
+//! (envoy resolves agents by pod name through them). Every object carries a
 //! controller owner reference, so garbage collection removes them with
 //! the Server.
 //!
 //! [`Applier`]: crate::owned::Applier
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Service;
 use kube::api::ListParams;
 use kube::{Api, Resource, ResourceExt};
@@ -32,29 +30,26 @@ pub(crate) async fn apply(
     let namespace = server.namespace().unwrap_or_default();
     let name = server.name_any();
     let config = server_config(server, ctx).await?;
-    let objects = built::build(server, &config, shared.server_mode, replicas).map_err(|source| {
-        ReconcileError::Build {
-            kind: "Server",
-            namespace: namespace.clone(),
-            name: name.clone(),
-            source,
-        }
-    })?;
+    let objects =
+        built::build(server, &config, shared.server_mode, replicas).map_err(|source| {
+            ReconcileError::Build {
+                kind: "Server",
+                namespace: namespace.clone(),
+                name: name.clone(),
+                source,
+            }
+        })?;
     let wanted: Vec<String> = objects.services.iter().map(ResourceExt::name_any).collect();
     remove_extra_services(server, ctx, &wanted).await?;
     for service in &objects.services {
         shared.applier.ensure(&shared.writer, service).await?;
     }
     match &objects.workload {
-        Workload::StatefulSet(sts) => {
-            shared.applier.ensure(&shared.writer, sts).await?;
-            remove_if_ours::<Deployment>(server, ctx).await?;
-        }
+        Workload::StatefulSet(sts) => shared.applier.ensure(&shared.writer, sts).await?,
         Workload::Deployment(deployment) => {
-            shared.applier.ensure(&shared.writer, deployment).await?;
-            remove_if_ours::<StatefulSet>(server, ctx).await?;
+            shared.applier.ensure(&shared.writer, deployment).await?
         }
-    }
+    };
     Ok(())
 }
 
@@ -114,41 +109,6 @@ async fn remove_extra_services(
         shared
             .applier
             .delete::<Service>(&shared.writer, &namespace, &service_name)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Deletes the `K` named after `server` if `server` controls it (a
-/// workload of the mode the Server no longer runs in).
-async fn remove_if_ours<K>(server: &Server, ctx: &ControllerContext) -> Result<(), ReconcileError>
-where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + serde::Serialize
-        + serde::de::DeserializeOwned
-        + Send
-        + Sync
-        + 'static,
-{
-    let shared = &ctx.shared;
-    let namespace = server.namespace().unwrap_or_default();
-    let name = server.name_any();
-    let api: Api<K> = Api::namespaced(shared.writer.client().clone(), &namespace);
-    let found = api
-        .get_metadata_opt(&name)
-        .await
-        .map_err(|source| ReconcileError::Read {
-            what: format!("reading the {} of Server {namespace}/{name}", K::kind(&())),
-            source,
-        })?;
-    if let Some(found) = found
-        && controlled_by(server, found.meta())
-    {
-        shared
-            .applier
-            .delete::<K>(&shared.writer, &namespace, &name)
             .await?;
     }
     Ok(())

@@ -1,16 +1,13 @@
-//! A Server's readiness, read from the StatefulSet or Deployment of the
-//! same name that runs its pods (docs/seldon-compat.md#server-workloads). Only an operator
-//! creates them (Seldon's charts create just the custom resources);
-//! switchyard's builders are in `switchyard-workloads` and not wired in
-//! yet, so today the workload comes from elsewhere. It is watched, so `StatefulSetOrDeploymentReady` and `Ready` say whether
-//! the server's replicas are up. Without such a workload the condition is
-//! Unknown with a message saying what is missing. Also writes
-//! `status.replicas` and `status.selector`, which the scale subresource
-//! (`kubectl scale`, autoscalers) reads.
+//! A Server's readiness, read from the StatefulSet switchyard builds for it
+//! (`server_workload`, docs/seldon-compat.md#server-workloads): `StatefulSetOrDeploymentReady`
+//! and `Ready` say whether as many replicas as the Server asks for are
+//! ready. Without the StatefulSet (not applied yet) the condition is
+//! Unknown, saying so. Also writes `status.replicas` and `status.selector`,
+//! which the scale subresource (`kubectl scale`, autoscalers) reads.
 
 use parking_lot::Mutex;
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 use serde_json::json;
@@ -28,11 +25,11 @@ pub const REASON_SERVER_READY: &str = "ServerReady";
 /// Event reason when a Server stops being Ready (Seldon's).
 pub const REASON_SERVER_NOT_READY: &str = "ServerNotReady";
 
-/// The readiness of the StatefulSet, else the Deployment, named `name`,
-/// against the replicas the **Server** asks for (`desired`): a workload
-/// running fewer than that is not ready, whatever its own `spec.replicas`
-/// says (Seldon compared with the workload it wrote itself, the same
-/// number; a workload someone else scaled down must not read as Ready).
+/// The readiness of the StatefulSet named `name` (switchyard runs Servers
+/// as StatefulSets), against the replicas the **Server** asks for
+/// (`desired`): a workload running fewer than that is not ready, whatever
+/// its own `spec.replicas` says (someone scaled it down by hand, or the
+/// scale-up is still rolling out).
 async fn lookup(
     ctx: &ControllerContext,
     namespace: &str,
@@ -40,28 +37,19 @@ async fn lookup(
     desired: i32,
 ) -> Result<Option<WorkloadReadiness>, ReconcileError> {
     let client = ctx.shared.writer.client().clone();
-    let read = |source| ReconcileError::Read {
-        what: format!("reading the workload of Server {namespace}/{name}"),
-        source,
-    };
-    let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), namespace);
-    if let Some(sts) = statefulsets.get_opt(name).await.map_err(read)? {
-        return Ok(Some(WorkloadReadiness {
-            kind: WorkloadKind::StatefulSet,
-            desired_replicas: desired,
-            ready_replicas: sts.status.and_then(|s| s.ready_replicas).unwrap_or(0),
-        }));
-    }
-    let deployments: Api<Deployment> = Api::namespaced(client, namespace);
-    Ok(deployments
+    let statefulsets: Api<StatefulSet> = Api::namespaced(client, namespace);
+    let found = statefulsets
         .get_opt(name)
         .await
-        .map_err(read)?
-        .map(|d| WorkloadReadiness {
-            kind: WorkloadKind::Deployment,
-            desired_replicas: desired,
-            ready_replicas: d.status.and_then(|s| s.ready_replicas).unwrap_or(0),
-        }))
+        .map_err(|source| ReconcileError::Read {
+            what: format!("reading the StatefulSet of Server {namespace}/{name}"),
+            source,
+        })?;
+    Ok(found.map(|sts| WorkloadReadiness {
+        kind: WorkloadKind::StatefulSet,
+        desired_replicas: desired,
+        ready_replicas: sts.status.and_then(|s| s.ready_replicas).unwrap_or(0),
+    }))
 }
 
 /// Writes the Server's workload condition, `status.replicas` and
@@ -91,7 +79,7 @@ pub(crate) async fn observe(
                 None => conditions::server::workload_missing(
                     &mut conditions,
                     now.clone(),
-                    &format!("no StatefulSet or Deployment named {name} in {namespace}"),
+                    &format!("no StatefulSet named {name} in {namespace} yet"),
                 ),
             }
             if conditions == old.duck.conditions
