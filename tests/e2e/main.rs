@@ -28,4 +28,5 @@ mod pool_tls;
 mod print_config;
 mod processes;
 mod rbac;
+mod server_workloads;
 mod translate_fixtures;

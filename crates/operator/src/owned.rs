@@ -4,10 +4,11 @@
 //! written at all when nothing changed.
 //!
 //! [`Applier::ensure`] remembers, per object, a hash of the intent it last
-//! applied and the resourceVersion the API server answered. When the
-//! intent is the same and the live object still has that resourceVersion,
-//! there is nothing to do: a steady state costs one read per object and no
-//! write. When someone changed the object (a new resourceVersion), the
+//! applied and the version the API server answered (the `generation` of a
+//! workload, whose status the kubelet keeps writing; else the
+//! resourceVersion). When the intent is the same and the live object still
+//! has that version, there is nothing to do: a steady state costs one read
+//! per object and no write. When someone changed the object, the
 //! intent is applied again: fields switchyard owns are put back, fields
 //! others own (an autoscaler's, a user's annotation) stay, as server-side
 //! apply decides.
@@ -29,7 +30,26 @@ use crate::writer::{ApiWriter, FIELD_MANAGER, WriteError};
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Applied {
     intent: u64,
-    resource_version: String,
+    seen: Version,
+}
+
+/// What says whether an object changed since we applied it: its
+/// `generation` where it has one (a workload: status writes, such as the
+/// kubelet's, do not count; spec drift does), else its resourceVersion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Version {
+    Generation(i64),
+    Resource(String),
+}
+
+impl Version {
+    fn of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Option<Version> {
+        match (meta.generation, &meta.resource_version) {
+            (Some(generation), _) => Some(Version::Generation(generation)),
+            (None, Some(rv)) => Some(Version::Resource(rv.clone())),
+            (None, None) => None,
+        }
+    }
 }
 
 type Key = (&'static str, String, String);
@@ -94,23 +114,23 @@ impl Applier {
                 api.get_metadata_opt(&name),
             )
             .await?;
-        let live_version = live.and_then(|m| m.metadata.resource_version);
+        let live_version = live.and_then(|m| Version::of(&m.metadata));
         let known = self.applied.lock().get(&key).cloned();
         if let (Some(known), Some(live)) = (&known, &live_version)
             && known.intent == intent
-            && &known.resource_version == live
+            && &known.seen == live
         {
             return Ok(Ensured::Unchanged);
         }
         let applied = writer.apply(desired).await?;
-        let resource_version = applied.resource_version().unwrap_or_default();
-        self.applied.lock().insert(
-            key,
-            Applied {
-                intent,
-                resource_version,
-            },
-        );
+        match Version::of(applied.meta()) {
+            Some(seen) => {
+                self.applied.lock().insert(key, Applied { intent, seen });
+            }
+            None => {
+                self.applied.lock().remove(&key);
+            }
+        }
         Ok(Ensured::Applied)
     }
 

@@ -1,0 +1,252 @@
+//! A Server's pods, end to end: switchyard builds its StatefulSet and
+//! per-replica Services from its ServerConfig, resizes them with the
+//! Server, puts back what someone deletes or changes, writes nothing in a
+//! steady state, and garbage collection removes them with the Server.
+
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::Service;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::{Api, Client, ResourceExt};
+use serde_json::json;
+use switchyard::app::{App, AppConfig, KubernetesConfig};
+use switchyard_api::Server;
+use switchyard_kube_double::{ApiDouble, ApiDoubleHandle};
+use switchyard_simulator::{SimulatorConfig, SimulatorFleet};
+use switchyard_testkit::{eventually, until};
+
+use crate::common::install_seldon_templates;
+
+const NS: &str = "team-a";
+
+struct Stack {
+    double: ApiDoubleHandle,
+    sims: SimulatorFleet,
+    app: App,
+    client: Client,
+}
+
+async fn start() -> Stack {
+    let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let client = double.client().unwrap();
+    install_seldon_templates(&client).await;
+    let mut template = SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
+    template.sync_timeout = Duration::ZERO;
+    let sims = SimulatorFleet::start_named(template, vec![NS.to_owned()])
+        .await
+        .unwrap();
+    let kubernetes = KubernetesConfig::local(double.kube_config(), sims.addresses());
+    let app = App::start(
+        AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
+        None,
+    )
+    .await
+    .unwrap();
+    double.create_runtime(NS).await.unwrap();
+    Stack {
+        double,
+        sims,
+        app,
+        client,
+    }
+}
+
+async fn create_server(client: &Client, replicas: i32) -> Server {
+    let server: Server = serde_json::from_value(json!({
+        "apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Server",
+        "metadata": {"name": "mlserver", "namespace": NS},
+        "spec": {"serverConfig": "mlserver", "replicas": replicas}
+    }))
+    .unwrap();
+    Api::<Server>::namespaced(client.clone(), NS)
+        .create(&PostParams::default(), &server)
+        .await
+        .unwrap()
+}
+
+async fn set_replicas(client: &Client, replicas: i32) {
+    Api::<Server>::namespaced(client.clone(), NS)
+        .patch(
+            "mlserver",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": replicas}})),
+        )
+        .await
+        .unwrap();
+}
+
+/// The names of the Server's per-replica Services, sorted.
+async fn replica_services(client: &Client) -> Vec<String> {
+    let services: Api<Service> = Api::namespaced(client.clone(), NS);
+    let mut names: Vec<String> = services
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|s| s.labels().get("seldon-server-replica").map(String::as_str) == Some("mlserver"))
+        .map(ResourceExt::name_any)
+        .collect();
+    names.sort();
+    names
+}
+
+async fn statefulset_replicas(client: &Client) -> Option<i32> {
+    let api: Api<StatefulSet> = Api::namespaced(client.clone(), NS);
+    api.get_opt("mlserver").await.ok()??.spec.replicas
+}
+
+async fn shaped(client: &Client, replicas: i32) -> bool {
+    let want: Vec<String> = (0..replicas).map(|i| format!("mlserver-{i}")).collect();
+    statefulset_replicas(client).await == Some(replicas) && replica_services(client).await == want
+}
+
+#[tokio::test]
+async fn a_servers_pods_follow_its_replicas_and_are_put_back() {
+    let stack = start().await;
+    let client = &stack.client;
+    let server = create_server(client, 2).await;
+    eventually("a StatefulSet of 2 and two Services", async || {
+        shaped(client, 2).await
+    })
+    .await;
+
+    // Built from the ServerConfig, owned by the Server.
+    let sts = Api::<StatefulSet>::namespaced(client.clone(), NS)
+        .get("mlserver")
+        .await
+        .unwrap();
+    let owner = sts.owner_references().first().cloned().unwrap();
+    assert_eq!(
+        (
+            owner.kind.as_str(),
+            owner.name.as_str(),
+            owner.uid.as_str(),
+            owner.controller
+        ),
+        (
+            "Server",
+            "mlserver",
+            server.uid().unwrap().as_str(),
+            Some(true)
+        )
+    );
+    let pod = sts.spec.template.spec.unwrap();
+    assert!(
+        pod.containers.iter().any(|c| c.name == "agent"),
+        "the ServerConfig's containers"
+    );
+    assert_eq!(
+        sts.spec
+            .selector
+            .match_labels
+            .unwrap()
+            .get("seldon-server-name")
+            .map(String::as_str),
+        Some("mlserver")
+    );
+
+    // Up and down with the Server.
+    set_replicas(client, 3).await;
+    eventually("3 replicas, 3 Services", async || shaped(client, 3).await).await;
+    set_replicas(client, 1).await;
+    eventually("1 replica, the other Services gone", async || {
+        shaped(client, 1).await
+    })
+    .await;
+
+    // A Service someone deletes is put back.
+    Api::<Service>::namespaced(client.clone(), NS)
+        .delete("mlserver-0", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("mlserver-0 put back", async || shaped(client, 1).await).await;
+
+    // A StatefulSet someone scales by hand is put back to the Server's.
+    Api::<StatefulSet>::namespaced(client.clone(), NS)
+        .patch(
+            "mlserver",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 4}})),
+        )
+        .await
+        .unwrap();
+    eventually("the StatefulSet back at 1", async || {
+        statefulset_replicas(client).await == Some(1)
+    })
+    .await;
+
+    // Deleting the Server takes its objects with it.
+    Api::<Server>::namespaced(client.clone(), NS)
+        .delete("mlserver", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("the StatefulSet and Services collected", async || {
+        statefulset_replicas(client).await.is_none() && replica_services(client).await.is_empty()
+    })
+    .await;
+    stack.app.shutdown().await.unwrap();
+    stack.sims.shutdown().await.unwrap();
+    drop(stack.double);
+}
+
+#[tokio::test]
+async fn a_steady_server_costs_no_write() {
+    let stack = start().await;
+    let client = &stack.client;
+    create_server(client, 2).await;
+    eventually("built", async || shaped(client, 2).await).await;
+    // Settled: the Server's own status writes are done.
+    let servers: Api<Server> = Api::namespaced(client.clone(), NS);
+    until("the Server reports its 2 replicas", async || {
+        (servers.get("mlserver").await.ok()?.status?.replicas == 2).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let owned = |stats: &switchyard_kube_double::ApiStats| {
+        stats.outcomes_for("statefulsets").changed + stats.outcomes_for("services").changed
+    };
+    let before = stack.double.stats();
+    // A reconcile without a change of intent: the kubelet's status write on
+    // the StatefulSet (the Server's labels and annotations would be part of
+    // the intent: they are copied onto the workload).
+    Api::<StatefulSet>::namespaced(client.clone(), NS)
+        .patch_status(
+            "mlserver",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"replicas": 2, "readyReplicas": 1}})),
+        )
+        .await
+        .unwrap();
+    until("the Server saw its pods", async || {
+        let s = servers.get("mlserver").await.ok()?;
+        let ready = s
+            .status?
+            .duck
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "StatefulSetOrDeploymentReady")?;
+        (ready.status == switchyard_api::ConditionStatus::False).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = stack.double.stats();
+    // (The kubelet's write went to statefulsets/status.)
+    assert_eq!(
+        owned(&after) - owned(&before),
+        0,
+        "switchyard wrote to the StatefulSet or Services without a change of intent"
+    );
+    assert_eq!(
+        after.applies("statefulsets", "switchyard").changed
+            + after.applies("statefulsets", "switchyard").unchanged,
+        before.applies("statefulsets", "switchyard").changed
+            + before.applies("statefulsets", "switchyard").unchanged,
+        "not even a no-op apply"
+    );
+    stack.app.shutdown().await.unwrap();
+    stack.sims.shutdown().await.unwrap();
+}
