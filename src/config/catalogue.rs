@@ -143,6 +143,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         Some("$POD_NAMESPACE"),
     ),
     option(
+        "kubernetes.templates_namespace",
+        "--templates-namespace",
+        "SWITCHYARD_TEMPLATES_NAMESPACE",
+        Some("$POD_NAMESPACE"),
+    ),
+    option(
         "kubernetes.leader_elect",
         "--leader-elect",
         "SWITCHYARD_LEADER_ELECT",

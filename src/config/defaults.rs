@@ -55,6 +55,9 @@ impl FileConfig {
         if k.namespace.is_none() {
             k.namespace = pod_namespace.filter(|n| !n.is_empty());
         }
+        if k.templates_namespace.is_none() {
+            k.templates_namespace = k.namespace.clone();
+        }
         fill(&mut k.leader_elect, true);
         fill(&mut k.seldon_operator_guard, true);
         fill(&mut k.lease_name, leader::DEFAULT_LEASE_NAME.to_owned());

@@ -66,6 +66,9 @@ pub struct KubernetesSection {
     /// `POD_NAMESPACE` environment variable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// Where ServerConfigs and SeldonConfigs are read; default `namespace`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub templates_namespace: Option<String>,
     /// Elect a leader among replicas; false: this replica always leads.
     /// Default true.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -115,6 +115,7 @@ fn everything() -> FileConfig {
             clusterwide: Some(true),
             watch_namespaces: vec!["ns".into()],
             namespace: Some("ns".into()),
+            templates_namespace: Some("seldon-mesh".into()),
             leader_elect: Some(true),
             lease_name: Some("l".into()),
             lease_duration_seconds: Some(15),

@@ -179,6 +179,37 @@ async fn a_servers_pods_follow_its_replicas_and_are_put_back() {
     })
     .await;
 
+    // A ServerConfig edit rolls to the Server's pods.
+    let configs: Api<switchyard_api::ServerConfig> = Api::namespaced(client.clone(), "seldon-mesh");
+    let mut config = configs.get("mlserver").await.unwrap();
+    let agent = config
+        .spec
+        .pod_spec
+        .containers
+        .iter_mut()
+        .find(|c| c.name == "agent")
+        .unwrap();
+    agent.image = Some("docker.io/seldonio/seldon-agent:2.9.9".into());
+    configs
+        .replace("mlserver", &PostParams::default(), &config)
+        .await
+        .unwrap();
+    eventually("the new agent image in the pod template", async || {
+        let Ok(sts) = Api::<StatefulSet>::namespaced(client.clone(), NS)
+            .get("mlserver")
+            .await
+        else {
+            return false;
+        };
+        sts.spec.template.spec.is_some_and(|pod| {
+            pod.containers.iter().any(|c| {
+                c.name == "agent"
+                    && c.image.as_deref() == Some("docker.io/seldonio/seldon-agent:2.9.9")
+            })
+        })
+    })
+    .await;
+
     // Deleting the Server takes its objects with it.
     Api::<Server>::namespaced(client.clone(), NS)
         .delete("mlserver", &DeleteParams::default())

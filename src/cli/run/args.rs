@@ -106,6 +106,10 @@ pub struct RunArgs {
     /// The operator's namespace (holds the Lease) [default: $POD_NAMESPACE].
     #[arg(long, env = "SWITCHYARD_NAMESPACE", value_name = "NS")]
     pub namespace: Option<String>,
+    /// Where ServerConfigs and SeldonConfigs are read [default: the
+    /// operator's namespace].
+    #[arg(long, env = "SWITCHYARD_TEMPLATES_NAMESPACE", value_name = "NS")]
+    pub templates_namespace: Option<String>,
     /// Elect a leader among replicas; false: always lead [default: true].
     #[arg(long, env = "SWITCHYARD_LEADER_ELECT", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub leader_elect: Option<bool>,
@@ -231,6 +235,7 @@ impl RunArgs {
             clusterwide,
             watch_namespaces,
             namespace,
+            templates_namespace,
             leader_elect,
             leader_elect_lease_name,
             leader_elect_lease_duration,
@@ -308,6 +313,7 @@ impl RunArgs {
             k.watch_namespaces = list;
         }
         over(&mut k.namespace, namespace);
+        over(&mut k.templates_namespace, templates_namespace);
         over(&mut k.leader_elect, leader_elect);
         over(&mut k.lease_name, leader_elect_lease_name);
         over(&mut k.lease_duration_seconds, leader_elect_lease_duration);

@@ -155,6 +155,7 @@ fn kubernetes_config(
         clusterwide,
         watch_namespaces,
         namespace,
+        templates_namespace,
         leader_elect: _,
         lease_name: _,
         lease_duration_seconds: _,
@@ -185,8 +186,8 @@ fn kubernetes_config(
             tls: scheduler.tls.clone(),
         },
         leader_election,
-        templates_namespace: namespace
-            .clone()
+        templates_namespace: templates_namespace
+            .or_else(|| namespace.clone())
             .unwrap_or_else(|| DEFAULT_TEMPLATES_NAMESPACE.to_owned()),
         seldon_operator_guard: (seldon_operator_guard != Some(false))
             .then_some(switchyard_operator::guard::DEFAULT_POLL),

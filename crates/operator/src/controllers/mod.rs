@@ -68,7 +68,7 @@ use lifecycle::ManagedKind;
 use metrics::ControllerMetrics;
 
 use crate::leader::{until_leading, until_not_leading};
-use switchyard_api::{Experiment, Model, Pipeline, Server};
+use switchyard_api::{Experiment, Model, Pipeline, Server, ServerConfig};
 
 /// Reconciles each controller runs at once. kube-runtime's default is
 /// unbounded, which under a burst (a re-list of thousands of objects) would
@@ -303,6 +303,10 @@ fn server_controller(
     let statefulsets = apis::<StatefulSet>(context, namespaces);
     let deployments = apis::<Deployment>(context, namespaces);
     let services = apis::<Service>(context, namespaces);
+    let templates: Api<ServerConfig> = Api::namespaced(
+        context.writer.client().clone(),
+        &context.templates_namespace,
+    );
     let apis = apis::<Server>(context, namespaces);
     let ctx = controller_context(SERVER_CONTROLLER, context, apis.len());
     let concurrency = context.reconcile_concurrency;
@@ -316,7 +320,16 @@ fn server_controller(
             .zip(&services)
         {
             // The workload of a Server has the Server's name (docs/seldon-compat.md#server-workloads).
-            let controller = Controller::new(api.clone(), watcher::Config::default())
+            let controller = Controller::new(api.clone(), watcher::Config::default());
+            let servers = controller.store();
+            let controller = controller
+                // A ServerConfig edit rolls to every Server built from it
+                // (unless `disableAutoUpdate`).
+                .watches(
+                    templates.clone(),
+                    watcher::Config::default(),
+                    move |config: ServerConfig| built_from(&servers, &config.name_any()),
+                )
                 .watches(sts.clone(), watcher::Config::default(), same_name)
                 .watches(deploy.clone(), watcher::Config::default(), same_name)
                 // A Server's per-replica Services: one deleted is put back.
@@ -350,6 +363,16 @@ fn server_controller(
         (tasks, stores)
     };
     supervise(ctx, cancel.clone(), listed, build).boxed()
+}
+
+/// The Servers built from ServerConfig `config` that follow its changes.
+fn built_from(servers: &Store<Server>, config: &str) -> Vec<ObjectRef<Server>> {
+    servers
+        .state()
+        .iter()
+        .filter(|s| s.spec.server_config == config && !s.spec.disable_auto_update)
+        .map(|s| ObjectRef::from_obj(&**s))
+        .collect()
 }
 
 /// The Server a StatefulSet or Deployment runs: the one of its name.
