@@ -31,6 +31,7 @@ mod metrics;
 pub mod model;
 pub mod pipeline;
 mod presence;
+pub mod runtime;
 pub mod server;
 mod server_workload;
 pub mod workload;
@@ -44,7 +45,7 @@ use std::time::Duration;
 use futures_util::future::{BoxFuture, join_all};
 use futures_util::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::reflector::Store;
@@ -61,6 +62,7 @@ pub use experiment::{EXPERIMENT_CONTROLLER, EXPERIMENT_FINALIZER};
 pub use lifecycle::SCHEDULER_CALL_TIMEOUT;
 pub use model::{MODEL_CONTROLLER, MODEL_FINALIZER};
 pub use pipeline::{PIPELINE_CONTROLLER, PIPELINE_FINALIZER};
+pub use runtime::RUNTIME_CONTROLLER;
 pub use server::{SERVER_CONTROLLER, SERVER_NOTIFY_TIMEOUT};
 
 use context::{ControllerContext, key};
@@ -68,7 +70,9 @@ use lifecycle::ManagedKind;
 use metrics::ControllerMetrics;
 
 use crate::leader::{until_leading, until_not_leading};
-use switchyard_api::{Experiment, Model, Pipeline, Server, ServerConfig};
+use switchyard_api::{
+    Experiment, Model, Pipeline, SeldonConfig, SeldonRuntime, Server, ServerConfig,
+};
 
 /// Reconciles each controller runs at once. kube-runtime's default is
 /// unbounded, which under a burst (a re-list of thousands of objects) would
@@ -150,6 +154,10 @@ impl Controllers {
             (
                 SERVER_CONTROLLER,
                 server_controller(&context, &namespaces, &cancel, signal()),
+            ),
+            (
+                RUNTIME_CONTROLLER,
+                runtime_controller(&context, &namespaces, &cancel, signal()),
             ),
         ];
         for (name, run) in runs {
@@ -363,6 +371,101 @@ fn server_controller(
         (tasks, stores)
     };
     supervise(ctx, cancel.clone(), listed, build).boxed()
+}
+
+fn runtime_controller(
+    context: &Context,
+    namespaces: &Option<Vec<String>>,
+    cancel: &CancellationToken,
+    listed: watch::Sender<bool>,
+) -> BoxFuture<'static, Stopped> {
+    let statefulsets = apis::<StatefulSet>(context, namespaces);
+    let deployments = apis::<Deployment>(context, namespaces);
+    let services = apis::<Service>(context, namespaces);
+    let config_maps = apis::<ConfigMap>(context, namespaces);
+    let models = apis::<Model>(context, namespaces);
+    let pipelines = apis::<Pipeline>(context, namespaces);
+    let templates: Api<SeldonConfig> = Api::namespaced(
+        context.writer.client().clone(),
+        &context.templates_namespace,
+    );
+    let apis = apis::<SeldonRuntime>(context, namespaces);
+    let ctx = controller_context(RUNTIME_CONTROLLER, context, apis.len());
+    let concurrency = context.reconcile_concurrency;
+    let build = move |ctx: Arc<ControllerContext>, term: CancellationToken| {
+        let mut stores = Vec::new();
+        let mut tasks: Vec<Task> = Vec::new();
+        for (i, api) in apis.iter().enumerate() {
+            let controller = Controller::new(api.clone(), watcher::Config::default());
+            let runtimes = controller.store();
+            let (by_config, by_models, by_pipelines) =
+                (runtimes.clone(), runtimes.clone(), runtimes.clone());
+            let controller = controller
+                // Everything built for a runtime: one changed or deleted is
+                // put back.
+                .owns(statefulsets[i].clone(), watcher::Config::default())
+                .owns(deployments[i].clone(), watcher::Config::default())
+                .owns(services[i].clone(), watcher::Config::default())
+                .owns(config_maps[i].clone(), watcher::Config::default())
+                // A SeldonConfig edit rolls to the runtimes built from it.
+                .watches(
+                    templates.clone(),
+                    watcher::Config::default(),
+                    move |config: SeldonConfig| {
+                        let name = config.name_any();
+                        by_config
+                            .state()
+                            .iter()
+                            .filter(|r| r.spec.seldon_config == name && !r.spec.disable_auto_update)
+                            .map(|r| ObjectRef::from_obj(&**r))
+                            .collect::<Vec<_>>()
+                    },
+                )
+                // Models and Pipelines cap the gateways' replicas.
+                .watches(
+                    models[i].clone(),
+                    watcher::Config::default(),
+                    move |m: Model| in_namespace(&by_models, m.namespace()),
+                )
+                .watches(
+                    pipelines[i].clone(),
+                    watcher::Config::default(),
+                    move |p: Pipeline| in_namespace(&by_pipelines, p.namespace()),
+                )
+                .with_config(config(concurrency))
+                .graceful_shutdown_on(term.clone().cancelled_owned());
+            let store = controller.store();
+            stores.push(store.clone());
+            let run = controller
+                .run(
+                    |obj: Arc<SeldonRuntime>, ctx: Arc<ControllerContext>| async move {
+                        lifecycle::observe(&*obj, &ctx, runtime::reconcile(obj.clone(), &ctx)).await
+                    },
+                    |_, _, _| controller::Action::await_change(),
+                    ctx.clone(),
+                )
+                .for_each(|r| {
+                    log_result(RUNTIME_CONTROLLER, r);
+                    std::future::ready(())
+                });
+            tasks.push(until_stopped(run, store, term.clone()));
+        }
+        (tasks, stores)
+    };
+    supervise(ctx, cancel.clone(), listed, build).boxed()
+}
+
+/// The runtimes of `namespace`.
+fn in_namespace(
+    runtimes: &Store<SeldonRuntime>,
+    namespace: Option<String>,
+) -> Vec<ObjectRef<SeldonRuntime>> {
+    runtimes
+        .state()
+        .iter()
+        .filter(|r| r.namespace() == namespace)
+        .map(|r| ObjectRef::from_obj(&**r))
+        .collect()
 }
 
 /// The Servers built from ServerConfig `config` that follow its changes.
