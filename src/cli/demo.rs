@@ -391,6 +391,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         NAMESPACES.len()
     );
     println!("  kubernetes {url}   (kubectl --server {url} get models,pipelines,servers -A)");
+    println!(
+        "  built      kubectl --server {url} get statefulsets,deployments,services,configmaps,serviceaccounts,roles -n fraud"
+    );
     for sim in demo.fleet.handles() {
         println!(
             "  namespace  {:<8} scheduler at {}",

@@ -28,5 +28,6 @@ mod pool_tls;
 mod print_config;
 mod processes;
 mod rbac;
+mod runtime_workloads;
 mod server_workloads;
 mod translate_fixtures;

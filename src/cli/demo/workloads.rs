@@ -1,30 +1,58 @@
-//! The part of a cluster the demo has to play itself: the StatefulSet
-//! controller and the kubelet. switchyard builds every Server's StatefulSet
-//! (from its ServerConfig); here, a moment after a StatefulSet appears or
-//! changes its replicas, its pods are reported ready (`status.replicas`,
+//! The part of a cluster the demo has to play itself: the StatefulSet and
+//! Deployment controllers and the kubelet. switchyard builds every Server's
+//! StatefulSet (from its ServerConfig) and every runtime's components (from
+//! its SeldonConfig); here, a moment after a workload appears or changes
+//! its replicas, its pods are reported ready (`status.replicas`,
 //! `readyReplicas`, `observedGeneration`). Garbage collection in the API
-//! double removes a deleted Server's StatefulSet.
+//! double removes a deleted owner's workloads.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use kube::Resource;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
+use serde::de::DeserializeOwned;
 use serde_json::json;
 use tokio_util::task::AbortOnDropHandle;
 
 /// How long the demo's pods take to become ready.
 const POD_START: Duration = Duration::from_millis(500);
 
-/// Follows every StatefulSet until the task is dropped (which stops the
-/// status writes still under way).
+/// Follows every StatefulSet and Deployment until the task is dropped
+/// (which stops the status writes still under way).
 pub async fn run(client: Client) {
-    let statefulsets: Api<StatefulSet> = Api::all(client.clone());
-    let mut events =
-        std::pin::pin!(watcher(statefulsets, watcher::Config::default()).default_backoff());
+    tokio::join!(
+        follow::<StatefulSet>(
+            client.clone(),
+            |s| s.spec.replicas,
+            |s| s.status.as_ref().and_then(|s| s.ready_replicas)
+        ),
+        follow::<Deployment>(
+            client,
+            |d| d.spec.replicas,
+            |d| d.status.as_ref().and_then(|s| s.ready_replicas)
+        ),
+    );
+}
+
+/// Reports the pods of every `K` ready a moment after it asks for them.
+async fn follow<K>(client: Client, wanted: fn(&K) -> Option<i32>, ready: fn(&K) -> Option<i32>)
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let all: Api<K> = Api::all(client.clone());
+    let mut events = std::pin::pin!(watcher(all, watcher::Config::default()).default_backoff());
     // The pods starting per StatefulSet, with the replicas they start:
     // replaced when the replicas change, dropped with the StatefulSet.
     let mut starting: HashMap<String, (i32, AbortOnDropHandle<()>)> = HashMap::new();
@@ -32,10 +60,9 @@ pub async fn run(client: Client) {
         match event {
             Ok(watcher::Event::Apply(sts) | watcher::Event::InitApply(sts)) => {
                 starting.retain(|_, (_, task)| !task.is_finished());
-                let replicas = sts.spec.replicas.unwrap_or(1);
-                let ready = sts.status.as_ref().and_then(|s| s.ready_replicas);
+                let replicas = wanted(&sts).unwrap_or(1);
                 let key = key(&sts);
-                if ready == Some(replicas)
+                if ready(&sts) == Some(replicas)
                     || starting.get(&key).is_some_and(|(r, _)| *r == replicas)
                 {
                     continue;
@@ -53,27 +80,28 @@ pub async fn run(client: Client) {
                 starting.remove(&key(&sts));
             }
             Ok(_) => {}
-            Err(error) => tracing::debug!(%error, "demo: StatefulSet watch failed; retrying"),
+            Err(error) => tracing::debug!(%error, "demo: workload watch failed; retrying"),
         }
     }
 }
 
-fn key(sts: &StatefulSet) -> String {
+fn key<K: Resource>(sts: &K) -> String {
     format!("{}/{}", sts.namespace().unwrap_or_default(), sts.name_any())
 }
 
 /// `replicas` pods of `sts`, all ready.
-async fn report_ready(
-    client: &Client,
-    sts: &StatefulSet,
-    replicas: i32,
-) -> Result<(), kube::Error> {
-    let api: Api<StatefulSet> =
-        Api::namespaced(client.clone(), &sts.namespace().unwrap_or_default());
+async fn report_ready<K>(client: &Client, sts: &K, replicas: i32) -> Result<(), kube::Error>
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + DeserializeOwned,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), &sts.namespace().unwrap_or_default());
     let status = json!({ "status": {
         "replicas": replicas,
         "readyReplicas": replicas,
-        "observedGeneration": sts.metadata.generation,
+        "observedGeneration": sts.meta().generation,
     }});
     api.patch_status(
         &sts.name_any(),

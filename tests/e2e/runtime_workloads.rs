@@ -1,0 +1,175 @@
+//! A SeldonRuntime's control plane, end to end: built from its SeldonConfig
+//! (ServiceAccounts, Roles, RoleBindings, ConfigMaps, Services and one
+//! workload per component), owned by the runtime, repaired, a disabled
+//! component removed, and the runtime Ready once every component is.
+
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde_json::json;
+use switchyard::app::{App, AppConfig, KubernetesConfig};
+use switchyard_api::SeldonRuntime;
+use switchyard_kube_double::ApiDouble;
+use switchyard_simulator::{SimulatorConfig, SimulatorFleet};
+use switchyard_testkit::eventually;
+
+use crate::common::install_seldon_templates;
+
+const NS: &str = "team-a";
+
+async fn names<K>(client: &Client) -> Vec<String>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned,
+{
+    let mut names: Vec<String> = Api::<K>::namespaced(client.clone(), NS)
+        .list(&Default::default())
+        .await
+        .map(|l| l.items.iter().map(ResourceExt::name_any).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Plays the Deployment and StatefulSet controllers: every workload of
+/// the namespace reports all its replicas ready.
+async fn pods_ready(client: &Client) {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), NS);
+    for d in deployments.list(&Default::default()).await.unwrap().items {
+        let replicas = d.spec.replicas.unwrap_or(1);
+        let status = json!({"status": {"replicas": replicas, "readyReplicas": replicas}});
+        deployments
+            .patch_status(
+                &d.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(status),
+            )
+            .await
+            .unwrap();
+    }
+    let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), NS);
+    for s in statefulsets.list(&Default::default()).await.unwrap().items {
+        let replicas = s.spec.replicas.unwrap_or(1);
+        let status = json!({"status": {"replicas": replicas, "readyReplicas": replicas}});
+        statefulsets
+            .patch_status(
+                &s.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(status),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+async fn ready(runtimes: &Api<SeldonRuntime>) -> bool {
+    runtimes.get("seldon").await.is_ok_and(|r| {
+        r.status.is_some_and(|s| {
+            s.duck
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == switchyard_api::ConditionStatus::True)
+        })
+    })
+}
+
+#[tokio::test]
+async fn a_runtime_becomes_its_namespaces_control_plane() {
+    let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let client = double.client().unwrap();
+    install_seldon_templates(&client).await;
+    let mut template = SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
+    template.sync_timeout = Duration::ZERO;
+    let sims = SimulatorFleet::start_named(template, vec![NS.to_owned()])
+        .await
+        .unwrap();
+    let kubernetes = KubernetesConfig::local(double.kube_config(), sims.addresses());
+    let app = App::start(
+        AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
+        None,
+    )
+    .await
+    .unwrap();
+    let runtime = double.create_runtime(NS).await.unwrap();
+
+    eventually("the control plane built", async || {
+        names::<Deployment>(&client).await.len() == 5
+            && names::<StatefulSet>(&client).await == ["seldon-scheduler"]
+    })
+    .await;
+    assert_eq!(
+        names::<ServiceAccount>(&client).await,
+        ["hodometer", "seldon-scheduler", "seldon-server"]
+    );
+    assert_eq!(
+        names::<Role>(&client).await,
+        ["agent-role", "hodometer-role", "seldon-scheduler-role"]
+    );
+    assert_eq!(names::<RoleBinding>(&client).await.len(), 3);
+    assert_eq!(
+        names::<ConfigMap>(&client).await,
+        [
+            "seldon-agent",
+            "seldon-kafka",
+            "seldon-scaling",
+            "seldon-tracing"
+        ]
+    );
+    assert_eq!(
+        names::<Service>(&client).await,
+        ["seldon-mesh", "seldon-scheduler"]
+    );
+    let scheduler = Api::<StatefulSet>::namespaced(client.clone(), NS)
+        .get("seldon-scheduler")
+        .await
+        .unwrap();
+    let owner = scheduler.owner_references().first().cloned().unwrap();
+    assert_eq!(
+        (owner.kind.as_str(), owner.uid.as_str(), owner.controller),
+        ("SeldonRuntime", runtime.uid().unwrap().as_str(), Some(true))
+    );
+
+    // Ready once every component's pods are.
+    let runtimes: Api<SeldonRuntime> = Api::namespaced(client.clone(), NS);
+    assert!(!ready(&runtimes).await, "no pod is ready yet");
+    pods_ready(&client).await;
+    eventually("the runtime Ready", async || ready(&runtimes).await).await;
+
+    // A deleted ConfigMap is put back.
+    Api::<ConfigMap>::namespaced(client.clone(), NS)
+        .delete("seldon-kafka", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("seldon-kafka put back", async || {
+        names::<ConfigMap>(&client)
+            .await
+            .contains(&"seldon-kafka".to_owned())
+    })
+    .await;
+
+    // An override disabling hodometer removes its Deployment.
+    runtimes
+        .patch(
+            "seldon",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"overrides": [{"name": "hodometer", "disable": true}]}})),
+        )
+        .await
+        .unwrap();
+    eventually("hodometer removed", async || {
+        !names::<Deployment>(&client)
+            .await
+            .contains(&"hodometer".to_owned())
+    })
+    .await;
+    app.shutdown().await.unwrap();
+    sims.shutdown().await.unwrap();
+}
