@@ -173,3 +173,106 @@ async fn a_runtime_becomes_its_namespaces_control_plane() {
     app.shutdown().await.unwrap();
     sims.shutdown().await.unwrap();
 }
+
+/// Bad input: a runtime naming a SeldonConfig that does not exist, one with
+/// an override of no component, and a Server naming a missing ServerConfig
+/// each get a condition and an event naming what is wrong, while a good
+/// runtime in another namespace is built as usual.
+#[tokio::test]
+async fn bad_templates_and_overrides_are_reported_and_harm_no_one_else() {
+    let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let client = double.client().unwrap();
+    install_seldon_templates(&client).await;
+    let namespaces = ["good", "no-config", "bad-override"];
+    let mut template = SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
+    template.sync_timeout = Duration::ZERO;
+    let sims = SimulatorFleet::start_named(template, namespaces.map(String::from).to_vec())
+        .await
+        .unwrap();
+    let kubernetes = KubernetesConfig::local(double.kube_config(), sims.addresses());
+    let app = App::start(
+        AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
+        None,
+    )
+    .await
+    .unwrap();
+    let runtime = |ns: &str, spec: serde_json::Value| -> SeldonRuntime {
+        serde_json::from_value(json!({
+            "apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonRuntime",
+            "metadata": {"name": "seldon", "namespace": ns}, "spec": spec
+        }))
+        .unwrap()
+    };
+    let create = async |ns: &str, spec: serde_json::Value| {
+        Api::<SeldonRuntime>::namespaced(client.clone(), ns)
+            .create(&Default::default(), &runtime(ns, spec))
+            .await
+            .unwrap();
+    };
+    create("good", json!({"seldonConfig": "default"})).await;
+    create("no-config", json!({"seldonConfig": "nope"})).await;
+    create(
+        "bad-override",
+        json!({"seldonConfig": "default", "overrides": [{"name": "seldon-foo", "replicas": 2}]}),
+    )
+    .await;
+    let ready_message = async |ns: &str| -> Option<String> {
+        let rt = Api::<SeldonRuntime>::namespaced(client.clone(), ns)
+            .get("seldon")
+            .await
+            .ok()?;
+        let ready = rt
+            .status?
+            .duck
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "Ready")?;
+        (ready.status == switchyard_api::ConditionStatus::False).then_some(ready.message)
+    };
+    eventually("the missing SeldonConfig named", async || {
+        ready_message("no-config")
+            .await
+            .is_some_and(|m| m.contains("SeldonConfig") && m.contains("nope"))
+    })
+    .await;
+    eventually("the unknown component named", async || {
+        ready_message("bad-override")
+            .await
+            .is_some_and(|m| m.contains("overrides[0].name") && m.contains("seldon-foo"))
+    })
+    .await;
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(client.clone(), "bad-override");
+    eventually("an UpdateFailed event", async || {
+        events.list(&Default::default()).await.is_ok_and(|l| {
+            l.items
+                .iter()
+                .any(|e| e.reason.as_deref() == Some("UpdateFailed"))
+        })
+    })
+    .await;
+    // The good namespace is built all the same; the bad ones hold nothing.
+    let deployments = |ns: &str| Api::<Deployment>::namespaced(client.clone(), ns);
+    eventually("the good runtime built", async || {
+        deployments("good")
+            .list(&Default::default())
+            .await
+            .is_ok_and(|l| l.items.len() == 5)
+    })
+    .await;
+    for ns in ["no-config", "bad-override"] {
+        assert!(
+            deployments(ns)
+                .list(&Default::default())
+                .await
+                .unwrap()
+                .items
+                .is_empty(),
+            "{ns}: nothing half-built"
+        );
+    }
+    app.shutdown().await.unwrap();
+    sims.shutdown().await.unwrap();
+}

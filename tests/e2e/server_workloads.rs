@@ -281,3 +281,37 @@ async fn a_steady_server_costs_no_write() {
     stack.app.shutdown().await.unwrap();
     stack.sims.shutdown().await.unwrap();
 }
+
+/// A Server naming a ServerConfig that does not exist gets a condition
+/// naming it, and nothing is built for it.
+#[tokio::test]
+async fn a_missing_server_config_is_named_and_nothing_is_built() {
+    let stack = start().await;
+    let client = &stack.client;
+    let server: Server = serde_json::from_value(json!({
+        "apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Server",
+        "metadata": {"name": "mlserver", "namespace": NS},
+        "spec": {"serverConfig": "nope", "replicas": 1}
+    }))
+    .unwrap();
+    let servers: Api<Server> = Api::namespaced(client.clone(), NS);
+    servers
+        .create(&PostParams::default(), &server)
+        .await
+        .unwrap();
+    eventually("the condition names the ServerConfig", async || {
+        servers.get("mlserver").await.is_ok_and(|s| {
+            s.status.is_some_and(|st| {
+                st.duck.conditions.iter().any(|c| {
+                    c.type_ == "StatefulSetOrDeploymentReady"
+                        && c.status == switchyard_api::ConditionStatus::False
+                        && c.message.contains("ServerConfig seldon-mesh/nope")
+                })
+            })
+        })
+    })
+    .await;
+    assert_eq!(statefulset_replicas(client).await, None);
+    stack.app.shutdown().await.unwrap();
+    stack.sims.shutdown().await.unwrap();
+}

@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 use serde_json::json;
 use switchyard_api::{Model, Pipeline, SeldonConfig, SeldonRuntime};
 use switchyard_translate::conditions::runtime::{
-    RuntimeComponent, component_disabled, component_observed,
+    RuntimeComponent, apply_failed, component_disabled, component_observed,
 };
 use switchyard_translate::conditions::{self, WorkloadKind, WorkloadReadiness};
 use switchyard_workloads::Workload;
@@ -55,6 +55,17 @@ pub(crate) async fn reconcile(
         }
         Err(error) => {
             let message = error.condition_message();
+            let (namespace, name) = (runtime.namespace().unwrap_or_default(), runtime.name_any());
+            let now = now();
+            ctx.shared
+                .writer
+                .update_status::<SeldonRuntime, serde_json::Value>(&namespace, &name, |current| {
+                    let old = current.status.clone().unwrap_or_default().duck.conditions;
+                    let mut list = old.clone();
+                    apply_failed(&mut list, now.clone(), &message);
+                    (list != old).then(|| json!({ "conditions": list }))
+                })
+                .await?;
             let first = ctx.recall(&*runtime).backoff.failures() == 0;
             if !error.is_retryable() || first {
                 (ctx.shared.writer)
