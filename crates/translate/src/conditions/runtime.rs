@@ -134,6 +134,17 @@ pub fn component_disabled(conditions: &mut Vec<Condition>, now: Time, component:
         );
 }
 
+/// Reason of `Ready` when the control plane could not be built or applied.
+pub const REASON_UPDATE_FAILED: &str = "UpdateFailed";
+
+/// The control plane could not be built or applied (a missing SeldonConfig,
+/// a bad override): `Ready` False saying why, component conditions kept.
+pub fn apply_failed(conditions: &mut Vec<Condition>, now: Time, message: &str) {
+    SELDON_RUNTIME_CONDITIONS
+        .manage(conditions, now)
+        .mark_false(super::READY, REASON_UPDATE_FAILED, message);
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{assert_cond, at};
@@ -235,15 +246,4 @@ mod tests {
         );
         assert_cond(&conditions, "Ready", True, "", "");
     }
-}
-
-/// Reason of `Ready` when the control plane could not be built or applied.
-pub const REASON_UPDATE_FAILED: &str = "UpdateFailed";
-
-/// The control plane could not be built or applied (a missing SeldonConfig,
-/// a bad override): `Ready` False saying why, component conditions kept.
-pub fn apply_failed(conditions: &mut Vec<Condition>, now: Time, message: &str) {
-    SELDON_RUNTIME_CONDITIONS
-        .manage(conditions, now)
-        .mark_false(super::READY, REASON_UPDATE_FAILED, message);
 }
