@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod adoption;
 mod architecture;
 mod citations;
 mod common;

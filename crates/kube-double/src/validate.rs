@@ -35,6 +35,30 @@ fn is_apps(rt: &ResourceType, kind: &str) -> bool {
     !rt.custom && rt.group == "apps" && rt.kind == kind
 }
 
+/// Fills what the real server fills on a write: each of a StatefulSet's
+/// `volumeClaimTemplates` gets `apiVersion: v1` and `kind:
+/// PersistentVolumeClaim` (a client may send them or not; the server
+/// shows them either way, so the two compare equal).
+pub(crate) fn defaults(rt: &ResourceType, obj: &mut Value) {
+    if !is_apps(rt, "StatefulSet") {
+        return;
+    }
+    let claims = obj
+        .get_mut("spec")
+        .and_then(|s| s.get_mut("volumeClaimTemplates"))
+        .and_then(Value::as_array_mut);
+    for claim in claims.into_iter().flatten() {
+        if let Some(claim) = claim.as_object_mut() {
+            claim
+                .entry("apiVersion")
+                .or_insert_with(|| Value::String("v1".into()));
+            claim
+                .entry("kind")
+                .or_insert_with(|| Value::String("PersistentVolumeClaim".into()));
+        }
+    }
+}
+
 /// Checks a new or updated object on its own.
 pub(crate) fn object(rt: &ResourceType, name: &str, obj: &Value) -> Result<(), ApiError> {
     owner_references(rt, name, obj)?;

@@ -156,6 +156,7 @@ impl Writer<'_> {
         if rt.custom {
             body = without_nulls(body);
         }
+        validate::defaults(rt, &mut body);
         if rt.namespaced {
             let body_ns = object::namespace(&body);
             if !body_ns.is_empty() && body_ns != namespace {
@@ -290,6 +291,7 @@ impl Writer<'_> {
         check_identity(rt, key, &mut body)?;
         check_preconditions(rt, key, current, &body, precondition)?;
         let mut new = body;
+        validate::defaults(rt, &mut new);
         for owned in [
             "uid",
             "creationTimestamp",
