@@ -44,7 +44,7 @@ pub const REASON_MIRROR_NOT_READY: &str = "MirrorNotReady";
 /// `Ready`) False with reason [`REASON_PROGRESSING`] or [`REASON_FAILED`]
 /// and the error text as message.
 ///
-/// Deviation from Go (docs/seldon-compat.md#experiment-controller, docs/seldon-compat.md#conditions, docs/seldon-compat.md#conditions): Go writes a
+/// Deviation from Go (docs/seldon-compat.md#experiment-controller, docs/seldon-compat.md#conditions): Go writes a
 /// condition of type `ModelReady`, which is not an experiment dependent, so
 /// it gets severity Info and never makes `Ready` False: the failure is
 /// invisible in the printer columns. Go also puts the error in `reason`
@@ -74,7 +74,7 @@ pub fn request_failed(
 ///
 /// and `Ready` follows from the three.
 ///
-/// Deviation from Go (docs/seldon-compat.md#conditions, docs/seldon-compat.md#conditions): Go's experiment
+/// Deviation from Go (docs/seldon-compat.md#conditions): Go's experiment
 /// wrapper has no message argument, so it writes the status description and
 /// the "Candidates ready"-style sentences as *reasons* and leaves every
 /// message empty; the Experiment `Message` printer column (Ready's message)

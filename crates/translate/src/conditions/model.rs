@@ -72,7 +72,7 @@ pub const REASON_FAILED: &str = "ModelFailed";
 /// False with reason [`REASON_PROGRESSING`] or [`REASON_FAILED`] and the
 /// error text as message.
 ///
-/// Deviation from Go (docs/seldon-compat.md#model-controller, docs/seldon-compat.md#conditions, docs/seldon-compat.md#conditions): Go puts the error
+/// Deviation from Go (docs/seldon-compat.md#model-controller, docs/seldon-compat.md#conditions): Go puts the error
 /// text in `reason` and "ModelProgressing"/"ModelFailed" in `message`. A
 /// reason is a machine-readable word and the message is what humans read,
 /// so they are the other way round here. Go writes this only for Load

@@ -93,7 +93,7 @@ pub const MESSAGE_MODELS_NOT_AVAILABLE: &str = "Some models are not available";
 /// LoadPipeline failed: `PipelineReady` (and `Ready`) False with reason
 /// [`REASON_CREATING`] or [`REASON_FAILED`] and the error text as message.
 ///
-/// Deviation from Go (docs/seldon-compat.md#pipeline-controller, docs/seldon-compat.md#conditions, docs/seldon-compat.md#conditions): Go puts the
+/// Deviation from Go (docs/seldon-compat.md#pipeline-controller, docs/seldon-compat.md#conditions): Go puts the
 /// error text in `reason` and the word in `message`; swapped back here.
 pub fn load_failed(conditions: &mut Vec<Condition>, now: Time, retry: Retryability, error: &str) {
     let reason = match retry {

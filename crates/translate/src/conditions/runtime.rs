@@ -1,6 +1,5 @@
 //! SeldonRuntime conditions: one `<Component>Ready` condition per runtime
-//! component, from the component workload's replica counts (docs/seldon-compat.md#runtime-conditions,
-//! docs/seldon-compat.md#runtime-conditions, docs/seldon-compat.md#runtime-conditions).
+//! component, from the component workload's replica counts (docs/seldon-compat.md#runtime-conditions).
 
 use std::fmt;
 use std::str::FromStr;
@@ -98,7 +97,7 @@ pub const REASON_DISABLED: &str = "ComponentDisabled";
 /// A component's workload was applied: its condition True iff at least the
 /// desired replicas are ready; `Ready` follows.
 ///
-/// Deviation from Go (docs/seldon-compat.md#runtime-conditions, docs/seldon-compat.md#runtime-conditions): Go compares
+/// Deviation from Go (docs/seldon-compat.md#runtime-conditions): Go compares
 /// `status.readyReplicas` with `status.replicas`, which is true for a
 /// Deployment that has not created any pod yet; the caller passes the
 /// desired (spec) replicas in [`WorkloadReadiness`]. Reasons and messages
@@ -121,7 +120,7 @@ pub fn component_observed(
 /// A component is disabled by the SeldonRuntime overrides or absent from
 /// the SeldonConfig: its condition True with reason [`REASON_DISABLED`].
 ///
-/// Deviation from Go (docs/seldon-compat.md#runtime-conditions, docs/seldon-compat.md#runtime-conditions): Go never writes the
+/// Deviation from Go (docs/seldon-compat.md#runtime-conditions): Go never writes the
 /// condition of a component it does not deploy, so `Ready` stays Unknown
 /// forever for any runtime that disables, say, hodometer.
 pub fn component_disabled(conditions: &mut Vec<Condition>, now: Time, component: RuntimeComponent) {

@@ -62,7 +62,7 @@ pub fn workload_missing(conditions: &mut Vec<Condition>, now: Time, message: &st
 /// message "StatefulSet replicas matches desired replicas" / "StatefulSet
 /// replicas does not match desired replicas" (or "Deployment ...").
 ///
-/// Deviation from Go (docs/seldon-compat.md#server-workloads, docs/seldon-compat.md#server-workloads): Go writes those
+/// Deviation from Go (docs/seldon-compat.md#server-workloads): Go writes those
 /// sentences as the *reason* with an empty message. The message carries no
 /// replica counts on purpose: counts would change the message, and with it
 /// `lastTransitionTime`, every time one more pod becomes ready.
