@@ -21,6 +21,8 @@ mod p3;
 mod p4;
 #[path = "load/p5.rs"]
 mod p5;
+#[path = "load/p6.rs"]
+mod p6;
 #[path = "load/table.rs"]
 mod table;
 
@@ -53,12 +55,13 @@ fn main() -> anyhow::Result<()> {
     let mut rows: Vec<Row> = Vec::new();
     // P3 first: its memory baseline is cleanest before the others have
     // grown the allocator's heap. The table is printed in figure order.
-    let scenarios: [(&str, Scenario); 5] = [
+    let scenarios: [(&str, Scenario); 6] = [
         ("P3", |s| Box::pin(p3::run(s))),
         ("P1", |s| Box::pin(p1::run(s))),
         ("P2", |s| Box::pin(p2::run(s))),
         ("P4", |s| Box::pin(p4::run(s))),
         ("P5", |s| Box::pin(p5::run(s))),
+        ("P6", |s| Box::pin(p6::run(s))),
     ];
     for (name, scenario) in scenarios {
         if !wanted(name) {

@@ -34,6 +34,9 @@ pub(crate) struct Scale {
     /// P5: subscribers that keep reading, and alternating rounds.
     pub p5_readers: usize,
     pub p5_rounds: usize,
+    /// P6: SeldonRuntimes (one per namespace), and Servers over them.
+    pub p6_runtimes: usize,
+    pub p6_servers: usize,
 }
 
 impl Scale {
@@ -50,6 +53,8 @@ impl Scale {
             p4_namespaces: 100,
             p5_readers: 4,
             p5_rounds: 3,
+            p6_runtimes: 100,
+            p6_servers: 1_000,
         }
     }
 
@@ -66,21 +71,46 @@ impl Scale {
             p4_namespaces: 20,
             p5_readers: 4,
             p5_rounds: 2,
+            p6_runtimes: 20,
+            p6_servers: 200,
         }
     }
 
     pub(crate) fn describe(&self) -> String {
         format!(
-            "P1 {} calls/side; P2/P5 {} events/s over {} models, {:?} windows; P3 {} runtimes; P4 {} Models in {} namespaces",
+            "P1 {} calls/side; P2/P5 {} events/s over {} models, {:?} windows; P3 {} runtimes; P4 {} Models in {} namespaces; P6 {} runtimes and {} Servers",
             self.p1_calls,
             self.event_rate,
             self.models,
             self.window,
             self.p3_runtimes,
             self.p4_models,
-            self.p4_namespaces
+            self.p4_namespaces,
+            self.p6_runtimes,
+            self.p6_servers
         )
     }
+}
+
+/// Seldon's templates (SeldonConfig `default`, ServerConfigs `mlserver`
+/// and `triton`) in `seldon-mesh`, as its setup chart installs them: the
+/// runtimes and Servers of P4 and P6 are built from them.
+pub(crate) async fn install_templates(client: &kube::Client) -> anyhow::Result<()> {
+    use kube::api::{Api, PostParams};
+    use switchyard_api::{SeldonConfig, ServerConfig};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/workloads/fixtures");
+    let read = |file: &str| std::fs::read_to_string(dir.join(file));
+    let config: SeldonConfig = serde_saphyr::from_str(&read("seldonconfig-default.yaml")?)?;
+    Api::<SeldonConfig>::namespaced(client.clone(), "seldon-mesh")
+        .create(&PostParams::default(), &config)
+        .await?;
+    for file in ["serverconfig-mlserver.yaml", "serverconfig-triton.yaml"] {
+        let config: ServerConfig = serde_saphyr::from_str(&read(file)?)?;
+        Api::<ServerConfig>::namespaced(client.clone(), "seldon-mesh")
+            .create(&PostParams::default(), &config)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Any free port on 127.0.0.1.
