@@ -13,9 +13,9 @@
 //! the owner (the response follows it), not later from informers;
 //! `Foreground` is treated as `Background` (the owner goes first) and
 //! `blockOwnerDeletion` is ignored; an owner reference to a kind the
-//! double does not serve counts as an existing owner; a dependent created
-//! with a reference to an owner that does not exist is kept (the real
-//! collector would delete it).
+//! double does not serve counts as an existing owner. An object written
+//! with owner references none of which exists is deleted right after the
+//! write (the real collector deletes it shortly after).
 
 use std::collections::HashSet;
 
@@ -129,6 +129,28 @@ fn owner_exists(shared: &Shared, reference: &Value, namespace: &str) -> bool {
         .lock(id)
         .get(&(ns.to_string(), field("name").to_string()))
         .is_some_and(|o| object::uid(o) == field("uid"))
+}
+
+/// Deletes the objects of `keys` (just written) whose owner references
+/// all name owners that do not exist, and their dependents. Call with no
+/// lock held.
+pub(crate) fn collect_dangling(shared: &Shared, id: ResourceId, rt: &ResourceType, keys: &[Key]) {
+    for key in keys {
+        let Some(obj) = shared.lock(id).get(key).cloned() else {
+            continue;
+        };
+        let references = owner_references(&obj);
+        if references.is_empty() || references.iter().any(|r| owner_exists(shared, r, &key.0)) {
+            continue;
+        }
+        let dangling = Dependent {
+            key: key.clone(),
+            uid: object::uid(&obj).to_string(),
+            references: references.to_vec(),
+        };
+        let report = release_or_delete(shared, id, rt, &dangling, Vec::new(), false);
+        collect(shared, report.removed, Propagation::Background);
+    }
 }
 
 /// Deletes (or, with `Orphan`, releases) the dependents of `removed`, and

@@ -230,6 +230,9 @@ impl Call<'_> {
             self.manager().unwrap_or(""),
             &report.changed,
         );
+        if !matches!(verb, "delete" | "deletecollection") {
+            gc::collect_dangling(self.shared, self.path.id, self.rt, &report.changed);
+        }
         if !report.removed.is_empty() && propagation != Propagation::Orphan {
             gc::collect(self.shared, report.removed, propagation);
         }
