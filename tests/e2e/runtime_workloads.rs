@@ -276,3 +276,118 @@ async fn bad_templates_and_overrides_are_reported_and_harm_no_one_else() {
     app.shutdown().await.unwrap();
     sims.shutdown().await.unwrap();
 }
+
+/// A runtime's control plane in its steady state costs no write; a
+/// SeldonConfig edit rolls to it; a model gateway asked for more replicas
+/// than the namespace's Models allow is capped, with Seldon's warning.
+#[tokio::test]
+async fn a_runtime_rolls_with_its_seldon_config_and_caps_its_gateways() {
+    let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let client = double.client().unwrap();
+    install_seldon_templates(&client).await;
+    let mut template = SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
+    template.sync_timeout = Duration::ZERO;
+    let sims = SimulatorFleet::start_named(template, vec![NS.to_owned()])
+        .await
+        .unwrap();
+    let kubernetes = KubernetesConfig::local(double.kube_config(), sims.addresses());
+    let app = App::start(
+        AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
+        None,
+    )
+    .await
+    .unwrap();
+    let runtime: SeldonRuntime = serde_json::from_value(json!({
+        "apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonRuntime",
+        "metadata": {"name": "seldon", "namespace": NS},
+        "spec": {"seldonConfig": "default", "overrides": [{"name": "seldon-modelgateway", "replicas": 3}]}
+    }))
+    .unwrap();
+    let runtimes: Api<SeldonRuntime> = Api::namespaced(client.clone(), NS);
+    runtimes
+        .create(&Default::default(), &runtime)
+        .await
+        .unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), NS);
+
+    // No Model in the namespace: the model gateway runs one replica.
+    eventually("the model gateway capped at 1", async || {
+        deployments
+            .get_opt("seldon-modelgateway")
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|d| d.spec.replicas == Some(1))
+    })
+    .await;
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), NS);
+    eventually("ModelGatewayReplicasAdjusted", async || {
+        events.list(&Default::default()).await.is_ok_and(|l| {
+            l.items
+                .iter()
+                .any(|e| e.reason.as_deref() == Some("ModelGatewayReplicasAdjusted"))
+        })
+    })
+    .await;
+
+    // Settled, its pods ready: no write to what it owns.
+    pods_ready(&client).await;
+    eventually("the runtime Ready", async || ready(&runtimes).await).await;
+    let owned = |stats: &switchyard_kube_double::ApiStats| {
+        [
+            "statefulsets",
+            "deployments",
+            "services",
+            "configmaps",
+            "serviceaccounts",
+            "roles",
+            "rolebindings",
+        ]
+        .iter()
+        .map(|kind| {
+            let o = stats.applies(kind, "switchyard");
+            o.changed + o.unchanged
+        })
+        .sum::<u64>()
+    };
+    let before = owned(&double.stats());
+    pods_ready(&client).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        owned(&double.stats()),
+        before,
+        "a settled runtime is applied again"
+    );
+
+    // A new scheduler image in the SeldonConfig rolls to the runtime.
+    let configs: Api<switchyard_api::SeldonConfig> = Api::namespaced(client.clone(), "seldon-mesh");
+    let mut config = configs.get("default").await.unwrap();
+    let scheduler = config
+        .spec
+        .components
+        .iter_mut()
+        .find(|c| c.name == "seldon-scheduler")
+        .unwrap();
+    let pod = scheduler.pod_spec.as_mut().unwrap();
+    pod.containers[0].image = Some("docker.io/seldonio/seldon-scheduler:2.9.9".into());
+    configs
+        .replace("default", &Default::default(), &config)
+        .await
+        .unwrap();
+    eventually("the new scheduler image", async || {
+        Api::<StatefulSet>::namespaced(client.clone(), NS)
+            .get("seldon-scheduler")
+            .await
+            .is_ok_and(|s| {
+                s.spec.template.spec.is_some_and(|p| {
+                    p.containers[0].image.as_deref()
+                        == Some("docker.io/seldonio/seldon-scheduler:2.9.9")
+                })
+            })
+    })
+    .await;
+    app.shutdown().await.unwrap();
+    sims.shutdown().await.unwrap();
+}

@@ -315,3 +315,37 @@ async fn a_missing_server_config_is_named_and_nothing_is_built() {
     stack.app.shutdown().await.unwrap();
     stack.sims.shutdown().await.unwrap();
 }
+
+/// A Server built from the `triton` ServerConfig runs Triton's container.
+#[tokio::test]
+async fn a_triton_server_runs_triton() {
+    let stack = start().await;
+    let client = &stack.client;
+    let server: Server = serde_json::from_value(json!({
+        "apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Server",
+        "metadata": {"name": "triton", "namespace": NS},
+        "spec": {"serverConfig": "triton", "replicas": 1}
+    }))
+    .unwrap();
+    Api::<Server>::namespaced(client.clone(), NS)
+        .create(&PostParams::default(), &server)
+        .await
+        .unwrap();
+    let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), NS);
+    eventually("a StatefulSet with Triton's container", async || {
+        statefulsets
+            .get_opt("triton")
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|sts| {
+                sts.spec
+                    .template
+                    .spec
+                    .is_some_and(|pod| pod.containers.iter().any(|c| c.name == "triton"))
+            })
+    })
+    .await;
+    stack.app.shutdown().await.unwrap();
+    stack.sims.shutdown().await.unwrap();
+}
