@@ -108,6 +108,9 @@ pub struct KubernetesConfig {
     /// Where ServerConfigs and SeldonConfigs are read: switchyard's own
     /// namespace, as Seldon's operator reads them from its own.
     pub templates_namespace: String,
+    /// Run Servers as Deployments instead of StatefulSets (Seldon's
+    /// `--use-deployments-for-servers`).
+    pub use_deployments_for_servers: bool,
     /// How much the operator does at once.
     pub tuning: OperatorTuning,
 }
@@ -130,6 +133,7 @@ impl KubernetesConfig {
             seldon_operator_guard: Some(Duration::from_secs(1)),
             templates_namespace: switchyard_operator::controllers::DEFAULT_TEMPLATES_NAMESPACE
                 .to_owned(),
+            use_deployments_for_servers: false,
             finalizer_recheck: Duration::from_secs(1),
             tuning: OperatorTuning::default(),
         }
@@ -202,6 +206,7 @@ pub async fn start_kubernetes(
         seldon_operator_guard,
         finalizer_recheck,
         templates_namespace,
+        use_deployments_for_servers,
         tuning:
             OperatorTuning {
                 reconcile_concurrency,
@@ -271,7 +276,8 @@ pub async fn start_kubernetes(
     let controllers = Controllers::start(
         Context::new(writer.clone(), schedulers)
             .with_reconcile_concurrency(reconcile_concurrency)
-            .with_templates_namespace(templates_namespace),
+            .with_templates_namespace(templates_namespace)
+            .with_deployments_for_servers(use_deployments_for_servers),
         namespaces,
         tasks,
     );

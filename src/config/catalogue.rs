@@ -149,6 +149,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         Some("$POD_NAMESPACE"),
     ),
     option(
+        "kubernetes.use_deployments_for_servers",
+        "--use-deployments-for-servers",
+        "SWITCHYARD_USE_DEPLOYMENTS_FOR_SERVERS",
+        Some("false"),
+    ),
+    option(
         "kubernetes.leader_elect",
         "--leader-elect",
         "SWITCHYARD_LEADER_ELECT",

@@ -59,6 +59,7 @@ impl FileConfig {
             k.templates_namespace = k.namespace.clone();
         }
         fill(&mut k.leader_elect, true);
+        fill(&mut k.use_deployments_for_servers, false);
         fill(&mut k.seldon_operator_guard, true);
         fill(&mut k.lease_name, leader::DEFAULT_LEASE_NAME.to_owned());
         fill(

@@ -69,6 +69,9 @@ pub struct KubernetesSection {
     /// Where ServerConfigs and SeldonConfigs are read; default `namespace`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub templates_namespace: Option<String>,
+    /// Run Servers as Deployments instead of StatefulSets; default false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_deployments_for_servers: Option<bool>,
     /// Elect a leader among replicas; false: this replica always leads.
     /// Default true.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -116,6 +116,7 @@ fn everything() -> FileConfig {
             watch_namespaces: vec!["ns".into()],
             namespace: Some("ns".into()),
             templates_namespace: Some("seldon-mesh".into()),
+            use_deployments_for_servers: Some(false),
             leader_elect: Some(true),
             lease_name: Some("l".into()),
             lease_duration_seconds: Some(15),

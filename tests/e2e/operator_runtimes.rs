@@ -281,6 +281,7 @@ async fn the_app_starts_discovery_and_leader_election() {
                 leader_election: Some(election),
                 seldon_operator_guard: Some(Duration::from_secs(1)),
                 templates_namespace: "seldon-mesh".into(),
+                use_deployments_for_servers: false,
                 finalizer_recheck: RECHECK,
                 tuning: Default::default(),
             }),

@@ -349,3 +349,69 @@ async fn a_triton_server_runs_triton() {
     stack.app.shutdown().await.unwrap();
     stack.sims.shutdown().await.unwrap();
 }
+
+/// With `--use-deployments-for-servers`, a Server runs as a Deployment
+/// (with the Server's strategy) and has no per-replica Services; it is
+/// Ready once the Deployment's pods are.
+#[tokio::test]
+async fn with_deployments_for_servers_a_server_runs_as_a_deployment() {
+    let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let client = double.client().unwrap();
+    install_seldon_templates(&client).await;
+    let mut template = SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
+    template.sync_timeout = Duration::ZERO;
+    let sims = SimulatorFleet::start_named(template, vec![NS.to_owned()])
+        .await
+        .unwrap();
+    let kubernetes = KubernetesConfig {
+        use_deployments_for_servers: true,
+        ..KubernetesConfig::local(double.kube_config(), sims.addresses())
+    };
+    let app = App::start(
+        AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
+        None,
+    )
+    .await
+    .unwrap();
+    double.create_runtime(NS).await.unwrap();
+    create_server(&client, 2).await;
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(client.clone(), NS);
+    eventually("a Deployment of 2", async || {
+        deployments
+            .get_opt("mlserver")
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|d| d.spec.replicas == Some(2))
+    })
+    .await;
+    assert!(
+        replica_services(&client).await.is_empty(),
+        "no per-replica Services"
+    );
+    assert_eq!(statefulset_replicas(&client).await, None, "no StatefulSet");
+    deployments
+        .patch_status(
+            "mlserver",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"replicas": 2, "readyReplicas": 2}})),
+        )
+        .await
+        .unwrap();
+    let servers: Api<Server> = Api::namespaced(client.clone(), NS);
+    eventually("the Server Ready from its Deployment", async || {
+        servers.get("mlserver").await.is_ok_and(|s| {
+            s.status.is_some_and(|st| {
+                st.duck.conditions.iter().any(|c| {
+                    c.type_ == "Ready" && c.status == switchyard_api::ConditionStatus::True
+                })
+            })
+        })
+    })
+    .await;
+    app.shutdown().await.unwrap();
+    sims.shutdown().await.unwrap();
+}

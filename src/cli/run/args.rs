@@ -110,6 +110,10 @@ pub struct RunArgs {
     /// operator's namespace].
     #[arg(long, env = "SWITCHYARD_TEMPLATES_NAMESPACE", value_name = "NS")]
     pub templates_namespace: Option<String>,
+    /// Run Servers as Deployments (no per-replica Services) instead of
+    /// StatefulSets [default: false].
+    #[arg(long, env = "SWITCHYARD_USE_DEPLOYMENTS_FOR_SERVERS", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub use_deployments_for_servers: Option<bool>,
     /// Elect a leader among replicas; false: always lead [default: true].
     #[arg(long, env = "SWITCHYARD_LEADER_ELECT", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub leader_elect: Option<bool>,
@@ -236,6 +240,7 @@ impl RunArgs {
             watch_namespaces,
             namespace,
             templates_namespace,
+            use_deployments_for_servers,
             leader_elect,
             leader_elect_lease_name,
             leader_elect_lease_duration,
@@ -314,6 +319,10 @@ impl RunArgs {
         }
         over(&mut k.namespace, namespace);
         over(&mut k.templates_namespace, templates_namespace);
+        over(
+            &mut k.use_deployments_for_servers,
+            use_deployments_for_servers,
+        );
         over(&mut k.leader_elect, leader_elect);
         over(&mut k.lease_name, leader_elect_lease_name);
         over(&mut k.lease_duration_seconds, leader_elect_lease_duration);

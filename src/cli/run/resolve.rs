@@ -156,6 +156,7 @@ fn kubernetes_config(
         watch_namespaces,
         namespace,
         templates_namespace,
+        use_deployments_for_servers,
         leader_elect: _,
         lease_name: _,
         lease_duration_seconds: _,
@@ -189,6 +190,7 @@ fn kubernetes_config(
         templates_namespace: templates_namespace
             .or_else(|| namespace.clone())
             .unwrap_or_else(|| DEFAULT_TEMPLATES_NAMESPACE.to_owned()),
+        use_deployments_for_servers: use_deployments_for_servers == Some(true),
         seldon_operator_guard: (seldon_operator_guard != Some(false))
             .then_some(switchyard_operator::guard::DEFAULT_POLL),
         finalizer_recheck: finalizer_recheck_seconds

@@ -77,6 +77,16 @@ impl Context {
         }
     }
 
+    /// The same, running Servers as Deployments (`true`) or StatefulSets.
+    pub fn with_deployments_for_servers(mut self, deployments: bool) -> Self {
+        self.server_mode = if deployments {
+            ServerMode::Deployment
+        } else {
+            ServerMode::StatefulSet
+        };
+        self
+    }
+
     /// The same, reading ServerConfigs and SeldonConfigs from `namespace`.
     pub fn with_templates_namespace(mut self, namespace: impl Into<String>) -> Self {
         self.templates_namespace = namespace.into();

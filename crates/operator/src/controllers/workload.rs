@@ -7,10 +7,11 @@
 
 use parking_lot::Mutex;
 
-use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 use serde_json::json;
+use switchyard_workloads::server::ServerMode;
 
 use super::context::{ControllerContext, now};
 use super::error::ReconcileError;
@@ -25,11 +26,11 @@ pub const REASON_SERVER_READY: &str = "ServerReady";
 /// Event reason when a Server stops being Ready (Seldon's).
 pub const REASON_SERVER_NOT_READY: &str = "ServerNotReady";
 
-/// The readiness of the StatefulSet named `name` (switchyard runs Servers
-/// as StatefulSets), against the replicas the **Server** asks for
-/// (`desired`): a workload running fewer than that is not ready, whatever
-/// its own `spec.replicas` says (someone scaled it down by hand, or the
-/// scale-up is still rolling out).
+/// The readiness of the StatefulSet (or, running Servers as Deployments,
+/// the Deployment) named `name`, against the replicas the **Server** asks
+/// for (`desired`): a workload running fewer than that is not ready,
+/// whatever its own `spec.replicas` says (someone scaled it down by hand,
+/// or the scale-up is still rolling out).
 async fn lookup(
     ctx: &ControllerContext,
     namespace: &str,
@@ -37,19 +38,30 @@ async fn lookup(
     desired: i32,
 ) -> Result<Option<WorkloadReadiness>, ReconcileError> {
     let client = ctx.shared.writer.client().clone();
-    let statefulsets: Api<StatefulSet> = Api::namespaced(client, namespace);
-    let found = statefulsets
-        .get_opt(name)
-        .await
-        .map_err(|source| ReconcileError::Read {
-            what: format!("reading the StatefulSet of Server {namespace}/{name}"),
-            source,
-        })?;
-    Ok(found.map(|sts| WorkloadReadiness {
-        kind: WorkloadKind::StatefulSet,
-        desired_replicas: desired,
-        ready_replicas: sts.status.and_then(|s| s.ready_replicas).unwrap_or(0),
-    }))
+    let read = |source| ReconcileError::Read {
+        what: format!("reading the workload of Server {namespace}/{name}"),
+        source,
+    };
+    Ok(match ctx.shared.server_mode {
+        ServerMode::StatefulSet => Api::<StatefulSet>::namespaced(client, namespace)
+            .get_opt(name)
+            .await
+            .map_err(read)?
+            .map(|sts| WorkloadReadiness {
+                kind: WorkloadKind::StatefulSet,
+                desired_replicas: desired,
+                ready_replicas: sts.status.and_then(|s| s.ready_replicas).unwrap_or(0),
+            }),
+        ServerMode::Deployment => Api::<Deployment>::namespaced(client, namespace)
+            .get_opt(name)
+            .await
+            .map_err(read)?
+            .map(|d| WorkloadReadiness {
+                kind: WorkloadKind::Deployment,
+                desired_replicas: desired,
+                ready_replicas: d.status.and_then(|s| s.ready_replicas).unwrap_or(0),
+            }),
+    })
 }
 
 /// Writes the Server's workload condition, `status.replicas` and
@@ -79,7 +91,7 @@ pub(crate) async fn observe(
                 None => conditions::server::workload_missing(
                     &mut conditions,
                     now.clone(),
-                    &format!("no StatefulSet named {name} in {namespace} yet"),
+                    &format!("no workload named {name} in {namespace} yet"),
                 ),
             }
             if conditions == old.duck.conditions

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::ResourceExt;
 
 use super::calls::{
@@ -56,8 +56,8 @@ pub(super) async fn servers(
     Ok(())
 }
 
-/// What runs for `server`: its StatefulSet's replicas, else (not applied
-/// yet) its own validated scaling.
+/// What runs for `server`: its StatefulSet's or Deployment's replicas,
+/// else (not applied yet) its own validated scaling.
 pub(super) async fn live_replicas(
     ctx: &Ctx,
     ns: &str,
@@ -66,6 +66,9 @@ pub(super) async fn live_replicas(
     let name = server.name_any();
     if let Some(sts) = get_opt::<StatefulSet>(ctx, ns, &name).await? {
         return Ok(sts.spec.replicas.unwrap_or(1));
+    }
+    if let Some(deployment) = get_opt::<Deployment>(ctx, ns, &name).await? {
+        return Ok(deployment.spec.replicas.unwrap_or(1));
     }
     let spec = &server.spec;
     Ok(
