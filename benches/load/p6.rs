@@ -30,7 +30,7 @@ const CREATE_CONCURRENCY: usize = 16;
 /// The longest the wait may take before the scenario gives up.
 const DEADLINE: Duration = Duration::from_secs(240);
 /// What one runtime and one Server (one replica) become.
-const OBJECTS_PER_RUNTIME: usize = 20;
+const OBJECTS_PER_RUNTIME: usize = 21;
 const OBJECTS_PER_SERVER: usize = 2;
 /// The kinds switchyard owns, as the API double counts writes.
 const OWNED: [&str; 7] = [

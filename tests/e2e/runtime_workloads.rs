@@ -391,3 +391,46 @@ async fn a_runtime_rolls_with_its_seldon_config_and_caps_its_gateways() {
     app.shutdown().await.unwrap();
     sims.shutdown().await.unwrap();
 }
+
+/// A deleted runtime (nothing left in its namespace) takes its control
+/// plane with it: garbage collection follows the owner references.
+#[tokio::test]
+async fn a_deleted_runtimes_control_plane_is_collected() {
+    let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let client = double.client().unwrap();
+    install_seldon_templates(&client).await;
+    let mut template = SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
+    template.sync_timeout = Duration::ZERO;
+    let sims = SimulatorFleet::start_named(template, vec![NS.to_owned()])
+        .await
+        .unwrap();
+    let kubernetes = KubernetesConfig::local(double.kube_config(), sims.addresses());
+    let app = App::start(
+        AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
+        None,
+    )
+    .await
+    .unwrap();
+    double.create_runtime(NS).await.unwrap();
+    eventually("the control plane built", async || {
+        names::<Deployment>(&client).await.len() == 5
+            && names::<ConfigMap>(&client).await.len() == 4
+    })
+    .await;
+    Api::<SeldonRuntime>::namespaced(client.clone(), NS)
+        .delete("seldon", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("everything it owned collected", async || {
+        names::<Deployment>(&client).await.is_empty()
+            && names::<StatefulSet>(&client).await.is_empty()
+            && names::<ConfigMap>(&client).await.is_empty()
+            && names::<Service>(&client).await.is_empty()
+            && names::<Role>(&client).await.is_empty()
+    })
+    .await;
+    app.shutdown().await.unwrap();
+    sims.shutdown().await.unwrap();
+}
