@@ -165,6 +165,33 @@ async fn a_servers_pods_follow_its_replicas_and_are_put_back() {
         .unwrap();
     eventually("mlserver-0 put back", async || shaped(client, 1).await).await;
 
+    // A field switchyard does not set (a user's annotation) stays through
+    // later applies.
+    Api::<StatefulSet>::namespaced(client.clone(), NS)
+        .patch(
+            "mlserver",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"team.example/owner": "fraud"}}})),
+        )
+        .await
+        .unwrap();
+    set_replicas(client, 2).await;
+    eventually("2 again", async || shaped(client, 2).await).await;
+    set_replicas(client, 1).await;
+    eventually("1 again", async || shaped(client, 1).await).await;
+    let annotated = Api::<StatefulSet>::namespaced(client.clone(), NS)
+        .get("mlserver")
+        .await
+        .unwrap();
+    assert_eq!(
+        annotated
+            .annotations()
+            .get("team.example/owner")
+            .map(String::as_str),
+        Some("fraud"),
+        "switchyard's applies keep what others set"
+    );
+
     // A StatefulSet someone scales by hand is put back to the Server's.
     Api::<StatefulSet>::namespaced(client.clone(), NS)
         .patch(
