@@ -182,6 +182,20 @@ impl ApiWriter {
     }
 }
 
+/// Whether `dependent` names `owner` as its controller (an owner without
+/// a uid controls nothing).
+pub fn controlled_by<O: Resource>(owner: &O, dependent: &impl Resource) -> bool {
+    let Some(uid) = owner.meta().uid.as_deref() else {
+        return false;
+    };
+    dependent
+        .meta()
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.controller == Some(true) && o.uid == uid)
+}
+
 fn hash<K: Serialize>(obj: &K) -> u64 {
     let mut hasher = DefaultHasher::new();
     // Serializing a typed object cannot fail; an empty intent would only

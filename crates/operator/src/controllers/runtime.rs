@@ -29,6 +29,8 @@ use switchyard_workloads::runtime::{self as built, Counts};
 use super::context::{ControllerContext, now};
 use super::error::ReconcileError;
 use super::lifecycle::Outcome;
+use super::workload::readiness;
+use crate::owned::controlled_by;
 
 /// The controller's name in metrics and logs.
 pub const RUNTIME_CONTROLLER: &str = "seldonruntime";
@@ -214,7 +216,7 @@ async fn remove_component(
         .get_metadata_opt(component)
         .await
         .map_err(read)?;
-    if sts.is_some_and(|s| controlled_by(runtime, s.meta())) {
+    if sts.is_some_and(|s| controlled_by(runtime, &s)) {
         (shared.applier)
             .delete::<StatefulSet>(&shared.writer, &namespace, component)
             .await?;
@@ -223,23 +225,12 @@ async fn remove_component(
         .get_metadata_opt(component)
         .await
         .map_err(read)?;
-    if deployment.is_some_and(|d| controlled_by(runtime, d.meta())) {
+    if deployment.is_some_and(|d| controlled_by(runtime, &d)) {
         (shared.applier)
             .delete::<Deployment>(&shared.writer, &namespace, component)
             .await?;
     }
     Ok(())
-}
-
-fn controlled_by(
-    runtime: &SeldonRuntime,
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> bool {
-    let uid = runtime.metadata.uid.as_deref();
-    meta.owner_references
-        .iter()
-        .flatten()
-        .any(|o| o.controller == Some(true) && uid == Some(o.uid.as_str()))
 }
 
 /// Writes one condition per component (from its workload's ready
@@ -256,7 +247,21 @@ async fn observe(
     for component in RuntimeComponent::ALL {
         let built = workloads.iter().find(|w| w.name() == component.name());
         let readiness = match built {
-            Some(workload) => Some(readiness(ctx, &namespace, workload).await?),
+            Some(workload) => Some(
+                readiness(
+                    ctx,
+                    &namespace,
+                    workload.name(),
+                    kind_of(workload),
+                    workload.replicas().unwrap_or(1),
+                )
+                .await?
+                .unwrap_or(WorkloadReadiness {
+                    kind: kind_of(workload),
+                    desired_replicas: workload.replicas().unwrap_or(1),
+                    ready_replicas: 0,
+                }),
+            ),
             None => None,
         };
         observed.push((component, readiness));
@@ -306,50 +311,9 @@ async fn observe(
     Ok(())
 }
 
-/// The live ready replicas of `workload`, against the replicas it asks for.
-async fn readiness(
-    ctx: &ControllerContext,
-    namespace: &str,
-    workload: &Workload,
-) -> Result<WorkloadReadiness, ReconcileError> {
-    let client = ctx.shared.writer.client().clone();
-    let desired = workload.replicas().unwrap_or(1);
-    let read = |source| ReconcileError::Read {
-        what: format!(
-            "reading {} {namespace}/{}",
-            workload.kind(),
-            workload.name()
-        ),
-        source,
-    };
-    Ok(match workload {
-        Workload::StatefulSet(_) => {
-            let live = Api::<StatefulSet>::namespaced(client, namespace)
-                .get_opt(workload.name())
-                .await
-                .map_err(read)?;
-            WorkloadReadiness {
-                kind: WorkloadKind::StatefulSet,
-                desired_replicas: desired,
-                ready_replicas: live
-                    .and_then(|s| s.status)
-                    .and_then(|s| s.ready_replicas)
-                    .unwrap_or(0),
-            }
-        }
-        Workload::Deployment(_) => {
-            let live = Api::<Deployment>::namespaced(client, namespace)
-                .get_opt(workload.name())
-                .await
-                .map_err(read)?;
-            WorkloadReadiness {
-                kind: WorkloadKind::Deployment,
-                desired_replicas: desired,
-                ready_replicas: live
-                    .and_then(|d| d.status)
-                    .and_then(|s| s.ready_replicas)
-                    .unwrap_or(0),
-            }
-        }
-    })
+fn kind_of(workload: &Workload) -> WorkloadKind {
+    match workload {
+        Workload::StatefulSet(_) => WorkloadKind::StatefulSet,
+        Workload::Deployment(_) => WorkloadKind::Deployment,
+    }
 }

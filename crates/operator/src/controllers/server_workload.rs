@@ -11,13 +11,14 @@
 
 use k8s_openapi::api::core::v1::Service;
 use kube::api::ListParams;
-use kube::{Api, Resource, ResourceExt};
+use kube::{Api, ResourceExt};
 use switchyard_api::{Server, ServerConfig};
 use switchyard_workloads::Workload;
 use switchyard_workloads::server::{self as built, REPLICA_LABEL};
 
 use super::context::ControllerContext;
 use super::error::ReconcileError;
+use crate::owned::controlled_by;
 
 /// Builds and applies the workload of `server`, with `replicas` (its
 /// validated scaling).
@@ -103,7 +104,7 @@ async fn remove_extra_services(
         })?;
     for service in services.items {
         let service_name = service.name_any();
-        if wanted.contains(&service_name) || !controlled_by(server, service.meta()) {
+        if wanted.contains(&service_name) || !controlled_by(server, &service) {
             continue;
         }
         shared
@@ -112,15 +113,4 @@ async fn remove_extra_services(
             .await?;
     }
     Ok(())
-}
-
-/// Whether `meta` names `server` as its controller.
-fn controlled_by(
-    server: &Server,
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> bool {
-    let uid = server.metadata.uid.as_deref();
-    meta.owner_references.iter().flatten().any(|owner| {
-        owner.controller == Some(true) && uid.is_some() && Some(owner.uid.as_str()) == uid
-    })
 }

@@ -26,42 +26,39 @@ pub const REASON_SERVER_READY: &str = "ServerReady";
 /// Event reason when a Server stops being Ready (Seldon's).
 pub const REASON_SERVER_NOT_READY: &str = "ServerNotReady";
 
-/// The readiness of the StatefulSet (or, running Servers as Deployments,
-/// the Deployment) named `name`, against the replicas the **Server** asks
-/// for (`desired`): a workload running fewer than that is not ready,
-/// whatever its own `spec.replicas` says (someone scaled it down by hand,
-/// or the scale-up is still rolling out).
-async fn lookup(
+/// The readiness of the `kind` named `name` in `namespace` against the
+/// replicas asked of it (`desired`: for a Server, what **the Server** asks
+/// for, so a workload someone scaled down by hand is not Ready); `None`
+/// when there is no such workload.
+pub(crate) async fn readiness(
     ctx: &ControllerContext,
     namespace: &str,
     name: &str,
+    kind: WorkloadKind,
     desired: i32,
 ) -> Result<Option<WorkloadReadiness>, ReconcileError> {
     let client = ctx.shared.writer.client().clone();
     let read = |source| ReconcileError::Read {
-        what: format!("reading the workload of Server {namespace}/{name}"),
+        what: format!("reading {kind:?} {namespace}/{name}"),
         source,
     };
-    Ok(match ctx.shared.server_mode {
-        ServerMode::StatefulSet => Api::<StatefulSet>::namespaced(client, namespace)
+    let ready_replicas = match kind {
+        WorkloadKind::StatefulSet => Api::<StatefulSet>::namespaced(client, namespace)
             .get_opt(name)
             .await
             .map_err(read)?
-            .map(|sts| WorkloadReadiness {
-                kind: WorkloadKind::StatefulSet,
-                desired_replicas: desired,
-                ready_replicas: sts.status.and_then(|s| s.ready_replicas).unwrap_or(0),
-            }),
-        ServerMode::Deployment => Api::<Deployment>::namespaced(client, namespace)
+            .map(|sts| sts.status.and_then(|s| s.ready_replicas)),
+        WorkloadKind::Deployment => Api::<Deployment>::namespaced(client, namespace)
             .get_opt(name)
             .await
             .map_err(read)?
-            .map(|d| WorkloadReadiness {
-                kind: WorkloadKind::Deployment,
-                desired_replicas: desired,
-                ready_replicas: d.status.and_then(|s| s.ready_replicas).unwrap_or(0),
-            }),
-    })
+            .map(|d| d.status.and_then(|s| s.ready_replicas)),
+    };
+    Ok(ready_replicas.map(|ready| WorkloadReadiness {
+        kind,
+        desired_replicas: desired,
+        ready_replicas: ready.unwrap_or(0),
+    }))
 }
 
 /// Writes the Server's workload condition, `status.replicas` and
@@ -77,7 +74,11 @@ pub(crate) async fn observe(
     let replicas = validate_scaling(spec.replicas, spec.min_replicas, spec.max_replicas)
         .map(|s| i32::try_from(s.replicas).unwrap_or(i32::MAX))
         .unwrap_or_default();
-    let workload = lookup(ctx, &namespace, &name, replicas).await?;
+    let kind = match ctx.shared.server_mode {
+        ServerMode::StatefulSet => WorkloadKind::StatefulSet,
+        ServerMode::Deployment => WorkloadKind::Deployment,
+    };
+    let workload = readiness(ctx, &namespace, &name, kind, replicas).await?;
     let selector = format!("{SERVER_NAME_LABEL}={name}");
     let now = now();
     let flipped = Mutex::new(None);
