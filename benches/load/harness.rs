@@ -92,27 +92,6 @@ impl Scale {
     }
 }
 
-/// Seldon's templates (SeldonConfig `default`, ServerConfigs `mlserver`
-/// and `triton`) in `seldon-mesh`, as its setup chart installs them: the
-/// runtimes and Servers of P4 and P6 are built from them.
-pub(crate) async fn install_templates(client: &kube::Client) -> anyhow::Result<()> {
-    use kube::api::{Api, PostParams};
-    use switchyard_api::{SeldonConfig, ServerConfig};
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/workloads/fixtures");
-    let read = |file: &str| std::fs::read_to_string(dir.join(file));
-    let config: SeldonConfig = serde_saphyr::from_str(&read("seldonconfig-default.yaml")?)?;
-    Api::<SeldonConfig>::namespaced(client.clone(), "seldon-mesh")
-        .create(&PostParams::default(), &config)
-        .await?;
-    for file in ["serverconfig-mlserver.yaml", "serverconfig-triton.yaml"] {
-        let config: ServerConfig = serde_saphyr::from_str(&read(file)?)?;
-        Api::<ServerConfig>::namespaced(client.clone(), "seldon-mesh")
-            .create(&PostParams::default(), &config)
-            .await?;
-    }
-    Ok(())
-}
-
 /// Any free port on 127.0.0.1.
 pub(crate) fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))

@@ -54,7 +54,7 @@ pub(crate) async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     kubernetes.finalizer_recheck = Duration::from_secs(5);
     let app = App::start(AppConfig::operator(harness::loopback(), kubernetes), None).await?;
     let client = double.client()?;
-    harness::install_templates(&client).await?;
+    switchyard::cli::demo::install_templates(&client).await?;
     for ns in &namespaces {
         double
             .create_runtime(ns)

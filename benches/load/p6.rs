@@ -53,7 +53,7 @@ pub(crate) async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
     config.watch_buffer = config.watch_buffer.max(4 * objects);
     let double = ApiDouble::start_with(config).await?;
     let client = double.client()?;
-    harness::install_templates(&client).await?;
+    switchyard::cli::demo::install_templates(&client).await?;
     let fleet =
         SimulatorFleet::start_named(harness::simulator_config("p6"), namespaces.clone()).await?;
     let kubernetes = KubernetesConfig::local(double.kube_config(), fleet.addresses());

@@ -203,8 +203,10 @@ impl Demo {
 }
 
 /// Creates one document of kind `K` in `namespace`; returns its name.
-/// Creates [`TEMPLATES`] in `seldon-mesh`.
-async fn install_templates(client: &Client) -> anyhow::Result<()> {
+/// Creates Seldon's templates ([`TEMPLATES`]) in `seldon-mesh`, as its
+/// setup chart installs them: the demo, the end-to-end tests and the load
+/// benchmark build their runtimes and Servers from them.
+pub async fn install_templates(client: &Client) -> anyhow::Result<()> {
     for (what, yaml) in TEMPLATES {
         let document: Value =
             serde_saphyr::from_str(yaml).with_context(|| format!("parsing {what}"))?;
