@@ -6,18 +6,15 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, PostParams};
 use kube::{Api, Client, ResourceExt};
 use serde_json::Value;
-use switchyard::app::{App, AppConfig, KubernetesConfig};
 use switchyard_api::{Model, SeldonRuntime, Server};
 use switchyard_kube_double::ApiDouble;
-use switchyard_simulator::{SimulatorConfig, SimulatorFleet};
 use switchyard_testkit::eventually;
 
-use crate::common::install_seldon_templates;
+use crate::common::{Operator, install_seldon_templates};
 
 const NS: &str = "fraud";
 
@@ -128,18 +125,8 @@ async fn adopting_what_seldons_operator_built_changes_no_pod_template() {
     let before = templates(&client).await;
     assert!(before.len() >= 6, "{before:#?}");
 
-    let mut template = SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
-    template.sync_timeout = Duration::ZERO;
-    let sims = SimulatorFleet::start_named(template, vec![NS.to_owned()])
-        .await
-        .unwrap();
-    let kubernetes = KubernetesConfig::local(double.kube_config(), sims.addresses());
-    let app = App::start(
-        AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
-        None,
-    )
-    .await
-    .unwrap();
+    let op = Operator::start_on(double, &[NS], |_| {}).await;
+    let double = &op.double;
 
     // switchyard applies every workload (taking its fields over) ...
     let workloads = before.len() as u64;
@@ -162,6 +149,5 @@ async fn adopting_what_seldons_operator_built_changes_no_pod_template() {
         );
     }
     assert_eq!(after.len(), before.len(), "no workload added or removed");
-    app.shutdown().await.unwrap();
-    sims.shutdown().await.unwrap();
+    op.stop().await;
 }

@@ -13,15 +13,16 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
-use switchyard::app::{App, AppConfig, KubernetesConfig};
+use switchyard::app::App;
 use switchyard_api::model::{Model, ModelSpec};
 use switchyard_kube_double::{ApiDouble, ApiDoubleHandle};
 use switchyard_operator::controllers::MODEL_FINALIZER;
 use switchyard_operator::guard::{REASON_SELDON_OPERATOR_ACTIVE, SELDON_LEASE_NAME};
 use switchyard_proto::gateway::ListRuntimesRequest;
 use switchyard_proto::gateway::gateway_client::GatewayClient;
-use switchyard_simulator::{SimulatorConfig, SimulatorFleet};
 use switchyard_testkit::{eventually, until};
+
+use crate::common::Operator;
 use tonic::transport::Channel;
 
 const NS: &str = "team-a";
@@ -41,25 +42,12 @@ async fn seldon_lease(client: &Client) -> Lease {
     api.create(&PostParams::default(), &lease).await.unwrap()
 }
 
-async fn start(double: &ApiDoubleHandle, sims: &SimulatorFleet) -> App {
-    let kubernetes = KubernetesConfig {
-        seldon_operator_guard: Some(Duration::from_millis(200)),
-        ..KubernetesConfig::local(double.kube_config(), sims.addresses())
-    };
-    App::start(
-        AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
-        None,
-    )
+/// switchyard against `double`, looking for Seldon's operator every 200 ms.
+async fn start(double: ApiDoubleHandle) -> Operator {
+    Operator::start_on(double, &[NS], |k| {
+        k.seldon_operator_guard = Some(Duration::from_millis(200));
+    })
     .await
-    .unwrap()
-}
-
-async fn fleet() -> SimulatorFleet {
-    let mut template = SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
-    template.sync_timeout = Duration::ZERO;
-    SimulatorFleet::start_named(template, vec![NS.to_owned()])
-        .await
-        .unwrap()
 }
 
 fn model(name: &str) -> Model {
@@ -105,8 +93,8 @@ async fn a_live_seldon_lease_holds_switchyard_back_until_it_goes_stale() {
         .unwrap();
     let client = double.client().unwrap();
     let lease = seldon_lease(&client).await;
-    let sims = fleet().await;
-    let app = start(&double, &sims).await;
+    let op = start(double).await;
+    let double = &op.double;
     double.create_runtime(NS).await.unwrap();
     let models: Api<Model> = Api::namespaced(client.clone(), NS);
     models
@@ -116,7 +104,7 @@ async fn a_live_seldon_lease_holds_switchyard_back_until_it_goes_stale() {
 
     // The gateway serves the namespace meanwhile.
     until("the gateway serves team-a", async || {
-        runtimes_served(&app)
+        runtimes_served(&op.app)
             .await
             .contains(&NS.to_owned())
             .then_some(())
@@ -163,8 +151,7 @@ async fn a_live_seldon_lease_holds_switchyard_back_until_it_goes_stale() {
         has_finalizer(&models, "iris").await
     })
     .await;
-    app.shutdown().await.unwrap();
-    sims.shutdown().await.unwrap();
+    op.stop().await;
 }
 
 #[tokio::test]
@@ -201,8 +188,8 @@ async fn without_a_lease_a_ready_seldon_deployment_holds_switchyard_back() {
         )
         .await
         .unwrap();
-    let sims = fleet().await;
-    let app = start(&double, &sims).await;
+    let op = start(double).await;
+    let double = &op.double;
     double.create_runtime(NS).await.unwrap();
     let models: Api<Model> = Api::namespaced(client.clone(), NS);
     models
@@ -224,6 +211,5 @@ async fn without_a_lease_a_ready_seldon_deployment_holds_switchyard_back() {
         has_finalizer(&models, "iris").await
     })
     .await;
-    app.shutdown().await.unwrap();
-    sims.shutdown().await.unwrap();
+    op.stop().await;
 }

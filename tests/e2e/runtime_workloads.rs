@@ -11,13 +11,10 @@ use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde_json::json;
-use switchyard::app::{App, AppConfig, KubernetesConfig};
 use switchyard_api::SeldonRuntime;
-use switchyard_kube_double::ApiDouble;
-use switchyard_simulator::{SimulatorConfig, SimulatorFleet};
 use switchyard_testkit::eventually;
 
-use crate::common::install_seldon_templates;
+use crate::common::Operator;
 
 const NS: &str = "team-a";
 
@@ -81,41 +78,26 @@ async fn ready(runtimes: &Api<SeldonRuntime>) -> bool {
 
 #[tokio::test]
 async fn a_runtime_becomes_its_namespaces_control_plane() {
-    let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let client = double.client().unwrap();
-    install_seldon_templates(&client).await;
-    let mut template = SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
-    template.sync_timeout = Duration::ZERO;
-    let sims = SimulatorFleet::start_named(template, vec![NS.to_owned()])
-        .await
-        .unwrap();
-    let kubernetes = KubernetesConfig::local(double.kube_config(), sims.addresses());
-    let app = App::start(
-        AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
-        None,
-    )
-    .await
-    .unwrap();
+    let op = Operator::start(&[NS], |_| {}).await;
+    let (double, client) = (&op.double, &op.client);
     let runtime = double.create_runtime(NS).await.unwrap();
 
     eventually("the control plane built", async || {
-        names::<Deployment>(&client).await.len() == 5
-            && names::<StatefulSet>(&client).await == ["seldon-scheduler"]
+        names::<Deployment>(client).await.len() == 5
+            && names::<StatefulSet>(client).await == ["seldon-scheduler"]
     })
     .await;
     assert_eq!(
-        names::<ServiceAccount>(&client).await,
+        names::<ServiceAccount>(client).await,
         ["hodometer", "seldon-scheduler", "seldon-server"]
     );
     assert_eq!(
-        names::<Role>(&client).await,
+        names::<Role>(client).await,
         ["agent-role", "hodometer-role", "seldon-scheduler-role"]
     );
-    assert_eq!(names::<RoleBinding>(&client).await.len(), 3);
+    assert_eq!(names::<RoleBinding>(client).await.len(), 3);
     assert_eq!(
-        names::<ConfigMap>(&client).await,
+        names::<ConfigMap>(client).await,
         [
             "seldon-agent",
             "seldon-kafka",
@@ -124,7 +106,7 @@ async fn a_runtime_becomes_its_namespaces_control_plane() {
         ]
     );
     assert_eq!(
-        names::<Service>(&client).await,
+        names::<Service>(client).await,
         ["seldon-mesh", "seldon-scheduler"]
     );
     let scheduler = Api::<StatefulSet>::namespaced(client.clone(), NS)
@@ -140,7 +122,7 @@ async fn a_runtime_becomes_its_namespaces_control_plane() {
     // Ready once every component's pods are.
     let runtimes: Api<SeldonRuntime> = Api::namespaced(client.clone(), NS);
     assert!(!ready(&runtimes).await, "no pod is ready yet");
-    pods_ready(&client).await;
+    pods_ready(client).await;
     eventually("the runtime Ready", async || ready(&runtimes).await).await;
 
     // A deleted ConfigMap is put back.
@@ -149,7 +131,7 @@ async fn a_runtime_becomes_its_namespaces_control_plane() {
         .await
         .unwrap();
     eventually("seldon-kafka put back", async || {
-        names::<ConfigMap>(&client)
+        names::<ConfigMap>(client)
             .await
             .contains(&"seldon-kafka".to_owned())
     })
@@ -165,13 +147,12 @@ async fn a_runtime_becomes_its_namespaces_control_plane() {
         .await
         .unwrap();
     eventually("hodometer removed", async || {
-        !names::<Deployment>(&client)
+        !names::<Deployment>(client)
             .await
             .contains(&"hodometer".to_owned())
     })
     .await;
-    app.shutdown().await.unwrap();
-    sims.shutdown().await.unwrap();
+    op.stop().await;
 }
 
 /// Bad input: a runtime naming a SeldonConfig that does not exist, one with
@@ -180,24 +161,9 @@ async fn a_runtime_becomes_its_namespaces_control_plane() {
 /// runtime in another namespace is built as usual.
 #[tokio::test]
 async fn bad_templates_and_overrides_are_reported_and_harm_no_one_else() {
-    let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let client = double.client().unwrap();
-    install_seldon_templates(&client).await;
     let namespaces = ["good", "no-config", "bad-override"];
-    let mut template = SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
-    template.sync_timeout = Duration::ZERO;
-    let sims = SimulatorFleet::start_named(template, namespaces.map(String::from).to_vec())
-        .await
-        .unwrap();
-    let kubernetes = KubernetesConfig::local(double.kube_config(), sims.addresses());
-    let app = App::start(
-        AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
-        None,
-    )
-    .await
-    .unwrap();
+    let op = Operator::start(&namespaces, |_| {}).await;
+    let client = &op.client;
     let runtime = |ns: &str, spec: serde_json::Value| -> SeldonRuntime {
         serde_json::from_value(json!({
             "apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonRuntime",
@@ -273,8 +239,7 @@ async fn bad_templates_and_overrides_are_reported_and_harm_no_one_else() {
             "{ns}: nothing half-built"
         );
     }
-    app.shutdown().await.unwrap();
-    sims.shutdown().await.unwrap();
+    op.stop().await;
 }
 
 /// A runtime's control plane in its steady state costs no write; a
@@ -282,23 +247,8 @@ async fn bad_templates_and_overrides_are_reported_and_harm_no_one_else() {
 /// than the namespace's Models allow is capped, with Seldon's warning.
 #[tokio::test]
 async fn a_runtime_rolls_with_its_seldon_config_and_caps_its_gateways() {
-    let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let client = double.client().unwrap();
-    install_seldon_templates(&client).await;
-    let mut template = SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
-    template.sync_timeout = Duration::ZERO;
-    let sims = SimulatorFleet::start_named(template, vec![NS.to_owned()])
-        .await
-        .unwrap();
-    let kubernetes = KubernetesConfig::local(double.kube_config(), sims.addresses());
-    let app = App::start(
-        AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
-        None,
-    )
-    .await
-    .unwrap();
+    let op = Operator::start(&[NS], |_| {}).await;
+    let (double, client) = (&op.double, &op.client);
     let runtime: SeldonRuntime = serde_json::from_value(json!({
         "apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonRuntime",
         "metadata": {"name": "seldon", "namespace": NS},
@@ -333,7 +283,7 @@ async fn a_runtime_rolls_with_its_seldon_config_and_caps_its_gateways() {
     .await;
 
     // Settled, its pods ready: no write to what it owns.
-    pods_ready(&client).await;
+    pods_ready(client).await;
     eventually("the runtime Ready", async || ready(&runtimes).await).await;
     let owned = |stats: &switchyard_kube_double::ApiStats| {
         [
@@ -353,7 +303,7 @@ async fn a_runtime_rolls_with_its_seldon_config_and_caps_its_gateways() {
         .sum::<u64>()
     };
     let before = owned(&double.stats());
-    pods_ready(&client).await;
+    pods_ready(client).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         owned(&double.stats()),
@@ -388,35 +338,18 @@ async fn a_runtime_rolls_with_its_seldon_config_and_caps_its_gateways() {
             })
     })
     .await;
-    app.shutdown().await.unwrap();
-    sims.shutdown().await.unwrap();
+    op.stop().await;
 }
 
 /// A deleted runtime (nothing left in its namespace) takes its control
 /// plane with it: garbage collection follows the owner references.
 #[tokio::test]
 async fn a_deleted_runtimes_control_plane_is_collected() {
-    let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let client = double.client().unwrap();
-    install_seldon_templates(&client).await;
-    let mut template = SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
-    template.sync_timeout = Duration::ZERO;
-    let sims = SimulatorFleet::start_named(template, vec![NS.to_owned()])
-        .await
-        .unwrap();
-    let kubernetes = KubernetesConfig::local(double.kube_config(), sims.addresses());
-    let app = App::start(
-        AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
-        None,
-    )
-    .await
-    .unwrap();
+    let op = Operator::start(&[NS], |_| {}).await;
+    let (double, client) = (&op.double, &op.client);
     double.create_runtime(NS).await.unwrap();
     eventually("the control plane built", async || {
-        names::<Deployment>(&client).await.len() == 5
-            && names::<ConfigMap>(&client).await.len() == 4
+        names::<Deployment>(client).await.len() == 5 && names::<ConfigMap>(client).await.len() == 4
     })
     .await;
     Api::<SeldonRuntime>::namespaced(client.clone(), NS)
@@ -424,13 +357,12 @@ async fn a_deleted_runtimes_control_plane_is_collected() {
         .await
         .unwrap();
     eventually("everything it owned collected", async || {
-        names::<Deployment>(&client).await.is_empty()
-            && names::<StatefulSet>(&client).await.is_empty()
-            && names::<ConfigMap>(&client).await.is_empty()
-            && names::<Service>(&client).await.is_empty()
-            && names::<Role>(&client).await.is_empty()
+        names::<Deployment>(client).await.is_empty()
+            && names::<StatefulSet>(client).await.is_empty()
+            && names::<ConfigMap>(client).await.is_empty()
+            && names::<Service>(client).await.is_empty()
+            && names::<Role>(client).await.is_empty()
     })
     .await;
-    app.shutdown().await.unwrap();
-    sims.shutdown().await.unwrap();
+    op.stop().await;
 }

@@ -10,48 +10,17 @@ use k8s_openapi::api::core::v1::Service;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
-use switchyard::app::{App, AppConfig, KubernetesConfig};
 use switchyard_api::Server;
-use switchyard_kube_double::{ApiDouble, ApiDoubleHandle};
-use switchyard_simulator::{SimulatorConfig, SimulatorFleet};
 use switchyard_testkit::{eventually, until};
 
-use crate::common::install_seldon_templates;
+use crate::common::Operator;
 
 const NS: &str = "team-a";
 
-struct Stack {
-    double: ApiDoubleHandle,
-    sims: SimulatorFleet,
-    app: App,
-    client: Client,
-}
-
-async fn start() -> Stack {
-    let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let client = double.client().unwrap();
-    install_seldon_templates(&client).await;
-    let mut template = SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
-    template.sync_timeout = Duration::ZERO;
-    let sims = SimulatorFleet::start_named(template, vec![NS.to_owned()])
-        .await
-        .unwrap();
-    let kubernetes = KubernetesConfig::local(double.kube_config(), sims.addresses());
-    let app = App::start(
-        AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
-        None,
-    )
-    .await
-    .unwrap();
-    double.create_runtime(NS).await.unwrap();
-    Stack {
-        double,
-        sims,
-        app,
-        client,
-    }
+async fn start() -> Operator {
+    let op = Operator::start(&[NS], |_| {}).await;
+    op.double.create_runtime(NS).await.unwrap();
+    op
 }
 
 async fn create_server(client: &Client, replicas: i32) -> Server {
@@ -246,9 +215,7 @@ async fn a_servers_pods_follow_its_replicas_and_are_put_back() {
         statefulset_replicas(client).await.is_none() && replica_services(client).await.is_empty()
     })
     .await;
-    stack.app.shutdown().await.unwrap();
-    stack.sims.shutdown().await.unwrap();
-    drop(stack.double);
+    stack.stop().await;
 }
 
 #[tokio::test]
@@ -305,8 +272,7 @@ async fn a_steady_server_costs_no_write() {
             + before.applies("statefulsets", "switchyard").unchanged,
         "not even a no-op apply"
     );
-    stack.app.shutdown().await.unwrap();
-    stack.sims.shutdown().await.unwrap();
+    stack.stop().await;
 }
 
 /// A Server naming a ServerConfig that does not exist gets a condition
@@ -339,8 +305,7 @@ async fn a_missing_server_config_is_named_and_nothing_is_built() {
     })
     .await;
     assert_eq!(statefulset_replicas(client).await, None);
-    stack.app.shutdown().await.unwrap();
-    stack.sims.shutdown().await.unwrap();
+    stack.stop().await;
 }
 
 /// A Server built from the `triton` ServerConfig runs Triton's container.
@@ -373,8 +338,7 @@ async fn a_triton_server_runs_triton() {
             })
     })
     .await;
-    stack.app.shutdown().await.unwrap();
-    stack.sims.shutdown().await.unwrap();
+    stack.stop().await;
 }
 
 /// With `--use-deployments-for-servers`, a Server runs as a Deployment
@@ -382,28 +346,10 @@ async fn a_triton_server_runs_triton() {
 /// Ready once the Deployment's pods are.
 #[tokio::test]
 async fn with_deployments_for_servers_a_server_runs_as_a_deployment() {
-    let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let client = double.client().unwrap();
-    install_seldon_templates(&client).await;
-    let mut template = SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
-    template.sync_timeout = Duration::ZERO;
-    let sims = SimulatorFleet::start_named(template, vec![NS.to_owned()])
-        .await
-        .unwrap();
-    let kubernetes = KubernetesConfig {
-        use_deployments_for_servers: true,
-        ..KubernetesConfig::local(double.kube_config(), sims.addresses())
-    };
-    let app = App::start(
-        AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
-        None,
-    )
-    .await
-    .unwrap();
-    double.create_runtime(NS).await.unwrap();
-    create_server(&client, 2).await;
+    let op = Operator::start(&[NS], |k| k.use_deployments_for_servers = true).await;
+    op.double.create_runtime(NS).await.unwrap();
+    let client = &op.client;
+    create_server(client, 2).await;
     let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
         Api::namespaced(client.clone(), NS);
     eventually("a Deployment of 2", async || {
@@ -416,10 +362,10 @@ async fn with_deployments_for_servers_a_server_runs_as_a_deployment() {
     })
     .await;
     assert!(
-        replica_services(&client).await.is_empty(),
+        replica_services(client).await.is_empty(),
         "no per-replica Services"
     );
-    assert_eq!(statefulset_replicas(&client).await, None, "no StatefulSet");
+    assert_eq!(statefulset_replicas(client).await, None, "no StatefulSet");
     deployments
         .patch_status(
             "mlserver",
@@ -439,6 +385,5 @@ async fn with_deployments_for_servers_a_server_runs_as_a_deployment() {
         })
     })
     .await;
-    app.shutdown().await.unwrap();
-    sims.shutdown().await.unwrap();
+    op.stop().await;
 }

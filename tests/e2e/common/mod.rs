@@ -17,3 +17,64 @@ pub(crate) async fn install_seldon_templates(client: &kube::Client) {
         .await
         .expect("Seldon's templates install");
 }
+
+/// switchyard's operator against an API double holding Seldon's templates,
+/// with a simulated scheduler per namespace.
+pub(crate) struct Operator {
+    pub(crate) double: switchyard_kube_double::ApiDoubleHandle,
+    pub(crate) client: kube::Client,
+    pub(crate) sims: switchyard_simulator::SimulatorFleet,
+    pub(crate) app: switchyard::app::App,
+}
+
+impl Operator {
+    /// A new double with the templates, then [`Operator::start_on`].
+    pub(crate) async fn start(
+        namespaces: &[&str],
+        tweak: impl FnOnce(&mut switchyard::app::KubernetesConfig),
+    ) -> Operator {
+        let double = switchyard_kube_double::ApiDouble::start("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        install_seldon_templates(&double.client().unwrap()).await;
+        Operator::start_on(double, namespaces, tweak).await
+    }
+
+    /// Simulators for `namespaces` and the operator against `double`
+    /// (`tweak` edits the operator's config first).
+    pub(crate) async fn start_on(
+        double: switchyard_kube_double::ApiDoubleHandle,
+        namespaces: &[&str],
+        tweak: impl FnOnce(&mut switchyard::app::KubernetesConfig),
+    ) -> Operator {
+        let mut template =
+            switchyard_simulator::SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
+        template.sync_timeout = std::time::Duration::ZERO;
+        let names = namespaces.iter().map(|ns| ns.to_string()).collect();
+        let sims = switchyard_simulator::SimulatorFleet::start_named(template, names)
+            .await
+            .unwrap();
+        let mut kubernetes =
+            switchyard::app::KubernetesConfig::local(double.kube_config(), sims.addresses());
+        tweak(&mut kubernetes);
+        let app = switchyard::app::App::start(
+            switchyard::app::AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
+            None,
+        )
+        .await
+        .unwrap();
+        let client = double.client().unwrap();
+        Operator {
+            double,
+            client,
+            sims,
+            app,
+        }
+    }
+
+    /// Stops the operator and the simulators.
+    pub(crate) async fn stop(self) {
+        self.app.shutdown().await.unwrap();
+        self.sims.shutdown().await.unwrap();
+    }
+}
