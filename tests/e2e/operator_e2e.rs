@@ -48,6 +48,14 @@ async fn start_with(double: ApiDoubleHandle) -> Stack {
     let client = double.client().unwrap();
     common::install_seldon_templates(&client).await;
     let app = start_app(&double, sims.addresses(), None, None).await;
+    // Leading (the guard against Seldon's operator has looked once): the
+    // takeover resync is done before the tests create anything, so each
+    // object reaches its scheduler once.
+    let mut leading = app.kubernetes.as_ref().unwrap().leadership.clone();
+    tokio::time::timeout(common::DEADLINE, leading.wait_for(|l| *l))
+        .await
+        .unwrap()
+        .unwrap();
     for ns in NAMESPACES {
         double.create_runtime(ns).await.unwrap();
     }
