@@ -7,10 +7,14 @@
 //! even on a noisy shared machine. See BENCHMARKS.md for what each figure
 //! means and how it is taken.
 
+#[path = "load/cpu.rs"]
+mod cpu;
 #[path = "load/harness.rs"]
 mod harness;
 #[path = "load/machine.rs"]
 mod machine;
+#[path = "load/nginx.rs"]
+mod nginx;
 #[path = "load/p1.rs"]
 mod p1;
 #[path = "load/p2.rs"]

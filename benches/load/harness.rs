@@ -48,7 +48,7 @@ impl Scale {
             event_rate: 20_000.0,
             models: 1_000,
             window: Duration::from_secs(5),
-            p3_runtimes: 1_000,
+            p3_runtimes: 10_000,
             p4_models: 10_000,
             p4_namespaces: 100,
             p5_readers: 4,
@@ -66,7 +66,7 @@ impl Scale {
             event_rate: 20_000.0,
             models: 1_000,
             window: Duration::from_secs(2),
-            p3_runtimes: 200,
+            p3_runtimes: 1_000,
             p4_models: 1_000,
             p4_namespaces: 20,
             p5_readers: 4,
@@ -124,6 +124,28 @@ pub(crate) fn open_files_limit() -> Option<(String, String)> {
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     let mut numbers = line["Max open files".len()..].split_whitespace();
     Some((numbers.next()?.to_owned(), numbers.next()?.to_owned()))
+}
+
+/// Raises this process's soft open-file limit to its hard limit (children
+/// inherit it); the new limit, or `None` if it was already there or could
+/// not be raised.
+pub(crate) fn raise_open_files_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to an rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 || limit.rlim_cur >= limit.rlim_max
+        {
+            return None;
+        }
+        limit.rlim_cur = limit.rlim_max;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+            return None;
+        }
+    }
+    Some(limit.rlim_cur)
 }
 
 /// The soft open-file limit as a number (`unlimited` is `u64::MAX`).
