@@ -284,9 +284,17 @@ fn one_replica_without_leader_election_has_no_budget() {
     );
 }
 
+/// Typos, wrong types and contradictions fail the install with a message
+/// naming the value (values.schema.json, and the templates' own checks).
 #[test]
-fn contradictory_values_are_refused_naming_the_value() {
+fn bad_values_are_refused_naming_the_value() {
     for (values, names) in [
+        (
+            json!({"serviceMonitor": {"enable": true}}),
+            "'enable' not allowed",
+        ),
+        (json!({"replicas": "two"}), "/replicas"),
+        (json!({"watchNamespaces": ["Team_A"]}), "Team_A"),
         (
             json!({"gateway": {"tls": {"enabled": true}}}),
             "gateway.tls.secretName",

@@ -15,7 +15,8 @@ import sys
 try:
     import helm_python as helm
 except ImportError as error:
-    sys.exit(f"helm-python-sdk is not installed ({error}): see .ci/run")
+    print(f"helm-python-sdk is not installed ({error}): see .ci/run", file=sys.stderr)
+    sys.exit(3)
 
 
 def main() -> int:
