@@ -109,6 +109,24 @@ fn default_values_install_cluster_wide_and_no_crds() {
         pod["containers"][0]["image"],
         "ghcr.io/switchyard/switchyard:0.1.0"
     );
+    // The user, ports and hardening of the Kustomize base, which
+    // tests/e2e/dockerfile.rs holds to the image.
+    let text =
+        std::fs::read_to_string(manifests::root().join("deploy/base/deployment.yaml")).unwrap();
+    let base = &manifests::parse(&text)[0]["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"], base["securityContext"]);
+    for field in [
+        "securityContext",
+        "ports",
+        "livenessProbe",
+        "readinessProbe",
+        "resources",
+    ] {
+        assert_eq!(
+            pod["containers"][0][field], base["containers"][0][field],
+            "{field}"
+        );
+    }
 }
 
 #[test]
