@@ -14,7 +14,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const NS: &str = "switchyard-system";
+const NS: &str = install_checks::NAMESPACE;
 
 fn render(dir: &str) -> Vec<Value> {
     let path = manifests::root().join(dir);
@@ -33,16 +33,7 @@ fn render(dir: &str) -> Vec<Value> {
 
 /// Each overlay and what it installs.
 fn overlays() -> [Expected<'static>; 3] {
-    let base = Expected {
-        source: "deploy/base",
-        namespace: NS,
-        watched: &[],
-        granted_in: &[],
-        replicas: 2,
-        leader_elect: true,
-        service_monitor: false,
-        network_policy: false,
-    };
+    let base = Expected::cluster_wide("deploy/base");
     [
         Expected { ..base },
         Expected {

@@ -22,7 +22,7 @@ use std::process::{Command, Stdio};
 use serde_json::{Value, json};
 
 const CHART: &str = "deploy/helm/switchyard";
-const NS: &str = "switchyard-system";
+const NS: &str = install_checks::NAMESPACE;
 
 /// `helm lint --strict` and `helm template RELEASE --namespace NS` with
 /// `values`: the manifests, or Helm's error.
@@ -68,16 +68,7 @@ fn rendered(release: &str, namespace: &str, values: Value) -> Vec<Value> {
     render(release, namespace, &values).unwrap_or_else(|e| panic!("helm template {values}: {e}"))
 }
 
-const DEFAULTS: Expected<'static> = Expected {
-    source: "helm defaults",
-    namespace: NS,
-    watched: &[],
-    granted_in: &[],
-    replicas: 2,
-    leader_elect: true,
-    service_monitor: false,
-    network_policy: false,
-};
+const DEFAULTS: Expected<'static> = Expected::cluster_wide("helm defaults");
 
 fn deployment(docs: &[Value]) -> &Value {
     manifests::only(docs, "Deployment")

@@ -35,6 +35,26 @@ pub(crate) struct Expected<'a> {
     pub(crate) network_policy: bool,
 }
 
+/// switchyard's namespace in the Kustomize base and the tests' Helm releases.
+pub(crate) const NAMESPACE: &str = "switchyard-system";
+
+impl Expected<'static> {
+    /// The default install: two replicas in [`NAMESPACE`], every namespace
+    /// served, no ServiceMonitor, no NetworkPolicy.
+    pub(crate) const fn cluster_wide(source: &'static str) -> Self {
+        Expected {
+            source,
+            namespace: NAMESPACE,
+            watched: &[],
+            granted_in: &[],
+            replicas: 2,
+            leader_elect: true,
+            service_monitor: false,
+            network_policy: false,
+        }
+    }
+}
+
 /// Checks `docs` against `expected`; returns the configuration the
 /// Deployment's arguments make (`switchyard run ... --print-config`) for
 /// the caller's own checks.
