@@ -346,6 +346,10 @@ fn bad_values_are_refused_naming_the_value() {
             "scheduler.tls.secretName",
         ),
         (json!({"leaderElection": {"enabled": false}}), "replicas: 1"),
+        (
+            json!({"podDisruptionBudget": {"minAvailable": 2}}),
+            "podDisruptionBudget.minAvailable",
+        ),
     ] {
         let error = render("switchyard", NS, &values).expect_err(&values.to_string());
         assert!(error.contains(names), "{values}: {error}");
