@@ -8,6 +8,7 @@
 //! roles grant, apart from an explained allow-list.
 
 use crate::common;
+use crate::manifests::{self, Grant};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -16,7 +17,6 @@ use std::time::Duration;
 use common::{DEADLINE, until};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use switchyard::app::{App, AppConfig, KubernetesConfig};
 use switchyard_api::runtime::SeldonRuntime;
@@ -32,48 +32,11 @@ const USER_AGENT: &str = "switchyard-rbac-test";
 /// Grants the scenario cannot reach, and why they stay.
 const GRANTED_BUT_UNREACHED: &[((&str, &str, &str), &str)] = &[];
 
-/// (API group, resource, verb).
-type Grant = (String, String, String);
-
-#[derive(Deserialize)]
-struct Document {
-    kind: String,
-    #[serde(default)]
-    rules: Vec<Rule>,
-}
-
-#[derive(Deserialize)]
-struct Rule {
-    #[serde(rename = "apiGroups", default)]
-    api_groups: Vec<String>,
-    #[serde(default)]
-    resources: Vec<String>,
-    #[serde(default)]
-    verbs: Vec<String>,
-}
-
 /// Every (group, resource, verb) the roles of `kinds` (`Role`,
-/// `ClusterRole`) in `path` grant. No wildcards: least privilege names
-/// each one.
+/// `ClusterRole`) in `path` grant.
 fn grants(path: &Path, kinds: &[&str]) -> BTreeSet<Grant> {
     let text = std::fs::read_to_string(path).unwrap();
-    let docs: Vec<Document> = serde_saphyr::from_multiple(&text).unwrap();
-    let mut out = BTreeSet::new();
-    for doc in docs.iter().filter(|d| kinds.contains(&d.kind.as_str())) {
-        for rule in &doc.rules {
-            for group in &rule.api_groups {
-                for resource in &rule.resources {
-                    for verb in &rule.verbs {
-                        for name in [group, resource, verb] {
-                            assert_ne!(name, "*", "{}: a wildcard grant", path.display());
-                        }
-                        out.insert((group.clone(), resource.clone(), verb.clone()));
-                    }
-                }
-            }
-        }
-    }
-    out
+    manifests::grants(&manifests::parse(&text), kinds)
 }
 
 fn json<K: DeserializeOwned>(value: serde_json::Value) -> K {
@@ -471,12 +434,15 @@ async fn rbac_grants_exactly_what_the_operator_uses() {
     }
 }
 
-/// The overlays reuse the base's roles (binding them elsewhere is fine): a
-/// role of their own would escape the check above.
+/// The overlays and components reuse the base's roles (binding them
+/// elsewhere is fine): a role of their own would escape the check above.
+/// (The Helm chart reads its rules from the base: tests/e2e/helm.rs.)
 #[test]
 fn overlays_define_no_roles_of_their_own() {
-    let overlays = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/overlays");
-    for overlay in std::fs::read_dir(overlays).unwrap() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dirs =
+        ["deploy/overlays", "deploy/components"].map(|d| std::fs::read_dir(root.join(d)).unwrap());
+    for overlay in dirs.into_iter().flatten() {
         for file in std::fs::read_dir(overlay.unwrap().path()).unwrap() {
             let path = file.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
