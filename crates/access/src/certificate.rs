@@ -31,7 +31,10 @@ pub fn identity_from_der(der: &[u8]) -> Result<CertificateIdentity, CertificateE
     let subject = cert.subject();
     let names = subject
         .iter_common_name()
-        .map(|cn| cn.as_str().map_err(|_| CertificateError::NotText("common name")))
+        .map(|cn| {
+            cn.as_str()
+                .map_err(|_| CertificateError::NotText("common name"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let common_name = match names.as_slice() {
         [] => return Err(CertificateError::NoCommonName),

@@ -33,4 +33,3 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
             hex
         })
 }
-

@@ -25,9 +25,9 @@ pub mod limits;
 pub mod policy;
 
 pub use audit::{AUDIT_TARGET, AuditDecision, AuditRecord, audit};
-pub use hash::sha256_hex;
 pub use certificate::{CertificateError, identity_from_der};
 pub use config::{AuthConfig, AuthMode, ConfigError, LimitsConfig};
+pub use hash::sha256_hex;
 pub use limits::{Limited, Limiter, StreamPermit};
 pub use policy::{Policy, PolicyError};
 
@@ -95,7 +95,10 @@ impl Gate {
                 Ok(Some(Gate::kubernetes(client, config, client_certificates)?))
             }
             AuthMode::Policy => {
-                let path = config.policy_file.as_ref().ok_or(ConfigError::NoPolicyFile)?;
+                let path = config
+                    .policy_file
+                    .as_ref()
+                    .ok_or(ConfigError::NoPolicyFile)?;
                 Ok(Some(Gate::policy(Policy::load(path)?)))
             }
         }

@@ -77,7 +77,10 @@ impl Limiter {
         if rate.is_none() && max_streams.is_none() {
             return Ok(None);
         }
-        let identities = nonzero("limits.identities", config.identities.try_into().unwrap_or(u32::MAX))?;
+        let identities = nonzero(
+            "limits.identities",
+            config.identities.try_into().unwrap_or(u32::MAX),
+        )?;
         Ok(Some(Limiter {
             rate,
             max_streams,
@@ -105,7 +108,8 @@ impl Limiter {
             Limited::Rate {
                 user: identity.user.clone(),
                 per_second,
-                retry_after: not_until.wait_time_from(governor::clock::DefaultClock::default().now()),
+                retry_after: not_until
+                    .wait_time_from(governor::clock::DefaultClock::default().now()),
             }
         })
     }

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use switchyard_core::access::{
-    Accepted, Access, AuthenticationError, Authenticate, Authorize, Credentials, Decision,
+    Accepted, Access, Authenticate, AuthenticationError, Authorize, Credentials, Decision,
     Identity, Method, Resource, Undecided, Verb,
 };
 
@@ -217,7 +217,10 @@ fn unknown(field: &str, word: &str) -> String {
         "resources" => Resource::ALL.iter().map(|r| r.as_str()).collect(),
         _ => return format!("{field}: {word:?} is not a namespace name"),
     };
-    format!("{field}: unknown {word:?} (known: {}, or \"*\")", known.join(", "))
+    format!(
+        "{field}: unknown {word:?} (known: {}, or \"*\")",
+        known.join(", ")
+    )
 }
 
 fn parse_sha256(hex: &str) -> Result<[u8; 32], String> {
@@ -259,7 +262,9 @@ impl Authenticate for Policy {
                     accepted,
                 }),
             },
-            Credentials::Certificate(cert) if self.certificate_users.contains(&cert.common_name) => {
+            Credentials::Certificate(cert)
+                if self.certificate_users.contains(&cert.common_name) =>
+            {
                 Ok(Identity::from(cert.clone()))
             }
             Credentials::Certificate(cert) => Err(AuthenticationError::Rejected {
@@ -298,4 +303,3 @@ impl Authorize for Policy {
         std::future::ready(Ok(decision)).boxed()
     }
 }
-

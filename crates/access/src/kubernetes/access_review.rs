@@ -5,10 +5,10 @@
 //! permission: `allowed_cache_ttl_seconds` and `denied_cache_ttl_seconds`
 //! bound how long a revoked or new RoleBinding takes to matter.
 
-use super::review;
 use super::cache::TtlCache;
-use crate::hash::digest;
+use super::review;
 use crate::config::{AuthConfig, ConfigError, Durations};
+use crate::hash::digest;
 use futures_util::future::{BoxFuture, FutureExt};
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,

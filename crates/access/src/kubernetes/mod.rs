@@ -31,6 +31,8 @@ async fn review<T>(
     match outcome {
         Ok(Ok(answer)) => Ok(answer),
         Ok(Err(e)) => Err(format!("the API server refused the {kind}: {e}")),
-        Err(_) => Err(format!("the API server did not answer the {kind} within {timeout:?}")),
+        Err(_) => Err(format!(
+            "the API server did not answer the {kind} within {timeout:?}"
+        )),
     }
 }

@@ -5,15 +5,15 @@
 //! `token_cache_failure_ttl_seconds`. A client certificate the gateway's
 //! TLS verified is its subject, with no review.
 
-use super::review;
 use super::cache::TtlCache;
-use crate::hash::digest;
+use super::review;
 use crate::config::{AuthConfig, ConfigError, Durations};
+use crate::hash::digest;
 use futures_util::future::{BoxFuture, FutureExt};
 use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
 use kube::api::{Api, PostParams};
 use switchyard_core::access::{
-    Accepted, AuthenticationError, Authenticate, Credentials, Identity, Method,
+    Accepted, Authenticate, AuthenticationError, Credentials, Identity, Method,
 };
 
 /// The `kind` label of this cache and review.
@@ -81,25 +81,27 @@ impl TokenReviewer {
         .await?;
         let status = answer.status.unwrap_or_default();
         let user = status.user.filter(|_| status.authenticated == Some(true));
-        Ok(match user.and_then(|u| Some((u.username?, u.uid, u.groups, u.extra))) {
-            Some((user, uid, groups, extra)) => (
-                Ok(Identity {
-                    user,
-                    uid,
-                    groups: groups.unwrap_or_default(),
-                    extra: extra.unwrap_or_default().into_iter().collect(),
-                    method: Method::Token,
-                }),
-                self.durations.token_ttl,
-            ),
-            None => (
-                Err(status
-                    .error
-                    .filter(|e| !e.is_empty())
-                    .unwrap_or_else(|| "the API server did not accept the token".into())),
-                self.durations.token_failure_ttl,
-            ),
-        })
+        Ok(
+            match user.and_then(|u| Some((u.username?, u.uid, u.groups, u.extra))) {
+                Some((user, uid, groups, extra)) => (
+                    Ok(Identity {
+                        user,
+                        uid,
+                        groups: groups.unwrap_or_default(),
+                        extra: extra.unwrap_or_default().into_iter().collect(),
+                        method: Method::Token,
+                    }),
+                    self.durations.token_ttl,
+                ),
+                None => (
+                    Err(status
+                        .error
+                        .filter(|e| !e.is_empty())
+                        .unwrap_or_else(|| "the API server did not accept the token".into())),
+                    self.durations.token_failure_ttl,
+                ),
+            },
+        )
     }
 }
 
