@@ -4,5 +4,6 @@
 
 mod audit;
 mod certificate;
+mod kubernetes;
 mod limits;
 mod policy;
