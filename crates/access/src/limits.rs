@@ -12,6 +12,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter, clock::Clock};
 use parking_lot::Mutex;
 use quick_cache::sync::Cache;
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,15 +95,13 @@ impl Limiter {
         let Some((per_second, quota)) = self.rate else {
             return Ok(());
         };
-        let bucket = match self.buckets.get(identity.user.as_str()) {
-            Some(bucket) => bucket,
-            None => {
-                let bucket = Arc::new(RateLimiter::direct(quota));
-                self.buckets.insert(identity.user.clone(), bucket.clone());
-                metrics::gauge!(m::ACCESS_LIMITED_IDENTITIES).set(self.buckets.len() as f64);
-                bucket
-            }
-        };
+        let bucket = self
+            .buckets
+            .get_or_insert_with(identity.user.as_str(), || {
+                Ok::<_, Infallible>(Arc::new(RateLimiter::direct(quota)))
+            })
+            .unwrap_or_else(|never| match never {});
+        metrics::gauge!(m::ACCESS_LIMITED_IDENTITIES).set(self.buckets.len() as f64);
         bucket.check().map_err(|not_until| {
             metrics::counter!(m::ACCESS_LIMITED_TOTAL, "reason" => "rate").increment(1);
             Limited::Rate {
@@ -122,9 +121,6 @@ impl Limiter {
         if let Some(limit) = self.max_streams
             && *open >= limit
         {
-            if *open == 0 {
-                streams.remove(&identity.user);
-            }
             metrics::counter!(m::ACCESS_LIMITED_TOTAL, "reason" => "streams").increment(1);
             return Err(Limited::Streams {
                 user: identity.user.clone(),

@@ -188,11 +188,15 @@ async fn the_config_builds_a_policy_gate_from_the_file() {
     let path = dir.join("policy.toml");
     std::fs::write(&path, sample()).expect("written");
     let config: AuthConfig = toml::from_str(&format!(
-        "mode = \"policy\"\npolicy_file = {:?}\n[limits]\nrequests_per_second = 5\n",
+        "mode = \"policy\"\npolicy_file = {:?}\nallowed_cache_ttl_seconds = 2\ndenied_cache_ttl_seconds = 0.5\n[limits]\nrequests_per_second = 5\n",
         path.display().to_string()
     ))
     .expect("config parses");
     assert_eq!(config.mode, AuthMode::Policy);
+    let durations = config.durations().expect("valid");
+    assert_eq!(durations.allowed_ttl, std::time::Duration::from_secs(2));
+    assert_eq!(durations.denied_ttl, std::time::Duration::from_millis(500));
+    assert_eq!(config.limits.requests_per_second, Some(5));
     let gate = Gate::from_config(&config, None, false)
         .expect("builds")
         .expect("a gate");
