@@ -309,3 +309,42 @@ async fn an_api_server_that_cannot_answer_is_unavailable_never_allowed() {
         .expect_err("no API server");
     assert!(matches!(refusal, Refusal::Undecided(_)), "{refusal:?}");
 }
+
+/// The access metrics, rendered as Prometheus text by a recorder local to
+/// this test (a current-thread runtime keeps every metric on it).
+#[test]
+fn reviews_cache_lookups_and_decisions_are_counted() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let (_double, client) = team_a_ci().await;
+            let gate = gate(&client, &config(600.0));
+            for _ in 0..3 {
+                let who = ci(&gate).await;
+                assert!(allowed(&gate, &who, "team-a", Rpc::UnloadModel).await);
+                assert!(!allowed(&gate, &who, "team-b", Rpc::UnloadModel).await);
+            }
+            let _ = identify(gate.authenticator.as_ref(), &Credentials::None).await;
+        })
+    });
+    let text = handle.render();
+    for line in [
+        "switchyard_access_authentications_total{kind=\"token\",result=\"authenticated\"} 3",
+        "switchyard_access_authentications_total{kind=\"none\",result=\"rejected\"} 1",
+        "switchyard_access_decisions_total{result=\"allowed\"} 3",
+        "switchyard_access_decisions_total{result=\"denied\"} 3",
+        "switchyard_access_cache_lookups_total{kind=\"token_review\",result=\"miss\"} 1",
+        "switchyard_access_cache_lookups_total{kind=\"token_review\",result=\"hit\"} 2",
+        "switchyard_access_cache_lookups_total{kind=\"subject_access_review\",result=\"miss\"} 2",
+        "switchyard_access_cache_lookups_total{kind=\"subject_access_review\",result=\"hit\"} 4",
+        "switchyard_access_review_duration_seconds_count{kind=\"subject_access_review\"} 2",
+        "switchyard_access_review_duration_seconds_count{kind=\"token_review\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} missing in:\n{text}");
+    }
+}
