@@ -9,15 +9,18 @@
 //! - [`certificate`]: a client certificate's user and groups;
 //! - [`limits`]: requests per second and open streams per identity;
 //! - [`audit`]: one structured line per write and per refusal;
+//! - [`gatekeeper`]: all of it in the one call the gateway makes per
+//!   request;
 //! - [`config`]: `[gateway.auth]` as plain serde structs.
 //!
 //! The gateway, which knows no Kubernetes, depends on this crate with
-//! `default-features = false` and holds a [`Gate`]; the binary builds it
-//! with [`Gate::from_config`].
+//! `default-features = false` and holds a [`Gatekeeper`]; the binary
+//! builds its parts with [`Gate::from_config`] and [`Limiter::new`].
 
 pub mod audit;
 pub mod certificate;
 pub mod config;
+pub mod gatekeeper;
 mod hash;
 #[cfg(feature = "kubernetes")]
 pub mod kubernetes;
@@ -27,6 +30,7 @@ pub mod policy;
 pub use audit::{AUDIT_TARGET, AuditDecision, AuditRecord, audit};
 pub use certificate::{CertificateError, identity_from_der};
 pub use config::{AuthConfig, AuthMode, ConfigError, LimitsConfig};
+pub use gatekeeper::{Admitted, Call, Code, Gatekeeper, Refused};
 pub use hash::sha256_hex;
 pub use limits::{Limited, Limiter, StreamPermit};
 pub use policy::{Policy, PolicyError};

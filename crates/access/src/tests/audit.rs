@@ -21,17 +21,37 @@ impl Write for Captured {
     }
 }
 
+/// Audit lines written on this thread until the guard drops.
+pub(super) struct AuditLines {
+    captured: Captured,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl AuditLines {
+    pub(super) fn capture() -> Self {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        AuditLines {
+            captured,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    pub(super) fn lines(&self) -> Vec<String> {
+        let text = String::from_utf8(self.captured.0.lock().clone()).expect("utf-8");
+        text.lines().map(str::to_owned).collect()
+    }
+}
+
 fn lines(records: &[AuditRecord<'_>]) -> Vec<String> {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    tracing::subscriber::with_default(subscriber, || records.iter().for_each(audit));
-    let text = String::from_utf8(captured.0.lock().clone()).expect("utf-8");
-    text.lines().map(str::to_owned).collect()
+    let capture = AuditLines::capture();
+    records.iter().for_each(audit);
+    capture.lines()
 }
 
 #[test]

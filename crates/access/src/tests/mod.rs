@@ -4,6 +4,7 @@
 
 mod audit;
 mod certificate;
+mod gatekeeper;
 mod kubernetes;
 mod limits;
 mod policy;
