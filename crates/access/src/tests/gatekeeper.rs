@@ -35,6 +35,12 @@ fn call<'a>(rpc: Rpc, token: Option<&str>, namespace: Option<&'a str>) -> Call<'
 #[tokio::test]
 async fn refusals_carry_their_code_and_are_audited_and_writes_are_audited_when_done() {
     let keeper = keeper(LimitsConfig::default());
+    // The gateway holds it shared and awaits it in spawned tasks.
+    fn shared_and_sendable<T: Send + Sync>(_: &T) {}
+    fn sendable<T: Send>(_: &T) {}
+    shared_and_sendable(&keeper);
+    let probe = call(Rpc::LoadModel, None, None);
+    sendable(&keeper.admit(&probe));
     let audit = AuditLines::capture();
 
     let none = keeper
