@@ -132,6 +132,26 @@ fn the_gateway_knows_no_kubernetes() {
 }
 
 #[test]
+fn access_knows_kubernetes_only_with_its_feature_and_never_the_transport() {
+    // As the gateway sees it (default-features = false).
+    let mut forbidden = vec!["tonic", "hyper"];
+    forbidden.extend(KUBE);
+    check(
+        "switchyard-access",
+        &["--no-default-features"],
+        &["switchyard-core", "switchyard-proto"],
+        &forbidden,
+    );
+    // As the binary builds it: TokenReview and SubjectAccessReview.
+    check(
+        "switchyard-access",
+        &[],
+        &["switchyard-core", "switchyard-proto"],
+        &["tonic", "switchyard-gateway", "switchyard-scheduler"],
+    );
+}
+
+#[test]
 fn the_operator_has_no_grpc_transport_and_no_gateway() {
     check(
         "switchyard-operator",

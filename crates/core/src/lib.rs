@@ -2,6 +2,8 @@
 //! gateway: no gRPC transport, no Kubernetes types, no I/O: the gateway, which
 //! must not know Kubernetes, depends on this crate.
 //!
+//! - [`access`]: who is calling and what they may touch (identities,
+//!   the permissions each RPC needs, the authenticator/authorizer traits);
 //! - [`registry`]: namespace -> how to reach its scheduler (lock-free reads);
 //! - [`bus`]: the latest status of every object, with conflating
 //!   per-subscriber queues;
@@ -9,6 +11,7 @@
 //! - [`control_plane`]: a scheduler's request to have its state re-sent;
 //! - [`metrics`]: the catalogue of every metric switchyard exports.
 
+pub mod access;
 pub mod bus;
 pub mod control_plane;
 pub mod metrics;

@@ -66,6 +66,16 @@ pub const GRPC_SERVER_HANDLED_TOTAL: &str = "grpc_server_handled_total";
 pub const GRPC_SERVER_HANDLING_SECONDS: &str = "grpc_server_handling_seconds";
 pub const GRPC_SERVER_MSG_SENT_TOTAL: &str = "grpc_server_msg_sent_total";
 
+// ---- gateway access: authentication, authorization, per-identity limits
+pub const ACCESS_AUTHENTICATIONS_TOTAL: &str = "switchyard_access_authentications_total";
+pub const ACCESS_DECISIONS_TOTAL: &str = "switchyard_access_decisions_total";
+pub const ACCESS_CACHE_TOTAL: &str = "switchyard_access_cache_lookups_total";
+/// Its buckets come from `telemetry` (every `_seconds` histogram).
+pub const ACCESS_REVIEW_SECONDS: &str = "switchyard_access_review_duration_seconds";
+pub const ACCESS_LIMITED_TOTAL: &str = "switchyard_access_limited_total";
+pub const ACCESS_LIMITED_IDENTITIES: &str = "switchyard_access_limited_identities";
+pub const ACCESS_OPEN_STREAMS: &str = "switchyard_access_open_streams";
+
 // ---- Kubernetes writes, leader election, SeldonRuntime discovery
 pub const WRITES_DROPPED_TOTAL: &str = "switchyard_kube_writes_dropped_total";
 pub const LEADER_ELECTION_MASTER_STATUS: &str = "leader_election_master_status";
@@ -161,6 +171,20 @@ pub const CATALOGUE: &[MetricDef] = &[
         "Time from the start of an RPC on the gateway until its response (or stream) ended."),
     def(GRPC_SERVER_MSG_SENT_TOTAL, Counter, COUNT, GRPC_TYPED,
         "Total number of gRPC messages the gateway sent to clients."),
+    def(ACCESS_AUTHENTICATIONS_TOTAL, Counter, COUNT, &["kind", "result"],
+        "Gateway requests authenticated, by credential kind (token, certificate, none) and result (authenticated, rejected, error)."),
+    def(ACCESS_DECISIONS_TOTAL, Counter, COUNT, &["result"],
+        "Authorization decisions on gateway requests (cached or not), by result (allowed, denied, error)."),
+    def(ACCESS_CACHE_TOTAL, Counter, COUNT, &["kind", "result"],
+        "Lookups in the authentication and authorization caches, by kind (token_review, subject_access_review) and result (hit, miss)."),
+    def(ACCESS_REVIEW_SECONDS, Histogram, SECONDS, &["kind"],
+        "Time the API server took to answer a TokenReview or SubjectAccessReview, by kind."),
+    def(ACCESS_LIMITED_TOTAL, Counter, COUNT, &["reason"],
+        "Gateway requests refused by a per-identity limit, by reason (rate, streams)."),
+    def(ACCESS_LIMITED_IDENTITIES, Gauge, COUNT, &[],
+        "Identities whose request rate the per-identity limiter tracks (bounded by its size)."),
+    def(ACCESS_OPEN_STREAMS, Gauge, COUNT, &[],
+        "Streams open under the per-identity stream limit, over all identities."),
     def(WRITES_DROPPED_TOTAL, Counter, COUNT, &["kind", "reason"],
         "Writes to the API server not made (not_leader, timeout, error), by kind and reason."),
     def(LEADER_ELECTION_MASTER_STATUS, Gauge, None, &["name"],

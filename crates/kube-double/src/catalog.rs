@@ -1,13 +1,15 @@
 //! The catalogue of resource types the double serves: a fixed list of
-//! built-in kinds (namespaces, events, services, configmaps, secrets,
-//! serviceaccounts, statefulsets, deployments, roles, rolebindings,
-//! leases, events.k8s.io events) plus one entry
+//! built-in kinds (`builtins`: namespaces, events, services, configmaps,
+//! secrets, serviceaccounts, statefulsets, deployments, RBAC, leases,
+//! events.k8s.io events, and the token and access reviews) plus one entry
 //! per served version of each CustomResourceDefinition it was started with
 //! (by default the seven Seldon kinds of `resources::crd::all()`).
 //!
 //! Everything else reads it: routing resolves a URL to a `ResourceId`,
 //! discovery renders it, the write paths ask it about scope, subresources
 //! and whether the kind is a custom resource.
+
+mod builtins;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
@@ -43,7 +45,32 @@ pub struct ResourceType {
     /// A custom resource: the real server refuses strategic merge patches
     /// (415) and unconditional updates (422) for these.
     pub custom: bool,
+    /// A review kind: only created, answered and never stored.
+    pub review: Option<Review>,
 }
+
+/// The kinds a POST asks a question of, answered by `review`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Review {
+    /// `authentication.k8s.io/v1` TokenReview.
+    Token,
+    /// `authorization.k8s.io/v1` SubjectAccessReview.
+    SubjectAccess,
+    /// `authorization.k8s.io/v1` LocalSubjectAccessReview (namespaced).
+    LocalSubjectAccess,
+}
+
+/// The verbs every stored resource supports.
+const VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 
 impl ResourceType {
     /// `v1` for the core group, `group/version` otherwise.
@@ -81,6 +108,15 @@ impl ResourceType {
         self.custom || self.group == "apps"
     }
 
+    /// The verbs discovery lists: review kinds are only created.
+    pub fn verbs(&self) -> &'static [&'static str] {
+        if self.review.is_some() {
+            &["create"]
+        } else {
+            VERBS
+        }
+    }
+
     /// `models`, `models/status`, `models/scale`: the label of stats.
     pub fn resource_label(&self, subresource: Option<&str>) -> String {
         match subresource {
@@ -89,142 +125,6 @@ impl ResourceType {
         }
     }
 }
-
-/// Built-in kind, listed by hand: (group, version, kind, plural, namespaced,
-/// short names, status subresource, scale subresource).
-struct Builtin {
-    group: &'static str,
-    version: &'static str,
-    kind: &'static str,
-    plural: &'static str,
-    namespaced: bool,
-    short_names: &'static [&'static str],
-    status: bool,
-    scale: bool,
-}
-
-const BUILTINS: &[Builtin] = &[
-    Builtin {
-        group: "",
-        version: "v1",
-        kind: "Namespace",
-        plural: "namespaces",
-        namespaced: false,
-        short_names: &["ns"],
-        status: true,
-        scale: false,
-    },
-    Builtin {
-        group: "",
-        version: "v1",
-        kind: "Event",
-        plural: "events",
-        namespaced: true,
-        short_names: &["ev"],
-        status: false,
-        scale: false,
-    },
-    Builtin {
-        group: "",
-        version: "v1",
-        kind: "Service",
-        plural: "services",
-        namespaced: true,
-        short_names: &["svc"],
-        status: true,
-        scale: false,
-    },
-    Builtin {
-        group: "",
-        version: "v1",
-        kind: "ConfigMap",
-        plural: "configmaps",
-        namespaced: true,
-        short_names: &["cm"],
-        status: false,
-        scale: false,
-    },
-    Builtin {
-        group: "",
-        version: "v1",
-        kind: "Secret",
-        plural: "secrets",
-        namespaced: true,
-        short_names: &[],
-        status: false,
-        scale: false,
-    },
-    Builtin {
-        group: "",
-        version: "v1",
-        kind: "ServiceAccount",
-        plural: "serviceaccounts",
-        namespaced: true,
-        short_names: &["sa"],
-        status: false,
-        scale: false,
-    },
-    Builtin {
-        group: "apps",
-        version: "v1",
-        kind: "StatefulSet",
-        plural: "statefulsets",
-        namespaced: true,
-        short_names: &["sts"],
-        status: true,
-        scale: true,
-    },
-    Builtin {
-        group: "apps",
-        version: "v1",
-        kind: "Deployment",
-        plural: "deployments",
-        namespaced: true,
-        short_names: &["deploy"],
-        status: true,
-        scale: true,
-    },
-    Builtin {
-        group: "rbac.authorization.k8s.io",
-        version: "v1",
-        kind: "Role",
-        plural: "roles",
-        namespaced: true,
-        short_names: &[],
-        status: false,
-        scale: false,
-    },
-    Builtin {
-        group: "rbac.authorization.k8s.io",
-        version: "v1",
-        kind: "RoleBinding",
-        plural: "rolebindings",
-        namespaced: true,
-        short_names: &[],
-        status: false,
-        scale: false,
-    },
-    Builtin {
-        group: "coordination.k8s.io",
-        version: "v1",
-        kind: "Lease",
-        plural: "leases",
-        namespaced: true,
-        short_names: &[],
-        status: false,
-        scale: false,
-    },
-    Builtin {
-        group: "events.k8s.io",
-        version: "v1",
-        kind: "Event",
-        plural: "events",
-        namespaced: true,
-        short_names: &["ev"],
-        status: false,
-        scale: false,
-    },
-];
 
 /// Every resource type the double serves, in discovery order.
 #[derive(Clone, Debug)]
@@ -236,7 +136,7 @@ impl Catalog {
     /// The built-in kinds plus every served version of `crds`. A CRD that
     /// repeats a group/version/plural already present is skipped.
     pub fn new(crds: &[CustomResourceDefinition]) -> Self {
-        let mut types: Vec<ResourceType> = BUILTINS.iter().map(builtin).collect();
+        let mut types: Vec<ResourceType> = builtins::all().collect();
         for crd in crds {
             for resource_type in from_crd(crd) {
                 let duplicate = types.iter().any(|t| {
@@ -316,28 +216,6 @@ impl Catalog {
     }
 }
 
-fn builtin(b: &Builtin) -> ResourceType {
-    ResourceType {
-        group: b.group.into(),
-        version: b.version.into(),
-        kind: b.kind.into(),
-        plural: b.plural.into(),
-        singular: b.kind.to_ascii_lowercase(),
-        namespaced: b.namespaced,
-        short_names: b.short_names.iter().map(|s| (*s).into()).collect(),
-        categories: Vec::new(),
-        status: b.status,
-        // apps/v1 workloads: the Scale's selector is `.spec.selector`
-        // rendered as a label selector string.
-        scale: b.scale.then(|| ScalePaths {
-            spec_replicas: ".spec.replicas".into(),
-            status_replicas: ".status.replicas".into(),
-            label_selector: Some(".spec.selector".into()),
-        }),
-        custom: false,
-    }
-}
-
 fn from_crd(crd: &CustomResourceDefinition) -> Vec<ResourceType> {
     let spec = &crd.spec;
     let names = &spec.names;
@@ -367,6 +245,7 @@ fn from_crd(crd: &CustomResourceDefinition) -> Vec<ResourceType> {
                         label_selector: s.label_selector_path.clone(),
                     }),
                 custom: true,
+                review: None,
             }
         })
         .collect()

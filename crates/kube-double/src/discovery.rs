@@ -13,18 +13,6 @@ use serde_json::{Value, json};
 
 use super::catalog::{Catalog, ResourceType};
 
-/// The verbs every served resource supports.
-const VERBS: &[&str] = &[
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
-];
-
 /// The verbs of the status and scale subresources.
 const SUBRESOURCE_VERBS: &[&str] = &["get", "patch", "update"];
 
@@ -70,7 +58,7 @@ fn resource_entries(rt: &ResourceType) -> Vec<Value> {
         "singularName": rt.singular,
         "namespaced": rt.namespaced,
         "kind": rt.kind,
-        "verbs": VERBS,
+        "verbs": rt.verbs(),
         "shortNames": rt.short_names,
         "categories": rt.categories,
     })];
@@ -171,7 +159,7 @@ fn aggregated_resource(rt: &ResourceType) -> Value {
         "responseKind": kind(&rt.group, &rt.version, &rt.kind),
         "scope": if rt.namespaced { "Namespaced" } else { "Cluster" },
         "singularResource": rt.singular,
-        "verbs": VERBS,
+        "verbs": rt.verbs(),
         "shortNames": rt.short_names,
         "categories": rt.categories,
         "subresources": subresources,

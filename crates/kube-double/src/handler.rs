@@ -272,6 +272,17 @@ async fn resource(
     } else {
         Bytes::new()
     };
+    if let Some(review) = rt.review {
+        return answer_review(
+            shared,
+            rt,
+            review,
+            &path,
+            verb,
+            &body,
+            content_type.as_deref(),
+        );
+    }
     let call = Call {
         shared,
         rt,
@@ -294,6 +305,28 @@ async fn resource(
     }
 }
 
+/// A review kind: created and answered, never stored.
+fn answer_review(
+    shared: &Shared,
+    rt: &ResourceType,
+    review: super::catalog::Review,
+    path: &ResourcePath,
+    verb: Verb,
+    body: &Bytes,
+    content_type: Option<&str>,
+) -> Result<Response<ApiBody>, ApiError> {
+    if verb != Verb::Create {
+        return Err(ApiError::method_not_allowed(format!(
+            "{} of {} is not supported: it is only created",
+            verb.as_str(),
+            rt.group_resource()
+        )));
+    }
+    let request = json_body(rt, content_type, body)?;
+    let answered = super::review::answer(shared, rt, review, path.namespace.as_deref(), request)?;
+    Ok(ok(201, render::value(&answered)))
+}
+
 async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, ApiError> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
@@ -307,9 +340,16 @@ async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, ApiError> {
 }
 
 fn parse_json(call: &Call<'_>) -> Result<Value, ApiError> {
-    let mime = call
-        .content_type
-        .as_deref()
+    json_body(call.rt, call.content_type.as_deref(), &call.body)
+}
+
+/// A JSON request body.
+fn json_body(
+    rt: &ResourceType,
+    content_type: Option<&str>,
+    body: &Bytes,
+) -> Result<Value, ApiError> {
+    let mime = content_type
         .and_then(|c| c.split(';').next())
         .map(str::trim)
         .unwrap_or(JSON);
@@ -318,13 +358,13 @@ fn parse_json(call: &Call<'_>) -> Result<Value, ApiError> {
             "the body of the request was in an unknown format ({mime}) - accepted media types include: application/json"
         )));
     }
-    if call.body.is_empty() {
+    if body.is_empty() {
         return Err(ApiError::bad_request("the request body is empty"));
     }
-    serde_json::from_slice(&call.body).map_err(|e| {
+    serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(format!(
             "the object provided is unrecognized (must be of type {}): {e}",
-            call.rt.kind
+            rt.kind
         ))
     })
 }

@@ -8,8 +8,11 @@
 //! `watch` fan-out to bounded per-watcher queues -> watch streams; a
 //! write that removed objects then has `gc` delete their dependents.
 //! `catalog` lists the served kinds (built-ins plus the Seldon CRDs) and
-//! `discovery` renders them (with an OpenAPI v3 skeleton for kubectl). The `ApiDoubleHandle` owns the server, hands
-//! out clients and turns the fault knobs.
+//! `discovery` renders them (with an OpenAPI v3 skeleton for kubectl).
+//! `review` answers TokenReviews (tokens registered on the handle) and
+//! SubjectAccessReviews (RBAC over the stored roles and bindings). The
+//! `ApiDoubleHandle` owns the server, hands out clients, registers tokens
+//! and turns the fault knobs.
 //!
 //! What is exact: resourceVersion (one global counter, a new one per
 //! write), optimistic concurrency (409 on a stale resourceVersion),
@@ -49,6 +52,7 @@ mod managed;
 mod object;
 mod patch;
 mod render;
+mod review;
 mod route;
 mod scale;
 mod selector;
@@ -64,6 +68,7 @@ mod writes;
 pub use config::ApiDoubleConfig;
 pub use error::ApiError;
 pub use faults::{FailWith, WriteScope};
+pub use review::tokens::{API_SERVER_AUDIENCE, TokenUser};
 pub use server::{ApiDouble, ApiDoubleError, ApiDoubleHandle, SHUTDOWN_GRACE};
 pub use stats::{ApiCall, ApiStats, ObjectKey, Verb, WriteKey, WriteOutcome};
 

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::config::ApiDoubleConfig;
 use super::faults::{FailWith, WriteScope};
 use super::handler;
+use super::review::tokens::TokenUser;
 use super::shared::Shared;
 use super::stats::ApiStats;
 
@@ -211,6 +212,29 @@ impl ApiDoubleHandle {
         kube::Api::<SeldonRuntime>::namespaced(self.client()?, namespace)
             .create(&kube::api::PostParams::default(), &runtime)
             .await
+    }
+
+    /// Makes TokenReviews of `token` authenticate as `user` (replacing
+    /// what it authenticated as before).
+    pub fn register_token(&self, token: impl Into<String>, user: TokenUser) {
+        self.shared.tokens.register(token.into(), user);
+    }
+
+    /// Makes TokenReviews of `token` authenticate as the ServiceAccount
+    /// `namespace/name` (`system:serviceaccount:{namespace}:{name}`).
+    pub fn register_service_account_token(
+        &self,
+        token: impl Into<String>,
+        namespace: &str,
+        name: &str,
+    ) {
+        self.register_token(token, TokenUser::service_account(namespace, name));
+    }
+
+    /// Forgets `token`: its reviews no longer authenticate. Whether it was
+    /// registered.
+    pub fn revoke_token(&self, token: &str) -> bool {
+        self.shared.tokens.revoke(token)
     }
 
     /// Ends every open watch stream now (cleanly, as the server does on a

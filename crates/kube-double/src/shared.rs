@@ -1,6 +1,7 @@
 //! The state every request handler shares: the catalogue, one locked
 //! `Collection` per resource type (a `parking_lot::Mutex`, never held across
-//! an `.await`), the global `Revision`, fault knobs and counters.
+//! an `.await`), the global `Revision`, fault knobs, counters and the
+//! tokens TokenReviews know.
 
 use parking_lot::{Mutex, MutexGuard};
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::catalog::{Catalog, ResourceId};
 use super::config::ApiDoubleConfig;
 use super::faults::Faults;
+use super::review::tokens::Tokens;
 use super::stats::{ApiStats, Stats};
 use super::store::{Collection, Revision};
 use super::watch::WatcherSet;
@@ -20,6 +22,7 @@ pub(crate) struct Shared {
     pub revision: Revision,
     pub faults: Faults,
     pub stats: Stats,
+    pub tokens: Tokens,
     slow_watchers_closed: Arc<AtomicU64>,
     pub config: ApiDoubleConfig,
     pub local_addr: SocketAddr,
@@ -46,6 +49,7 @@ impl Shared {
             revision: Revision::default(),
             faults: Faults::default(),
             stats: Stats::default(),
+            tokens: Tokens::default(),
             slow_watchers_closed,
             config,
             local_addr,

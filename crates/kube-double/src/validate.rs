@@ -6,7 +6,7 @@
 //! - a Deployment's selector is immutable, and a StatefulSet's spec may
 //!   change only in `replicas`, `ordinals`, `template`, `updateStrategy`,
 //!   `persistentVolumeClaimRetentionPolicy` and `minReadySeconds`;
-//! - a RoleBinding's `roleRef` is immutable;
+//! - a RoleBinding's or ClusterRoleBinding's `roleRef` is immutable;
 //! - owner references name their owner (apiVersion, kind, name, uid), and
 //!   at most one is the controller.
 //!
@@ -180,7 +180,7 @@ pub(crate) fn update(
     }
     if !rt.custom
         && rt.group == "rbac.authorization.k8s.io"
-        && rt.kind == "RoleBinding"
+        && matches!(rt.kind.as_str(), "RoleBinding" | "ClusterRoleBinding")
         && field(current, "/roleRef") != field(new, "/roleRef")
     {
         return Err(ApiError::invalid(

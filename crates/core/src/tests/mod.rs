@@ -1,3 +1,4 @@
 //! Component tests of this crate, beside the unit tests in its modules.
 
+mod access;
 mod metrics_doc;

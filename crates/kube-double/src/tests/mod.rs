@@ -2,5 +2,6 @@
 
 mod garbage_collection;
 mod kube_double;
+mod reviews;
 mod server_side_apply;
 mod workloads;
