@@ -171,5 +171,7 @@ fn resource_type(b: &Builtin) -> ResourceType {
             Answered(review) => Some(review),
             Plain | Status | Scaled => None,
         },
+        printer_columns: Vec::new(),
+        schema: None,
     }
 }
