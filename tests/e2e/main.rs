@@ -16,6 +16,7 @@ mod deploy;
 mod dockerfile;
 mod fleet;
 mod gateway;
+mod kubectl;
 mod metrics_exported;
 mod operator_controllers;
 mod operator_e2e;
