@@ -1,5 +1,5 @@
 //! The catalogue of resource types the double serves: a fixed list of
-//! built-in kinds (`builtins`: namespaces, events, services, configmaps,
+//! built-in kinds (`builtins`: namespaces, events, services, configmaps, pods,
 //! secrets, serviceaccounts, statefulsets, deployments, RBAC, leases,
 //! events.k8s.io events, and the token and access reviews) plus one entry
 //! per served version of each CustomResourceDefinition it was started with

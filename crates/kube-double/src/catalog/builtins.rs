@@ -66,6 +66,7 @@ const BUILTINS: &[Builtin] = &[
     kind(CORE, "Service", "services", NAMESPACED, &["svc"], Status),
     kind(CORE, "ConfigMap", "configmaps", NAMESPACED, &["cm"], Plain),
     kind(CORE, "Secret", "secrets", NAMESPACED, &[], Plain),
+    kind(CORE, "Pod", "pods", NAMESPACED, &["po"], Status),
     kind(
         CORE,
         "ServiceAccount",
@@ -148,6 +149,15 @@ pub(super) fn all() -> impl Iterator<Item = ResourceType> {
     BUILTINS.iter().map(resource_type)
 }
 
+/// The kinds `kubectl get all` lists, as the real server categorises them.
+fn categories(b: &Builtin) -> Vec<String> {
+    let all = matches!(
+        (b.group, b.kind),
+        ("", "Pod" | "Service") | ("apps", "Deployment" | "StatefulSet")
+    );
+    if all { vec!["all".into()] } else { Vec::new() }
+}
+
 fn resource_type(b: &Builtin) -> ResourceType {
     ResourceType {
         group: b.group.into(),
@@ -157,7 +167,7 @@ fn resource_type(b: &Builtin) -> ResourceType {
         singular: b.kind.to_ascii_lowercase(),
         namespaced: b.namespaced,
         short_names: b.short_names.iter().map(|s| (*s).into()).collect(),
-        categories: Vec::new(),
+        categories: categories(b),
         status: matches!(b.serve, Status | Scaled),
         // apps/v1 workloads: the Scale's selector is `.spec.selector`
         // rendered as a label selector string.

@@ -33,6 +33,7 @@ fn builtin(generator: &mut SchemaGenerator, rt: &ResourceType) -> Option<Value> 
         ("", "Service") => reference::<core::Service>(g),
         ("", "ConfigMap") => reference::<core::ConfigMap>(g),
         ("", "Secret") => reference::<core::Secret>(g),
+        ("", "Pod") => reference::<core::Pod>(g),
         ("", "ServiceAccount") => reference::<core::ServiceAccount>(g),
         ("apps", "StatefulSet") => reference::<apps::StatefulSet>(g),
         ("apps", "Deployment") => reference::<apps::Deployment>(g),

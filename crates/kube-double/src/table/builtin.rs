@@ -61,8 +61,14 @@ fn service_account_secrets(obj: &Value) -> Value {
     count(obj, &["/secrets"])
 }
 
+/// As stored; the real server would have defaulted a missing type.
 fn service_type(obj: &Value) -> Value {
-    json!(text(obj, "/spec/type"))
+    let type_ = text(obj, "/spec/type");
+    json!(if type_.is_empty() {
+        "ClusterIP".to_string()
+    } else {
+        type_
+    })
 }
 
 fn cluster_ip(obj: &Value) -> Value {
@@ -198,6 +204,38 @@ fn service_accounts(obj: &Value) -> Value {
     subjects(obj, "ServiceAccount")
 }
 
+fn pod_ready(obj: &Value) -> Value {
+    let statuses = obj
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array);
+    let ready = statuses.map_or(0, |s| {
+        s.iter()
+            .filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true))
+            .count()
+    });
+    let containers = obj
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    json!(format!("{ready}/{containers}"))
+}
+
+fn pod_restarts(obj: &Value) -> Value {
+    let restarts: i64 = obj
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .map_or(0, |s| s.iter().map(|c| int(c, "/restartCount")).sum());
+    json!(restarts)
+}
+
+fn pod_ip(obj: &Value) -> Value {
+    or_none(text(obj, "/status/podIP"))
+}
+
+fn pod_node(obj: &Value) -> Value {
+    or_none(text(obj, "/spec/nodeName"))
+}
+
 fn holder(obj: &Value) -> Value {
     json!(text(obj, "/spec/holderIdentity"))
 }
@@ -323,6 +361,15 @@ pub(super) fn columns(rt: &ResourceType) -> Vec<Column> {
         ],
         ("", "Namespace") => vec![name(), computed("Status", 0, status_phase), age_column()],
         ("", "ConfigMap") => vec![name(), computed("Data", 0, config_map_data), age_column()],
+        ("", "Pod") => vec![
+            name(),
+            computed("Ready", 0, pod_ready),
+            computed("Status", 0, status_phase),
+            computed("Restarts", 0, pod_restarts),
+            age_column(),
+            computed("IP", 1, pod_ip),
+            computed("Node", 1, pod_node),
+        ],
         ("", "Secret") => vec![
             name(),
             computed("Type", 0, secret_type),
