@@ -423,7 +423,7 @@ fn get(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
     if let Some(version) = call.table {
         let include = IncludeObject::parse(call.query.include_object.as_deref())?;
         let rv = object::resource_version(&obj).to_string();
-        let rendered = table::render(
+        let rendered = table::table(
             call.rt,
             version,
             std::iter::once(obj.as_ref()),
@@ -431,7 +431,7 @@ fn get(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
             None,
             include,
         );
-        return Ok(ok(200, rendered));
+        return Ok(ok(200, render::value(&rendered)));
     }
     Ok(ok(200, render::object(call.rt, &obj, call.projection)))
 }
@@ -518,8 +518,8 @@ fn list(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
     if let Some(version) = call.table {
         let include = IncludeObject::parse(call.query.include_object.as_deref())?;
         let items = page.items.iter().map(AsRef::as_ref);
-        let rendered = table::render(call.rt, version, items, at.to_string(), token, include);
-        return Ok(ok(200, rendered));
+        let rendered = table::table(call.rt, version, items, at.to_string(), token, include);
+        return Ok(ok(200, render::value(&rendered)));
     }
     Ok(ok(
         200,

@@ -13,7 +13,6 @@
 mod builtin;
 pub(crate) mod jsonpath;
 
-use hyper::body::Bytes;
 use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -231,27 +230,7 @@ fn row_object(obj: &Value, include: IncludeObject) -> Value {
     }
 }
 
-/// The Table of `items` (a list, or one object), rendered.
-pub(crate) fn render<'a>(
-    rt: &ResourceType,
-    version: TableVersion,
-    items: impl Iterator<Item = &'a Value>,
-    resource_version: String,
-    continue_token: Option<String>,
-    include: IncludeObject,
-) -> Bytes {
-    let table = table(
-        rt,
-        version,
-        items,
-        resource_version,
-        continue_token,
-        include,
-    );
-    Bytes::from(serde_json::to_vec(&table).unwrap_or_default())
-}
-
-/// The Table of `items`.
+/// The Table of `items` (a list, or one object).
 pub(crate) fn table<'a>(
     rt: &ResourceType,
     version: TableVersion,
@@ -318,15 +297,14 @@ mod tests {
         let model = json!({"metadata": {"name": "iris", "namespace": "ns", "creationTimestamp": Timestamp::now().to_string()},
             "spec": {"replicas": 2},
             "status": {"availableReplicas": 1, "conditions": [{"type": "ModelReady", "status": "True"}]}});
-        let table: Value = serde_json::from_slice(&render(
+        let table = table(
             rt,
             TableVersion::V1,
             std::iter::once(&model),
             "7".into(),
             None,
             IncludeObject::Metadata,
-        ))
-        .expect("json");
+        );
         let names: Vec<&str> = table["columnDefinitions"]
             .as_array()
             .expect("columns")
