@@ -110,6 +110,19 @@ async fn tables_carry_printer_columns_for_lists_and_gets() {
     .expect("object");
     assert_eq!(plain["kind"], "Model");
 
+    // A watch asked for as a Table sends one-row Tables (one model: one
+    // line before the watch times out).
+    let event = get(
+        &client,
+        "/apis/mlops.seldon.io/v1alpha1/models?watch=true&timeoutSeconds=1",
+        TABLE,
+    )
+    .await
+    .expect("one watch event");
+    assert_eq!(event["type"], "ADDED");
+    assert_eq!(event["object"]["kind"], "Table");
+    assert_eq!(event["object"]["rows"][0]["cells"][0], "iris");
+
     // Built-in kinds get the server's columns.
     let cm: ConfigMap =
         serde_json::from_value(json!({"metadata": {"name": "c"}, "data": {"a": "1", "b": "2"}}))
