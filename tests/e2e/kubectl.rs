@@ -5,8 +5,9 @@
 //! models -A` shows the CRD's printer columns with the operator's status,
 //! `kubectl get events -A` and `kubectl describe` show the events the
 //! operator recorded, and a missing Model or namespace is reported as a
-//! real server reports it. kubectl must be installed: without it the test
-//! fails.
+//! real server reports it; `kubectl auth can-i --as` follows the
+//! RoleBindings kubectl applies and deletes (and `auth whoami` answers). kubectl must be installed:
+//! without it the tests fail.
 
 use crate::common;
 
@@ -40,6 +41,32 @@ metadata:
   namespace: fraud
 spec:
   storageURI: gs://seldon-models/scv2/samples/mlserver_1.5.0/iris-sklearn
+";
+
+/// Read access to Models for the ServiceAccount `fraud/bot`.
+const GRANT: &str = "apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: model-reader
+  namespace: fraud
+rules:
+- apiGroups: [mlops.seldon.io]
+  resources: [models]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: bot-reads-models
+  namespace: fraud
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: model-reader
+subjects:
+- kind: ServiceAccount
+  name: bot
+  namespace: fraud
 ";
 
 struct Kubectl {
@@ -219,4 +246,50 @@ async fn kubectl_applies_lists_with_printer_columns_and_shows_events() {
     let namespaces = kubectl.ok(&["get", "namespaces"]).await;
     assert!(row(&namespaces, &[NS, "Active"]).is_some(), "{namespaces}");
     op.stop().await;
+}
+
+/// `kubectl auth can-i --as` follows the RBAC objects kubectl applies and
+/// deletes; `kubectl auth whoami --as` names the impersonated user.
+#[tokio::test]
+async fn kubectl_auth_can_i_follows_role_bindings() {
+    let double = switchyard_kube_double::ApiDouble::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let kubectl = Kubectl::new(double.url());
+    let can_i = async || {
+        let out = kubectl
+            .run(&[
+                "auth",
+                "can-i",
+                "get",
+                "models.mlops.seldon.io",
+                "-n",
+                NS,
+                "--as",
+                "system:serviceaccount:fraud:bot",
+            ])
+            .await;
+        // kubectl exits 0 for yes and 1 for no.
+        (out.ok, out.stdout.trim().to_string())
+    };
+    assert_eq!(can_i().await, (false, "no".to_string()));
+    let whoami = kubectl
+        .ok(&["auth", "whoami", "--as", "system:serviceaccount:fraud:bot"])
+        .await;
+    assert!(
+        row(&whoami, &["Username", "system:serviceaccount:fraud:bot"]).is_some(),
+        "{whoami}"
+    );
+    let grant = kubectl.file("grant.yaml", GRANT);
+    let applied = kubectl.ok(&["apply", "-f", &grant]).await;
+    assert!(
+        applied.contains("rolebinding.rbac.authorization.k8s.io/bot-reads-models created"),
+        "{applied}"
+    );
+    assert_eq!(can_i().await, (true, "yes".to_string()));
+    kubectl
+        .ok(&["delete", "rolebinding", "bot-reads-models", "-n", NS])
+        .await;
+    assert_eq!(can_i().await, (false, "no".to_string()));
+    double.shutdown().await.unwrap();
 }

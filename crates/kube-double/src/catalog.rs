@@ -61,10 +61,16 @@ pub struct ResourceType {
 pub enum Review {
     /// `authentication.k8s.io/v1` TokenReview.
     Token,
+    /// `authentication.k8s.io/v1` SelfSubjectReview: who the requester is
+    /// (`kubectl auth whoami`).
+    SelfSubject,
     /// `authorization.k8s.io/v1` SubjectAccessReview.
     SubjectAccess,
     /// `authorization.k8s.io/v1` LocalSubjectAccessReview (namespaced).
     LocalSubjectAccess,
+    /// `authorization.k8s.io/v1` SelfSubjectAccessReview: about the
+    /// requester (`kubectl auth can-i`).
+    SelfSubjectAccess,
 }
 
 /// The verbs every stored resource supports.

@@ -12,11 +12,11 @@ use std::sync::Arc;
 
 use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{ACCEPT, CONTENT_TYPE, HeaderValue, USER_AGENT};
+use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::Value;
 
-use super::catalog::ResourceType;
+use super::catalog::{ResourceType, Review};
 use super::discovery;
 use super::error::ApiError;
 use super::gc::{self, Owner, Propagation};
@@ -24,6 +24,7 @@ use super::mirror;
 use super::object;
 use super::patch::PatchKind;
 use super::render::{self, Projection};
+use super::review::{self, Requester};
 use super::route::{self, Query, ResourcePath, Route, Subresource};
 use super::selector::{FieldSelector, Filter, LabelSelector};
 use super::shared::Shared;
@@ -276,21 +277,21 @@ async fn resource(
     let table = table::wanted(header(&req, ACCEPT));
     let content_type = header(&req, CONTENT_TYPE).map(str::to_string);
     let agent_manager = manager_from_user_agent(header(&req, USER_AGENT));
+    let requester = rt.review.map(|_| requester(&req)).unwrap_or_default();
     let body = if verb.is_write() {
         read_body(req.into_body(), shared.config.max_body_bytes).await?
     } else {
         Bytes::new()
     };
     if let Some(review) = rt.review {
-        return answer_review(
-            shared,
-            rt,
-            review,
-            &path,
+        let request = ReviewRequest {
+            path: &path,
             verb,
-            &body,
-            content_type.as_deref(),
-        );
+            requester: &requester,
+            body: &body,
+            content_type: content_type.as_deref(),
+        };
+        return answer_review(shared, rt, review, request);
     }
     let call = Call {
         shared,
@@ -315,25 +316,58 @@ async fn resource(
     }
 }
 
+/// Who sends a review: its impersonation headers and bearer token.
+fn requester(req: &Request<Incoming>) -> Requester {
+    let values = |name: &'static str| {
+        req.headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    Requester {
+        impersonate_user: values("impersonate-user").into_iter().next(),
+        impersonate_groups: values("impersonate-group"),
+        bearer_token: header(req, AUTHORIZATION)
+            .and_then(|a| a.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_string()),
+    }
+}
+
+/// A request for a review kind, its body read.
+struct ReviewRequest<'a> {
+    path: &'a ResourcePath,
+    verb: Verb,
+    requester: &'a Requester,
+    body: &'a Bytes,
+    content_type: Option<&'a str>,
+}
+
 /// A review kind: created and answered, never stored.
 fn answer_review(
     shared: &Shared,
     rt: &ResourceType,
-    review: super::catalog::Review,
-    path: &ResourcePath,
-    verb: Verb,
-    body: &Bytes,
-    content_type: Option<&str>,
+    review: Review,
+    request: ReviewRequest<'_>,
 ) -> Result<Response<ApiBody>, ApiError> {
-    if verb != Verb::Create {
+    if request.verb != Verb::Create {
         return Err(ApiError::method_not_allowed(format!(
             "{} of {} is not supported: it is only created",
-            verb.as_str(),
+            request.verb.as_str(),
             rt.group_resource()
         )));
     }
-    let request = json_body(rt, content_type, body)?;
-    let answered = super::review::answer(shared, rt, review, path.namespace.as_deref(), request)?;
+    let protobuf = request
+        .content_type
+        .is_some_and(|c| c.starts_with(review::protobuf::CONTENT_TYPE));
+    let body = if protobuf {
+        review::protobuf::decode(request.body)?
+    } else {
+        json_body(rt, request.content_type, request.body)?
+    };
+    let namespace = request.path.namespace.as_deref();
+    let answered = review::answer(shared, rt, review, namespace, request.requester, body)?;
     Ok(ok(201, render::value(&answered)))
 }
 

@@ -1,6 +1,7 @@
 //! The built-in kinds the double serves, listed by hand: core/v1,
 //! apps/v1 workloads, RBAC, leases, events.k8s.io events, and the review
-//! kinds (TokenReview, SubjectAccessReview, LocalSubjectAccessReview),
+//! kinds (TokenReview, SelfSubjectReview and the Subject, Local and Self
+//! SubjectAccessReviews),
 //! which are created and answered, never stored.
 
 use super::{Review, ScalePaths};
@@ -127,12 +128,28 @@ const BUILTINS: &[Builtin] = &[
         Answered(Review::Token),
     ),
     kind(
+        AUTHN,
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        CLUSTER,
+        &[],
+        Answered(Review::SelfSubject),
+    ),
+    kind(
         AUTHZ,
         "SubjectAccessReview",
         "subjectaccessreviews",
         CLUSTER,
         &[],
         Answered(Review::SubjectAccess),
+    ),
+    kind(
+        AUTHZ,
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        CLUSTER,
+        &[],
+        Answered(Review::SelfSubjectAccess),
     ),
     kind(
         AUTHZ,

@@ -46,8 +46,12 @@ fn builtin(generator: &mut SchemaGenerator, rt: &ResourceType) -> Option<Value> 
         ("coordination.k8s.io", "Lease") => reference::<coordination::Lease>(g),
         ("events.k8s.io", "Event") => reference::<events::Event>(g),
         ("authentication.k8s.io", "TokenReview") => reference::<authn::TokenReview>(g),
+        ("authentication.k8s.io", "SelfSubjectReview") => reference::<authn::SelfSubjectReview>(g),
         ("authorization.k8s.io", "SubjectAccessReview") => {
             reference::<authz::SubjectAccessReview>(g)
+        }
+        ("authorization.k8s.io", "SelfSubjectAccessReview") => {
+            reference::<authz::SelfSubjectAccessReview>(g)
         }
         ("authorization.k8s.io", "LocalSubjectAccessReview") => {
             reference::<authz::LocalSubjectAccessReview>(g)
