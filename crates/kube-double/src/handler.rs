@@ -12,11 +12,11 @@ use std::sync::Arc;
 
 use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
+use hyper::header::{ACCEPT, CONTENT_TYPE, HeaderValue, USER_AGENT};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::Value;
 
-use super::catalog::{ResourceType, Review};
+use super::catalog::ResourceType;
 use super::discovery;
 use super::error::ApiError;
 use super::gc::{self, Owner, Propagation};
@@ -277,21 +277,33 @@ async fn resource(
     let table = table::wanted(header(&req, ACCEPT));
     let content_type = header(&req, CONTENT_TYPE).map(str::to_string);
     let agent_manager = manager_from_user_agent(header(&req, USER_AGENT));
-    let requester = rt.review.map(|_| requester(&req)).unwrap_or_default();
+    let requester = rt
+        .review
+        .map(|_| Requester::from_headers(req.headers()))
+        .unwrap_or_default();
     let body = if verb.is_write() {
         read_body(req.into_body(), shared.config.max_body_bytes).await?
     } else {
         Bytes::new()
     };
     if let Some(review) = rt.review {
-        let request = ReviewRequest {
-            path: &path,
-            verb,
-            requester: &requester,
-            body: &body,
-            content_type: content_type.as_deref(),
+        // Created and answered, never stored.
+        if verb != Verb::Create {
+            return Err(ApiError::method_not_allowed(format!(
+                "{} of {} is not supported: it is only created",
+                verb.as_str(),
+                rt.group_resource()
+            )));
+        }
+        let body = match content_type.as_deref() {
+            Some(c) if c.starts_with(review::protobuf::CONTENT_TYPE) => {
+                review::protobuf::decode(&body)?
+            }
+            c => json_body(rt, c, &body)?,
         };
-        return answer_review(shared, rt, review, request);
+        let namespace = path.namespace.as_deref();
+        let answered = review::answer(shared, rt, review, namespace, &requester, body)?;
+        return Ok(ok(201, render::value(&answered)));
     }
     let call = Call {
         shared,
@@ -314,61 +326,6 @@ async fn resource(
         Verb::Delete => delete(&call),
         Verb::DeleteCollection => delete_collection(&call),
     }
-}
-
-/// Who sends a review: its impersonation headers and bearer token.
-fn requester(req: &Request<Incoming>) -> Requester {
-    let values = |name: &'static str| {
-        req.headers()
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
-    Requester {
-        impersonate_user: values("impersonate-user").into_iter().next(),
-        impersonate_groups: values("impersonate-group"),
-        bearer_token: header(req, AUTHORIZATION)
-            .and_then(|a| a.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_string()),
-    }
-}
-
-/// A request for a review kind, its body read.
-struct ReviewRequest<'a> {
-    path: &'a ResourcePath,
-    verb: Verb,
-    requester: &'a Requester,
-    body: &'a Bytes,
-    content_type: Option<&'a str>,
-}
-
-/// A review kind: created and answered, never stored.
-fn answer_review(
-    shared: &Shared,
-    rt: &ResourceType,
-    review: Review,
-    request: ReviewRequest<'_>,
-) -> Result<Response<ApiBody>, ApiError> {
-    if request.verb != Verb::Create {
-        return Err(ApiError::method_not_allowed(format!(
-            "{} of {} is not supported: it is only created",
-            request.verb.as_str(),
-            rt.group_resource()
-        )));
-    }
-    let protobuf = request
-        .content_type
-        .is_some_and(|c| c.starts_with(review::protobuf::CONTENT_TYPE));
-    let body = if protobuf {
-        review::protobuf::decode(request.body)?
-    } else {
-        json_body(rt, request.content_type, request.body)?
-    };
-    let namespace = request.path.namespace.as_deref();
-    let answered = review::answer(shared, rt, review, namespace, request.requester, body)?;
-    Ok(ok(201, render::value(&answered)))
 }
 
 async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, ApiError> {

@@ -17,6 +17,7 @@ pub(crate) mod protobuf;
 pub(crate) mod rbac;
 pub(crate) mod tokens;
 
+use hyper::HeaderMap;
 use k8s_openapi::api::authentication::v1::TokenReview;
 use k8s_openapi::api::authorization::v1::SubjectAccessReviewSpec;
 use serde::de::DeserializeOwned;
@@ -36,6 +37,26 @@ pub(crate) struct Requester {
 }
 
 impl Requester {
+    /// From a request's impersonation headers and bearer token.
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
+        let values = |name: &'static str| {
+            headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        Self {
+            impersonate_user: values("impersonate-user").into_iter().next(),
+            impersonate_groups: values("impersonate-group"),
+            bearer_token: values("authorization")
+                .into_iter()
+                .next()
+                .and_then(|a| a.strip_prefix("Bearer ").map(|t| t.trim().to_string())),
+        }
+    }
+
     /// The user and groups the request acts as.
     fn identity(&self, shared: &Shared) -> (String, Vec<String>) {
         let authenticated = |mut groups: Vec<String>| {
