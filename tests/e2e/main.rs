@@ -18,6 +18,7 @@ mod fleet;
 mod gateway;
 mod helm;
 mod install_checks;
+mod kubectl;
 mod manifests;
 mod metrics_exported;
 mod nginx_peer;

@@ -1,5 +1,5 @@
 //! The catalogue of resource types the double serves: a fixed list of
-//! built-in kinds (`builtins`: namespaces, events, services, configmaps,
+//! built-in kinds (`builtins`: namespaces, events, services, configmaps, pods,
 //! secrets, serviceaccounts, statefulsets, deployments, RBAC, leases,
 //! events.k8s.io events, and the token and access reviews) plus one entry
 //! per served version of each CustomResourceDefinition it was started with
@@ -11,7 +11,10 @@
 
 mod builtins;
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceColumnDefinition, CustomResourceDefinition,
+};
+use serde_json::Value;
 
 /// Index of a resource type in the catalogue (and of its collection).
 pub type ResourceId = usize;
@@ -47,6 +50,10 @@ pub struct ResourceType {
     pub custom: bool,
     /// A review kind: only created, answered and never stored.
     pub review: Option<Review>,
+    /// A custom resource's printer columns (`kubectl get` shows them).
+    pub printer_columns: Vec<CustomResourceColumnDefinition>,
+    /// A custom resource's `openAPIV3Schema`, as JSON.
+    pub schema: Option<Value>,
 }
 
 /// The kinds a POST asks a question of, answered by `review`.
@@ -54,10 +61,16 @@ pub struct ResourceType {
 pub enum Review {
     /// `authentication.k8s.io/v1` TokenReview.
     Token,
+    /// `authentication.k8s.io/v1` SelfSubjectReview: who the requester is
+    /// (`kubectl auth whoami`).
+    SelfSubject,
     /// `authorization.k8s.io/v1` SubjectAccessReview.
     SubjectAccess,
     /// `authorization.k8s.io/v1` LocalSubjectAccessReview (namespaced).
     LocalSubjectAccess,
+    /// `authorization.k8s.io/v1` SelfSubjectAccessReview: about the
+    /// requester (`kubectl auth can-i`).
+    SelfSubjectAccess,
 }
 
 /// The verbs every stored resource supports.
@@ -246,6 +259,12 @@ fn from_crd(crd: &CustomResourceDefinition) -> Vec<ResourceType> {
                     }),
                 custom: true,
                 review: None,
+                printer_columns: v.additional_printer_columns.clone().unwrap_or_default(),
+                schema: v
+                    .schema
+                    .as_ref()
+                    .and_then(|s| s.open_api_v3_schema.as_ref())
+                    .and_then(|s| serde_json::to_value(s).ok()),
             }
         })
         .collect()

@@ -45,7 +45,7 @@ pub struct ApiDoubleConfig {
     /// Refuse objects in namespaces that do not exist (404), and new
     /// objects in namespaces being deleted (403), as the real server's
     /// NamespaceLifecycle admission does. Off by default so tests need not
-    /// create namespaces first.
+    /// create namespaces first: the first write in a namespace creates it.
     pub require_namespaces: bool,
     /// Largest request body accepted (413 beyond).
     pub max_body_bytes: usize,

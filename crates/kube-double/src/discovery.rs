@@ -2,12 +2,7 @@
 //! `/api/v1`, `/apis`, `/apis/{group}`, `/apis/{group}/{version}`, and
 //! the aggregated (apidiscovery.k8s.io/v2) form of `/api` and `/apis` for
 //! clients that ask for it in `Accept` (kube's `Discovery::run_aggregated`).
-//! And a skeleton of OpenAPI v3 (`/openapi/v3`, one document per group
-//! version): no schemas, only each kind's PATCH operation with its
-//! `fieldValidation` parameter, which is what tells kubectl the server
-//! validates fields itself, so `kubectl apply` needs no
-//! `--validate=false` (except for Namespaces, which kubectl always checks
-//! client-side).
+//! OpenAPI is `openapi`'s.
 
 use serde_json::{Value, json};
 
@@ -199,64 +194,6 @@ pub(crate) fn aggregated(catalog: &Catalog, core: bool) -> Value {
     })
 }
 
-fn openapi_path(group: &str, version: &str) -> String {
-    if group.is_empty() {
-        format!("api/{version}")
-    } else {
-        format!("apis/{group}/{version}")
-    }
-}
-
-/// `/openapi/v3`: where each group version's document is.
-pub(crate) fn openapi_root(catalog: &Catalog) -> Value {
-    let mut versions = vec![(String::new(), "v1".to_string())];
-    for (group, group_versions) in catalog.groups() {
-        for version in group_versions {
-            versions.push((group.clone(), version));
-        }
-    }
-    let paths: serde_json::Map<String, Value> = versions
-        .iter()
-        .map(|(group, version)| {
-            let path = openapi_path(group, version);
-            let url = format!("/openapi/v3/{path}");
-            (path, json!({"serverRelativeURL": url}))
-        })
-        .collect();
-    json!({"paths": paths})
-}
-
-/// `/openapi/v3/apis/{group}/{version}`: each kind's object path with a
-/// PATCH operation that accepts `fieldValidation`.
-pub(crate) fn openapi_group_version(catalog: &Catalog, group: &str, version: &str) -> Value {
-    let prefix = openapi_path(group, version);
-    let paths: serde_json::Map<String, Value> = catalog
-        .in_group_version(group, version)
-        .map(|rt| {
-            let path = if rt.namespaced {
-                format!("/{prefix}/namespaces/{{namespace}}/{}/{{name}}", rt.plural)
-            } else {
-                format!("/{prefix}/{}/{{name}}", rt.plural)
-            };
-            let patch = json!({
-                "x-kubernetes-group-version-kind": {"group": rt.group, "version": rt.version, "kind": rt.kind},
-                "parameters": [
-                    {"name": "fieldManager", "in": "query", "schema": {"type": "string"}},
-                    {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}},
-                    {"name": "force", "in": "query", "schema": {"type": "boolean"}},
-                ],
-                "responses": {"200": {"description": "OK"}},
-            });
-            (path, json!({"patch": patch}))
-        })
-        .collect();
-    json!({
-        "openapi": "3.0.0",
-        "info": {"title": "Kubernetes (switchyard API double)", "version": SERVER_MINOR},
-        "paths": paths,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,17 +220,5 @@ mod tests {
         let aggregated: kube::core::discovery::v2::APIGroupDiscoveryList =
             serde_json::from_value(aggregated(&catalog, false)).expect("parses");
         assert!(aggregated.items.len() >= 4);
-        let root = openapi_root(&catalog);
-        assert_eq!(
-            root["paths"]["apis/apps/v1"]["serverRelativeURL"],
-            "/openapi/v3/apis/apps/v1"
-        );
-        let apps = openapi_group_version(&catalog, "apps", "v1");
-        let patch =
-            &apps["paths"]["/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}"]["patch"];
-        assert_eq!(
-            patch["x-kubernetes-group-version-kind"]["kind"],
-            "StatefulSet"
-        );
     }
 }

@@ -20,14 +20,18 @@ use super::catalog::ResourceType;
 use super::discovery;
 use super::error::ApiError;
 use super::gc::{self, Owner, Propagation};
+use super::mirror;
 use super::object;
 use super::patch::PatchKind;
 use super::render::{self, Projection};
+use super::review::{self, Requester};
 use super::route::{self, Query, ResourcePath, Route, Subresource};
 use super::selector::{FieldSelector, Filter, LabelSelector};
 use super::shared::Shared;
 use super::stats::Verb;
 use super::store::Key;
+use super::strict;
+use super::table::{self, IncludeObject, TableVersion};
 use super::watch::{self, WatchBody, WatchRequest, WatchStart};
 use super::writes::{DeletePreconditions, Precondition, WriteReport, Writer};
 
@@ -112,10 +116,12 @@ async fn dispatch(shared: &Shared, req: Request<Incoming>) -> Result<Response<Ap
         Route::GroupResources(group, version) => {
             discovery::resource_list(catalog, &group, &version)
         }
-        Route::OpenApiRoot => discovery::openapi_root(catalog),
-        Route::OpenApiGroupVersion(group, version) => {
-            discovery::openapi_group_version(catalog, &group, &version)
-        }
+        Route::OpenApiRoot => shared.openapi().root(),
+        Route::OpenApiGroupVersion(group, version) => shared
+            .openapi()
+            .document(&group, &version)
+            .cloned()
+            .ok_or_else(ApiError::no_route)?,
         Route::Resource(_) => return Err(ApiError::no_route()),
     };
     let content_type = if aggregated && is_aggregatable {
@@ -170,6 +176,8 @@ struct Call<'a> {
     path: ResourcePath,
     query: Query,
     projection: Projection,
+    /// The Table `kubectl get` asks for, if any.
+    table: Option<TableVersion>,
     content_type: Option<String>,
     /// The field manager a write without `fieldManager` gets: the
     /// User-Agent up to its first `/`, as the real server defaults it.
@@ -233,6 +241,7 @@ impl Call<'_> {
         if !matches!(verb, "delete" | "deletecollection") {
             gc::collect_dangling(self.shared, self.path.id, self.rt, &report.changed);
         }
+        mirror::mirror_events(self.shared, self.rt, &report.changed);
         if !report.removed.is_empty() && propagation != Propagation::Orphan {
             gc::collect(self.shared, report.removed, propagation);
         }
@@ -265,23 +274,36 @@ async fn resource(
         return Err(error);
     }
     let projection = Projection::from_accept(header(&req, ACCEPT));
+    let table = table::wanted(header(&req, ACCEPT));
     let content_type = header(&req, CONTENT_TYPE).map(str::to_string);
     let agent_manager = manager_from_user_agent(header(&req, USER_AGENT));
+    let requester = rt
+        .review
+        .map(|_| Requester::from_headers(req.headers()))
+        .unwrap_or_default();
     let body = if verb.is_write() {
         read_body(req.into_body(), shared.config.max_body_bytes).await?
     } else {
         Bytes::new()
     };
     if let Some(review) = rt.review {
-        return answer_review(
-            shared,
-            rt,
-            review,
-            &path,
-            verb,
-            &body,
-            content_type.as_deref(),
-        );
+        // Created and answered, never stored.
+        if verb != Verb::Create {
+            return Err(ApiError::method_not_allowed(format!(
+                "{} of {} is not supported: it is only created",
+                verb.as_str(),
+                rt.group_resource()
+            )));
+        }
+        let body = match content_type.as_deref() {
+            Some(c) if c.starts_with(review::protobuf::CONTENT_TYPE) => {
+                review::protobuf::decode(&body)?
+            }
+            c => json_body(rt, c, &body)?,
+        };
+        let namespace = path.namespace.as_deref();
+        let answered = review::answer(shared, rt, review, namespace, &requester, body)?;
+        return Ok(ok(201, render::value(&answered)));
     }
     let call = Call {
         shared,
@@ -289,6 +311,7 @@ async fn resource(
         path,
         query,
         projection,
+        table,
         content_type,
         agent_manager,
         body,
@@ -303,28 +326,6 @@ async fn resource(
         Verb::Delete => delete(&call),
         Verb::DeleteCollection => delete_collection(&call),
     }
-}
-
-/// A review kind: created and answered, never stored.
-fn answer_review(
-    shared: &Shared,
-    rt: &ResourceType,
-    review: super::catalog::Review,
-    path: &ResourcePath,
-    verb: Verb,
-    body: &Bytes,
-    content_type: Option<&str>,
-) -> Result<Response<ApiBody>, ApiError> {
-    if verb != Verb::Create {
-        return Err(ApiError::method_not_allowed(format!(
-            "{} of {} is not supported: it is only created",
-            verb.as_str(),
-            rt.group_resource()
-        )));
-    }
-    let request = json_body(rt, content_type, body)?;
-    let answered = super::review::answer(shared, rt, review, path.namespace.as_deref(), request)?;
-    Ok(ok(201, render::value(&answered)))
 }
 
 async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, ApiError> {
@@ -410,7 +411,20 @@ fn get(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
         let scale = super::scale::scale_of(call.rt, &obj)?;
         return Ok(ok(200, render::value(&scale)));
     }
-    Ok(ok(200, render::object(&obj, call.projection)))
+    if let Some(version) = call.table {
+        let include = IncludeObject::parse(call.query.include_object.as_deref())?;
+        let rv = object::resource_version(&obj).to_string();
+        let rendered = table::table(
+            call.rt,
+            version,
+            std::iter::once(obj.as_ref()),
+            rv,
+            None,
+            include,
+        );
+        return Ok(ok(200, render::value(&rendered)));
+    }
+    Ok(ok(200, render::object(call.rt, &obj, call.projection)))
 }
 
 /// Which state a list reads.
@@ -492,6 +506,12 @@ fn list(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
         (page, at)
     };
     let token = page.next.as_ref().map(|key| continue_token(at, key));
+    if let Some(version) = call.table {
+        let include = IncludeObject::parse(call.query.include_object.as_deref())?;
+        let items = page.items.iter().map(AsRef::as_ref);
+        let rendered = table::table(call.rt, version, items, at.to_string(), token, include);
+        return Ok(ok(200, render::value(&rendered)));
+    }
     Ok(ok(
         200,
         render::list(
@@ -534,9 +554,16 @@ fn watch(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
         },
         rv => WatchStart::After(parse_rv(rv)?),
     };
+    let projection = match call.table {
+        Some(version) => Projection::Table(
+            version,
+            IncludeObject::parse(query.include_object.as_deref())?,
+        ),
+        None => call.projection,
+    };
     let request = WatchRequest {
         filter,
-        projection: call.projection,
+        projection,
         bookmarks: query.allow_watch_bookmarks,
         start,
     };
@@ -559,13 +586,18 @@ fn watch(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
     }
 }
 
-/// With `require_namespaces`, the namespace must exist and not be going.
+/// Before a write that may create an object: with `require_namespaces`,
+/// the namespace must exist and not be going; without, it is created if
+/// missing (not by a dry run).
 fn check_namespace(call: &Call<'_>) -> Result<(), ApiError> {
     let shared = call.shared;
     let Some(ns) = call.path.namespace.as_deref() else {
         return Ok(());
     };
     if !shared.config.require_namespaces {
+        if !call.query.dry_run {
+            mirror::ensure_namespace(shared, ns);
+        }
         return Ok(());
     }
     let Some(id) = shared.catalog.find("", "v1", "namespaces") else {
@@ -586,8 +618,25 @@ fn check_namespace(call: &Call<'_>) -> Result<(), ApiError> {
     Ok(())
 }
 
+impl Call<'_> {
+    /// Field validation of this write's body; the warnings to send.
+    fn check_fields(&self, kind: strict::Body, body: &Value) -> Result<Vec<String>, ApiError> {
+        if self.path.subresource == Some(Subresource::Scale) {
+            return Ok(Vec::new());
+        }
+        let name = self
+            .path
+            .name
+            .as_deref()
+            .unwrap_or_else(|| object::name(body));
+        let validation = self.query.field_validation.as_deref();
+        strict::check(self.shared, self.rt, name, validation, kind, body)
+    }
+}
+
 fn create(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
     let obj = parse_json(call)?;
+    let warnings = call.check_fields(strict::Body::Object, &obj)?;
     check_namespace(call)?;
     let ns = call.path.namespace.as_deref().unwrap_or("");
     let (created, report) = {
@@ -597,7 +646,8 @@ fn create(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
         (created, writer.report)
     };
     call.settle("create", report, Propagation::Background);
-    Ok(ok(201, render::object(&created, call.projection)))
+    let response = ok(201, render::object(call.rt, &created, call.projection));
+    Ok(strict::warn(response, &warnings))
 }
 
 /// What an update or patch returns, rendered after the lock is released.
@@ -607,9 +657,9 @@ enum Written {
 }
 
 impl Written {
-    fn respond(self, projection: Projection) -> Response<ApiBody> {
+    fn respond(self, rt: &ResourceType, projection: Projection) -> Response<ApiBody> {
         match self {
-            Written::Object(obj) => ok(200, render::object(&obj, projection)),
+            Written::Object(obj) => ok(200, render::object(rt, &obj, projection)),
             Written::Scale(scale) => ok(200, render::value(&scale)),
         }
     }
@@ -617,6 +667,7 @@ impl Written {
 
 fn update(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
     let obj = parse_json(call)?;
+    let warnings = call.check_fields(strict::Body::Object, &obj)?;
     let key = call.key();
     let precondition = if call.rt.custom {
         Precondition::Required
@@ -636,16 +687,23 @@ fn update(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
         (written, writer.report)
     };
     call.settle("update", report, Propagation::Background);
-    Ok(written.respond(call.projection))
+    Ok(strict::warn(
+        written.respond(call.rt, call.projection),
+        &warnings,
+    ))
 }
 
 fn patch(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
     let kind = PatchKind::from_content_type(call.content_type.as_deref(), call.rt.custom)?;
     let patch = kind.parse(&call.body)?;
+    let warnings = call.check_fields(strict::Body::Patch(kind), &patch)?;
     if kind == PatchKind::Apply && call.query.field_manager.is_none() {
         return Err(ApiError::unprocessable(
             "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
         ));
+    }
+    if kind == PatchKind::Apply && call.path.subresource.is_none() {
+        check_namespace(call)?;
     }
     let key = call.key();
     let (written, report) = {
@@ -663,7 +721,10 @@ fn patch(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
         "patch"
     };
     call.settle(verb, report, Propagation::Background);
-    Ok(written.respond(call.projection))
+    Ok(strict::warn(
+        written.respond(call.rt, call.projection),
+        &warnings,
+    ))
 }
 
 /// The propagation policy of a delete: the query's, else the body's.
@@ -705,7 +766,7 @@ fn delete(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {
     } else {
         200
     };
-    Ok(ok(code, render::object(&deleted, call.projection)))
+    Ok(ok(code, render::object(call.rt, &deleted, call.projection)))
 }
 
 fn delete_collection(call: &Call<'_>) -> Result<Response<ApiBody>, ApiError> {

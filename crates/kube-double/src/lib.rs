@@ -7,8 +7,11 @@
 //! `faults`) -> `writes` / reads on one locked `store::Collection` ->
 //! `watch` fan-out to bounded per-watcher queues -> watch streams; a
 //! write that removed objects then has `gc` delete their dependents.
-//! `catalog` lists the served kinds (built-ins plus the Seldon CRDs) and
-//! `discovery` renders them (with an OpenAPI v3 skeleton for kubectl).
+//! `catalog` lists the served kinds (built-ins plus the Seldon CRDs),
+//! `discovery` renders them and `openapi` publishes their schemas (which
+//! `fieldValidation=Strict` enforces); `table` renders the Table format
+//! `kubectl get` asks for, and `mirror` keeps what a cluster keeps in one
+//! place (namespaces of the objects written, core/v1 views of events).
 //! `review` answers TokenReviews (tokens registered on the handle) and
 //! SubjectAccessReviews (RBAC over the stored roles and bindings). The
 //! `ApiDoubleHandle` owns the server, hands out clients, registers tokens
@@ -32,11 +35,13 @@
 //! What is approximated (see each module): list types for apply come from
 //! a table of the built-in fields the operator uses, not OpenAPI
 //! (`fields`); strategic merge patch on built-in kinds ignores order hints
-//! (`strategic`); no schema validation, pruning or defaulting (of
-//! custom resources or built-ins); garbage collection runs inside the
+//! (`strategic`); schemas are checked only for undeclared fields, and
+//! only when a request asks (`fieldValidation`, `strict`), with no type
+//! validation, pruning or defaulting; garbage collection runs inside the
 //! deleting request and treats `Foreground` as `Background` (`gc`);
-//! core/v1 and events.k8s.io/v1 events are stored separately; namespaces
-//! are deleted at once, without their contents; field selectors on
+//! events.k8s.io/v1 events are mirrored one way into core/v1 (`mirror`);
+//! namespaces are created by the first write in them (unless
+//! `require_namespaces`) and deleted at once, without their contents; field selectors on
 //! built-in kinds accept any path (`selector`); the history window is a
 //! count of changes per resource type, not a time.
 
@@ -49,7 +54,9 @@ mod fields;
 mod gc;
 mod handler;
 mod managed;
+mod mirror;
 mod object;
+mod openapi;
 mod patch;
 mod render;
 mod review;
@@ -61,6 +68,8 @@ mod shared;
 pub mod stats;
 mod store;
 mod strategic;
+mod strict;
+mod table;
 mod validate;
 mod watch;
 mod writes;

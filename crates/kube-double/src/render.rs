@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::catalog::ResourceType;
 use super::error::ApiError;
+use super::table::{self, IncludeObject, TableVersion};
 
 /// The representation a client asked for with its `Accept` header.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -16,6 +17,8 @@ pub(crate) enum Projection {
     Full,
     /// `application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1`
     Metadata,
+    /// A Table with one row (watch events for `kubectl get -w`).
+    Table(TableVersion, IncludeObject),
 }
 
 impl Projection {
@@ -26,10 +29,25 @@ impl Projection {
         }
     }
 
+    /// How many distinct renderings there are (`index` is below).
+    pub(crate) const COUNT: usize = 8;
+
     pub(crate) fn index(self) -> usize {
         match self {
             Projection::Full => 0,
             Projection::Metadata => 1,
+            Projection::Table(version, include) => {
+                let version = match version {
+                    TableVersion::V1 => 0,
+                    TableVersion::V1beta1 => 3,
+                };
+                let include = match include {
+                    IncludeObject::None => 0,
+                    IncludeObject::Metadata => 1,
+                    IncludeObject::Object => 2,
+                };
+                2 + version + include
+            }
         }
     }
 }
@@ -39,13 +57,25 @@ impl Projection {
 #[serde(untagged)]
 enum Item<'a> {
     Full(&'a Value),
-    Metadata(Value),
+    Owned(Value),
 }
 
-fn item(obj: &Value, projection: Projection) -> Item<'_> {
+/// `rt` renders Tables.
+fn item<'a>(rt: &ResourceType, obj: &'a Value, projection: Projection) -> Item<'a> {
     match projection {
         Projection::Full => Item::Full(obj),
-        Projection::Metadata => Item::Metadata(json!({
+        Projection::Table(version, include) => {
+            let rv = super::object::resource_version(obj).to_string();
+            Item::Owned(table::table(
+                rt,
+                version,
+                std::iter::once(obj),
+                rv,
+                None,
+                include,
+            ))
+        }
+        Projection::Metadata => Item::Owned(json!({
             "apiVersion": "meta.k8s.io/v1",
             "kind": "PartialObjectMetadata",
             "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
@@ -59,8 +89,8 @@ fn to_bytes<T: Serialize>(value: &T) -> Bytes {
     Bytes::from(serde_json::to_vec(value).unwrap_or_default())
 }
 
-pub(crate) fn object(obj: &Value, projection: Projection) -> Bytes {
-    to_bytes(&item(obj, projection))
+pub(crate) fn object(rt: &ResourceType, obj: &Value, projection: Projection) -> Bytes {
+    to_bytes(&item(rt, obj, projection))
 }
 
 pub(crate) fn value(v: &Value) -> Bytes {
@@ -93,7 +123,7 @@ pub(crate) fn list<'a>(
     projection: Projection,
 ) -> Bytes {
     let (api_version, kind) = match projection {
-        Projection::Full => (rt.api_version(), format!("{}List", rt.kind)),
+        Projection::Full | Projection::Table(..) => (rt.api_version(), format!("{}List", rt.kind)),
         Projection::Metadata => (
             "meta.k8s.io/v1".to_string(),
             "PartialObjectMetadataList".to_string(),
@@ -106,7 +136,7 @@ pub(crate) fn list<'a>(
             resource_version: resource_version.to_string(),
             continue_: continue_token,
         },
-        items: items.map(|o| item(o, projection)).collect(),
+        items: items.map(|o| item(rt, o, projection)).collect(),
     })
 }
 
@@ -118,10 +148,15 @@ struct Event<'a> {
 }
 
 /// One watch-event line: `{"type":"ADDED","object":{...}}\n`.
-pub(crate) fn event_line(kind: &str, obj: &Value, projection: Projection) -> Bytes {
+pub(crate) fn event_line(
+    rt: &ResourceType,
+    kind: &str,
+    obj: &Value,
+    projection: Projection,
+) -> Bytes {
     let mut line = serde_json::to_vec(&Event {
         kind,
-        object: item(obj, projection),
+        object: item(rt, obj, projection),
     })
     .unwrap_or_default();
     line.push(b'\n');
@@ -140,13 +175,19 @@ pub(crate) fn bookmark_line(rt: &ResourceType, rv: u64, initial_events_end: bool
         "kind": rt.kind,
         "metadata": metadata,
     });
-    event_line("BOOKMARK", &obj, Projection::Full)
+    event_line(rt, "BOOKMARK", &obj, Projection::Full)
 }
 
 /// An ERROR line carrying a `Status`, as the server ends a watch it cannot
 /// serve (410 Expired for a resourceVersion that is too old).
 pub(crate) fn error_line(error: &ApiError) -> Bytes {
-    event_line("ERROR", &error.to_status(), Projection::Full)
+    let mut line = serde_json::to_vec(&Event {
+        kind: "ERROR",
+        object: Item::Owned(error.to_status()),
+    })
+    .unwrap_or_default();
+    line.push(b'\n');
+    Bytes::from(line)
 }
 
 #[cfg(test)]
@@ -162,7 +203,8 @@ mod tests {
         let rt = catalog.get(catalog.find("", "v1", "configmaps").expect("configmaps"));
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "3"}});
         let added: WatchEvent<ConfigMap> =
-            serde_json::from_slice(&event_line("ADDED", &cm, Projection::Full)).expect("parses");
+            serde_json::from_slice(&event_line(rt, "ADDED", &cm, Projection::Full))
+                .expect("parses");
         assert!(matches!(added, WatchEvent::Added(c) if c.metadata.name.as_deref() == Some("a")));
         let bookmark: WatchEvent<ConfigMap> =
             serde_json::from_slice(&bookmark_line(rt, 7, true)).expect("parses");

@@ -172,6 +172,10 @@ pub(crate) struct Query {
     pub force: bool,
     pub dry_run: bool,
     pub propagation_policy: Option<String>,
+    /// What rows of a Table carry.
+    pub include_object: Option<String>,
+    /// `Strict`, `Warn` or `Ignore`.
+    pub field_validation: Option<String>,
 }
 
 impl Query {
@@ -203,6 +207,8 @@ impl Query {
                 "fieldManager" => q.field_manager = Some(value).filter(|v| !v.is_empty()),
                 "force" => q.force = parse_bool(&key, &value)?,
                 "propagationPolicy" => q.propagation_policy = Some(value),
+                "includeObject" => q.include_object = Some(value),
+                "fieldValidation" => q.field_validation = Some(value),
                 "dryRun" => match value.as_str() {
                     "All" => q.dry_run = true,
                     "" => {}

@@ -6,11 +6,13 @@
 use parking_lot::{Mutex, MutexGuard};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::catalog::{Catalog, ResourceId};
 use super::config::ApiDoubleConfig;
 use super::faults::Faults;
+use super::openapi::OpenApi;
 use super::review::tokens::Tokens;
 use super::stats::{ApiStats, Stats};
 use super::store::{Collection, Revision};
@@ -23,6 +25,7 @@ pub(crate) struct Shared {
     pub faults: Faults,
     pub stats: Stats,
     pub tokens: Tokens,
+    openapi: OnceLock<OpenApi>,
     slow_watchers_closed: Arc<AtomicU64>,
     pub config: ApiDoubleConfig,
     pub local_addr: SocketAddr,
@@ -50,6 +53,7 @@ impl Shared {
             faults: Faults::default(),
             stats: Stats::default(),
             tokens: Tokens::default(),
+            openapi: OnceLock::new(),
             slow_watchers_closed,
             config,
             local_addr,
@@ -61,6 +65,11 @@ impl Shared {
     /// poisoned lock is used as is.
     pub(crate) fn lock(&self, id: ResourceId) -> MutexGuard<'_, Collection> {
         self.collections[id].lock()
+    }
+
+    /// The OpenAPI documents, built on first use.
+    pub(crate) fn openapi(&self) -> &OpenApi {
+        self.openapi.get_or_init(|| OpenApi::new(&self.catalog))
     }
 
     /// Ends every open watch; returns how many were open.

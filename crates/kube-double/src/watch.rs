@@ -72,7 +72,7 @@ impl WatcherSet {
     /// Sends `change` to every watcher it concerns.
     pub(crate) fn publish(&mut self, rt: &ResourceType, change: &Change) {
         // One rendering per (event type, projection), shared by watchers.
-        let mut lines: [[Option<Bytes>; 2]; 3] = Default::default();
+        let mut lines: [[Option<Bytes>; Projection::COUNT]; 3] = Default::default();
         let mut slow = 0_u64;
         self.watchers.retain(|w| {
             let Some((event, obj)) = event_for(&w.filter, change) else {
@@ -80,7 +80,7 @@ impl WatcherSet {
             };
             let slot = &mut lines[event.index()][w.projection.index()];
             let line = slot
-                .get_or_insert_with(|| render::event_line(event.as_str(), &obj, w.projection))
+                .get_or_insert_with(|| render::event_line(rt, event.as_str(), &obj, w.projection))
                 .clone();
             match w.tx.try_send(line) {
                 Ok(()) => true,
@@ -225,7 +225,7 @@ pub(crate) fn open(
     match start {
         WatchStart::Snapshot { initial_events_end } => {
             for obj in collection.matching(&filter) {
-                replay.push_back(render::event_line("ADDED", obj, projection));
+                replay.push_back(render::event_line(rt, "ADDED", obj, projection));
             }
             if initial_events_end {
                 replay.push_back(render::bookmark_line(rt, current, true));
@@ -238,7 +238,7 @@ pub(crate) fn open(
             })?;
             for change in changes {
                 if let Some((event, obj)) = event_for(&filter, change) {
-                    replay.push_back(render::event_line(event.as_str(), &obj, projection));
+                    replay.push_back(render::event_line(rt, event.as_str(), &obj, projection));
                 }
             }
         }

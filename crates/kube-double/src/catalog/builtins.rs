@@ -1,6 +1,7 @@
 //! The built-in kinds the double serves, listed by hand: core/v1,
 //! apps/v1 workloads, RBAC, leases, events.k8s.io events, and the review
-//! kinds (TokenReview, SubjectAccessReview, LocalSubjectAccessReview),
+//! kinds (TokenReview, SelfSubjectReview and the Subject, Local and Self
+//! SubjectAccessReviews),
 //! which are created and answered, never stored.
 
 use super::{Review, ScalePaths};
@@ -66,6 +67,7 @@ const BUILTINS: &[Builtin] = &[
     kind(CORE, "Service", "services", NAMESPACED, &["svc"], Status),
     kind(CORE, "ConfigMap", "configmaps", NAMESPACED, &["cm"], Plain),
     kind(CORE, "Secret", "secrets", NAMESPACED, &[], Plain),
+    kind(CORE, "Pod", "pods", NAMESPACED, &["po"], Status),
     kind(
         CORE,
         "ServiceAccount",
@@ -126,12 +128,28 @@ const BUILTINS: &[Builtin] = &[
         Answered(Review::Token),
     ),
     kind(
+        AUTHN,
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        CLUSTER,
+        &[],
+        Answered(Review::SelfSubject),
+    ),
+    kind(
         AUTHZ,
         "SubjectAccessReview",
         "subjectaccessreviews",
         CLUSTER,
         &[],
         Answered(Review::SubjectAccess),
+    ),
+    kind(
+        AUTHZ,
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        CLUSTER,
+        &[],
+        Answered(Review::SelfSubjectAccess),
     ),
     kind(
         AUTHZ,
@@ -148,6 +166,15 @@ pub(super) fn all() -> impl Iterator<Item = ResourceType> {
     BUILTINS.iter().map(resource_type)
 }
 
+/// The kinds `kubectl get all` lists, as the real server categorises them.
+fn categories(b: &Builtin) -> Vec<String> {
+    let all = matches!(
+        (b.group, b.kind),
+        ("", "Pod" | "Service") | ("apps", "Deployment" | "StatefulSet")
+    );
+    if all { vec!["all".into()] } else { Vec::new() }
+}
+
 fn resource_type(b: &Builtin) -> ResourceType {
     ResourceType {
         group: b.group.into(),
@@ -157,7 +184,7 @@ fn resource_type(b: &Builtin) -> ResourceType {
         singular: b.kind.to_ascii_lowercase(),
         namespaced: b.namespaced,
         short_names: b.short_names.iter().map(|s| (*s).into()).collect(),
-        categories: Vec::new(),
+        categories: categories(b),
         status: matches!(b.serve, Status | Scaled),
         // apps/v1 workloads: the Scale's selector is `.spec.selector`
         // rendered as a label selector string.
@@ -171,5 +198,7 @@ fn resource_type(b: &Builtin) -> ResourceType {
             Answered(review) => Some(review),
             Plain | Status | Scaled => None,
         },
+        printer_columns: Vec::new(),
+        schema: None,
     }
 }

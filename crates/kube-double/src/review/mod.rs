@@ -1,13 +1,23 @@
 //! The review kinds, created and answered but never stored: TokenReview
-//! (`tokens`) and SubjectAccessReview / LocalSubjectAccessReview, decided
-//! by RBAC over the Roles, ClusterRoles, RoleBindings and
-//! ClusterRoleBindings in the store (`rbac`), so a test grants access by
-//! creating a binding and revokes it by deleting it. The answer is the
-//! request with its `status` filled, as the real server returns it (201).
+//! (`tokens`), SelfSubjectReview, and the Subject, Local and Self
+//! SubjectAccessReviews, decided by RBAC over the Roles, ClusterRoles,
+//! RoleBindings and ClusterRoleBindings in the store (`rbac`), so a test
+//! grants access by creating a binding and revokes it by deleting it. The
+//! answer is the request with its `status` filled, as the real server
+//! returns it (201). Typed clients may send them as protobuf (`protobuf`).
+//!
+//! A SelfSubjectReview (who am I) and a SelfSubjectAccessReview are about
+//! the requester: the user it impersonates (`Impersonate-User`,
+//! `Impersonate-Group`, as `kubectl auth can-i --as` sends), else the user
+//! of its bearer token when the double knows the token, else
+//! `system:anonymous`. The double itself authorizes every request (and
+//! every impersonation); only the reviews consult RBAC.
 
+pub(crate) mod protobuf;
 pub(crate) mod rbac;
 pub(crate) mod tokens;
 
+use hyper::HeaderMap;
 use k8s_openapi::api::authentication::v1::TokenReview;
 use k8s_openapi::api::authorization::v1::SubjectAccessReviewSpec;
 use serde::de::DeserializeOwned;
@@ -18,20 +28,84 @@ use super::error::ApiError;
 use super::shared::Shared;
 use rbac::{Policy, Request, Target};
 
-/// Answers a POST of a review kind in `namespace` (for the local review).
+/// Who sent a review, from its headers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Requester {
+    pub impersonate_user: Option<String>,
+    pub impersonate_groups: Vec<String>,
+    pub bearer_token: Option<String>,
+}
+
+impl Requester {
+    /// From a request's impersonation headers and bearer token.
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
+        let values = |name: &'static str| {
+            headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        Self {
+            impersonate_user: values("impersonate-user").into_iter().next(),
+            impersonate_groups: values("impersonate-group"),
+            bearer_token: values("authorization")
+                .into_iter()
+                .next()
+                .and_then(|a| a.strip_prefix("Bearer ").map(|t| t.trim().to_string())),
+        }
+    }
+
+    /// The user and groups the request acts as.
+    fn identity(&self, shared: &Shared) -> (String, Vec<String>) {
+        let authenticated = |mut groups: Vec<String>| {
+            if !groups.iter().any(|g| g == tokens::AUTHENTICATED) {
+                groups.push(tokens::AUTHENTICATED.to_string());
+            }
+            groups
+        };
+        if let Some(user) = &self.impersonate_user {
+            return (user.clone(), authenticated(self.impersonate_groups.clone()));
+        }
+        match self
+            .bearer_token
+            .as_deref()
+            .and_then(|t| shared.tokens.get(t))
+        {
+            Some(user) => (user.username, authenticated(user.groups)),
+            None => (
+                "system:anonymous".to_string(),
+                vec!["system:unauthenticated".to_string()],
+            ),
+        }
+    }
+}
+
+/// Answers a POST of a review kind in `namespace` (for the local review)
+/// from `requester`.
 pub(crate) fn answer(
     shared: &Shared,
     rt: &ResourceType,
     review: Review,
     namespace: Option<&str>,
+    requester: &Requester,
     mut body: Value,
 ) -> Result<Value, ApiError> {
     check_type(rt, &body)?;
     let status = match review {
         Review::Token => token_review(shared, rt, &body)?,
-        Review::SubjectAccess => access_review(shared, rt, &body, None)?,
+        Review::SelfSubject => {
+            let (username, groups) = requester.identity(shared);
+            json!({"userInfo": {"username": username, "groups": groups}})
+        }
+        Review::SubjectAccess => access_review(shared, rt, &body, None, None)?,
         Review::LocalSubjectAccess => {
-            access_review(shared, rt, &body, Some(namespace.unwrap_or("")))?
+            access_review(shared, rt, &body, Some(namespace.unwrap_or("")), None)?
+        }
+        Review::SelfSubjectAccess => {
+            let identity = requester.identity(shared);
+            access_review(shared, rt, &body, None, Some(identity))?
         }
     };
     if let Some(map) = body.as_object_mut() {
@@ -103,15 +177,21 @@ fn stored_uid(
     Some(super::object::uid(obj).to_string()).filter(|u| !u.is_empty())
 }
 
-/// `local`: the namespace of a LocalSubjectAccessReview's path.
+/// `local`: the namespace of a LocalSubjectAccessReview's path; `me`:
+/// the requester a SelfSubjectAccessReview asks about.
 fn access_review(
     shared: &Shared,
     rt: &ResourceType,
     body: &Value,
     local: Option<&str>,
+    me: Option<(String, Vec<String>)>,
 ) -> Result<Value, ApiError> {
     let spec = body.get("spec").cloned().unwrap_or(Value::Null);
-    let spec: SubjectAccessReviewSpec = parse(rt, &spec)?;
+    let mut spec: SubjectAccessReviewSpec = parse(rt, &spec)?;
+    if let Some((user, groups)) = me {
+        spec.user = Some(user);
+        spec.groups = Some(groups);
+    }
     let request = access_request(rt, spec, local)?;
     let decision = policy(shared, &request).decide(&request);
     let mut status = json!({"allowed": decision.allowed});

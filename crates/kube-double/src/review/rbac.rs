@@ -181,16 +181,21 @@ impl Policy {
     }
 }
 
+/// A ServiceAccount subject's namespace: its own, else its binding's.
+fn service_account_namespace<'a>(subject: &'a Subject, binding_namespace: &'a str) -> &'a str {
+    subject
+        .namespace
+        .as_deref()
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or(binding_namespace)
+}
+
 fn applies_to(request: &Request, subject: &Subject, binding_namespace: &str) -> bool {
     match subject.kind.as_str() {
         "User" => request.user == subject.name,
         "Group" => request.groups.contains(&subject.name),
         "ServiceAccount" => {
-            let namespace = subject
-                .namespace
-                .as_deref()
-                .filter(|ns| !ns.is_empty())
-                .unwrap_or(binding_namespace);
+            let namespace = service_account_namespace(subject, binding_namespace);
             !namespace.is_empty()
                 && request.user == format!("system:serviceaccount:{namespace}:{}", subject.name)
         }
@@ -201,11 +206,7 @@ fn applies_to(request: &Request, subject: &Subject, binding_namespace: &str) -> 
 fn describe(subject: &Subject, binding_namespace: &str) -> String {
     match subject.kind.as_str() {
         "ServiceAccount" => {
-            let namespace = subject
-                .namespace
-                .as_deref()
-                .filter(|ns| !ns.is_empty())
-                .unwrap_or(binding_namespace);
+            let namespace = service_account_namespace(subject, binding_namespace);
             format!("ServiceAccount \"{}/{namespace}\"", subject.name)
         }
         kind => format!("{kind} \"{}\"", subject.name),

@@ -1123,14 +1123,21 @@ async fn discovery_finds_every_kind() {
         1
     );
 
-    // Namespaces are cluster-scoped and get a phase.
+    // Namespaces are cluster-scoped and get a phase; writing in one
+    // creates it, as if it had been created first.
     let namespaces: Api<Namespace> = Api::all(client);
+    let implicit = namespaces.get("ns1").await.expect("ns1 exists");
+    assert_eq!(
+        implicit.status.and_then(|s| s.phase).as_deref(),
+        Some("Active")
+    );
+    assert_eq!(api_code(namespaces.get("ns2").await), 404);
     let ns = namespaces
         .create(
             &PostParams::default(),
             &Namespace {
                 metadata: ObjectMeta {
-                    name: Some("ns1".into()),
+                    name: Some("ns2".into()),
                     ..ObjectMeta::default()
                 },
                 ..Namespace::default()

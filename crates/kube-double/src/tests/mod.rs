@@ -2,6 +2,7 @@
 
 mod garbage_collection;
 mod kube_double;
+mod kubectl_surface;
 mod reviews;
 mod server_side_apply;
 mod workloads;

@@ -344,3 +344,67 @@ async fn discovery_finds_the_review_kinds() {
         }
     }
 }
+
+/// A SelfSubjectAccessReview asks about the requester: impersonated, by
+/// bearer token, or anonymous.
+#[tokio::test]
+async fn self_reviews_ask_about_the_requester() {
+    let (double, client) = start().await;
+    double.register_service_account_token("bot-token", "team-a", "bot");
+    let role: Role = parse(json!({"metadata": {"name": "reader"}, "rules": [
+        {"apiGroups": ["mlops.seldon.io"], "resources": ["models"], "verbs": ["get"]}]}));
+    Api::<Role>::namespaced(client.clone(), "team-a")
+        .create(&PostParams::default(), &role)
+        .await
+        .expect("created");
+    let binding: RoleBinding = parse(json!({"metadata": {"name": "bot-reads"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+        "subjects": [{"kind": "ServiceAccount", "name": "bot", "namespace": "team-a"},
+                     {"kind": "Group", "name": "auditors"}]}));
+    Api::<RoleBinding>::namespaced(client.clone(), "team-a")
+        .create(&PostParams::default(), &binding)
+        .await
+        .expect("created");
+    let body = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": {"namespace": "team-a", "verb": "get", "group": "mlops.seldon.io", "resource": "models"}}});
+    let ask = |headers: &[(&str, &str)]| {
+        let mut request =
+            http::Request::post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
+                .header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(serde_json::to_vec(&body).expect("json"))
+            .expect("request");
+        let client = client.clone();
+        async move {
+            let answer: serde_json::Value = client.request(request).await.expect("reviewed");
+            answer["status"]["allowed"].as_bool().expect("allowed")
+        }
+    };
+    assert!(!ask(&[]).await, "anonymous");
+    assert!(ask(&[("authorization", "Bearer bot-token")]).await);
+    assert!(!ask(&[("authorization", "Bearer unknown")]).await);
+    assert!(ask(&[("impersonate-user", "system:serviceaccount:team-a:bot")]).await);
+    assert!(
+        ask(&[
+            ("impersonate-user", "carol"),
+            ("impersonate-group", "auditors")
+        ])
+        .await
+    );
+    assert!(!ask(&[("impersonate-user", "carol")]).await);
+
+    // Who am I: the token's user.
+    let whoami = http::Request::post("/apis/authentication.k8s.io/v1/selfsubjectreviews")
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer bot-token")
+        .body(br#"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}"#.to_vec())
+        .expect("request");
+    let me: serde_json::Value = client.request(whoami).await.expect("reviewed");
+    assert_eq!(
+        me["status"]["userInfo"]["username"],
+        "system:serviceaccount:team-a:bot"
+    );
+}
