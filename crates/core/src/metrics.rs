@@ -66,6 +66,16 @@ pub const GRPC_SERVER_HANDLED_TOTAL: &str = "grpc_server_handled_total";
 pub const GRPC_SERVER_HANDLING_SECONDS: &str = "grpc_server_handling_seconds";
 pub const GRPC_SERVER_MSG_SENT_TOTAL: &str = "grpc_server_msg_sent_total";
 
+// ---- listeners (gateway and admin ports) and the gateway's request limits
+pub const LISTENER_CONNECTIONS: &str = "switchyard_listener_connections";
+pub const LISTENER_MAX_CONNECTIONS: &str = "switchyard_listener_max_connections";
+pub const LISTENER_AT_CAPACITY_TOTAL: &str = "switchyard_listener_at_capacity_total";
+pub const LISTENER_ACCEPT_ERRORS_TOTAL: &str = "switchyard_listener_accept_errors_total";
+pub const LISTENER_CLOSED_TOTAL: &str = "switchyard_listener_closed_connections_total";
+pub const GATEWAY_INFLIGHT: &str = "switchyard_gateway_inflight_requests";
+pub const GATEWAY_REJECTED_TOTAL: &str = "switchyard_gateway_rejected_requests_total";
+pub const GATEWAY_PARTIAL_LISTINGS_TOTAL: &str = "switchyard_gateway_partial_listings_total";
+
 // ---- Kubernetes writes, leader election, SeldonRuntime discovery
 pub const WRITES_DROPPED_TOTAL: &str = "switchyard_kube_writes_dropped_total";
 pub const LEADER_ELECTION_MASTER_STATUS: &str = "leader_election_master_status";
@@ -161,6 +171,22 @@ pub const CATALOGUE: &[MetricDef] = &[
         "Time from the start of an RPC on the gateway until its response (or stream) ended."),
     def(GRPC_SERVER_MSG_SENT_TOTAL, Counter, COUNT, GRPC_TYPED,
         "Total number of gRPC messages the gateway sent to clients."),
+    def(LISTENER_CONNECTIONS, Gauge, COUNT, &["listener"],
+        "Connections open on a listening port (gateway, admin)."),
+    def(LISTENER_MAX_CONNECTIONS, Gauge, COUNT, &["listener"],
+        "The cap on connections open at once on a listening port."),
+    def(LISTENER_AT_CAPACITY_TOTAL, Counter, COUNT, &["listener"],
+        "Times a listener reached its connection cap and stopped accepting until a connection closed."),
+    def(LISTENER_ACCEPT_ERRORS_TOTAL, Counter, COUNT, &["listener"],
+        "Failed accepts (EMFILE at the file descriptor limit, resets), each followed by a backoff unless it concerned one connection."),
+    def(LISTENER_CLOSED_TOTAL, Counter, COUNT, &["listener", "reason"],
+        "Connections closed by the server for being unused, by reason (handshake_timeout, idle_timeout)."),
+    def(GATEWAY_INFLIGHT, Gauge, COUNT, &[],
+        "Requests and streams in flight on the gateway (bounded by its concurrency limit)."),
+    def(GATEWAY_REJECTED_TOTAL, Counter, COUNT, &["reason"],
+        "Requests the gateway refused before decoding them, by reason (concurrency, message_size, repeated_entries, read_timeout, extra_message, content_type, method)."),
+    def(GATEWAY_PARTIAL_LISTINGS_TOTAL, Counter, COUNT, &["rpc"],
+        "Cross-namespace listings answered without the namespaces whose schedulers could not be reached."),
     def(WRITES_DROPPED_TOTAL, Counter, COUNT, &["kind", "reason"],
         "Writes to the API server not made (not_leader, timeout, error), by kind and reason."),
     def(LEADER_ELECTION_MASTER_STATUS, Gauge, None, &["name"],

@@ -17,10 +17,13 @@
 //! the tonic server (TLS, limits, keepalive, graceful shutdown) and
 //! `metrics_layer` measures it. This module sees no Kubernetes types.
 
+pub mod admission;
 mod finite;
 mod forward;
 pub mod health;
+mod listen;
 pub mod metrics_layer;
+pub mod names;
 pub mod namespace;
 pub mod options;
 mod route;
@@ -32,7 +35,9 @@ mod streams;
 mod subscribe;
 pub mod tagging;
 pub mod validate;
+mod wire;
 
+pub use finite::UNREACHABLE_METADATA;
 pub use metrics_layer::{GrpcMetrics, GrpcMetricsLayer};
 pub use namespace::{NAMESPACE_METADATA, NamespaceError, NamespaceResolver};
 pub use options::{GatewayOptions, TlsFiles};
