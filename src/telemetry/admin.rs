@@ -80,10 +80,20 @@ pub async fn bind(
     admin: Admin,
     cancel: CancellationToken,
 ) -> std::io::Result<(SocketAddr, impl std::future::Future<Output = ()>)> {
+    bind_with(addr, admin, ADMIN_LIMITS, cancel).await
+}
+
+/// [`bind`] with other bounds than [`ADMIN_LIMITS`].
+pub async fn bind_with(
+    addr: SocketAddr,
+    admin: Admin,
+    limits: ListenerLimits,
+    cancel: CancellationToken,
+) -> std::io::Result<(SocketAddr, impl std::future::Future<Output = ()>)> {
     let listener = Listener::new(
         TcpListener::bind(addr).await?,
         "admin",
-        ADMIN_LIMITS,
+        limits,
         IdleBy::Reads,
     );
     let local = listener.local_addr()?;
