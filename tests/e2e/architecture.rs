@@ -123,11 +123,24 @@ fn the_gateway_knows_no_kubernetes() {
         &[],
         &[
             "switchyard-core",
+            "switchyard-net",
             "switchyard-proto",
             "switchyard-scheduler",
             "switchyard-tasks",
         ],
         &KUBE,
+    );
+}
+
+#[test]
+fn the_listeners_know_neither_http_nor_kubernetes() {
+    let mut forbidden = vec!["tonic", "hyper"];
+    forbidden.extend(KUBE);
+    check(
+        "switchyard-net",
+        &[],
+        &["switchyard-core", "switchyard-proto"],
+        &forbidden,
     );
 }
 

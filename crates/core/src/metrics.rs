@@ -185,7 +185,7 @@ pub const CATALOGUE: &[MetricDef] = &[
         "Requests and streams in flight on the gateway (bounded by its concurrency limit)."),
     def(GATEWAY_REJECTED_TOTAL, Counter, COUNT, &["reason"],
         "Requests the gateway refused before decoding them, by reason (concurrency, message_size, repeated_entries, read_timeout, extra_message, content_type, method)."),
-    def(GATEWAY_PARTIAL_LISTINGS_TOTAL, Counter, COUNT, &["rpc"],
+    def(GATEWAY_PARTIAL_LISTINGS_TOTAL, Counter, COUNT, &["grpc_method"],
         "Cross-namespace listings answered without the namespaces whose schedulers could not be reached."),
     def(WRITES_DROPPED_TOTAL, Counter, COUNT, &["kind", "reason"],
         "Writes to the API server not made (not_leader, timeout, error), by kind and reason."),
@@ -272,6 +272,7 @@ mod tests {
 
     /// Labels whose values are bounded; anything else needs a reason.
     const BOUNDED_LABELS: &[&str] = &[
+        "listener",
         "namespace",
         "kind",
         "controller",

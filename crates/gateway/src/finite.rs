@@ -199,7 +199,7 @@ fn is_unreachable(status: &Status) -> bool {
 fn partial(rpc: &'static str, end: Option<Status>, unreachable: &[Failure]) -> Status {
     let names: Vec<&str> = unreachable.iter().map(|(ns, _)| &**ns).collect();
     let list = names.join(",");
-    metrics::counter!(m::GATEWAY_PARTIAL_LISTINGS_TOTAL, "rpc" => rpc).increment(1);
+    metrics::counter!(m::GATEWAY_PARTIAL_LISTINGS_TOTAL, "grpc_method" => rpc).increment(1);
     tracing::warn!(rpc, unreachable = %list, first_error = unreachable[0].1.message(), "listing answered without unreachable namespaces");
     let mut status = end.unwrap_or_else(|| Status::ok(""));
     match MetadataValue::try_from(list.as_str()) {
