@@ -270,3 +270,76 @@ async fn at_the_descriptor_limit_accepting_backs_off_instead_of_spinning() {
         .expect("new connections are accepted again");
     env.stop().await;
 }
+
+/// Forwards bytes both ways until `freeze`; then holds both connections
+/// open and silent, as a peer whose host vanished.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    freeze: CancellationToken,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        tokio::select! {
+            () = freeze.cancelled() => std::future::pending::<()>().await,
+            read = from.read(&mut buf) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if to.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            },
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_dead_subscriber_is_found_by_keepalive_and_dropped() {
+    let options = GatewayOptions {
+        keepalive_interval: Duration::from_millis(200),
+        keepalive_timeout: Duration::from_millis(200),
+        ..test_options()
+    };
+    let env = Env::start_with(&["team-a"], GatewayConfig::default(), options).await;
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_addr = proxy.local_addr().unwrap();
+    let freeze = CancellationToken::new();
+    let gateway = env.addr;
+    let pumps = tokio::spawn({
+        let freeze = freeze.clone();
+        async move {
+            let (client, _) = proxy.accept().await.unwrap();
+            let upstream = TcpStream::connect(gateway).await.unwrap();
+            let (client_read, client_write) = client.into_split();
+            let (upstream_read, upstream_write) = upstream.into_split();
+            tokio::join!(
+                pump(client_read, upstream_write, freeze.clone()),
+                pump(upstream_read, client_write, freeze),
+            );
+        }
+    });
+    let channel = Endpoint::from_shared(format!("http://{proxy_addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = SchedulerClient::new(channel);
+    let _stream = client
+        .subscribe_model_status(ModelSubscriptionRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    eventually("the subscriber joins", async || {
+        env.bus.subscriber_count() == 1
+    })
+    .await;
+    // The peer goes silent without closing anything: only pings tell.
+    freeze.cancel();
+    eventually("the silent subscriber is dropped", async || {
+        env.bus.subscriber_count() == 0
+    })
+    .await;
+    pumps.abort();
+    env.stop().await;
+}
