@@ -184,7 +184,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     def(GATEWAY_INFLIGHT, Gauge, COUNT, &[],
         "Requests and streams in flight on the gateway (bounded by its concurrency limit)."),
     def(GATEWAY_REJECTED_TOTAL, Counter, COUNT, &["reason"],
-        "Requests the gateway refused before decoding them, by reason (concurrency, message_size, repeated_entries, read_timeout, extra_message, content_type, method)."),
+        "Requests the gateway refused before decoding them, by reason (method, content_type, concurrency, read_timeout, read_error, message_size, inflight_bytes, extra_message, repeated_entries; docs/limits.md)."),
     def(GATEWAY_PARTIAL_LISTINGS_TOTAL, Counter, COUNT, &["grpc_method"],
         "Cross-namespace listings answered without the namespaces whose schedulers could not be reached."),
     def(WRITES_DROPPED_TOTAL, Counter, COUNT, &["kind", "reason"],

@@ -119,16 +119,34 @@ pub struct Admission<S> {
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-/// A refusal: the reason label and the response.
-fn refuse(reason: &'static str, status: Status) -> http::Response<Body> {
-    metrics::counter!(m::GATEWAY_REJECTED_TOTAL, "reason" => reason).increment(1);
-    status.into_http()
+/// A refusal: the metric's reason, the status, the HTTP status.
+struct Refusal {
+    reason: &'static str,
+    status: Box<Status>,
+    http: StatusCode,
 }
 
-fn refuse_http(reason: &'static str, http: StatusCode, status: Status) -> http::Response<Body> {
-    let mut response = refuse(reason, status);
-    *response.status_mut() = http;
-    response
+impl Refusal {
+    fn new(reason: &'static str, status: Status) -> Self {
+        Refusal {
+            reason,
+            status: Box::new(status),
+            http: StatusCode::OK,
+        }
+    }
+
+    fn http(mut self, http: StatusCode) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// Counts the refusal and answers with it.
+    fn respond(self) -> http::Response<Body> {
+        metrics::counter!(m::GATEWAY_REJECTED_TOTAL, "reason" => self.reason).increment(1);
+        let mut response = self.status.into_http();
+        *response.status_mut() = self.http;
+        response
+    }
 }
 
 /// `application/grpc`, alone or with a `+format` or parameters.
@@ -173,28 +191,32 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let early = |response| -> Self::Future { Box::pin(async move { Ok(response) }) };
+        let early = |refusal: Refusal| -> Self::Future {
+            let response = refusal.respond();
+            Box::pin(async move { Ok(response) })
+        };
         if request.method() != Method::POST {
             let message = format!(
                 "HTTP method {} is not allowed: gRPC requires POST",
                 request.method()
             );
-            return early(refuse_http(
-                "method",
-                StatusCode::METHOD_NOT_ALLOWED,
-                Status::internal(message),
-            ));
+            return early(
+                Refusal::new("method", Status::internal(message))
+                    .http(StatusCode::METHOD_NOT_ALLOWED),
+            );
         }
         if !is_grpc(request.headers()) {
-            return early(refuse_http(
-                "content_type",
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                Status::invalid_argument("content-type must be application/grpc"),
-            ));
+            return early(
+                Refusal::new(
+                    "content_type",
+                    Status::invalid_argument("content-type must be application/grpc"),
+                )
+                .http(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            );
         }
         let shared = self.shared.clone();
         let Ok(permit) = shared.slots.clone().try_acquire_owned() else {
-            return early(refuse(
+            return early(Refusal::new(
                 "concurrency",
                 Status::resource_exhausted(format!(
                     "the gateway is serving its limit of {} concurrent requests and streams; retry later",
@@ -215,7 +237,7 @@ where
                 None => (request, None),
                 Some(input) => match admit(&shared, request, &input).await {
                     Ok((request, bytes)) => (request, bytes),
-                    Err(response) => return Ok(response),
+                    Err(refusal) => return Ok(refusal.respond()),
                 },
             };
             let response = inner.call(request).await?;
@@ -235,23 +257,25 @@ async fn admit(
     shared: &Shared,
     request: http::Request<Body>,
     input: &MessageDescriptor,
-) -> Result<(http::Request<Body>, Option<OwnedSemaphorePermit>), http::Response<Body>> {
+) -> Result<(http::Request<Body>, Option<OwnedSemaphorePermit>), Refusal> {
     let limits = &shared.limits;
     let (parts, mut body) = request.into_parts();
     let most = limits.max_request_bytes.saturating_add(5);
-    let mut buffer = BytesMut::new();
+    // The body's chunks; most requests arrive in one, kept without a copy.
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut total = 0usize;
     let mut budget: Option<OwnedSemaphorePermit> = None;
     let read = async {
         while let Some(frame) = body.frame().await {
             let Ok(data) = frame.map(Frame::into_data) else {
-                return Err(refuse(
+                return Err(Refusal::new(
                     "read_error",
                     Status::cancelled("the request body failed"),
                 ));
             };
             let Ok(data) = data else { continue };
-            if buffer.len() + data.len() > most {
-                return Err(refuse(
+            if total + data.len() > most {
+                return Err(Refusal::new(
                     "message_size",
                     Status::resource_exhausted(format!(
                         "the request message is larger than the gateway's limit of {} bytes",
@@ -266,7 +290,7 @@ async fn admit(
                     None => budget = Some(permit),
                 },
                 Err(_) => {
-                    return Err(refuse(
+                    return Err(Refusal::new(
                         "inflight_bytes",
                         Status::resource_exhausted(format!(
                             "the gateway holds its limit of {} bytes of requests being read; retry later",
@@ -275,15 +299,16 @@ async fn admit(
                     ));
                 }
             }
-            buffer.extend_from_slice(&data);
+            total += data.len();
+            chunks.push(data);
         }
         Ok(())
     };
     match tokio::time::timeout(limits.request_read_timeout, read).await {
         Ok(Ok(())) => {}
-        Ok(Err(response)) => return Err(response),
+        Ok(Err(refusal)) => return Err(refusal),
         Err(_) => {
-            return Err(refuse(
+            return Err(Refusal::new(
                 "read_timeout",
                 Status::deadline_exceeded(format!(
                     "the request message did not arrive within {:?}",
@@ -292,7 +317,15 @@ async fn admit(
             ));
         }
     }
-    let buffer = buffer.freeze();
+    let buffer = match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.swap_remove(0),
+        _ => {
+            let mut joined = BytesMut::with_capacity(total);
+            chunks.iter().for_each(|c| joined.extend_from_slice(c));
+            joined.freeze()
+        }
+    };
     check_message(limits, &buffer, input)?;
     let request = http::Request::from_parts(parts, Body::new(Full::new(buffer)));
     Ok((request, budget))
@@ -304,7 +337,7 @@ fn check_message(
     limits: &AdmissionLimits,
     buffer: &Bytes,
     input: &MessageDescriptor,
-) -> Result<(), http::Response<Body>> {
+) -> Result<(), Refusal> {
     let Some([flag, a, b, c, d]) = buffer.get(..5).and_then(|h| <[u8; 5]>::try_from(h).ok()) else {
         return Ok(());
     };
@@ -313,7 +346,7 @@ fn check_message(
         return Ok(());
     };
     if buffer.len() > 5 + len {
-        return Err(refuse(
+        return Err(Refusal::new(
             "extra_message",
             Status::internal(
                 "protocol violation: a second request message on a call that takes one",
@@ -324,7 +357,7 @@ fn check_message(
         return Ok(());
     }
     match count_entries(input, message, limits.max_repeated_entries) {
-        Entries::TooMany => Err(refuse(
+        Entries::TooMany => Err(Refusal::new(
             "repeated_entries",
             Status::resource_exhausted(format!(
                 "the request has more than {} entries in repeated fields, the gateway's limit",

@@ -2,7 +2,10 @@
 //! `seldon.mlops.scheduler.Scheduler` for every namespace, plus
 //! switchyard's own `switchyard.v1.Gateway`.
 //!
-//! In: client requests. Each is validated (`validate`), given a namespace
+//! In: client requests, on connections from `switchyard_net`'s listener
+//! (capped, timed out), admitted by `admission` (protocol, concurrency,
+//! size and repeated entries, before decoding). Each is validated
+//! (`validate`, `names`), given a namespace
 //! (`namespace`: `seldon-namespace` metadata, else the message's
 //! `kubernetesMeta`, else the configured default), and then:
 //! - unary calls and the control-plane stream go to that namespace's

@@ -3,10 +3,11 @@
 //!
 //! In: every request message the gateway serves. Out: `Ok(())` or an
 //! INVALID_ARGUMENT status naming the field (as a proto3 JSON path) and,
-//! for enums, the value. Checks are deliberately shallow: the names the
-//! scheduler needs to find an object, and enum values this build knows.
-//! Everything else is the scheduler's to judge, and its verdict is passed
-//! through unchanged.
+//! for enums, the value. Checked: the names the scheduler needs to find an
+//! object, by Kubernetes' rules (`names`: a subdomain of at most 253
+//! characters, quoted short in errors), replica counts within the CRDs'
+//! `int32`, and enum values this build knows. Everything else is the
+//! scheduler's to judge, and its verdict is passed through unchanged.
 
 use std::fmt::Display;
 

@@ -116,11 +116,8 @@ impl Walk {
                             }
                             self.message(&inner, data, depth + 1)?;
                         }
-                        Kind::String | Kind::Bytes => {
-                            if repeated {
-                                self.add(1)?;
-                            }
-                        }
+                        Kind::String | Kind::Bytes if repeated => self.add(1)?,
+                        Kind::String | Kind::Bytes => {}
                         scalar if repeated => self.add(packed_elements(&scalar, data))?,
                         _ => {}
                     }
