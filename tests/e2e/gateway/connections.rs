@@ -47,12 +47,7 @@ async fn half_open_and_idle_connections_are_closed_busy_ones_are_not() {
     let env = Env::start_with(&["team-a"], GatewayConfig::default(), options).await;
 
     // A subscriber opened first must outlive every timeout below.
-    let mut subscriber = env.client().await;
-    let mut events = subscriber
-        .subscribe_model_status(in_ns("team-a", ModelSubscriptionRequest::default()))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut subscriber = bystander(&env).await;
 
     // Nothing sent; the HTTP/2 preface only.
     let mut silent = TcpStream::connect(env.addr).await.unwrap();
@@ -90,11 +85,7 @@ async fn half_open_and_idle_connections_are_closed_busy_ones_are_not() {
 
     // The subscriber's connection was idle for all that time but had a
     // stream open: still there.
-    subscriber
-        .load_model(load_model("iris", Some("team-a")))
-        .await
-        .expect("the subscriber's connection still serves calls");
-    read_until(&mut events, |m| m.model_name == "iris").await;
+    still_served(&mut subscriber, "iris").await;
 
     let text = handle.render();
     for line in [

@@ -24,12 +24,7 @@ fn short_invalid(status: &Status, field: &str) {
 #[tokio::test]
 async fn huge_names_are_refused_short_and_others_keep_their_streams() {
     let env = Env::start(&["team-a"]).await;
-    let mut bystander = env.client().await;
-    let mut events = bystander
-        .subscribe_model_status(in_ns("team-a", ModelSubscriptionRequest::default()))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut bystander = bystander(&env).await;
     let mut attacker = SchedulerClient::new(env.endpoint().connect().await.unwrap())
         .max_encoding_message_size(usize::MAX);
     let huge = "m".repeat(200 * 1024);
@@ -80,11 +75,7 @@ async fn huge_names_are_refused_short_and_others_keep_their_streams() {
             .await
             .is_empty()
     );
-    bystander
-        .load_model(load_model("iris", Some("team-a")))
-        .await
-        .expect("a bystander's call");
-    read_until(&mut events, |m| m.model_name == "iris").await;
+    still_served(&mut bystander, "iris").await;
     assert_eq!(
         env.pool.get("team-a").unwrap().info().state,
         ConnectionState::Ready

@@ -27,12 +27,7 @@ async fn empty_repeated_entries_are_refused_before_decoding() {
         ..test_options()
     };
     let env = Env::start_with(&["team-a"], GatewayConfig::default(), options).await;
-    let mut bystander = env.client().await;
-    let mut events = bystander
-        .subscribe_model_status(in_ns("team-a", ModelSubscriptionRequest::default()))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut bystander = bystander(&env).await;
     let attack = empty_entries(2 * 1024 * 1024);
     assert_eq!(attack.len(), 4 << 20);
     let attacker = env.channel().await;
@@ -56,11 +51,7 @@ async fn empty_repeated_entries_are_refused_before_decoding() {
     );
 
     // Others are still served, calls and streams.
-    bystander
-        .load_model(load_model("iris", Some("team-a")))
-        .await
-        .expect("a bystander's call");
-    read_until(&mut events, |m| m.model_name == "iris").await;
+    still_served(&mut bystander, "iris").await;
     env.stop().await;
 }
 

@@ -26,60 +26,60 @@ async fn non_grpc_requests_and_extra_messages_are_refused() {
     let path = format!("{SCHEDULER}SchedulerStatus");
     let message = frame(&SchedulerStatusRequest::default().encode_to_vec());
 
-    for method in [http::Method::GET, http::Method::PUT, http::Method::DELETE] {
-        let request = request(
-            method.clone(),
-            &path,
+    use http::{Method, StatusCode as Http};
+    let cases = [
+        (
+            Method::GET,
             "application/grpc",
-            full(Bytes::new()),
-        );
-        let response = h2.send_request(request).await.expect("an answer");
-        assert_eq!(
-            response.status(),
-            http::StatusCode::METHOD_NOT_ALLOWED,
-            "{method}"
-        );
-        assert_eq!(grpc_status(&response), Some(Code::Internal), "{method}");
-    }
-    for content_type in [
-        "application/json",
-        "text/plain",
-        "application/grpcx",
-        "application/grpc-web",
-    ] {
-        let request = request(
-            http::Method::POST,
-            &path,
-            content_type,
-            full(message.clone()),
-        );
-        let response = h2.send_request(request).await.expect("an answer");
-        assert_eq!(
-            response.status(),
-            http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "{content_type}"
-        );
-        assert_eq!(
-            grpc_status(&response),
+            Http::METHOD_NOT_ALLOWED,
+            Some(Code::Internal),
+        ),
+        (
+            Method::PUT,
+            "application/grpc",
+            Http::METHOD_NOT_ALLOWED,
+            Some(Code::Internal),
+        ),
+        (
+            Method::DELETE,
+            "application/grpc",
+            Http::METHOD_NOT_ALLOWED,
+            Some(Code::Internal),
+        ),
+        (
+            Method::POST,
+            "application/json",
+            Http::UNSUPPORTED_MEDIA_TYPE,
             Some(Code::InvalidArgument),
-            "{content_type}"
-        );
-    }
-    // The real thing, with the content types gRPC allows, is served.
-    for content_type in ["application/grpc", "application/grpc+proto"] {
-        let request = request(
-            http::Method::POST,
-            &path,
-            content_type,
-            full(message.clone()),
-        );
+        ),
+        (
+            Method::POST,
+            "text/plain",
+            Http::UNSUPPORTED_MEDIA_TYPE,
+            Some(Code::InvalidArgument),
+        ),
+        (
+            Method::POST,
+            "application/grpcx",
+            Http::UNSUPPORTED_MEDIA_TYPE,
+            Some(Code::InvalidArgument),
+        ),
+        (
+            Method::POST,
+            "application/grpc-web",
+            Http::UNSUPPORTED_MEDIA_TYPE,
+            Some(Code::InvalidArgument),
+        ),
+        // The real thing, with the content types gRPC allows: served (not
+        // a trailers-only refusal).
+        (Method::POST, "application/grpc", Http::OK, None),
+        (Method::POST, "application/grpc+proto", Http::OK, None),
+    ];
+    for (method, content_type, http, grpc) in cases {
+        let request = request(method.clone(), &path, content_type, full(message.clone()));
         let response = h2.send_request(request).await.expect("an answer");
-        assert_eq!(response.status(), http::StatusCode::OK);
-        assert_eq!(
-            grpc_status(&response),
-            None,
-            "not trailers-only: {response:?}"
-        );
+        assert_eq!(response.status(), http, "{method} {content_type}");
+        assert_eq!(grpc_status(&response), grpc, "{method} {content_type}");
     }
 
     // Two LoadModel messages on one call: refused, the model not loaded.
