@@ -7,7 +7,8 @@
 //! Pipelines, Experiments and Servers. A name outside those rules can only
 //! come from a client talking to the gateway directly, and a scheduler
 //! echoes names in its errors, so unbounded names travel no further.
-//! Replica counts are `int32` in Seldon's CRDs.
+//! Replica counts are `int32` in Seldon's CRDs (a maximum may also be
+//! Seldon's "no maximum", uint32 max).
 
 use std::fmt::Display;
 
@@ -100,6 +101,18 @@ pub fn replicas(field: impl Display, value: u32) -> Result<(), Status> {
     )))
 }
 
+/// Seldon's "no maximum" (`maxReplicas` unset is sent as uint32 max).
+pub const UNBOUNDED_REPLICAS: u32 = u32::MAX;
+
+/// INVALID_ARGUMENT unless `value` is a maximum the CRDs allow: an `int32`,
+/// or Seldon's "no maximum".
+pub fn max_replicas(field: impl Display, value: u32) -> Result<(), Status> {
+    if value == UNBOUNDED_REPLICAS {
+        return Ok(());
+    }
+    replicas(field, value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +154,8 @@ mod tests {
         );
         assert!(replicas("r", u32::MAX).is_err());
         assert!(replicas("r", i32::MAX as u32).is_ok());
+        assert!(max_replicas("r", u32::MAX).is_ok());
+        assert!(max_replicas("r", u32::MAX - 1).is_err());
         assert!(namespace("ns", "").is_ok());
         assert!(namespace("ns", "Team").is_err());
     }

@@ -80,7 +80,7 @@ impl Validate for LoadModelRequest {
         if let Some(deployment) = &model.deployment_spec {
             names::replicas("model.deploymentSpec.replicas", deployment.replicas)?;
             names::replicas("model.deploymentSpec.minReplicas", deployment.min_replicas)?;
-            names::replicas("model.deploymentSpec.maxReplicas", deployment.max_replicas)?;
+            names::max_replicas("model.deploymentSpec.maxReplicas", deployment.max_replicas)?;
         }
         Ok(())
     }
@@ -157,14 +157,18 @@ impl Validate for ServerNotifyRequest {
     fn validate(&self) -> Result<(), Status> {
         for (i, server) in self.servers.iter().enumerate() {
             name(format_args!("servers[{i}].name"), &server.name)?;
-            let replicas = [
-                ("expectedReplicas", server.expected_replicas),
-                ("minReplicas", server.min_replicas),
-                ("maxReplicas", server.max_replicas),
-            ];
-            for (field, value) in replicas {
-                names::replicas(format_args!("servers[{i}].{field}"), value)?;
-            }
+            names::replicas(
+                format_args!("servers[{i}].expectedReplicas"),
+                server.expected_replicas,
+            )?;
+            names::replicas(
+                format_args!("servers[{i}].minReplicas"),
+                server.min_replicas,
+            )?;
+            names::max_replicas(
+                format_args!("servers[{i}].maxReplicas"),
+                server.max_replicas,
+            )?;
         }
         Ok(())
     }

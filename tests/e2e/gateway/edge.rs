@@ -104,9 +104,19 @@ async fn replicas_beyond_the_crds_int32_are_refused() {
     };
     let status = gw.server_notify(in_ns("team-a", notify)).await.unwrap_err();
     short_invalid(&status, "servers[0].expectedReplicas");
+    let mut too_many = load_model("iris", Some("team-a"));
+    too_many.model.as_mut().unwrap().deployment_spec = Some(DeploymentSpec {
+        replicas: 1,
+        max_replicas: u32::MAX - 1,
+        ..Default::default()
+    });
+    let status = gw.load_model(too_many).await.unwrap_err();
+    short_invalid(&status, "model.deploymentSpec.maxReplicas");
+    // Seldon's "no maximum" is uint32 max.
     let mut ok = load_model("iris", Some("team-a"));
     ok.model.as_mut().unwrap().deployment_spec = Some(DeploymentSpec {
         replicas: 2,
+        max_replicas: u32::MAX,
         ..Default::default()
     });
     gw.load_model(ok).await.expect("a sane replica count");
