@@ -74,6 +74,7 @@ pub const LISTENER_ACCEPT_ERRORS_TOTAL: &str = "switchyard_listener_accept_error
 pub const LISTENER_CLOSED_TOTAL: &str = "switchyard_listener_closed_connections_total";
 pub const GATEWAY_INFLIGHT: &str = "switchyard_gateway_inflight_requests";
 pub const GATEWAY_REJECTED_TOTAL: &str = "switchyard_gateway_rejected_requests_total";
+pub const GATEWAY_STREAM_LIMIT_TOTAL: &str = "switchyard_gateway_stream_limit_reached_total";
 pub const GATEWAY_PARTIAL_LISTINGS_TOTAL: &str = "switchyard_gateway_partial_listings_total";
 
 // ---- Kubernetes writes, leader election, SeldonRuntime discovery
@@ -185,6 +186,8 @@ pub const CATALOGUE: &[MetricDef] = &[
         "Requests and streams in flight on the gateway (bounded by its concurrency limit)."),
     def(GATEWAY_REJECTED_TOTAL, Counter, COUNT, &["reason"],
         "Requests the gateway refused before decoding them, by reason (method, content_type, concurrency, read_timeout, read_error, message_size, inflight_bytes, extra_message, repeated_entries; docs/limits.md)."),
+    def(GATEWAY_STREAM_LIMIT_TOTAL, Counter, COUNT, &[],
+        "Calls that filled their connection's limit of concurrent streams (further calls on it wait in the client until one ends)."),
     def(GATEWAY_PARTIAL_LISTINGS_TOTAL, Counter, COUNT, &["grpc_method"],
         "Cross-namespace listings answered without the namespaces whose schedulers could not be reached."),
     def(WRITES_DROPPED_TOTAL, Counter, COUNT, &["kind", "reason"],

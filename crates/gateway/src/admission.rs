@@ -18,7 +18,9 @@
 //!   RESOURCE_EXHAUSTED).
 //!
 //! The connection's activity is marked for as long as the request lives,
-//! so the listener never closes a connection with a call in flight.
+//! so the listener never closes a connection with a call in flight; a
+//! call that fills its connection's stream limit (HTTP/2 enforces it) is
+//! counted.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -45,6 +47,9 @@ use switchyard_net::ActiveGuard;
 /// The bounds the layer enforces (see `GatewayOptions`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AdmissionLimits {
+    /// Only counted here (HTTP/2 enforces it): a call that fills its
+    /// connection is counted in `switchyard_gateway_stream_limit_reached_total`.
+    pub max_concurrent_streams: u32,
     pub max_concurrent_requests: usize,
     pub max_request_bytes: usize,
     pub max_inflight_request_bytes: usize,
@@ -224,9 +229,16 @@ where
                 )),
             ));
         };
+        let active = ConnectionInfo::of(&request).map(|c| c.activity.begin());
+        if active
+            .as_ref()
+            .is_some_and(|a| a.in_flight() >= shared.limits.max_concurrent_streams as usize)
+        {
+            metrics::counter!(m::GATEWAY_STREAM_LIMIT_TOTAL).increment(1);
+        }
         let held = Held {
             _slot: Slot::new(permit),
-            _active: ConnectionInfo::of(&request).map(|c| c.activity.begin()),
+            _active: active,
         };
         let input = shared.inputs.get(request.uri().path()).cloned();
         // The ready service is taken; a clone waits for the next call.

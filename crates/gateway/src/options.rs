@@ -126,6 +126,7 @@ impl GatewayOptions {
     /// The admission layer's bounds.
     pub fn admission(&self) -> AdmissionLimits {
         AdmissionLimits {
+            max_concurrent_streams: self.max_concurrent_streams,
             max_concurrent_requests: self.max_concurrent_requests,
             max_request_bytes: self.max_request_bytes,
             max_inflight_request_bytes: self.max_inflight_request_bytes,

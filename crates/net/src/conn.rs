@@ -87,7 +87,10 @@ impl Activity {
         let mut state = self.state.lock();
         state.active += 1;
         state.used = true;
-        ActiveGuard(self.clone())
+        ActiveGuard {
+            activity: self.clone(),
+            in_flight: state.active,
+        }
     }
 
     /// Requests in flight now.
@@ -121,12 +124,23 @@ impl Activity {
 
 /// A request in flight on a connection (see [`Activity::begin`]).
 #[derive(Debug)]
-pub struct ActiveGuard(Arc<Activity>);
+pub struct ActiveGuard {
+    activity: Arc<Activity>,
+    in_flight: usize,
+}
+
+impl ActiveGuard {
+    /// Requests in flight on the connection when this one began, itself
+    /// included.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+}
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
         let waker = {
-            let mut state = self.0.state.lock();
+            let mut state = self.activity.state.lock();
             state.active = state.active.saturating_sub(1);
             if state.active > 0 {
                 return;

@@ -99,8 +99,11 @@ async fn past_the_concurrency_limit_calls_are_resource_exhausted() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "current_thread")]
 async fn streams_per_connection_are_capped_and_others_still_connect() {
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let _local = metrics::set_default_local_recorder(&recorder);
     let options = GatewayOptions {
         max_concurrent_streams: 3,
         ..test_options()
@@ -141,6 +144,11 @@ async fn streams_per_connection_are_capped_and_others_still_connect() {
         .await
         .expect("another connection's call");
     assert_eq!(env.bus.subscriber_count(), 4);
+    let text = handle.render();
+    assert!(
+        text.contains("switchyard_gateway_stream_limit_reached_total 1"),
+        "{text}"
+    );
     pending.abort_all();
     env.stop().await;
 }
