@@ -209,6 +209,27 @@ fn set_fd_limit(soft: u64) -> u64 {
     }
 }
 
+/// Counts log events whose text contains `needle`.
+#[derive(Clone)]
+struct LogCounter {
+    needle: &'static str,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl std::io::Write for LogCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if String::from_utf8_lossy(buf).contains(self.needle) {
+            self.count
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn open_fds() -> u64 {
     std::fs::read_dir("/proc/self/fd").unwrap().count() as u64
 }
@@ -226,6 +247,19 @@ async fn at_the_descriptor_limit_accepting_backs_off_instead_of_spinning() {
     {
         return;
     }
+    // One warning per condition per interval, not one per failed accept.
+    let warnings = LogCounter {
+        needle: "accept failed",
+        count: Default::default(),
+    };
+    let writer = warnings.clone();
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish(),
+    )
+    .expect("the isolated process has no subscriber yet");
     let env = Env::start(&["team-a"]).await;
     let mut gw = env.client().await;
     gw.load_model(load_model("iris", Some("team-a")))
@@ -248,6 +282,12 @@ async fn at_the_descriptor_limit_accepting_backs_off_instead_of_spinning() {
     assert!(
         spent < Duration::from_millis(400),
         "the accept loop spins: {spent:?}"
+    );
+    let logged = warnings.count.load(std::sync::atomic::Ordering::Relaxed);
+    println!("accept warnings logged: {logged}");
+    assert!(
+        (1..=2).contains(&logged),
+        "{logged} accept warnings in about a second"
     );
     drop(clients);
     set_fd_limit(old);
