@@ -501,6 +501,15 @@ pub fn gateway_options(config: &GatewayConfig) -> GatewayOptions {
         listen: _,
         default_namespace,
         call_timeout_seconds,
+        max_connections,
+        max_concurrent_streams,
+        max_concurrent_requests,
+        max_request_bytes,
+        max_inflight_request_bytes,
+        max_repeated_entries,
+        handshake_timeout_seconds,
+        idle_timeout_seconds,
+        request_read_timeout_seconds,
         tls,
     } = config;
     let mut options = GatewayOptions {
@@ -515,5 +524,37 @@ pub fn gateway_options(config: &GatewayConfig) -> GatewayOptions {
     if let Some(secs) = call_timeout_seconds {
         options.call_timeout = Duration::from_secs(*secs);
     }
+    // The gateway's bounds (docs/limits.md); unset: the gateway's defaults.
+    let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    let set = |slot: &mut usize, value: &Option<u64>| {
+        if let Some(n) = value {
+            *slot = count(*n);
+        }
+    };
+    set(&mut options.max_connections, max_connections);
+    set(
+        &mut options.max_concurrent_requests,
+        max_concurrent_requests,
+    );
+    set(&mut options.max_request_bytes, max_request_bytes);
+    set(
+        &mut options.max_inflight_request_bytes,
+        max_inflight_request_bytes,
+    );
+    set(&mut options.max_repeated_entries, max_repeated_entries);
+    if let Some(n) = max_concurrent_streams {
+        options.max_concurrent_streams = *n;
+    }
+    let secs = |slot: &mut Duration, value: &Option<u64>| {
+        if let Some(s) = value {
+            *slot = Duration::from_secs(*s);
+        }
+    };
+    secs(&mut options.handshake_timeout, handshake_timeout_seconds);
+    secs(&mut options.idle_timeout, idle_timeout_seconds);
+    secs(
+        &mut options.request_read_timeout,
+        request_read_timeout_seconds,
+    );
     options
 }

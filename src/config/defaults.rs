@@ -6,7 +6,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use super::FileConfig;
 use crate::static_runtimes::DEFAULT_POLL_INTERVAL;
 use switchyard_core::registry::spec;
-use switchyard_gateway::options::DEFAULT_CALL_TIMEOUT;
+use switchyard_gateway::options::{
+    DEFAULT_CALL_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_INFLIGHT_REQUEST_BYTES, DEFAULT_MAX_REPEATED_ENTRIES, DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_REQUEST_READ_TIMEOUT,
+};
 use switchyard_operator::controllers::RECONCILE_CONCURRENCY;
 use switchyard_operator::leader;
 use switchyard_operator::runtimes::DEFAULT_FINALIZER_RECHECK;
@@ -36,6 +41,34 @@ impl FileConfig {
         fill(
             &mut self.gateway.call_timeout_seconds,
             DEFAULT_CALL_TIMEOUT.as_secs(),
+        );
+        let g = &mut self.gateway;
+        fill(&mut g.max_connections, DEFAULT_MAX_CONNECTIONS as u64);
+        fill(
+            &mut g.max_concurrent_streams,
+            DEFAULT_MAX_CONCURRENT_STREAMS,
+        );
+        fill(
+            &mut g.max_concurrent_requests,
+            DEFAULT_MAX_CONCURRENT_REQUESTS as u64,
+        );
+        fill(&mut g.max_request_bytes, DEFAULT_MAX_REQUEST_BYTES as u64);
+        fill(
+            &mut g.max_inflight_request_bytes,
+            DEFAULT_MAX_INFLIGHT_REQUEST_BYTES as u64,
+        );
+        fill(
+            &mut g.max_repeated_entries,
+            DEFAULT_MAX_REPEATED_ENTRIES as u64,
+        );
+        fill(
+            &mut g.handshake_timeout_seconds,
+            DEFAULT_HANDSHAKE_TIMEOUT.as_secs(),
+        );
+        fill(&mut g.idle_timeout_seconds, DEFAULT_IDLE_TIMEOUT.as_secs());
+        fill(
+            &mut g.request_read_timeout_seconds,
+            DEFAULT_REQUEST_READ_TIMEOUT.as_secs(),
         );
         fill(&mut self.metrics.listen, DEFAULT_METRICS_LISTEN);
         let tls = self.scheduler.tls.is_some();

@@ -125,6 +125,33 @@ pub struct GatewayConfig {
     /// client's `grpc-timeout` is shorter); default 30.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub call_timeout_seconds: Option<u64>,
+    /// Connections open at once on the gateway's port; past it, new clients wait in the kernel's backlog until one closes (the accept loop never spins). Default 4096.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u64>,
+    /// Streams one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); gRPC clients queue further calls. Default 100.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_streams: Option<u32>,
+    /// Requests and streams in flight on the whole gateway; past it, calls get RESOURCE_EXHAUSTED. Default 1024.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_requests: Option<u64>,
+    /// Largest request message; bigger ones get RESOURCE_EXHAUSTED. Default 16777216.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_request_bytes: Option<u64>,
+    /// Bytes of request messages all calls may hold at once while they are read and decoded; past it, calls get RESOURCE_EXHAUSTED. Default 67108864.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_inflight_request_bytes: Option<u64>,
+    /// Entries of repeated and map fields in one request, counted before it is decoded; more get RESOURCE_EXHAUSTED. Default 10000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_repeated_entries: Option<u64>,
+    /// Seconds from accepting a connection to its first request (TLS handshake, HTTP/2 preface, headers); then it is closed. Default 10.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handshake_timeout_seconds: Option<u64>,
+    /// Seconds a connection with no call in flight stays open (an open subscription is a call in flight). Default 300.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_seconds: Option<u64>,
+    /// Seconds a client has, after a request's headers, to send its message; then the call ends with DEADLINE_EXCEEDED. Default 10.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_read_timeout_seconds: Option<u64>,
     /// Serve TLS (mTLS with `client_ca`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<ServerTls>,

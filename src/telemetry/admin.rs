@@ -1,19 +1,24 @@
 //! The admin endpoint: `/metrics` (Prometheus text), `/healthz` (the
 //! process is serving) and `/readyz` (the first sync is done), on their own
 //! port so scraping and probing never compete with gateway traffic.
+//! Connections are capped, closed when unused and given a header read
+//! timeout (`switchyard_net`, shared with the gateway's port).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+
+use switchyard_net::{IdleBy, Listener, ListenerLimits};
 
 /// What the admin endpoint serves.
 #[derive(Clone)]
@@ -56,39 +61,65 @@ impl Admin {
     }
 }
 
+/// Bounds of the admin port: probes and scrapes are few and short, so a
+/// small cap is plenty and keeps a flood from exhausting file descriptors.
+pub const ADMIN_LIMITS: ListenerLimits = ListenerLimits {
+    max_connections: 256,
+    handshake_timeout: Duration::from_secs(10),
+    idle_timeout: Duration::from_secs(60),
+};
+
+/// Time a client has to send a request's headers once it started (hyper's
+/// header read timeout); the listener's idle timeout covers the wait
+/// between requests.
+pub const ADMIN_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Binds `addr` and returns the bound address with the serving future.
 pub async fn bind(
     addr: SocketAddr,
     admin: Admin,
     cancel: CancellationToken,
 ) -> std::io::Result<(SocketAddr, impl std::future::Future<Output = ()>)> {
-    let listener = TcpListener::bind(addr).await?;
+    bind_with(addr, admin, ADMIN_LIMITS, cancel).await
+}
+
+/// [`bind`] with other bounds than [`ADMIN_LIMITS`].
+pub async fn bind_with(
+    addr: SocketAddr,
+    admin: Admin,
+    limits: ListenerLimits,
+    cancel: CancellationToken,
+) -> std::io::Result<(SocketAddr, impl std::future::Future<Output = ()>)> {
+    let listener = Listener::new(
+        TcpListener::bind(addr).await?,
+        "admin",
+        limits,
+        IdleBy::Reads,
+    );
     let local = listener.local_addr()?;
     Ok((local, serve(listener, admin, cancel)))
 }
 
-async fn serve(listener: TcpListener, admin: Admin, cancel: CancellationToken) {
+async fn serve(mut listener: Listener, admin: Admin, cancel: CancellationToken) {
     let mut connections = tokio::task::JoinSet::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(ADMIN_HEADER_READ_TIMEOUT);
     loop {
-        let (stream, _) = tokio::select! {
+        // Accept errors are logged (throttled) and backed off inside.
+        let stream = tokio::select! {
             _ = cancel.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(error) => {
-                    tracing::warn!(%error, "admin endpoint: accept failed");
-                    continue;
-                }
-            },
+            accepted = listener.accept() => accepted,
         };
         let admin = admin.clone();
         let cancel = cancel.clone();
+        let http = http.clone();
         connections.spawn(async move {
             let service = service_fn(move |req| {
                 let response = admin.respond(&req);
                 async move { Ok::<_, Infallible>(response) }
             });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
+            let conn = http.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
             tokio::select! {
                 _ = conn.as_mut() => {}

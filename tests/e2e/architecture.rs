@@ -123,6 +123,7 @@ fn the_gateway_knows_no_kubernetes() {
         &[],
         &[
             "switchyard-core",
+            "switchyard-net",
             "switchyard-proto",
             "switchyard-scheduler",
             "switchyard-tasks",
@@ -148,6 +149,18 @@ fn access_knows_kubernetes_only_with_its_feature_and_never_the_transport() {
         &[],
         &["switchyard-core", "switchyard-proto"],
         &["tonic", "switchyard-gateway", "switchyard-scheduler"],
+    );
+}
+
+#[test]
+fn the_listeners_know_neither_http_nor_kubernetes() {
+    let mut forbidden = vec!["tonic", "hyper"];
+    forbidden.extend(KUBE);
+    check(
+        "switchyard-net",
+        &[],
+        &["switchyard-core", "switchyard-proto"],
+        &forbidden,
     );
 }
 

@@ -75,6 +75,16 @@ pub const ACCESS_REVIEW_SECONDS: &str = "switchyard_access_review_duration_secon
 pub const ACCESS_LIMITED_TOTAL: &str = "switchyard_access_limited_total";
 pub const ACCESS_LIMITED_IDENTITIES: &str = "switchyard_access_limited_identities";
 pub const ACCESS_OPEN_STREAMS: &str = "switchyard_access_open_streams";
+// ---- listeners (gateway and admin ports) and the gateway's request limits
+pub const LISTENER_CONNECTIONS: &str = "switchyard_listener_connections";
+pub const LISTENER_MAX_CONNECTIONS: &str = "switchyard_listener_max_connections";
+pub const LISTENER_AT_CAPACITY_TOTAL: &str = "switchyard_listener_at_capacity_total";
+pub const LISTENER_ACCEPT_ERRORS_TOTAL: &str = "switchyard_listener_accept_errors_total";
+pub const LISTENER_CLOSED_TOTAL: &str = "switchyard_listener_closed_connections_total";
+pub const GATEWAY_INFLIGHT: &str = "switchyard_gateway_inflight_requests";
+pub const GATEWAY_REJECTED_TOTAL: &str = "switchyard_gateway_rejected_requests_total";
+pub const GATEWAY_STREAM_LIMIT_TOTAL: &str = "switchyard_gateway_stream_limit_reached_total";
+pub const GATEWAY_PARTIAL_LISTINGS_TOTAL: &str = "switchyard_gateway_partial_listings_total";
 
 // ---- Kubernetes writes, leader election, SeldonRuntime discovery
 pub const WRITES_DROPPED_TOTAL: &str = "switchyard_kube_writes_dropped_total";
@@ -185,6 +195,24 @@ pub const CATALOGUE: &[MetricDef] = &[
         "Identities whose request rate the per-identity limiter tracks (bounded by its size)."),
     def(ACCESS_OPEN_STREAMS, Gauge, COUNT, &[],
         "Streams open under the per-identity stream limit, over all identities."),
+    def(LISTENER_CONNECTIONS, Gauge, COUNT, &["listener"],
+        "Connections open on a listening port (gateway, admin)."),
+    def(LISTENER_MAX_CONNECTIONS, Gauge, COUNT, &["listener"],
+        "The cap on connections open at once on a listening port."),
+    def(LISTENER_AT_CAPACITY_TOTAL, Counter, COUNT, &["listener"],
+        "Times a listener reached its connection cap and stopped accepting until a connection closed."),
+    def(LISTENER_ACCEPT_ERRORS_TOTAL, Counter, COUNT, &["listener"],
+        "Failed accepts (EMFILE at the file descriptor limit, resets), each followed by a backoff unless it concerned one connection."),
+    def(LISTENER_CLOSED_TOTAL, Counter, COUNT, &["listener", "reason"],
+        "Connections closed by the server for being unused, by reason (handshake_timeout, idle_timeout)."),
+    def(GATEWAY_INFLIGHT, Gauge, COUNT, &[],
+        "Requests and streams in flight on the gateway (bounded by its concurrency limit)."),
+    def(GATEWAY_REJECTED_TOTAL, Counter, COUNT, &["reason"],
+        "Requests the gateway refused before decoding them, by reason (method, content_type, concurrency, read_timeout, read_error, message_size, inflight_bytes, extra_message, repeated_entries; docs/limits.md)."),
+    def(GATEWAY_STREAM_LIMIT_TOTAL, Counter, COUNT, &[],
+        "Calls that filled their connection's limit of concurrent streams (further calls on it wait in the client until one ends)."),
+    def(GATEWAY_PARTIAL_LISTINGS_TOTAL, Counter, COUNT, &["grpc_method"],
+        "Cross-namespace listings answered without the namespaces whose schedulers could not be reached."),
     def(WRITES_DROPPED_TOTAL, Counter, COUNT, &["kind", "reason"],
         "Writes to the API server not made (not_leader, timeout, error), by kind and reason."),
     def(LEADER_ELECTION_MASTER_STATUS, Gauge, None, &["name"],
@@ -270,6 +298,7 @@ mod tests {
 
     /// Labels whose values are bounded; anything else needs a reason.
     const BOUNDED_LABELS: &[&str] = &[
+        "listener",
         "namespace",
         "kind",
         "controller",

@@ -6,10 +6,14 @@
 //! namespace at once and the answers are merged as they come, so one slow
 //! scheduler delays only its own part. Every message is tagged with its
 //! namespace (`tagging`). A namespace that fails does not cut the others
-//! short: its error is kept and reported, labelled with the namespace,
-//! after every other namespace has finished. A listing by name that some
-//! namespaces do not know (FAILED_PRECONDITION, the scheduler's "not
-//! found") succeeds if any namespace knew it.
+//! short. Partial failure is partial: namespaces whose scheduler cannot be
+//! reached (UNAVAILABLE, DEADLINE_EXCEEDED) are left out and named in the
+//! trailing metadata [`UNREACHABLE_METADATA`] of an OK end (and in a log
+//! line); only when no namespace could be reached does the listing fail.
+//! Any other error is reported, labelled with its namespace, after every
+//! other namespace has finished. A listing by name that some namespaces do
+//! not know (FAILED_PRECONDITION, the scheduler's "not found") succeeds if
+//! any namespace knew it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +23,7 @@ use std::time::Duration;
 
 use futures_util::stream::SelectAll;
 use futures_util::{Stream, StreamExt};
+use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status, Streaming};
 
@@ -28,10 +33,15 @@ use super::streams::{ResponseStream, until_shutdown};
 use super::tagging::TagNamespace;
 use super::validate::Validate;
 use super::{forward, namespace, status};
+use switchyard_core::metrics as m;
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 
 /// An error of one namespace's part of a listing.
 type Failure = (Arc<str>, Status);
+
+/// Trailing metadata of a cross-namespace listing that left namespaces
+/// out: their names, comma-separated.
+pub const UNREACHABLE_METADATA: &str = "switchyard-unreachable-namespaces";
 
 impl Shared {
     /// Serves a finite status RPC: `open` starts the listing on one
@@ -69,12 +79,15 @@ impl Shared {
             .iter()
             .filter_map(|ns| self.target(ns).ok())
             .map(start);
+        let parts: Vec<_> = parts.collect();
         let merged = FanIn {
+            asked: parts.len(),
             parts: futures_util::stream::select_all(parts),
             failures: Vec::new(),
             sent: false,
             named,
             finished: false,
+            rpc,
         };
         Ok(Response::new(until_shutdown(merged, self.shutdown.clone())))
     }
@@ -128,10 +141,12 @@ where
 /// Every namespace's listing, merged; failures reported at the end.
 struct FanIn<S> {
     parts: SelectAll<S>,
+    asked: usize,
     failures: Vec<Failure>,
     sent: bool,
     named: bool,
     finished: bool,
+    rpc: &'static str,
 }
 
 impl<Resp, S> Stream for FanIn<S>
@@ -155,11 +170,45 @@ where
                 Poll::Ready(Some(Err(failure))) => this.failures.push(failure),
                 Poll::Ready(None) => {
                     this.finished = true;
-                    return Poll::Ready(verdict(&this.failures, this.named, this.sent).map(Err));
+                    let (unreachable, failures): (Vec<Failure>, Vec<Failure>) =
+                        std::mem::take(&mut this.failures)
+                            .into_iter()
+                            .partition(|(_, s)| is_unreachable(s));
+                    if !unreachable.is_empty() && unreachable.len() == this.asked {
+                        return Poll::Ready(verdict(&unreachable, this.named, false).map(Err));
+                    }
+                    let end = verdict(&failures, this.named, this.sent);
+                    if unreachable.is_empty() {
+                        return Poll::Ready(end.map(Err));
+                    }
+                    return Poll::Ready(Some(Err(partial(this.rpc, end, &unreachable))));
                 }
             }
         }
     }
+}
+
+/// A scheduler that could not answer (down, or too slow), as opposed to
+/// one that answered with an error.
+fn is_unreachable(status: &Status) -> bool {
+    matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded)
+}
+
+/// The end of a listing that left `unreachable` out: `end` (OK when
+/// `None`) with their names in the trailing metadata.
+fn partial(rpc: &'static str, end: Option<Status>, unreachable: &[Failure]) -> Status {
+    let names: Vec<&str> = unreachable.iter().map(|(ns, _)| &**ns).collect();
+    let list = names.join(",");
+    metrics::counter!(m::GATEWAY_PARTIAL_LISTINGS_TOTAL, "grpc_method" => rpc).increment(1);
+    tracing::warn!(rpc, unreachable = %list, first_error = unreachable[0].1.message(), "listing answered without unreachable namespaces");
+    let mut status = end.unwrap_or_else(|| Status::ok(""));
+    match MetadataValue::try_from(list.as_str()) {
+        Ok(value) => {
+            status.metadata_mut().insert(UNREACHABLE_METADATA, value);
+        }
+        Err(error) => tracing::warn!(%error, "namespace names do not fit in metadata"),
+    }
+    status
 }
 
 /// The status that ends a fanned-out listing, if it does not end OK.
@@ -214,6 +263,19 @@ mod tests {
         let none = verdict(&failures, true, false).unwrap();
         assert_eq!(none.code(), Code::FailedPrecondition);
         assert!(none.message().contains("no model m"), "{}", none.message());
+    }
+
+    #[test]
+    fn unreachable_namespaces_are_named_in_trailing_metadata() {
+        let unreachable = [
+            fail("b", Status::unavailable("connection refused")),
+            fail("c", Status::deadline_exceeded("slow")),
+        ];
+        let end = partial("ModelStatus", None, &unreachable);
+        assert_eq!(end.code(), Code::Ok);
+        assert_eq!(end.metadata().get(UNREACHABLE_METADATA).unwrap(), "b,c");
+        assert!(is_unreachable(&unreachable[1].1));
+        assert!(!is_unreachable(&Status::failed_precondition("no model")));
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! `seldon.mlops.scheduler.Scheduler` for every namespace, plus
 //! switchyard's own `switchyard.v1.Gateway`.
 //!
-//! In: client requests. Each is validated (`validate`), given a namespace
+//! In: client requests, on connections from `switchyard_net`'s listener
+//! (capped, timed out), admitted by `admission` (protocol, concurrency,
+//! size and repeated entries, before decoding). Each is validated
+//! (`validate`, `names`), given a namespace
 //! (`namespace`: `seldon-namespace` metadata, else the message's
 //! `kubernetesMeta`, else the configured default), and then:
 //! - unary calls and the control-plane stream go to that namespace's
@@ -17,10 +20,13 @@
 //! the tonic server (TLS, limits, keepalive, graceful shutdown) and
 //! `metrics_layer` measures it. This module sees no Kubernetes types.
 
+pub mod admission;
 mod finite;
 mod forward;
 pub mod health;
+mod listen;
 pub mod metrics_layer;
+pub mod names;
 pub mod namespace;
 pub mod options;
 mod route;
@@ -32,7 +38,9 @@ mod streams;
 mod subscribe;
 pub mod tagging;
 pub mod validate;
+mod wire;
 
+pub use finite::UNREACHABLE_METADATA;
 pub use metrics_layer::{GrpcMetrics, GrpcMetricsLayer};
 pub use namespace::{NAMESPACE_METADATA, NamespaceError, NamespaceResolver};
 pub use options::{GatewayOptions, TlsFiles};

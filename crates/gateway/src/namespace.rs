@@ -8,6 +8,8 @@
 
 use tonic::metadata::MetadataMap;
 
+use super::names::{is_namespace, namespace_error, quoted};
+
 use switchyard_proto::chainer::PipelineUpdateStatusMessage;
 use switchyard_proto::scheduler::{
     ControlPlaneSubscriptionRequest, ExperimentStatusRequest, ExperimentSubscriptionRequest,
@@ -31,7 +33,9 @@ pub enum NamespaceError {
     #[error("gRPC metadata `{NAMESPACE_METADATA}` is not valid: {0}")]
     BadMetadata(String),
     #[error(
-        "gRPC metadata `{NAMESPACE_METADATA}` says {metadata:?} but {field} says {message:?}; they must agree"
+        "gRPC metadata `{NAMESPACE_METADATA}` says {} but {field} says {}; they must agree",
+        quoted(.metadata),
+        quoted(.message)
     )]
     Conflict {
         metadata: String,
@@ -39,7 +43,9 @@ pub enum NamespaceError {
         message: String,
     },
     #[error(
-        "servers[{first_index}].kubernetesMeta.namespace is {first:?} but servers[{index}].kubernetesMeta.namespace is {other:?}; one ServerNotify request serves one namespace"
+        "servers[{first_index}].kubernetesMeta.namespace is {} but servers[{index}].kubernetesMeta.namespace is {}; one ServerNotify request serves one namespace",
+        quoted(.first),
+        quoted(.other)
     )]
     ServersDisagree {
         first_index: usize,
@@ -47,6 +53,9 @@ pub enum NamespaceError {
         index: usize,
         other: String,
     },
+    /// A namespace named in the message breaks Kubernetes' rules.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// A namespace named inside a request message, with the field that names it.
@@ -185,10 +194,18 @@ pub fn from_metadata(metadata: &MetadataMap) -> Result<Option<String>, Namespace
         if text.is_empty() {
             return Err(NamespaceError::BadMetadata("the value is empty".into()));
         }
+        if !is_namespace(text) {
+            return Err(NamespaceError::BadMetadata(namespace_error(
+                "its value",
+                text,
+            )));
+        }
         match &found {
             Some(first) if first != text => {
                 return Err(NamespaceError::BadMetadata(format!(
-                    "it is given twice, as {first:?} and {text:?}"
+                    "it is given twice, as {} and {}",
+                    quoted(first),
+                    quoted(text)
                 )));
             }
             Some(_) => {}
@@ -228,6 +245,14 @@ impl NamespaceResolver {
     ) -> Result<String, NamespaceError> {
         let from_metadata = from_metadata(metadata)?;
         let from_message = message.message_namespace()?;
+        if let Some(named) = &from_message
+            && !is_namespace(named.namespace)
+        {
+            return Err(NamespaceError::Invalid(namespace_error(
+                named.field,
+                named.namespace,
+            )));
+        }
         match (from_metadata, from_message) {
             (Some(metadata), Some(named)) if metadata != named.namespace => {
                 Err(NamespaceError::Conflict {
@@ -362,6 +387,18 @@ mod tests {
             r.resolve(&m, &load(None)),
             Err(NamespaceError::BadMetadata(_))
         ));
+        let long = "n".repeat(1 << 20);
+        let err = r.resolve(&md(&long), &load(None)).unwrap_err().to_string();
+        assert!(err.len() < 400, "{err}");
+        let err = r
+            .resolve(&MetadataMap::new(), &load(Some("Team_A")))
+            .unwrap_err();
+        assert!(matches!(err, NamespaceError::Invalid(_)), "{err:?}");
+        assert!(
+            err.to_string()
+                .contains("model.meta.kubernetesMeta.namespace"),
+            "{err}"
+        );
         let mut m = md("a");
         m.append(NAMESPACE_METADATA, "b".parse().unwrap());
         assert!(matches!(

@@ -2,10 +2,11 @@
 //!
 //! One HTTP/2 endpoint serves `seldon.mlops.scheduler.Scheduler` for every
 //! namespace, `switchyard.v1.Gateway` and Seldon's health service, behind
-//! the gRPC metrics layer; plaintext, TLS or mTLS (rustls) from
-//! [`TlsFiles`]. Request messages are capped at
-//! [`GatewayOptions::max_request_bytes`] (bigger: OUT_OF_RANGE from
-//! tonic). Shutdown is graceful: when the caller's `shutdown` future
+//! the gRPC metrics layer and the admission layer (`admission`: protocol,
+//! concurrency, request size and entries); plaintext, TLS or mTLS (rustls)
+//! from [`TlsFiles`]. Connections come from `switchyard_net`'s listener
+//! (a cap, handshake and idle timeouts); HTTP/2 limits the streams per
+//! connection and the header size, and pings idle peers. Shutdown is graceful: when the caller's `shutdown` future
 //! completes, the listener closes, every open stream ends with
 //! UNAVAILABLE, and connections drain for at most
 //! [`GatewayOptions::shutdown_grace`].
@@ -13,24 +14,21 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
+use super::admission::AdmissionLayer;
 use super::health::HealthService;
+use super::listen;
 use super::metrics_layer::GrpcMetrics;
 use super::options::{GatewayOptions, TlsFiles};
 use super::runtimes::RuntimesService;
 use super::scheduler::SchedulerGateway;
 use switchyard_core::bus::StatusBus;
+use switchyard_net::{IdleBy, Listener};
 use switchyard_scheduler::SchedulerPool;
-
-/// TCP keepalive on client connections: lets the kernel notice peers that
-/// vanished without a FIN even between HTTP/2 pings.
-pub const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
 /// Why the gateway could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -80,20 +78,26 @@ pub async fn serve(
 
     let mut builder = Server::builder()
         .http2_keepalive_interval(Some(options.keepalive_interval))
-        .http2_keepalive_timeout(Some(options.keepalive_timeout));
+        .http2_keepalive_timeout(Some(options.keepalive_timeout))
+        .max_concurrent_streams(options.max_concurrent_streams)
+        .http2_max_header_list_size(options.max_header_list_bytes);
     if let Some(tls_config) = tls_config {
         builder = builder.tls_config(tls_config).map_err(ServeError::Tls)?;
     }
     let router = builder
         .layer(GrpcMetrics::layer())
+        .layer(AdmissionLayer::new(options.admission()))
         .add_service(scheduler.into_service())
         .add_service(runtimes.into_service())
         .add_service(HealthService.into_service());
 
     let address = listener.local_addr().ok();
-    let incoming = TcpIncoming::from(listener)
-        .with_nodelay(Some(true))
-        .with_keepalive(Some(TCP_KEEPALIVE));
+    let incoming = listen::incoming(Listener::new(
+        listener,
+        "gateway",
+        options.listener(),
+        IdleBy::Requests,
+    ));
     let signal = {
         let stopping = stopping.clone();
         async move {

@@ -4,7 +4,9 @@
 //!   saying how to name one ([`NamespaceError`]).
 //! - A namespace without a runtime: NOT_FOUND naming it ([`UnknownNamespace`]).
 //! - A status the scheduler sent: passed through unchanged, code, message
-//!   and details, so clients see exactly what Seldon's scheduler said.
+//!   and details, so clients see exactly what Seldon's scheduler said; only
+//!   a message longer than [`MAX_UPSTREAM_MESSAGE`] (a scheduler echoing a
+//!   client's input) is cut there.
 //! - A failure of our own connection to the scheduler (tonic attaches the
 //!   transport error as the status' source; a status decoded from the
 //!   scheduler's trailers has none): UNAVAILABLE (tonic already says so for
@@ -52,11 +54,37 @@ fn timed_out(status: &Status) -> bool {
     false
 }
 
+/// Longest scheduler error message passed on whole. Seldon's scheduler
+/// echoes names and fields of the request in its errors; those are
+/// bounded at the edge, but a message is never a channel for a client to
+/// make the gateway send kilobytes of its own input back.
+pub const MAX_UPSTREAM_MESSAGE: usize = 1024;
+
+/// `status`, its message cut to [`MAX_UPSTREAM_MESSAGE`] bytes (at a
+/// character boundary) with the full length said.
+fn bounded(status: Status) -> Status {
+    let message = status.message();
+    if message.len() <= MAX_UPSTREAM_MESSAGE {
+        return status;
+    }
+    let mut end = MAX_UPSTREAM_MESSAGE;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = format!("{}… ({} bytes)", &message[..end], message.len());
+    Status::with_details_and_metadata(
+        status.code(),
+        cut,
+        status.details().to_vec().into(),
+        status.metadata().clone(),
+    )
+}
+
 /// The status to return for a failed call to `namespace`'s scheduler at
 /// `address`.
 pub fn from_upstream(namespace: &str, address: &str, status: Status) -> Status {
     if !is_transport_failure(&status) {
-        return status;
+        return bounded(status);
     }
     if timed_out(&status) {
         // tonic enforces the deadline we forward and reports CANCELLED;
@@ -110,6 +138,23 @@ mod tests {
         let out = from_upstream("a", "127.0.0.1:1", upstream);
         assert_eq!(out.code(), Code::FailedPrecondition);
         assert_eq!(out.message(), "model iris not found");
+    }
+
+    #[test]
+    fn long_scheduler_messages_are_cut() {
+        let echo = format!("model {} not found", "é".repeat(100_000));
+        let out = from_upstream("a", "127.0.0.1:1", Status::failed_precondition(echo));
+        assert_eq!(out.code(), Code::FailedPrecondition);
+        assert!(
+            out.message().len() < MAX_UPSTREAM_MESSAGE + 32,
+            "{}",
+            out.message().len()
+        );
+        assert!(
+            out.message().ends_with("(200016 bytes)"),
+            "{}",
+            out.message()
+        );
     }
 
     #[test]

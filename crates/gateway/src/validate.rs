@@ -3,14 +3,17 @@
 //!
 //! In: every request message the gateway serves. Out: `Ok(())` or an
 //! INVALID_ARGUMENT status naming the field (as a proto3 JSON path) and,
-//! for enums, the value. Checks are deliberately shallow: the names the
-//! scheduler needs to find an object, and enum values this build knows.
-//! Everything else is the scheduler's to judge, and its verdict is passed
-//! through unchanged.
+//! for enums, the value. Checked: the names the scheduler needs to find an
+//! object, by Kubernetes' rules (`names`: a subdomain of at most 253
+//! characters, quoted short in errors), replica counts within the CRDs'
+//! `int32`, and enum values this build knows. Everything else is the
+//! scheduler's to judge, and its verdict is passed through unchanged.
 
 use std::fmt::Display;
 
 use tonic::Status;
+
+use super::names;
 
 use switchyard_proto::chainer::{
     PipelineUpdateStatusMessage, pipeline_step_update::PipelineJoinType,
@@ -40,11 +43,20 @@ fn required<T>(field: &str, value: Option<T>) -> Result<T, Status> {
     value.ok_or_else(|| missing(field))
 }
 
-fn non_empty(field: impl Display, value: &str) -> Result<(), Status> {
+/// A required object name, by Kubernetes' rules (`names`).
+fn name(field: impl Display, value: &str) -> Result<(), Status> {
     if value.trim().is_empty() {
         return Err(missing(field));
     }
-    Ok(())
+    names::object_name(field, value)
+}
+
+/// An optional object name: empty, or by Kubernetes' rules.
+fn optional_name(field: impl Display, value: &str) -> Result<(), Status> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    names::object_name(field, value)
 }
 
 /// A known value of enum `E`, else INVALID_ARGUMENT naming field and value.
@@ -58,23 +70,35 @@ impl Validate for LoadModelRequest {
     fn validate(&self) -> Result<(), Status> {
         let model = required("model", self.model.as_ref())?;
         let meta = required("model.meta", model.meta.as_ref())?;
-        non_empty("model.meta.name", &meta.name)
+        name("model.meta.name", &meta.name)?;
+        if let Some(spec) = &model.model_spec {
+            optional_name(
+                "model.modelSpec.server",
+                spec.server.as_deref().unwrap_or(""),
+            )?;
+        }
+        if let Some(deployment) = &model.deployment_spec {
+            names::replicas("model.deploymentSpec.replicas", deployment.replicas)?;
+            names::replicas("model.deploymentSpec.minReplicas", deployment.min_replicas)?;
+            names::max_replicas("model.deploymentSpec.maxReplicas", deployment.max_replicas)?;
+        }
+        Ok(())
     }
 }
 
 impl Validate for UnloadModelRequest {
     fn validate(&self) -> Result<(), Status> {
         let model = required("model", self.model.as_ref())?;
-        non_empty("model.name", &model.name)
+        name("model.name", &model.name)
     }
 }
 
 impl Validate for LoadPipelineRequest {
     fn validate(&self) -> Result<(), Status> {
         let pipeline = required("pipeline", self.pipeline.as_ref())?;
-        non_empty("pipeline.name", &pipeline.name)?;
+        name("pipeline.name", &pipeline.name)?;
         for (i, step) in pipeline.steps.iter().enumerate() {
-            non_empty(format_args!("pipeline.steps[{i}].name"), &step.name)?;
+            name(format_args!("pipeline.steps[{i}].name"), &step.name)?;
             known::<pipeline_step::JoinOp>(
                 format_args!("pipeline.steps[{i}].inputsJoin"),
                 step.inputs_join,
@@ -97,23 +121,27 @@ impl Validate for LoadPipelineRequest {
 
 impl Validate for UnloadPipelineRequest {
     fn validate(&self) -> Result<(), Status> {
-        non_empty("name", &self.name)
+        name("name", &self.name)
     }
 }
 
 impl Validate for StartExperimentRequest {
     fn validate(&self) -> Result<(), Status> {
         let experiment = required("experiment", self.experiment.as_ref())?;
-        non_empty("experiment.name", &experiment.name)?;
+        name("experiment.name", &experiment.name)?;
+        optional_name(
+            "experiment.default",
+            experiment.default.as_deref().unwrap_or(""),
+        )?;
         known::<ResourceType>("experiment.resourceType", experiment.resource_type)?;
         for (i, candidate) in experiment.candidates.iter().enumerate() {
-            non_empty(
+            name(
                 format_args!("experiment.candidates[{i}].name"),
                 &candidate.name,
             )?;
         }
         if let Some(mirror) = &experiment.mirror {
-            non_empty("experiment.mirror.name", &mirror.name)?;
+            name("experiment.mirror.name", &mirror.name)?;
         }
         Ok(())
     }
@@ -121,14 +149,26 @@ impl Validate for StartExperimentRequest {
 
 impl Validate for StopExperimentRequest {
     fn validate(&self) -> Result<(), Status> {
-        non_empty("name", &self.name)
+        name("name", &self.name)
     }
 }
 
 impl Validate for ServerNotifyRequest {
     fn validate(&self) -> Result<(), Status> {
         for (i, server) in self.servers.iter().enumerate() {
-            non_empty(format_args!("servers[{i}].name"), &server.name)?;
+            name(format_args!("servers[{i}].name"), &server.name)?;
+            names::replicas(
+                format_args!("servers[{i}].expectedReplicas"),
+                server.expected_replicas,
+            )?;
+            names::replicas(
+                format_args!("servers[{i}].minReplicas"),
+                server.min_replicas,
+            )?;
+            names::max_replicas(
+                format_args!("servers[{i}].maxReplicas"),
+                server.max_replicas,
+            )?;
         }
         Ok(())
     }
@@ -137,7 +177,7 @@ impl Validate for ServerNotifyRequest {
 impl Validate for ModelStatusRequest {
     fn validate(&self) -> Result<(), Status> {
         if let Some(model) = &self.model {
-            non_empty("model.name", &model.name)?;
+            name("model.name", &model.name)?;
         }
         Ok(())
     }
@@ -146,7 +186,7 @@ impl Validate for ModelStatusRequest {
 impl Validate for ModelUpdateStatusMessage {
     fn validate(&self) -> Result<(), Status> {
         let update = required("update", self.update.as_ref())?;
-        non_empty("update.model", &update.model)?;
+        name("update.model", &update.model)?;
         known::<ModelOperation>("update.op", update.op)
     }
 }
@@ -154,7 +194,7 @@ impl Validate for ModelUpdateStatusMessage {
 impl Validate for PipelineUpdateStatusMessage {
     fn validate(&self) -> Result<(), Status> {
         let update = required("update", self.update.as_ref())?;
-        non_empty("update.pipeline", &update.pipeline)?;
+        name("update.pipeline", &update.pipeline)?;
         known::<PipelineOperation>("update.op", update.op)?;
         for (i, step) in update.updates.iter().enumerate() {
             known::<PipelineJoinType>(
@@ -180,11 +220,26 @@ macro_rules! always_valid {
     )*};
 }
 
-// Every field of these is optional: empty names mean "all".
+impl Validate for ServerStatusRequest {
+    fn validate(&self) -> Result<(), Status> {
+        optional_name("name", self.name.as_deref().unwrap_or(""))
+    }
+}
+
+impl Validate for PipelineStatusRequest {
+    fn validate(&self) -> Result<(), Status> {
+        optional_name("name", self.name.as_deref().unwrap_or(""))
+    }
+}
+
+impl Validate for ExperimentStatusRequest {
+    fn validate(&self) -> Result<(), Status> {
+        optional_name("name", self.name.as_deref().unwrap_or(""))
+    }
+}
+
+// Every field of these is optional and names nothing the scheduler looks up.
 always_valid!(
-    ServerStatusRequest,
-    PipelineStatusRequest,
-    ExperimentStatusRequest,
     SchedulerStatusRequest,
     ModelSubscriptionRequest,
     ServerSubscriptionRequest,

@@ -37,6 +37,61 @@ pub struct RunArgs {
     /// Seconds a routed unary call waits for its scheduler [default: 30].
     #[arg(long, env = "SWITCHYARD_GATEWAY_CALL_TIMEOUT", value_name = "SECONDS")]
     pub gateway_call_timeout: Option<u64>,
+    /// Connections open at once on the gateway [default: 4096].
+    #[arg(long, env = "SWITCHYARD_GATEWAY_MAX_CONNECTIONS", value_name = "N")]
+    pub gateway_max_connections: Option<u64>,
+    /// Streams per connection at once [default: 100].
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_MAX_CONCURRENT_STREAMS",
+        value_name = "N"
+    )]
+    pub gateway_max_concurrent_streams: Option<u32>,
+    /// Requests and streams in flight on the gateway [default: 1024].
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_MAX_CONCURRENT_REQUESTS",
+        value_name = "N"
+    )]
+    pub gateway_max_concurrent_requests: Option<u64>,
+    /// Largest request message in bytes [default: 16777216].
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_MAX_REQUEST_BYTES",
+        value_name = "BYTES"
+    )]
+    pub gateway_max_request_bytes: Option<u64>,
+    /// Request bytes held by all calls at once [default: 67108864].
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_MAX_INFLIGHT_REQUEST_BYTES",
+        value_name = "BYTES"
+    )]
+    pub gateway_max_inflight_request_bytes: Option<u64>,
+    /// Repeated-field entries in one request [default: 10000].
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_MAX_REPEATED_ENTRIES",
+        value_name = "N"
+    )]
+    pub gateway_max_repeated_entries: Option<u64>,
+    /// Seconds from accept to a connection's first request [default: 10].
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_HANDSHAKE_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub gateway_handshake_timeout: Option<u64>,
+    /// Seconds a connection without calls stays open [default: 300].
+    #[arg(long, env = "SWITCHYARD_GATEWAY_IDLE_TIMEOUT", value_name = "SECONDS")]
+    pub gateway_idle_timeout: Option<u64>,
+    /// Seconds to send a request's message after its headers [default: 10].
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_REQUEST_READ_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub gateway_request_read_timeout: Option<u64>,
     /// Serve the gateway with TLS: PEM certificate chain (with --gateway-tls-key).
     #[arg(long, env = "SWITCHYARD_GATEWAY_TLS_CERT", value_name = "FILE")]
     pub gateway_tls_cert: Option<PathBuf>,
@@ -224,6 +279,15 @@ impl RunArgs {
             gateway_listen,
             default_namespace,
             gateway_call_timeout,
+            gateway_max_connections,
+            gateway_max_concurrent_streams,
+            gateway_max_concurrent_requests,
+            gateway_max_request_bytes,
+            gateway_max_inflight_request_bytes,
+            gateway_max_repeated_entries,
+            gateway_handshake_timeout,
+            gateway_idle_timeout,
+            gateway_request_read_timeout,
             gateway_tls_cert,
             gateway_tls_key,
             gateway_tls_client_ca,
@@ -267,6 +331,33 @@ impl RunArgs {
         over(&mut gateway.listen, gateway_listen);
         over(&mut gateway.default_namespace, default_namespace);
         over(&mut gateway.call_timeout_seconds, gateway_call_timeout);
+        over(&mut gateway.max_connections, gateway_max_connections);
+        over(
+            &mut gateway.max_concurrent_streams,
+            gateway_max_concurrent_streams,
+        );
+        over(
+            &mut gateway.max_concurrent_requests,
+            gateway_max_concurrent_requests,
+        );
+        over(&mut gateway.max_request_bytes, gateway_max_request_bytes);
+        over(
+            &mut gateway.max_inflight_request_bytes,
+            gateway_max_inflight_request_bytes,
+        );
+        over(
+            &mut gateway.max_repeated_entries,
+            gateway_max_repeated_entries,
+        );
+        over(
+            &mut gateway.handshake_timeout_seconds,
+            gateway_handshake_timeout,
+        );
+        over(&mut gateway.idle_timeout_seconds, gateway_idle_timeout);
+        over(
+            &mut gateway.request_read_timeout_seconds,
+            gateway_request_read_timeout,
+        );
         if gateway_tls_cert.is_some()
             || gateway_tls_key.is_some()
             || gateway_tls_client_ca.is_some()

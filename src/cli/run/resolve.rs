@@ -44,6 +44,33 @@ pub(super) fn merged(
         "gateway.call_timeout_seconds",
         config.gateway.call_timeout_seconds,
     )?;
+    let g = &config.gateway;
+    positive("gateway.max_connections", g.max_connections)?;
+    positive("gateway.max_concurrent_streams", g.max_concurrent_streams)?;
+    positive("gateway.max_concurrent_requests", g.max_concurrent_requests)?;
+    let request = positive("gateway.max_request_bytes", g.max_request_bytes)?;
+    let inflight = positive(
+        "gateway.max_inflight_request_bytes",
+        g.max_inflight_request_bytes,
+    )?;
+    if inflight < request {
+        return Err(invalid(
+            "gateway.max_inflight_request_bytes",
+            format!(
+                "is {inflight}, less than gateway.max_request_bytes ({request}): the largest request could never be read"
+            ),
+        ));
+    }
+    positive("gateway.max_repeated_entries", g.max_repeated_entries)?;
+    positive(
+        "gateway.handshake_timeout_seconds",
+        g.handshake_timeout_seconds,
+    )?;
+    positive("gateway.idle_timeout_seconds", g.idle_timeout_seconds)?;
+    positive(
+        "gateway.request_read_timeout_seconds",
+        g.request_read_timeout_seconds,
+    )?;
     let k = &config.kubernetes;
     positive("kubernetes.reconcile_concurrency", k.reconcile_concurrency)?;
     positive("kubernetes.status_workers", k.status_workers)?;

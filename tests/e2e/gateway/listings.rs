@@ -121,8 +121,35 @@ async fn listings_fan_out_and_tag_every_message() {
     env.stop().await;
 }
 
+/// Reads a listing to its end; returns the names seen and the trailing
+/// metadata of an OK end.
+async fn list_with_trailers(
+    gw: &mut SchedulerClient<Channel>,
+) -> (Vec<String>, tonic::metadata::MetadataMap) {
+    let mut stream = gw
+        .model_status(ModelStatusRequest::default())
+        .await
+        .expect("opens")
+        .into_inner();
+    let mut names = Vec::new();
+    timeout(DEADLINE, async {
+        while let Some(m) = stream.message().await.expect("the listing ends OK") {
+            names.push(m.model_name);
+        }
+    })
+    .await
+    .expect("listing ends in time");
+    let trailers = stream
+        .trailers()
+        .await
+        .expect("trailers")
+        .unwrap_or_default();
+    (names, trailers)
+}
+
+/// Issue 13 item 5: partial failure is partial.
 #[tokio::test]
-async fn a_failing_namespace_is_reported_after_the_others() {
+async fn an_unreachable_namespace_is_named_and_the_others_are_listed() {
     let env = Env::start(&["team-a"]).await;
     env.registry.apply(runtime("refused", closed_port().await));
     env.wait_known("refused").await;
@@ -130,9 +157,26 @@ async fn a_failing_namespace_is_reported_after_the_others() {
     gw.load_model(load_model("iris", Some("team-a")))
         .await
         .unwrap();
+    let (seen, trailers) = list_with_trailers(&mut gw).await;
+    assert_eq!(seen, ["iris"]);
+    assert_eq!(
+        trailers
+            .get(switchyard_gateway::UNREACHABLE_METADATA)
+            .expect("the unreachable namespace is named"),
+        "refused"
+    );
+    // Asked for that namespace alone, the failure is the answer.
+    let (_, end) = list_models(&mut gw, in_ns("refused", ModelStatusRequest::default())).await;
+    assert_eq!(end.expect("fails").code(), Code::Unavailable);
+    // With every namespace unreachable, nothing was listed: UNAVAILABLE.
+    env.registry.delete("team-a");
+    eventually("team-a leaves the pool", async || {
+        env.pool.get("team-a").is_err()
+    })
+    .await;
     let (seen, end) = list_models(&mut gw, Request::new(ModelStatusRequest::default())).await;
-    assert_eq!(seen, [("team-a".to_owned(), "iris".to_owned())]);
-    let end = end.expect("the unreachable namespace is reported");
+    assert!(seen.is_empty());
+    let end = end.expect("nothing reachable");
     assert_eq!(end.code(), Code::Unavailable);
     assert!(end.message().contains("\"refused\""), "{end:?}");
     env.stop().await;

@@ -2,8 +2,13 @@
 //! front of simulated schedulers. Every wait has a deadline; nothing
 //! sleeps to wait for state.
 
+mod connections;
+mod edge;
+mod limits;
 mod listings;
 mod metrics;
+mod protocol;
+mod raw;
 mod routing;
 mod runtimes;
 mod shutdown;

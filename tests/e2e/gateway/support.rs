@@ -269,6 +269,32 @@ pub(super) fn load_model(name: &str, namespace: Option<&str>) -> LoadModelReques
     }
 }
 
+/// A client of `env` subscribed to `team-a`'s model statuses: a bystander
+/// whose calls and stream must keep working while others misbehave.
+pub(super) async fn bystander(
+    env: &Env,
+) -> (SchedulerClient<Channel>, Streaming<ModelStatusResponse>) {
+    let mut client = env.client().await;
+    let events = client
+        .subscribe_model_status(in_ns("team-a", ModelSubscriptionRequest::default()))
+        .await
+        .expect("the bystander subscribes")
+        .into_inner();
+    (client, events)
+}
+
+/// The bystander's call loads `name` in `team-a` and its stream shows it.
+pub(super) async fn still_served(
+    (client, events): &mut (SchedulerClient<Channel>, Streaming<ModelStatusResponse>),
+    name: &str,
+) {
+    client
+        .load_model(load_model(name, Some("team-a")))
+        .await
+        .expect("the bystander's call");
+    read_until(events, |m| m.model_name == name).await;
+}
+
 /// Names of the models `client` lists (ModelStatus, all models).
 pub(super) async fn model_names(client: &mut SchedulerClient<Channel>) -> Vec<String> {
     let mut stream = client

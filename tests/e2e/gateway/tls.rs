@@ -84,16 +84,42 @@ async fn tls_and_mtls_are_served_from_config() {
         }),
         ..Default::default()
     };
-    let env = Env::start_with(&["team-a"], config, test_options()).await;
+    // Short connection timeouts: over TLS too, a connection with a call
+    // in flight is never idle, and one that never handshakes is closed.
+    let options = GatewayOptions {
+        handshake_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_millis(300),
+        ..test_options()
+    };
+    let env = Env::start_with(&["team-a"], config, options).await;
     assert!(
         healthy(tls_endpoint(&env, &tls, false))
             .await
             .expect("TLS works")
     );
     let mut gw = SchedulerClient::new(tls_endpoint(&env, &tls, false).connect().await.unwrap());
+    let mut events = gw
+        .subscribe_model_status(in_ns("team-a", ModelSubscriptionRequest::default()))
+        .await
+        .expect("subscribed over TLS")
+        .into_inner();
+    let mut silent = tokio::net::TcpStream::connect(env.addr).await.unwrap();
+    let mut buf = [0u8; 64];
+    let closed = timeout(
+        DEADLINE,
+        tokio::io::AsyncReadExt::read(&mut silent, &mut buf),
+    )
+    .await;
+    assert!(
+        matches!(closed, Ok(Ok(0) | Err(_))),
+        "a connection that never handshakes is closed: {closed:?}"
+    );
+    // Several idle timeouts pass (time passing, not a state).
+    tokio::time::sleep(Duration::from_secs(1)).await;
     gw.load_model(load_model("iris", Some("team-a")))
         .await
         .expect("routed over TLS");
+    read_until(&mut events, |m| m.model_name == "iris").await;
     env.stop().await;
 
     let mtls = pki("mtls");
