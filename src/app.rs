@@ -25,7 +25,7 @@ use crate::static_runtimes;
 use crate::telemetry::admin::{self, Admin};
 use switchyard_core::bus::StatusBus;
 use switchyard_core::control_plane::ControlPlaneEvent;
-use switchyard_core::registry::{RuntimeRegistry, RuntimeSpec};
+use switchyard_core::registry::{ClientTls, RuntimeRegistry, RuntimeSpec};
 use switchyard_core::schedulers::Schedulers;
 use switchyard_gateway::{GatewayOptions, TlsFiles};
 use switchyard_operator::guard;
@@ -226,8 +226,11 @@ pub async fn start_kubernetes(
         }
         KubeConnection::Config(config) => *config,
     };
-    let client = kube::Client::try_from(kube_config)
+    let api_server = kube_config.cluster_url.to_string();
+    // The client's requests are counted and timed (rest_client_*).
+    let client = crate::telemetry::kube_client::client(kube_config)
         .map_err(|e| anyhow::anyhow!("cannot build a Kubernetes client: {e}"))?;
+    log_start(&scope, leader_election.as_ref(), &api_server);
 
     let (leadership, always) = match leader_election {
         Some(election) => (leader::spawn(client.clone(), election, tasks)?, None),
@@ -305,6 +308,52 @@ pub async fn start_kubernetes(
     ))
 }
 
+/// The operator's start-up line: version, scope, identity, lease, API server.
+fn log_start(scope: &WatchScope, election: Option<&LeaderElectionConfig>, api_server: &str) {
+    let scope = match scope {
+        WatchScope::AllNamespaces => "cluster-wide".to_owned(),
+        WatchScope::Namespaces(list) => {
+            format!(
+                "namespaces {}",
+                list.iter().cloned().collect::<Vec<_>>().join(",")
+            )
+        }
+    };
+    let (identity, lease) = match election {
+        Some(e) => (
+            e.identity.clone(),
+            format!("{}/{}", e.namespace, e.lease_name),
+        ),
+        None => (leader::default_identity(), "none (always leads)".to_owned()),
+    };
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        %scope,
+        %identity,
+        %lease,
+        %api_server,
+        "operator starting"
+    );
+}
+
+/// Registers the certificate files of the gateway and of the schedulers
+/// (`switchyard_tls_certificate_expiry_timestamp_seconds`).
+fn watch_certificates(gateway: &GatewayConfig, schedulers: &[&ClientTls]) {
+    use crate::telemetry::certificates::{Role, watch};
+    if let Some(tls) = &gateway.tls {
+        watch(Role::Gateway, &tls.cert);
+        if let Some(ca) = &tls.client_ca {
+            watch(Role::GatewayClientCa, ca);
+        }
+    }
+    for tls in schedulers {
+        watch(Role::SchedulerCa, &tls.ca);
+        if let Some(cert) = &tls.cert {
+            watch(Role::SchedulerClient, cert);
+        }
+    }
+}
+
 /// A running switchyard.
 pub struct App {
     pub registry: RuntimeRegistry,
@@ -333,6 +382,29 @@ impl App {
         } = config;
         // Every task of the app; dropped (a start that fails half-way), it
         // stops them all.
+        {
+            let from_file = match &runtimes {
+                StaticRuntimes::File {
+                    path, overrides, ..
+                } => crate::config::FileConfig::load(path)
+                    .ok()
+                    .map(|mut file| {
+                        let _ = overrides.apply(&mut file.scheduler);
+                        file.runtime_specs()
+                    })
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let mut schedulers: Vec<&ClientTls> = Vec::new();
+            schedulers.extend(from_file.iter().filter_map(|s| s.tls.as_ref()));
+            if let Some(tls) = kubernetes.as_ref().and_then(|k| k.addressing.tls.as_ref()) {
+                schedulers.push(tls);
+            }
+            if let StaticRuntimes::Fixed(specs) = &runtimes {
+                schedulers.extend(specs.iter().filter_map(|s| s.tls.as_ref()));
+            }
+            watch_certificates(&gateway_config, &schedulers);
+        }
         let tasks = TaskGroup::new("app");
         let cancel = tasks.token();
         let registry = RuntimeRegistry::new();
@@ -376,6 +448,8 @@ impl App {
                 let admin = Admin {
                     metrics: handle,
                     ready: ready_rx,
+                    log_level: crate::telemetry::logs::installed(),
+                    runtimes: registry.clone(),
                 };
                 let (bound, serving) = admin::bind(addr, admin, cancel.clone())
                     .await
@@ -430,7 +504,12 @@ impl App {
         if let Some(ready_tx) = ready_tx {
             let _ = ready_tx.send(true);
         }
-        tracing::info!(gateway = %gateway_addr, metrics = ?metrics_addr, "switchyard running");
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            gateway = %gateway_addr,
+            metrics = ?metrics_addr,
+            "switchyard running"
+        );
         Ok(App {
             registry,
             pool,

@@ -11,6 +11,7 @@ use crate::config::{
     ConfigError, DEFAULT_GATEWAY_LISTEN, FileConfig, KubernetesSection, catalogue,
 };
 use crate::static_runtimes::DEFAULT_POLL_INTERVAL;
+use crate::telemetry::logs::{self, LogSettings};
 use switchyard_core::registry::spec;
 use switchyard_operator::leader::{LeaderElectionConfig, LeaderElectionError};
 use switchyard_operator::runtimes::DEFAULT_FINALIZER_RECHECK;
@@ -44,6 +45,9 @@ pub(super) fn merged(
         "gateway.call_timeout_seconds",
         config.gateway.call_timeout_seconds,
     )?;
+    if let Some(level) = &config.log.level {
+        logs::parse_filter(level).map_err(|e| invalid("log.level", e.to_string()))?;
+    }
     let k = &config.kubernetes;
     positive("kubernetes.reconcile_concurrency", k.reconcile_concurrency)?;
     positive("kubernetes.status_workers", k.status_workers)?;
@@ -115,6 +119,8 @@ pub(super) fn app_config(layered: Layered, config: FileConfig) -> Result<AppConf
         runtimes_poll_seconds,
         gateway,
         metrics,
+        // Read by `log_settings`: logging starts before the app.
+        log: _,
         scheduler,
         // Read through `runtime_specs`, or by the file's poller.
         runtimes: _,
@@ -138,6 +144,15 @@ pub(super) fn app_config(layered: Layered, config: FileConfig) -> Result<AppConf
         runtimes,
         kubernetes: kubernetes_config(kubernetes, &scheduler)?,
     })
+}
+
+/// How to log: `[log]` (flags and variables laid over), else `rust_log`
+/// (the `RUST_LOG` variable), else the defaults.
+pub(super) fn log_settings(config: &FileConfig, rust_log: Option<&str>) -> LogSettings {
+    LogSettings {
+        filter: logs::choose_filter(config.log.level.as_deref(), rust_log, logs::DEFAULT_LEVEL),
+        format: config.log.format.unwrap_or_default(),
+    }
 }
 
 /// The operator side, `None` unless enabled.
