@@ -1,6 +1,10 @@
 //! The Grafana dashboards in `dashboards/`: well-formed for Grafana 10+
-//! (cheap JSON checks), shipped unchanged in `deploy/base/dashboards/`, and
-//! every query returns data from a real Prometheus scraping the demo.
+//! (cheap JSON checks: a `job` selector in every query, links between the
+//! two), shipped unchanged in `deploy/base/dashboards/`, and every query
+//! returns data from a real Prometheus scraping the demo the way the
+//! Prometheus Operator scrapes a ServiceMonitor (target labels `namespace`,
+//! `pod`, `service`, `job`, `endpoint`, `instance`; `honor_labels: true`),
+//! with the namespace variable listing exactly the demo's team namespaces.
 //!
 //! The Prometheus test needs `prometheus` on PATH (Debian package
 //! `prometheus`; `.ci/run` installs it) and fails, saying so, without it.
@@ -19,6 +23,13 @@ use tokio::process::{Child, Command};
 
 /// What `$namespace` stands for when the queries run against the demo.
 const NAMESPACE: &str = "fraud";
+/// What `$job` stands for: the job label the Prometheus Operator gives the
+/// targets of our ServiceMonitor (the metrics Service's name).
+const JOB: &str = "switchyard-metrics";
+/// switchyard's own namespace: the `namespace` target label.
+const OWN_NAMESPACE: &str = "switchyard-system";
+/// The `job` selector every query carries.
+const JOB_SELECTOR: &str = "job=~\"$job\"";
 /// What `$__rate_interval` stands for: a few 1 s scrapes.
 const RATE_INTERVAL: &str = "10s";
 /// The whole Prometheus test, from start to verdict.
@@ -91,6 +102,16 @@ fn dashboards_are_grafana_10_json_with_a_datasource_variable_on_every_panel() {
             (&ds["type"], &ds["query"]),
             (&"datasource".into(), &"prometheus".into())
         );
+        let job = variable(&d, "job");
+        assert_eq!(
+            (&job["type"], &job["query"]["query"]),
+            (
+                &"query".into(),
+                &"label_values(switchyard_build_info, job)".into()
+            ),
+            "{}",
+            at("$job")
+        );
         let ns = variable(&d, "namespace");
         assert_eq!(ns["type"], "query", "{}", at("$namespace type"));
         assert_eq!(
@@ -101,7 +122,7 @@ fn dashboards_are_grafana_10_json_with_a_datasource_variable_on_every_panel() {
         );
         assert_eq!(
             ns["query"]["query"],
-            "label_values(switchyard_scheduler_connected, namespace)",
+            "label_values(switchyard_scheduler_connected{job=~\"$job\"}, namespace)",
             "{}",
             at("$namespace query")
         );
@@ -150,16 +171,110 @@ fn dashboards_are_grafana_10_json_with_a_datasource_variable_on_every_panel() {
                     "{}",
                     at("target datasource")
                 );
+                let expr = target["expr"].as_str().unwrap_or_default();
+                assert!(!expr.is_empty(), "{}", at("expr"));
+                let unscoped = selectors_without_job(expr);
                 assert!(
-                    target["expr"].as_str().is_some_and(|e| !e.is_empty()),
+                    unscoped.is_empty(),
                     "{}",
-                    at("expr")
+                    at(&format!("{unscoped:?} without {JOB_SELECTOR} in {expr}"))
                 );
                 queries += 1;
             }
         }
         assert!(queries > 0, "{}", at("no queries"));
     }
+}
+
+/// The metric selectors of `expr` (catalogue names, histogram suffixes
+/// included) that do not start with the `job` selector.
+fn selectors_without_job(expr: &str) -> Vec<String> {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let mut out = Vec::new();
+    let mut rest = expr;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_lowercase() || c == '_') {
+        let preceded = rest[..start]
+            .chars()
+            .next_back()
+            .is_some_and(|c| is_name(c) || c == '"' || c == '$');
+        let tail = &rest[start..];
+        let end = tail.find(|c: char| !is_name(c)).unwrap_or(tail.len());
+        let name = &tail[..end];
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s))
+            .filter(|f| switchyard_core::metrics::find(f).is_some())
+            .unwrap_or(name);
+        if !preceded
+            && switchyard_core::metrics::find(family).is_some()
+            && !tail[end..].starts_with(&format!("{{{JOB_SELECTOR}"))
+        {
+            out.push(name.to_owned());
+        }
+        rest = &tail[end..];
+    }
+    out
+}
+
+#[test]
+fn every_selector_of_a_query_is_scoped_to_the_job() {
+    assert_eq!(
+        selectors_without_job(
+            "sum(rate(grpc_server_handling_seconds_bucket{grpc_code=\"OK\"}[5m])) / process_threads{job=~\"$job\"} + up"
+        ),
+        ["grpc_server_handling_seconds_bucket"]
+    );
+    assert!(
+        selectors_without_job("max by (namespace) (switchyard_runtimes{job=~\"$job\"})").is_empty()
+    );
+}
+
+#[test]
+fn the_overview_and_namespace_dashboards_link_to_each_other() {
+    let all = dashboards();
+    let uid = |file: &str| {
+        all.iter()
+            .find(|(f, _)| f == file)
+            .map(|(_, d)| d["uid"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    for (from, to) in [
+        ("switchyard-overview.json", "switchyard-namespace.json"),
+        ("switchyard-namespace.json", "switchyard-overview.json"),
+    ] {
+        let (_, d) = all.iter().find(|(f, _)| f == from).unwrap();
+        let target = format!("/d/{}/", uid(to));
+        let linked = d["links"].as_array().into_iter().flatten().any(|l| {
+            l["url"].as_str().is_some_and(|u| u.starts_with(&target))
+                && l["includeVars"] == true
+                && l["keepTime"] == true
+        });
+        assert!(
+            linked,
+            "{from} has no link to {target} keeping variables and time"
+        );
+    }
+    // Per-namespace series on the overview open that namespace's dashboard.
+    let (_, overview) = all
+        .iter()
+        .find(|(f, _)| f == "switchyard-overview.json")
+        .unwrap();
+    let drills = panels(overview).into_iter().any(|p| {
+        p["fieldConfig"]["defaults"]["links"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|l| {
+                l["url"].as_str().is_some_and(|u| {
+                    u.starts_with(&format!("/d/{}/", uid("switchyard-namespace.json")))
+                        && u.contains("var-namespace=${__field.labels.namespace}")
+                })
+            })
+    });
+    assert!(
+        drills,
+        "no overview panel links a namespace to its dashboard"
+    );
 }
 
 #[test]
@@ -189,6 +304,7 @@ fn deploy_base_ships_the_dashboards_unchanged() {
 fn queries() -> Vec<(String, String, String)> {
     let substitute = |q: &str| {
         q.replace("$__rate_interval", RATE_INTERVAL)
+            .replace("$job", JOB)
             .replace("${namespace}", NAMESPACE)
             .replace("$namespace", NAMESPACE)
     };
@@ -219,12 +335,93 @@ fn queries() -> Vec<(String, String, String)> {
                 out.push((
                     file.clone(),
                     name,
-                    format!("count by ({}) ({metric})", label.trim()),
+                    substitute(&format!("count by ({}) ({metric})", label.trim())),
                 ));
             }
         }
     }
     out
+}
+
+/// The scrape configuration the Prometheus Operator generates for our
+/// ServiceMonitor (`honorLabels: true`, endpoint port `metrics`, selecting
+/// the `switchyard-metrics` Service in `switchyard-system`), every second.
+/// Kubernetes service discovery is replaced by a static target carrying
+/// the `__meta_kubernetes_*` labels discovery would give the pod; the
+/// relabeling is the operator's.
+fn operator_scrape_config(target: SocketAddr) -> String {
+    format!(
+        r#"global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: serviceMonitor/{OWN_NAMESPACE}/switchyard/0
+    honor_labels: true
+    honor_timestamps: true
+    metrics_path: /metrics
+    scheme: http
+    static_configs:
+      - targets: ['{target}']
+        labels:
+          __meta_kubernetes_namespace: {OWN_NAMESPACE}
+          __meta_kubernetes_service_name: {JOB}
+          __meta_kubernetes_service_label_app_kubernetes_io_name: switchyard
+          __meta_kubernetes_service_labelpresent_app_kubernetes_io_name: "true"
+          __meta_kubernetes_service_label_app_kubernetes_io_component: metrics
+          __meta_kubernetes_service_labelpresent_app_kubernetes_io_component: "true"
+          __meta_kubernetes_endpoint_port_name: metrics
+          __meta_kubernetes_endpoint_address_target_kind: Pod
+          __meta_kubernetes_endpoint_address_target_name: switchyard-6d4f9c7b8-x2x7q
+          __meta_kubernetes_pod_name: switchyard-6d4f9c7b8-x2x7q
+          __meta_kubernetes_pod_container_name: switchyard
+          __meta_kubernetes_pod_phase: Running
+    relabel_configs:
+      - source_labels: [job]
+        target_label: __tmp_prometheus_job_name
+      - action: keep
+        source_labels: [__meta_kubernetes_service_label_app_kubernetes_io_component, __meta_kubernetes_service_labelpresent_app_kubernetes_io_component]
+        regex: (metrics);true
+      - action: keep
+        source_labels: [__meta_kubernetes_service_label_app_kubernetes_io_name, __meta_kubernetes_service_labelpresent_app_kubernetes_io_name]
+        regex: (switchyard);true
+      - action: keep
+        source_labels: [__meta_kubernetes_endpoint_port_name]
+        regex: metrics
+      - source_labels: [__meta_kubernetes_endpoint_address_target_kind, __meta_kubernetes_endpoint_address_target_name]
+        separator: ;
+        regex: Node;(.*)
+        replacement: ${{1}}
+        target_label: node
+      - source_labels: [__meta_kubernetes_endpoint_address_target_kind, __meta_kubernetes_endpoint_address_target_name]
+        separator: ;
+        regex: Pod;(.*)
+        replacement: ${{1}}
+        target_label: pod
+      - source_labels: [__meta_kubernetes_namespace]
+        target_label: namespace
+      - source_labels: [__meta_kubernetes_service_name]
+        target_label: service
+      - source_labels: [__meta_kubernetes_pod_name]
+        target_label: pod
+      - source_labels: [__meta_kubernetes_pod_container_name]
+        target_label: container
+      - action: drop
+        source_labels: [__meta_kubernetes_pod_phase]
+        regex: (Failed|Succeeded)
+      - source_labels: [__meta_kubernetes_service_name]
+        target_label: job
+        replacement: ${{1}}
+      - target_label: endpoint
+        replacement: metrics
+      - source_labels: [__address__]
+        target_label: __tmp_hash
+        modulus: 1
+        action: hashmod
+      - source_labels: [__tmp_hash]
+        regex: 0
+        action: keep
+"#
+    )
 }
 
 /// A Prometheus server scraping one target every second, from a temporary
@@ -248,10 +445,7 @@ impl Prometheus {
             std::env::temp_dir().join(format!("switchyard-prometheus-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("data")).unwrap();
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: switchyard\n    static_configs:\n      - targets: ['{target}']\n"
-        );
+        let config = operator_scrape_config(target);
         std::fs::write(dir.join("prometheus.yml"), config).unwrap();
         let addr = free_port();
         let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
@@ -302,8 +496,8 @@ impl Prometheus {
                     std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default();
                 panic!("prometheus on {} exited ({status}):\n{log}", self.addr);
             }
-            let query = "sum_over_time(up{job=\"switchyard\"}[1m])";
-            if let Ok(result) = self.query(query).await {
+            let query = format!("sum_over_time(up{{job=\"{JOB}\"}}[1m])");
+            if let Ok(result) = self.query(&query).await {
                 let value = result
                     .first()
                     .and_then(|s| s["value"][1].as_str())
@@ -349,6 +543,51 @@ fn free_port() -> SocketAddr {
         .unwrap()
 }
 
+/// What the Prometheus Operator's labels must leave intact: the namespace
+/// variable lists exactly the demo's team namespaces (not switchyard's
+/// own), every one connected; series without a team namespace carry the
+/// target's labels.
+async fn operator_labels_problems(prometheus: &Prometheus) -> Vec<String> {
+    let mut problems = Vec::new();
+    let teams = format!("count by (namespace) (switchyard_scheduler_connected{{job=\"{JOB}\"}})");
+    match prometheus.query(&teams).await {
+        Ok(result) => {
+            let listed: BTreeSet<&str> = result
+                .iter()
+                .filter_map(|s| s["metric"]["namespace"].as_str())
+                .collect();
+            let demo: BTreeSet<&str> = switchyard::cli::demo::NAMESPACES.into_iter().collect();
+            if listed != demo {
+                problems.push(format!(
+                    "$namespace lists {listed:?}, not the demo's {demo:?}"
+                ));
+            }
+        }
+        Err(error) => problems.push(format!("{teams}: {error}")),
+    }
+    let connected =
+        format!("sum(max by (namespace) (switchyard_scheduler_connected{{job=\"{JOB}\"}}))");
+    let count = prometheus.query(&connected).await.ok().and_then(|r| {
+        r.first()
+            .and_then(|s| s["value"][1].as_str())
+            .and_then(|v| v.parse::<f64>().ok())
+    });
+    let teams = switchyard::cli::demo::NAMESPACES.len() as f64;
+    if count != Some(teams) {
+        problems.push(format!("Runtimes connected reads {count:?}, not {teams}"));
+    }
+    let target = format!(
+        "switchyard_build_info{{job=\"{JOB}\", namespace=\"{OWN_NAMESPACE}\", service=\"{JOB}\", \
+         endpoint=\"metrics\", pod=~\"switchyard-.+\", instance=~\"127.0.0.1:[0-9]+\"}}"
+    );
+    if !prometheus.query(&target).await.is_ok_and(|r| r.len() == 1) {
+        problems.push(format!(
+            "no series with the operator's target labels: {target}"
+        ));
+    }
+    problems
+}
+
 #[tokio::test]
 async fn every_dashboard_query_returns_data_from_prometheus_scraping_the_demo() {
     let queries = queries();
@@ -373,6 +612,7 @@ async fn every_dashboard_query_returns_data_from_prometheus_scraping_the_demo() 
                     Err(error) => failing.push(format!("{file} / {panel}: {error}: {promql}")),
                 }
             }
+            failing.extend(operator_labels_problems(&prometheus).await);
             if failing.is_empty() || tokio::time::Instant::now() > deadline {
                 break;
             }
