@@ -39,7 +39,7 @@ impl FileConfig {
             DEFAULT_CALL_TIMEOUT.as_secs(),
         );
         fill(&mut self.metrics.listen, DEFAULT_METRICS_LISTEN);
-        // `log.level` stays unset unless given: `RUST_LOG` decides then.
+        // `log.level` is filled by `cli::run` (its default is `RUST_LOG`).
         fill(&mut self.log.format, LogFormat::default());
         let tls = self.scheduler.tls.is_some();
         fill(

@@ -17,6 +17,7 @@ mod deploy;
 mod dockerfile;
 mod fleet;
 mod gateway;
+mod logs;
 mod metrics_exported;
 mod operator_controllers;
 mod operator_e2e;

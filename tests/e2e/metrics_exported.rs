@@ -24,6 +24,9 @@ const EXPECTED: &[&str] = &[
     metrics::RESYNCS_TOTAL,
     metrics::PROCESS_CPU_SECONDS_TOTAL,
     metrics::TOKIO_ALIVE_TASKS,
+    metrics::BUILD_INFO,
+    metrics::REST_CLIENT_REQUESTS_TOTAL,
+    metrics::REST_CLIENT_REQUEST_DURATION_SECONDS,
 ];
 
 /// Per family in `text`: its `# TYPE` and the label names of its samples.

@@ -46,12 +46,12 @@ fn configure(
     out: &mut dyn Write,
 ) -> anyhow::Result<Option<(AppConfig, LogSettings)>> {
     let layered = args.layer()?;
-    let merged = resolve::merged(&layered, pod_namespace)?;
+    let merged = resolve::merged(&layered, pod_namespace, rust_log)?;
     if layered.print_config {
         out.write_all(toml::to_string(&merged)?.as_bytes())?;
         return Ok(None);
     }
-    let log = resolve::log_settings(&merged, rust_log);
+    let log = resolve::log_settings(&merged);
     Ok(Some((resolve::app_config(layered, merged)?, log)))
 }
 

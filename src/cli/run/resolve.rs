@@ -38,8 +38,12 @@ fn positive<T: Copy + Into<u64>>(key: &str, value: Option<T>) -> Result<T, Confi
 pub(super) fn merged(
     layered: &Layered,
     pod_namespace: Option<String>,
+    rust_log: Option<&str>,
 ) -> Result<FileConfig, ConfigError> {
-    let config = layered.config.clone().with_defaults(pod_namespace);
+    let mut config = layered.config.clone().with_defaults(pod_namespace);
+    // `log.level` defaults to `RUST_LOG`, else `info`.
+    let level = logs::choose_filter(config.log.level.as_deref(), rust_log, logs::DEFAULT_LEVEL);
+    config.log.level = Some(level);
     positive("runtimes_poll_seconds", config.runtimes_poll_seconds)?;
     positive(
         "gateway.call_timeout_seconds",
@@ -146,11 +150,14 @@ pub(super) fn app_config(layered: Layered, config: FileConfig) -> Result<AppConf
     })
 }
 
-/// How to log: `[log]` (flags and variables laid over), else `rust_log`
-/// (the `RUST_LOG` variable), else the defaults.
-pub(super) fn log_settings(config: &FileConfig, rust_log: Option<&str>) -> LogSettings {
+/// How to log: `[log]` of the [`merged`] options.
+pub(super) fn log_settings(config: &FileConfig) -> LogSettings {
     LogSettings {
-        filter: logs::choose_filter(config.log.level.as_deref(), rust_log, logs::DEFAULT_LEVEL),
+        filter: config
+            .log
+            .level
+            .clone()
+            .unwrap_or_else(|| logs::DEFAULT_LEVEL.to_owned()),
         format: config.log.format.unwrap_or_default(),
     }
 }
