@@ -14,11 +14,16 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStderr, Command};
 
 /// The binary with `args`, stderr piped, no `NO_COLOR` (colour must be off
-/// because stderr is not a terminal) and `RUST_LOG` as given.
-fn spawn(args: &[&str], rust_log: &str) -> (Child, Lines<BufReader<ChildStderr>>) {
+/// because stderr is not a terminal), `RUST_LOG` as given and `env`.
+fn spawn(
+    args: &[&str],
+    rust_log: &str,
+    env: &[(&str, &str)],
+) -> (Child, Lines<BufReader<ChildStderr>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(args)
         .env("RUST_LOG", rust_log)
+        .envs(env.iter().copied())
         .env_remove("NO_COLOR")
         .env_remove("SWITCHYARD_LOG_LEVEL")
         .env_remove("SWITCHYARD_LOG_FORMAT")
@@ -38,6 +43,21 @@ fn closed_port() -> SocketAddr {
         .unwrap()
         .local_addr()
         .unwrap()
+}
+
+/// `switchyard run` on ports of its own, serving namespace `team-a` whose
+/// scheduler is unreachable, with `extra` flags.
+fn run_static(extra: &[&str], rust_log: &str) -> (Child, Lines<BufReader<ChildStderr>>) {
+    let runtime = format!("team-a={}", closed_port());
+    let mut args = vec!["run", "--runtime", &runtime];
+    args.extend([
+        "--gateway-listen",
+        "127.0.0.1:0",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ]);
+    args.extend(extra);
+    spawn(&args, rust_log, &[])
 }
 
 /// One HTTP/1.1 request over a fresh connection: status code and body.
@@ -80,20 +100,8 @@ fn event(line: &str) -> Value {
 
 #[tokio::test]
 async fn every_line_of_a_json_run_is_a_json_event_and_the_level_changes_while_running() {
-    let scheduler = closed_port().to_string();
-    let runtime = format!("team-a={scheduler}");
-    let (mut child, mut lines) = spawn(
-        &[
-            "run",
-            "--runtime",
-            &runtime,
-            "--gateway-listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-        ],
+    let (mut child, mut lines) = run_static(
+        &["--log-format", "json"],
         // Everything, from every crate: hyper's, tonic's and ours.
         "trace",
     );
@@ -176,6 +184,7 @@ async fn a_config_error_is_one_line_with_its_cause_once_in_either_format() {
         let (mut child, mut lines) = spawn(
             &["run", "--config", &config, "--log-format", format],
             "info",
+            &[],
         );
         let mut printed = Vec::new();
         while let Some(line) = within("stderr closes", lines.next_line()).await.unwrap() {
@@ -206,19 +215,7 @@ async fn a_config_error_is_one_line_with_its_cause_once_in_either_format() {
 
 #[tokio::test]
 async fn plain_logs_have_no_colour_into_a_pipe() {
-    let runtime = format!("team-a={}", closed_port());
-    let (_child, mut lines) = spawn(
-        &[
-            "run",
-            "--runtime",
-            &runtime,
-            "--gateway-listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ],
-        "info",
-    );
+    let (_child, mut lines) = run_static(&[], "info");
     loop {
         let line = within("a log line", lines.next_line())
             .await
@@ -245,21 +242,6 @@ fn the_readme_shows_a_json_line_as_the_binary_writes_it() {
     assert!(event["target"].is_string(), "{line}");
 }
 
-/// A kubeconfig for `server`, no credentials.
-fn kubeconfig(dir: &std::path::Path, server: &str) -> std::path::PathBuf {
-    let path = dir.join("kubeconfig");
-    std::fs::write(
-        &path,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n\
-             contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\n\
-             current-context: c\nusers:\n- name: u\n  user: {{}}\n"
-        ),
-    )
-    .unwrap();
-    path
-}
-
 #[tokio::test]
 async fn the_operator_logs_its_start_up_and_counts_its_api_requests() {
     let double = switchyard_kube_double::ApiDouble::start(SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -267,26 +249,26 @@ async fn the_operator_logs_its_start_up_and_counts_its_api_requests() {
         .unwrap();
     let dir = std::env::temp_dir().join(format!("switchyard-logs-kube-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = kubeconfig(&dir, &double.url());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["run", "--kubernetes", "--clusterwide"])
-        .args(["--kubeconfig", kubeconfig.to_str().unwrap()])
-        .args(["--namespace", "switchyard-system", "--log-format", "json"])
-        .args([
+    let kubeconfig = crate::operator_handover::kubeconfig(&dir, &double.url());
+    let (mut child, mut lines) = spawn(
+        &[
+            "run",
+            "--kubernetes",
+            "--clusterwide",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--namespace",
+            "switchyard-system",
+            "--log-format",
+            "json",
             "--gateway-listen",
             "127.0.0.1:0",
             "--metrics-listen",
             "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "info")
-        .env("POD_NAME", "switchyard-0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        ],
+        "info",
+        &[("POD_NAME", "switchyard-0")],
+    );
     let (mut starting, mut running) = (None, None);
     while starting.is_none() || running.is_none() {
         let line = within("a log line", lines.next_line())
