@@ -336,9 +336,35 @@ fn log_start(scope: &WatchScope, election: Option<&LeaderElectionConfig>, api_se
     );
 }
 
+/// The TLS settings towards schedulers: the operator's, or the static
+/// runtimes' (a config file's as it reads now).
+fn scheduler_tls(
+    runtimes: &StaticRuntimes,
+    kubernetes: Option<&KubernetesConfig>,
+) -> Vec<ClientTls> {
+    let specs = match runtimes {
+        StaticRuntimes::Fixed(specs) => specs.clone(),
+        StaticRuntimes::File {
+            path, overrides, ..
+        } => crate::config::FileConfig::load(path)
+            .ok()
+            .and_then(|mut file| {
+                overrides.apply(&mut file.scheduler).ok()?;
+                Some(file.runtime_specs())
+            })
+            .unwrap_or_default(),
+        StaticRuntimes::None => Vec::new(),
+    };
+    kubernetes
+        .and_then(|k| k.addressing.tls.clone())
+        .into_iter()
+        .chain(specs.into_iter().filter_map(|spec| spec.tls))
+        .collect()
+}
+
 /// Registers the certificate files of the gateway and of the schedulers
 /// (`switchyard_tls_certificate_expiry_timestamp_seconds`).
-fn watch_certificates(gateway: &GatewayConfig, schedulers: &[&ClientTls]) {
+fn watch_certificates(gateway: &GatewayConfig, schedulers: &[ClientTls]) {
     use crate::telemetry::certificates::{Role, watch};
     if let Some(tls) = &gateway.tls {
         watch(Role::Gateway, &tls.cert);
@@ -380,31 +406,12 @@ impl App {
             runtimes,
             kubernetes,
         } = config;
+        watch_certificates(
+            &gateway_config,
+            &scheduler_tls(&runtimes, kubernetes.as_ref()),
+        );
         // Every task of the app; dropped (a start that fails half-way), it
         // stops them all.
-        {
-            let from_file = match &runtimes {
-                StaticRuntimes::File {
-                    path, overrides, ..
-                } => crate::config::FileConfig::load(path)
-                    .ok()
-                    .map(|mut file| {
-                        let _ = overrides.apply(&mut file.scheduler);
-                        file.runtime_specs()
-                    })
-                    .unwrap_or_default(),
-                _ => Vec::new(),
-            };
-            let mut schedulers: Vec<&ClientTls> = Vec::new();
-            schedulers.extend(from_file.iter().filter_map(|s| s.tls.as_ref()));
-            if let Some(tls) = kubernetes.as_ref().and_then(|k| k.addressing.tls.as_ref()) {
-                schedulers.push(tls);
-            }
-            if let StaticRuntimes::Fixed(specs) = &runtimes {
-                schedulers.extend(specs.iter().filter_map(|s| s.tls.as_ref()));
-            }
-            watch_certificates(&gateway_config, &schedulers);
-        }
         let tasks = TaskGroup::new("app");
         let cancel = tasks.token();
         let registry = RuntimeRegistry::new();

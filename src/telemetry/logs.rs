@@ -143,8 +143,9 @@ pub fn init(filter: &str, format: LogFormat) -> Result<LogLevel, BadFilter> {
         reload,
         current: Arc::new(RwLock::new(filter.trim().to_owned())),
     };
-    // Another subscriber already set (a test harness): keep it, but still
-    // hand out a control so `/log-level` answers.
+    // With another subscriber already installed (a test harness's), that
+    // one stays: this control then reads the directive and refuses changes
+    // (the reload layer is not in use).
     let _ = installed;
     Ok(INSTALLED.get_or_init(|| control).clone())
 }

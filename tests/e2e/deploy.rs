@@ -241,6 +241,10 @@ fn every_overlay_renders_a_consistent_install() {
             std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboards")).unwrap()
         {
             let name = file.unwrap().file_name().into_string().unwrap();
+            // Dashboards only: the alert rules there are not Grafana's.
+            if !name.ends_with(".json") {
+                continue;
+            }
             assert!(data.contains_key(&name), "{dir}: dashboard {name} shipped");
         }
     }

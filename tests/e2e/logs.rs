@@ -47,7 +47,7 @@ fn closed_port() -> SocketAddr {
 
 /// `switchyard run` on ports of its own, serving namespace `team-a` whose
 /// scheduler is unreachable, with `extra` flags.
-fn run_static(extra: &[&str], rust_log: &str) -> (Child, Lines<BufReader<ChildStderr>>) {
+pub(crate) fn run_static(extra: &[&str], rust_log: &str) -> (Child, Lines<BufReader<ChildStderr>>) {
     let runtime = format!("team-a={}", closed_port());
     let mut args = vec!["run", "--runtime", &runtime];
     args.extend([
@@ -61,7 +61,12 @@ fn run_static(extra: &[&str], rust_log: &str) -> (Child, Lines<BufReader<ChildSt
 }
 
 /// One HTTP/1.1 request over a fresh connection: status code and body.
-async fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+pub(crate) async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
@@ -89,7 +94,7 @@ async fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16
 
 /// `line` as a JSON log event: an object with a timestamp, a level and a
 /// message.
-fn event(line: &str) -> Value {
+pub(crate) fn event(line: &str) -> Value {
     let json: Value =
         serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}"));
     assert!(json["timestamp"].is_string(), "no timestamp: {line}");
