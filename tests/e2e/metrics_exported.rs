@@ -108,7 +108,6 @@ async fn every_exported_family_is_in_the_catalogue_with_its_type_and_labels() {
 #[tokio::test]
 async fn certificate_expiry_is_exported_for_the_configured_files() {
     use crate::logs::{event, request, run_static};
-    use tokio::io::AsyncBufReadExt;
     let dir = std::env::temp_dir().join(format!("switchyard-expiry-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let write = |name: &str, year: i32| {
