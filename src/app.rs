@@ -362,24 +362,6 @@ fn scheduler_tls(
         .collect()
 }
 
-/// Registers the certificate files of the gateway and of the schedulers
-/// (`switchyard_tls_certificate_expiry_timestamp_seconds`).
-fn watch_certificates(gateway: &GatewayConfig, schedulers: &[ClientTls]) {
-    use crate::telemetry::certificates::{Role, watch};
-    if let Some(tls) = &gateway.tls {
-        watch(Role::Gateway, &tls.cert);
-        if let Some(ca) = &tls.client_ca {
-            watch(Role::GatewayClientCa, ca);
-        }
-    }
-    for tls in schedulers {
-        watch(Role::SchedulerCa, &tls.ca);
-        if let Some(cert) = &tls.cert {
-            watch(Role::SchedulerClient, cert);
-        }
-    }
-}
-
 /// A running switchyard.
 pub struct App {
     pub registry: RuntimeRegistry,
@@ -406,7 +388,7 @@ impl App {
             runtimes,
             kubernetes,
         } = config;
-        watch_certificates(
+        crate::telemetry::certificates::watch_config(
             &gateway_config,
             &scheduler_tls(&runtimes, kubernetes.as_ref()),
         );

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 
 use parking_lot::RwLock;
 use switchyard_core::metrics as m;
+use switchyard_core::registry::ClientTls;
+
+use crate::config::GatewayConfig;
 use x509_parser::pem::Pem;
 
 /// What a certificate file is for: the value of the `certificate` label.
@@ -46,6 +49,23 @@ pub fn watch(role: Role, path: &Path) {
     let files = watched.entry(role).or_default();
     if !files.iter().any(|f| f == path) {
         files.push(path.to_owned());
+    }
+}
+
+/// Reports the certificate files of the gateway's TLS and of `schedulers`
+/// (the TLS settings towards schedulers).
+pub fn watch_config(gateway: &GatewayConfig, schedulers: &[ClientTls]) {
+    if let Some(tls) = &gateway.tls {
+        watch(Role::Gateway, &tls.cert);
+        if let Some(ca) = &tls.client_ca {
+            watch(Role::GatewayClientCa, ca);
+        }
+    }
+    for tls in schedulers {
+        watch(Role::SchedulerCa, &tls.ca);
+        if let Some(cert) = &tls.cert {
+            watch(Role::SchedulerClient, cert);
+        }
     }
 }
 
