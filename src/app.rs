@@ -25,7 +25,7 @@ use crate::static_runtimes;
 use crate::telemetry::admin::{self, Admin};
 use switchyard_core::bus::StatusBus;
 use switchyard_core::control_plane::ControlPlaneEvent;
-use switchyard_core::registry::{RuntimeRegistry, RuntimeSpec};
+use switchyard_core::registry::{ClientTls, RuntimeRegistry, RuntimeSpec};
 use switchyard_core::schedulers::Schedulers;
 use switchyard_gateway::{GatewayOptions, TlsFiles};
 use switchyard_operator::guard;
@@ -226,8 +226,11 @@ pub async fn start_kubernetes(
         }
         KubeConnection::Config(config) => *config,
     };
-    let client = kube::Client::try_from(kube_config)
+    let api_server = kube_config.cluster_url.to_string();
+    // The client's requests are counted and timed (rest_client_*).
+    let client = crate::telemetry::kube_client::client(kube_config)
         .map_err(|e| anyhow::anyhow!("cannot build a Kubernetes client: {e}"))?;
+    log_start(&scope, leader_election.as_ref(), &api_server);
 
     let (leadership, always) = match leader_election {
         Some(election) => (leader::spawn(client.clone(), election, tasks)?, None),
@@ -305,6 +308,60 @@ pub async fn start_kubernetes(
     ))
 }
 
+/// The operator's start-up line: version, scope, identity, lease, API server.
+fn log_start(scope: &WatchScope, election: Option<&LeaderElectionConfig>, api_server: &str) {
+    let scope = match scope {
+        WatchScope::AllNamespaces => "cluster-wide".to_owned(),
+        WatchScope::Namespaces(list) => {
+            format!(
+                "namespaces {}",
+                list.iter().cloned().collect::<Vec<_>>().join(",")
+            )
+        }
+    };
+    let (identity, lease) = match election {
+        Some(e) => (
+            e.identity.clone(),
+            format!("{}/{}", e.namespace, e.lease_name),
+        ),
+        None => (leader::default_identity(), "none (always leads)".to_owned()),
+    };
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        %scope,
+        %identity,
+        %lease,
+        %api_server,
+        "operator starting"
+    );
+}
+
+/// The TLS settings towards schedulers: the operator's, or the static
+/// runtimes' (a config file's as it reads now).
+fn scheduler_tls(
+    runtimes: &StaticRuntimes,
+    kubernetes: Option<&KubernetesConfig>,
+) -> Vec<ClientTls> {
+    let specs = match runtimes {
+        StaticRuntimes::Fixed(specs) => specs.clone(),
+        StaticRuntimes::File {
+            path, overrides, ..
+        } => crate::config::FileConfig::load(path)
+            .ok()
+            .and_then(|mut file| {
+                overrides.apply(&mut file.scheduler).ok()?;
+                Some(file.runtime_specs())
+            })
+            .unwrap_or_default(),
+        StaticRuntimes::None => Vec::new(),
+    };
+    kubernetes
+        .and_then(|k| k.addressing.tls.clone())
+        .into_iter()
+        .chain(specs.into_iter().filter_map(|spec| spec.tls))
+        .collect()
+}
+
 /// A running switchyard.
 pub struct App {
     pub registry: RuntimeRegistry,
@@ -331,6 +388,10 @@ impl App {
             runtimes,
             kubernetes,
         } = config;
+        crate::telemetry::certificates::watch_config(
+            &gateway_config,
+            &scheduler_tls(&runtimes, kubernetes.as_ref()),
+        );
         // Every task of the app; dropped (a start that fails half-way), it
         // stops them all.
         let tasks = TaskGroup::new("app");
@@ -376,6 +437,8 @@ impl App {
                 let admin = Admin {
                     metrics: handle,
                     ready: ready_rx,
+                    log_level: crate::telemetry::logs::installed(),
+                    runtimes: registry.clone(),
                 };
                 let (bound, serving) = admin::bind(addr, admin, cancel.clone())
                     .await
@@ -430,7 +493,12 @@ impl App {
         if let Some(ready_tx) = ready_tx {
             let _ = ready_tx.send(true);
         }
-        tracing::info!(gateway = %gateway_addr, metrics = ?metrics_addr, "switchyard running");
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            gateway = %gateway_addr,
+            metrics = ?metrics_addr,
+            "switchyard running"
+        );
         Ok(App {
             registry,
             pool,

@@ -5,6 +5,8 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::telemetry::logs::{self, LogFormat, LogSettings};
+
 #[cfg(feature = "demo")]
 pub mod demo;
 #[cfg(not(feature = "demo"))]
@@ -70,22 +72,29 @@ impl Cli {
 }
 
 impl Cli {
-    /// The log filter when `RUST_LOG` is unset: the demo shows its status
-    /// lines, so it logs only warnings; everything else logs `info`.
-    pub fn default_log_filter(&self) -> &'static str {
-        match self.command {
+    /// How to log before the subcommand reads its own options, and for
+    /// the subcommands that have none: `run`'s `--log-level` and
+    /// `--log-format` (flags or variables), else `RUST_LOG`, else `info`
+    /// (`warn` for the demo, which prints its own status lines).
+    pub fn early_log(&self) -> LogSettings {
+        let rust_log = std::env::var("RUST_LOG").ok();
+        let (configured, format) = match &self.command {
+            Command::Run(args) => args.early_log(),
+            _ => (None, LogFormat::Plain),
+        };
+        let default = match self.command {
             Command::Demo(_) => "warn",
-            _ => "info",
+            _ => logs::DEFAULT_LEVEL,
+        };
+        LogSettings {
+            filter: logs::choose_filter(configured.as_deref(), rust_log.as_deref(), default),
+            format,
         }
     }
-}
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `default_filter`).
-pub fn init_tracing(default_filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    /// Whether the subcommand starts logging itself, once its options are
+    /// merged (`run`: `[log]` of the config file).
+    pub fn logs_itself(&self) -> bool {
+        matches!(self.command, Command::Run(_))
+    }
 }

@@ -136,6 +136,18 @@ pub const OPTIONS: &[ConfigOption] = &[
         Some("0.0.0.0:9100"),
     ),
     option(
+        "log.level",
+        "--log-level",
+        "SWITCHYARD_LOG_LEVEL",
+        Some("$RUST_LOG"),
+    ),
+    option(
+        "log.format",
+        "--log-format",
+        "SWITCHYARD_LOG_FORMAT",
+        Some("plain"),
+    ),
+    option(
         "scheduler.address_template",
         "--scheduler-address-template",
         "SWITCHYARD_SCHEDULER_ADDRESS_TEMPLATE",

@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::FileConfig;
 use crate::static_runtimes::DEFAULT_POLL_INTERVAL;
+use crate::telemetry::logs::LogFormat;
 use switchyard_core::registry::spec;
 use switchyard_gateway::options::{
     DEFAULT_CALL_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
@@ -71,6 +72,8 @@ impl FileConfig {
             DEFAULT_REQUEST_READ_TIMEOUT.as_secs(),
         );
         fill(&mut self.metrics.listen, DEFAULT_METRICS_LISTEN);
+        // `log.level` is filled by `cli::run` (its default is `RUST_LOG`).
+        fill(&mut self.log.format, LogFormat::default());
         let tls = self.scheduler.tls.is_some();
         fill(
             &mut self.scheduler.address_template,

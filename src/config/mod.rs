@@ -34,6 +34,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub metrics: MetricsConfig,
     #[serde(default)]
+    pub log: LogConfig,
+    #[serde(default)]
     pub scheduler: SchedulerConfig,
     /// Static runtimes: the schedulers to serve without Kubernetes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -179,6 +181,20 @@ pub struct MetricsConfig {
     pub listen: Option<SocketAddr>,
 }
 
+/// The `[log]` section: what is logged, and how.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// A tracing `EnvFilter` directive (`info`, `switchyard=debug,kube=warn`);
+    /// unset: `RUST_LOG`, else `info`. Changeable while running on the
+    /// admin port's `/log-level`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// `plain` (text, colour on a terminal) or `json` (one object per line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<crate::telemetry::logs::LogFormat>,
+}
+
 /// How to reach schedulers.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -208,15 +224,17 @@ pub struct StaticRuntime {
 /// Errors reading the config file.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    // The cause is part of the message and not also a `source`, so a
+    // printed chain (`{:#}`) shows it once.
+    #[error("cannot read config file {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("config file {path} is not valid: {source}")]
+    #[error("config file {path} is not valid: {error}")]
     Parse {
         path: PathBuf,
-        source: Box<toml::de::Error>,
+        error: Box<toml::de::Error>,
     },
     #[error("config file {path}: runtime #{index} has an empty namespace")]
     EmptyNamespace { path: PathBuf, index: usize },
@@ -231,18 +249,18 @@ pub enum ConfigError {
 impl FileConfig {
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         Self::parse(path, &text)
     }
 
     /// Parses `text` (read from `path`, named in errors).
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
-        let config: FileConfig = toml::from_str(text).map_err(|source| ConfigError::Parse {
+        let config: FileConfig = toml::from_str(text).map_err(|error| ConfigError::Parse {
             path: path.to_owned(),
-            source: Box::new(source),
+            error: Box::new(error),
         })?;
         if let Some(index) = config
             .runtimes

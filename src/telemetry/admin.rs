@@ -1,14 +1,15 @@
 //! The admin endpoint: `/metrics` (Prometheus text), `/healthz` (the
-//! process is serving) and `/readyz` (the first sync is done), on their own
-//! port so scraping and probing never compete with gateway traffic.
-//! Connections are capped, closed when unused and given a header read
-//! timeout (`switchyard_net`, shared with the gateway's port).
+//! process is serving), `/readyz` (the first sync is done) and
+//! `/log-level` (GET the log filter, PUT a new one), on their own port so
+//! scraping and probing never compete with gateway traffic. Connections
+//! are capped, closed when unused and given a header read timeout
+//! (`switchyard_net`, shared with the gateway's port).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -19,6 +20,8 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use switchyard_net::{IdleBy, Listener, ListenerLimits};
+use super::logs::LogLevel;
+use switchyard_core::registry::RuntimeRegistry;
 
 /// What the admin endpoint serves.
 #[derive(Clone)]
@@ -26,24 +29,38 @@ pub struct Admin {
     pub metrics: PrometheusHandle,
     /// True once the process is ready to serve (e.g. first lists synced).
     pub ready: watch::Receiver<bool>,
+    /// The log filter `/log-level` reads and replaces; `None`: not served.
+    pub log_level: Option<LogLevel>,
+    /// The namespaces whose per-namespace series stay exported.
+    pub runtimes: RuntimeRegistry,
+}
+
+/// Longest `/log-level` body read.
+const MAX_FILTER_BYTES: usize = 4096;
+
+fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
 }
 
 impl Admin {
-    fn respond(&self, req: &Request<Incoming>) -> Response<Full<Bytes>> {
-        let text = |status: StatusCode, body: String| {
-            Response::builder()
-                .status(status)
-                .header("content-type", "text/plain; charset=utf-8")
-                .body(Full::new(Bytes::from(body)))
-                .unwrap_or_default()
-        };
+    async fn respond(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        if req.uri().path() == "/log-level" {
+            return self.log_level(req).await;
+        }
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return text(StatusCode::METHOD_NOT_ALLOWED, "use GET\n".into());
         }
         match req.uri().path() {
             "/metrics" => Response::builder()
                 .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-                .body(Full::new(Bytes::from(super::render(&self.metrics))))
+                .body(Full::new(Bytes::from(super::render(
+                    &self.metrics,
+                    &self.runtimes.snapshot(),
+                ))))
                 .unwrap_or_default(),
             "/healthz" => text(StatusCode::OK, "ok\n".into()),
             "/readyz" => {
@@ -55,7 +72,49 @@ impl Admin {
             }
             _ => text(
                 StatusCode::NOT_FOUND,
-                "try /metrics, /healthz or /readyz\n".into(),
+                "try /metrics, /healthz, /readyz or /log-level\n".into(),
+            ),
+        }
+    }
+
+    /// GET: the filter in force. PUT: a new filter (an `EnvFilter`
+    /// directive as the body), in force at once; 400 naming the problem
+    /// when it does not parse.
+    async fn log_level(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        let Some(level) = &self.log_level else {
+            return text(StatusCode::NOT_FOUND, "logging is not set up\n".into());
+        };
+        match *req.method() {
+            Method::GET | Method::HEAD => text(StatusCode::OK, format!("{}\n", level.current())),
+            Method::PUT => {
+                let body = match Limited::new(req.into_body(), MAX_FILTER_BYTES)
+                    .collect()
+                    .await
+                {
+                    Ok(body) => body.to_bytes(),
+                    Err(error) => {
+                        return text(
+                            StatusCode::BAD_REQUEST,
+                            format!(
+                                "cannot read the filter (at most {MAX_FILTER_BYTES} bytes): {error}\n"
+                            ),
+                        );
+                    }
+                };
+                let Ok(directive) = std::str::from_utf8(&body) else {
+                    return text(StatusCode::BAD_REQUEST, "the filter is not UTF-8\n".into());
+                };
+                match level.set(directive) {
+                    Ok(()) => {
+                        tracing::info!(filter = %level.current(), "log level changed");
+                        text(StatusCode::OK, format!("{}\n", level.current()))
+                    }
+                    Err(error) => text(StatusCode::BAD_REQUEST, format!("{error}\n")),
+                }
+            }
+            _ => text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "GET the log filter, or PUT a new one\n".into(),
             ),
         }
     }
@@ -116,8 +175,8 @@ async fn serve(mut listener: Listener, admin: Admin, cancel: CancellationToken) 
         let http = http.clone();
         connections.spawn(async move {
             let service = service_fn(move |req| {
-                let response = admin.respond(&req);
-                async move { Ok::<_, Infallible>(response) }
+                let admin = admin.clone();
+                async move { Ok::<_, Infallible>(admin.respond(req).await) }
             });
             let conn = http.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);

@@ -1,15 +1,24 @@
-//! Metrics: the Prometheus recorder, the process and runtime metrics
-//! sampled on scrape, and the admin HTTP endpoint that serves them with
-//! health probes. Every name comes from [`switchyard_core::metrics::CATALOGUE`].
+//! Logs and metrics: the log subscriber ([`logs`]), the Prometheus
+//! recorder (series of removed runtimes expire: [`series`]), the process
+//! and runtime metrics sampled on scrape, the Kubernetes API client's
+//! metrics ([`kube_client`]), certificate expiry ([`certificates`]) and the
+//! admin HTTP endpoint that serves them with health probes and the log
+//! level. Every metric name comes from [`switchyard_core::metrics::CATALOGUE`].
 
 pub mod admin;
+pub mod certificates;
+pub mod kube_client;
+pub mod logs;
 #[cfg(target_os = "linux")]
 mod process;
 mod runtime;
+pub mod series;
 
 use std::fmt::Write as _;
+use std::sync::{Arc, OnceLock};
 
-use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use switchyard_core::registry::Runtimes;
 
 /// Histogram buckets for gRPC handling and reconcile times, in seconds.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -19,20 +28,38 @@ const LATENCY_BUCKETS: &[f64] = &[
 /// One value sampled on scrape, by catalogue name.
 type Sample = (&'static str, f64);
 
-/// Installs the global Prometheus recorder and describes every metric.
-pub fn install_metrics() -> Result<PrometheusHandle, BuildError> {
-    let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)?
-        .install_recorder()?;
+/// The series the installed recorder has seen (to keep the live ones).
+static SERIES: OnceLock<Arc<series::Series>> = OnceLock::new();
+
+/// Installs the global Prometheus recorder, describes every metric and
+/// sets `switchyard_build_info`.
+pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
+    let builder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)?;
+    let (recorder, series) = series::Tracked::new(builder, series::IDLE_TIMEOUT);
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder)
+        .map_err(|_| anyhow::anyhow!("a metrics recorder is already installed"))?;
+    let _ = SERIES.set(series);
     switchyard_core::metrics::describe();
+    metrics::gauge!(
+        switchyard_core::metrics::BUILD_INFO,
+        "version" => env!("CARGO_PKG_VERSION")
+    )
+    .set(1.0);
     Ok(handle)
 }
 
-/// Everything `/metrics` serves: the recorder's metrics, then the process
-/// and tokio runtime metrics read now.
-pub fn render(handle: &PrometheusHandle) -> String {
+/// Everything `/metrics` serves: the recorder's metrics (series of
+/// namespaces not in `runtimes` left to expire), then the process, tokio
+/// runtime and certificate metrics read now.
+pub fn render(handle: &PrometheusHandle, runtimes: &Runtimes) -> String {
+    if let Some(series) = SERIES.get() {
+        series.keep_alive(|namespace| runtimes.contains_key(namespace));
+    }
     handle.run_upkeep();
     let mut text = handle.render();
+    certificates::render(&mut text);
     #[cfg(target_os = "linux")]
     render_samples(&mut text, &process::sample());
     render_samples(&mut text, &runtime::sample());

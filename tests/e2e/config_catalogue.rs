@@ -12,9 +12,10 @@ use clap::CommandFactory;
 use switchyard::cli::Cli;
 use switchyard::config::catalogue::{OPTIONS, find};
 use switchyard::config::{
-    FileConfig, GatewayConfig, KubernetesSection, MetricsConfig, SchedulerConfig, ServerTls,
-    StaticRuntime,
+    FileConfig, GatewayConfig, KubernetesSection, LogConfig, MetricsConfig, SchedulerConfig,
+    ServerTls, StaticRuntime,
 };
+use switchyard::telemetry::logs::LogFormat;
 use switchyard_core::registry::ClientTls;
 
 /// Flags of `switchyard run` that are not options, and why.
@@ -109,6 +110,10 @@ fn everything() -> FileConfig {
             }),
         },
         metrics: MetricsConfig { listen: Some(addr) },
+        log: LogConfig {
+            level: Some("info".into()),
+            format: Some(LogFormat::Json),
+        },
         scheduler: SchedulerConfig {
             address_template: Some("{namespace}:1".into()),
             tls: Some(client_tls.clone()),

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod adoption;
+mod alerts;
 mod architecture;
 mod citations;
 mod common;
@@ -19,6 +20,7 @@ mod gateway;
 mod helm;
 mod install_checks;
 mod kubectl;
+mod logs;
 mod manifests;
 mod metrics_exported;
 mod nginx_peer;

@@ -24,6 +24,9 @@ const EXPECTED: &[&str] = &[
     metrics::RESYNCS_TOTAL,
     metrics::PROCESS_CPU_SECONDS_TOTAL,
     metrics::TOKIO_ALIVE_TASKS,
+    metrics::BUILD_INFO,
+    metrics::REST_CLIENT_REQUESTS_TOTAL,
+    metrics::REST_CLIENT_REQUEST_DURATION_SECONDS,
 ];
 
 /// Per family in `text`: its `# TYPE` and the label names of its samples.
@@ -96,5 +99,71 @@ async fn every_exported_family_is_in_the_catalogue_with_its_type_and_labels() {
         problems.is_empty(),
         "/metrics disagrees with crates/core/src/metrics.rs:\n{}",
         problems.join("\n")
+    );
+}
+
+/// With TLS on, `switchyard run` exports when each certificate file
+/// expires: the gateway's own certificate and the schedulers' CA, read from
+/// the files it is configured with.
+#[tokio::test]
+async fn certificate_expiry_is_exported_for_the_configured_files() {
+    use crate::logs::{event, request, run_static};
+    let dir = std::env::temp_dir().join(format!("switchyard-expiry-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, year: i32| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
+        params.not_after = rcgen::date_time_ymd(year, 1, 1);
+        let cert = params.self_signed(&key).unwrap();
+        std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+        std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+        dir.join(format!("{name}.pem")).to_str().unwrap().to_owned()
+    };
+    let gateway = write("gateway", 2031);
+    let scheduler_ca = write("ca", 2032);
+    let gateway_key = gateway.replace(".pem", ".key");
+    let (_child, mut lines) = run_static(
+        &[
+            "--log-format",
+            "json",
+            "--gateway-tls-cert",
+            &gateway,
+            "--gateway-tls-key",
+            &gateway_key,
+            "--scheduler-tls-ca",
+            &scheduler_ca,
+        ],
+        "info",
+    );
+    let admin = loop {
+        let line = switchyard_testkit::within("a log line", lines.next_line())
+            .await
+            .unwrap()
+            .expect("switchyard is still running");
+        let event = event(&line);
+        if event["fields"]["message"] == "switchyard running" {
+            break event["fields"]["metrics"]
+                .as_str()
+                .and_then(|m| m.strip_prefix("Some(")?.strip_suffix(')')?.parse().ok())
+                .expect("metrics address");
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let (_, body) = request(admin, "GET", "/metrics", "").await;
+    std::fs::remove_dir_all(&dir).ok();
+    // 2031-01-01 and 2032-01-01, seconds since the epoch.
+    for line in [
+        "switchyard_tls_certificate_expiry_timestamp_seconds{certificate=\"gateway\"} 1924992000",
+        "switchyard_tls_certificate_expiry_timestamp_seconds{certificate=\"scheduler_ca\"} 1956528000",
+    ] {
+        assert!(body.contains(line), "{line} missing from\n{body}");
+    }
+    let def = metrics::find(metrics::TLS_CERTIFICATE_EXPIRY).unwrap();
+    assert_eq!(
+        families(&body)[def.name],
+        (
+            "gauge".to_owned(),
+            BTreeSet::from(["certificate".to_owned()])
+        )
     );
 }

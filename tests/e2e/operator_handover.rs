@@ -25,7 +25,7 @@ const LEASE_NAMESPACE: &str = "seldon-system";
 const NAMESPACE: &str = "team-a";
 
 /// A kubeconfig that points at `server`, with no credentials.
-fn kubeconfig(dir: &Path, server: &str) -> PathBuf {
+pub(crate) fn kubeconfig(dir: &Path, server: &str) -> PathBuf {
     let path = dir.join(format!("kubeconfig-{}", server.replace([':', '/'], "_")));
     std::fs::write(
         &path,

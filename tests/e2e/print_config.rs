@@ -12,7 +12,7 @@ fn switchyard(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     cmd.args(args);
     // Only the variables of the test: none from the environment running it.
     for (key, _) in std::env::vars() {
-        if key.starts_with("SWITCHYARD_") || key == "POD_NAMESPACE" {
+        if key.starts_with("SWITCHYARD_") || key == "POD_NAMESPACE" || key == "RUST_LOG" {
             cmd.env_remove(key);
         }
     }
@@ -143,9 +143,10 @@ fn printed_value(config: &toml::Table, key: &str) -> Option<String> {
 fn with_nothing_given_the_printed_config_is_the_documented_defaults() {
     // A default of `$VAR` is that variable's value (the pod's namespace).
     let pod_namespace = "from-the-pod";
+    let rust_log = "warn,switchyard=debug";
     let out = switchyard(
         &["run", "--print-config"],
-        &[("POD_NAMESPACE", pod_namespace)],
+        &[("POD_NAMESPACE", pod_namespace), ("RUST_LOG", rust_log)],
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -159,6 +160,7 @@ fn with_nothing_given_the_printed_config_is_the_documented_defaults() {
         let default = match option.default {
             None => continue,
             Some("$POD_NAMESPACE") => pod_namespace,
+            Some("$RUST_LOG") => rust_log,
             Some(default) => default,
         };
         assert_eq!(

@@ -111,6 +111,14 @@ pub const STATUS_QUEUE_DEPTH: &str = "switchyard_status_queue_depth";
 pub const RESYNCS_TOTAL: &str = "switchyard_resyncs_total";
 pub const RESYNC_OBJECTS_SENT_TOTAL: &str = "switchyard_resync_objects_sent_total";
 
+// ---- the build, the Kubernetes API client (client-go's names), TLS files
+pub const BUILD_INFO: &str = "switchyard_build_info";
+pub const REST_CLIENT_REQUESTS_TOTAL: &str = "rest_client_requests_total";
+/// Its buckets come from `telemetry` (every `_seconds` histogram).
+pub const REST_CLIENT_REQUEST_DURATION_SECONDS: &str = "rest_client_request_duration_seconds";
+/// Read from the PEM files on scrape by `telemetry`.
+pub const TLS_CERTIFICATE_EXPIRY: &str = "switchyard_tls_certificate_expiry_timestamp_seconds";
+
 // ---- the process and its tokio runtime (sampled on scrape by `telemetry`)
 pub const PROCESS_CPU_SECONDS_TOTAL: &str = "process_cpu_seconds_total";
 pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "process_resident_memory_bytes";
@@ -247,6 +255,14 @@ pub const CATALOGUE: &[MetricDef] = &[
         "Control-plane resync passes, by namespace, event and result."),
     def(RESYNC_OBJECTS_SENT_TOTAL, Counter, COUNT, &["namespace", "kind"],
         "Objects re-sent to a scheduler by resync, by namespace and kind."),
+    def(BUILD_INFO, Gauge, None, &["version"],
+        "Always 1; the labels name the running build."),
+    def(REST_CLIENT_REQUESTS_TOTAL, Counter, COUNT, &["code", "method", "host"],
+        "Requests to the Kubernetes API server, by HTTP status code (<error>: no response), method and host."),
+    def(REST_CLIENT_REQUEST_DURATION_SECONDS, Histogram, SECONDS, &["verb", "host"],
+        "Time from sending a request to the Kubernetes API server until its response headers, by verb (WATCH: until the watch opened) and host."),
+    def(TLS_CERTIFICATE_EXPIRY, Gauge, SECONDS, &["certificate"],
+        "When the earliest certificate of a configured PEM file expires (notAfter), in seconds since the epoch, by role (gateway, gateway_client_ca, scheduler_ca, scheduler_client)."),
     def(PROCESS_CPU_SECONDS_TOTAL, Counter, SECONDS, &[],
         "Total user and system CPU time spent in seconds."),
     def(PROCESS_RESIDENT_MEMORY_BYTES, Gauge, BYTES, &[],
@@ -310,6 +326,15 @@ mod tests {
         "name",
         "event",
         "reason",
+        // build_info: one value per binary.
+        "version",
+        // rest_client_*: HTTP codes and methods, the one API server.
+        "code",
+        "method",
+        "verb",
+        "host",
+        // a certificate file's role.
+        "certificate",
     ];
 
     #[test]

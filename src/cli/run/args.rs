@@ -12,6 +12,7 @@ use clap::Args;
 use crate::config::{
     ConfigError, FileConfig, SchedulerOverrides, ServerTls, StaticRuntime, catalogue,
 };
+use crate::telemetry::logs::LogFormat;
 
 /// Arguments of `switchyard run`. A flag wins over its variable, which wins
 /// over the config file, which wins over the built-in default.
@@ -104,6 +105,13 @@ pub struct RunArgs {
     /// Address of /metrics, /healthz and /readyz [default: 0.0.0.0:9100].
     #[arg(long, env = "SWITCHYARD_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Log filter, a tracing EnvFilter directive such as info or
+    /// switchyard=debug,kube=warn [default: $RUST_LOG, else info].
+    #[arg(long, env = "SWITCHYARD_LOG_LEVEL", value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Log line format: plain text, or one JSON object per line [default: plain].
+    #[arg(long, env = "SWITCHYARD_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
     /// Scheduler address of a namespace, {namespace} substituted
     /// [default: seldon-scheduler.{namespace}:9004, :9044 with TLS].
     #[arg(
@@ -270,6 +278,12 @@ pub struct Layered {
 }
 
 impl RunArgs {
+    /// The log settings of the flags and variables alone (the file not
+    /// read): how to report a config file that cannot be read.
+    pub fn early_log(&self) -> (Option<String>, LogFormat) {
+        (self.log_level.clone(), self.log_format.unwrap_or_default())
+    }
+
     /// Reads the config file and lays the flags over it.
     pub fn layer(self) -> Result<Layered, ConfigError> {
         let RunArgs {
@@ -292,6 +306,8 @@ impl RunArgs {
             gateway_tls_key,
             gateway_tls_client_ca,
             metrics_listen,
+            log_level,
+            log_format,
             scheduler_address_template,
             scheduler_tls_ca,
             scheduler_tls_cert,
@@ -381,6 +397,8 @@ impl RunArgs {
             });
         }
         over(&mut config.metrics.listen, metrics_listen);
+        over(&mut config.log.level, log_level);
+        over(&mut config.log.format, log_format);
 
         let scheduler = SchedulerOverrides {
             address_template: scheduler_address_template,

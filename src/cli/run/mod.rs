@@ -9,6 +9,7 @@
 use std::io::Write;
 
 use crate::app::{App, AppConfig};
+use crate::telemetry::logs::LogSettings;
 
 mod args;
 mod resolve;
@@ -33,20 +34,41 @@ fn app_config_in(
     pod_namespace: Option<String>,
     out: &mut dyn Write,
 ) -> anyhow::Result<Option<AppConfig>> {
+    Ok(configure(args, pod_namespace, None, out)?.map(|(config, _)| config))
+}
+
+/// The [`AppConfig`] and how to log (`rust_log`: the `RUST_LOG` variable);
+/// `None` when `--print-config` printed the options to `out` instead.
+fn configure(
+    args: RunArgs,
+    pod_namespace: Option<String>,
+    rust_log: Option<&str>,
+    out: &mut dyn Write,
+) -> anyhow::Result<Option<(AppConfig, LogSettings)>> {
     let layered = args.layer()?;
-    let merged = resolve::merged(&layered, pod_namespace)?;
+    let merged = resolve::merged(&layered, pod_namespace, rust_log)?;
     if layered.print_config {
         out.write_all(toml::to_string(&merged)?.as_bytes())?;
         return Ok(None);
     }
-    Ok(Some(resolve::app_config(layered, merged)?))
+    let log = resolve::log_settings(&merged);
+    Ok(Some((resolve::app_config(layered, merged)?, log)))
 }
 
 /// Runs until Ctrl-C / SIGTERM (or prints the configuration and returns).
+/// Logging starts here, once the options are merged.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
-    let Some(config) = app_config_or_print(args, &mut std::io::stdout().lock())? else {
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let Some((config, log)) = configure(
+        args,
+        std::env::var("POD_NAMESPACE").ok(),
+        rust_log.as_deref(),
+        &mut std::io::stdout().lock(),
+    )?
+    else {
         return Ok(());
     };
+    crate::telemetry::logs::init(&log.filter, log.format)?;
     let metrics = crate::telemetry::install_metrics()?;
     let app = App::start(config, Some(metrics)).await?;
     app.run_until(shutdown_signal()).await

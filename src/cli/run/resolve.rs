@@ -11,6 +11,7 @@ use crate::config::{
     ConfigError, DEFAULT_GATEWAY_LISTEN, FileConfig, KubernetesSection, catalogue,
 };
 use crate::static_runtimes::DEFAULT_POLL_INTERVAL;
+use crate::telemetry::logs::{self, LogSettings};
 use switchyard_core::registry::spec;
 use switchyard_operator::leader::{LeaderElectionConfig, LeaderElectionError};
 use switchyard_operator::runtimes::DEFAULT_FINALIZER_RECHECK;
@@ -37,8 +38,12 @@ fn positive<T: Copy + Into<u64>>(key: &str, value: Option<T>) -> Result<T, Confi
 pub(super) fn merged(
     layered: &Layered,
     pod_namespace: Option<String>,
+    rust_log: Option<&str>,
 ) -> Result<FileConfig, ConfigError> {
-    let config = layered.config.clone().with_defaults(pod_namespace);
+    let mut config = layered.config.clone().with_defaults(pod_namespace);
+    // `log.level` defaults to `RUST_LOG`, else `info`.
+    let level = logs::choose_filter(config.log.level.as_deref(), rust_log, logs::DEFAULT_LEVEL);
+    config.log.level = Some(level);
     positive("runtimes_poll_seconds", config.runtimes_poll_seconds)?;
     positive(
         "gateway.call_timeout_seconds",
@@ -71,6 +76,9 @@ pub(super) fn merged(
         "gateway.request_read_timeout_seconds",
         g.request_read_timeout_seconds,
     )?;
+    if let Some(level) = &config.log.level {
+        logs::parse_filter(level).map_err(|e| invalid("log.level", e.to_string()))?;
+    }
     let k = &config.kubernetes;
     positive("kubernetes.reconcile_concurrency", k.reconcile_concurrency)?;
     positive("kubernetes.status_workers", k.status_workers)?;
@@ -142,6 +150,8 @@ pub(super) fn app_config(layered: Layered, config: FileConfig) -> Result<AppConf
         runtimes_poll_seconds,
         gateway,
         metrics,
+        // Read by `log_settings`: logging starts before the app.
+        log: _,
         scheduler,
         // Read through `runtime_specs`, or by the file's poller.
         runtimes: _,
@@ -165,6 +175,18 @@ pub(super) fn app_config(layered: Layered, config: FileConfig) -> Result<AppConf
         runtimes,
         kubernetes: kubernetes_config(kubernetes, &scheduler)?,
     })
+}
+
+/// How to log: `[log]` of the [`merged`] options.
+pub(super) fn log_settings(config: &FileConfig) -> LogSettings {
+    LogSettings {
+        filter: config
+            .log
+            .level
+            .clone()
+            .unwrap_or_else(|| logs::DEFAULT_LEVEL.to_owned()),
+        format: config.log.format.unwrap_or_default(),
+    }
 }
 
 /// The operator side, `None` unless enabled.

@@ -286,3 +286,56 @@ fn print_config_prints_the_merged_options_and_starts_nothing() {
     // Printed, the defaults are a fixed point.
     assert_eq!(reread.clone().with_defaults(None), reread);
 }
+
+#[test]
+fn log_settings_come_from_flags_then_the_file_then_rust_log() {
+    use crate::telemetry::logs::{LogFormat, LogSettings};
+    let log = |list: &[&str], rust_log: Option<&str>| {
+        configure(args(list), None, rust_log, &mut Vec::new())
+            .unwrap()
+            .expect("not printing")
+            .1
+    };
+    assert_eq!(
+        log(&[], None),
+        LogSettings {
+            filter: "info".into(),
+            format: LogFormat::Plain
+        }
+    );
+    assert_eq!(log(&[], Some("warn")).filter, "warn");
+    let file = TempFile::new("log", "[log]\nlevel = \"debug\"\nformat = \"json\"\n");
+    let from_file = log(&["--config", file.arg()], Some("warn"));
+    assert_eq!(
+        from_file,
+        LogSettings {
+            filter: "debug".into(),
+            format: LogFormat::Json
+        }
+    );
+    let flags = log(
+        &[
+            "--config",
+            file.arg(),
+            "--log-level",
+            "switchyard=trace",
+            "--log-format",
+            "plain",
+        ],
+        Some("warn"),
+    );
+    assert_eq!(
+        flags,
+        LogSettings {
+            filter: "switchyard=trace".into(),
+            format: LogFormat::Plain
+        }
+    );
+    let err = try_parse(&["--log-level", "switchyard=loud"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("log.level (--log-level, SWITCHYARD_LOG_LEVEL)") && err.contains("loud"),
+        "{err}"
+    );
+}

@@ -158,7 +158,12 @@ async fn the_admin_port_closes_unused_connections_and_keeps_answering_probes() {
     };
     let (addr, serving) = admin::bind_with(
         "127.0.0.1:0".parse().unwrap(),
-        Admin { metrics, ready },
+        Admin {
+            metrics,
+            ready,
+            log_level: None,
+            runtimes: switchyard_core::registry::RuntimeRegistry::new(),
+        },
         limits,
         cancel.clone(),
     )
