@@ -90,10 +90,9 @@ impl SchedulerPool {
     /// A scheduler client for `namespace`, sharing its connection.
     pub fn client(&self, namespace: &str) -> Result<SchedulerClient<Channel>, UnknownNamespace> {
         let entry = self.get(namespace)?;
-        Ok(
-            SchedulerClient::new(entry.channel.clone())
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
-        )
+        Ok(SchedulerClient::new(entry.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES))
     }
 
     /// Namespaces currently served, sorted.

@@ -13,13 +13,13 @@ use switchyard_simulator::{Simulator, SimulatorConfig, SimulatorHandle};
 use switchyard_testkit::{DEADLINE, eventually, load_model_request as load_model};
 use tokio_util::sync::CancellationToken;
 
-async fn simulator(ns: &str) -> SimulatorHandle {
+pub(super) async fn simulator(ns: &str) -> SimulatorHandle {
     Simulator::start(SimulatorConfig::new(ns, "127.0.0.1:0".parse().unwrap()))
         .await
         .expect("simulator starts")
 }
 
-fn runtime(ns: &str, addr: std::net::SocketAddr) -> RuntimeSpec {
+pub(super) fn runtime(ns: &str, addr: std::net::SocketAddr) -> RuntimeSpec {
     RuntimeSpec {
         namespace: ns.into(),
         address: addr.to_string(),
@@ -27,21 +27,21 @@ fn runtime(ns: &str, addr: std::net::SocketAddr) -> RuntimeSpec {
     }
 }
 
-fn ready(pool: &SchedulerPool, ns: &str) -> bool {
+pub(super) fn ready(pool: &SchedulerPool, ns: &str) -> bool {
     pool.get(ns)
         .is_ok_and(|e| e.info().state == ConnectionState::Ready)
 }
 
-struct Fixture {
-    registry: RuntimeRegistry,
-    pool: SchedulerPool,
-    bus: StatusBus,
+pub(super) struct Fixture {
+    pub(super) registry: RuntimeRegistry,
+    pub(super) pool: SchedulerPool,
+    pub(super) bus: StatusBus,
     cancel: CancellationToken,
     follower: tokio::task::JoinHandle<()>,
 }
 
 impl Fixture {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let registry = RuntimeRegistry::new();
         let bus = StatusBus::default();
         let pool = SchedulerPool::new(bus.clone(), None);
@@ -61,7 +61,7 @@ impl Fixture {
         }
     }
 
-    async fn stop(self) {
+    pub(super) async fn stop(self) {
         self.cancel.cancel();
         self.follower.await.expect("pool follower ends cleanly");
         for upstream in Upstream::ALL {
