@@ -24,6 +24,7 @@ mod lifecycle;
 mod load;
 mod models;
 mod pipelines;
+pub mod rules;
 mod server;
 mod servers;
 mod service;
