@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
 use switchyard_tasks::{TaskGroup, TaskName};
@@ -64,6 +64,8 @@ pub struct NamespaceEntry {
     pub cancel: CancellationToken,
     info: watch::Sender<RuntimeInfo>,
     open_streams: Mutex<usize>,
+    /// When a failing stream of this namespace last logged a warning.
+    last_warning: Mutex<Option<Instant>>,
     tasks: TaskGroup,
 }
 
@@ -84,6 +86,7 @@ impl NamespaceEntry {
             cancel: tasks.token(),
             info: watch::channel(info).0,
             open_streams: Mutex::new(0),
+            last_warning: Mutex::new(None),
             tasks,
         }
     }
@@ -135,6 +138,21 @@ impl NamespaceEntry {
                 false
             }
         });
+    }
+
+    /// Whether a stream failing now, retrying after `delay`, is the one
+    /// to log the namespace's warning for this backoff step (no other
+    /// stream of the namespace warned within half that delay).
+    pub(crate) fn warning_due(&self, delay: Duration) -> bool {
+        let now = Instant::now();
+        let mut last = self.last_warning.lock();
+        match *last {
+            Some(at) if now.duration_since(at) < delay / 2 => false,
+            _ => {
+                *last = Some(now);
+                true
+            }
+        }
     }
 
     /// An upstream message arrived. Recorded without waking watchers: the

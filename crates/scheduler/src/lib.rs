@@ -11,6 +11,7 @@
 pub mod backoff;
 pub mod channel;
 pub mod entry;
+mod listing;
 mod schedulers;
 pub mod stream_client;
 pub mod subscriptions;

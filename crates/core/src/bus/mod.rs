@@ -244,6 +244,11 @@ impl StatusBus {
         metrics::gauge!(m::BUS_OBJECTS).set(state.objects.len() as f64);
     }
 
+    /// Whether any object matches `filter`.
+    pub fn holds(&self, filter: &Filter) -> bool {
+        self.state().objects.keys().any(|k| filter.matches(k))
+    }
+
     /// The current state of every object matching `filter`, in key order.
     pub fn snapshot(&self, filter: &Filter) -> Vec<StatusEvent> {
         let state = self.state();

@@ -3,3 +3,4 @@
 mod isolation;
 mod pool;
 mod stream_client;
+mod truth;
