@@ -18,6 +18,7 @@ mod experiments;
 mod fanout;
 pub mod faults;
 mod frames;
+mod freeze;
 mod health;
 pub mod keepalive;
 mod lifecycle;
