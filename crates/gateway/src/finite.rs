@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use futures_util::stream::SelectAll;
 use futures_util::{Stream, StreamExt};
-use tonic::transport::Channel;
+use switchyard_scheduler::UpstreamChannel as Channel;
 use tonic::{Code, Request, Response, Status, Streaming};
 
 use super::route::Target;

@@ -11,6 +11,9 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
+use crate::liveness::Liveness;
+use crate::upstream::UpstreamChannel;
+
 use switchyard_core::registry::RuntimeSpec;
 
 /// Connection state of one namespace, as ListRuntimes reports it.
@@ -59,11 +62,16 @@ pub const STOP_GRACE: Duration = Duration::from_secs(5);
 /// removal).
 pub struct NamespaceEntry {
     pub spec: Arc<RuntimeSpec>,
-    pub channel: Channel,
+    /// Every call to the scheduler goes through it (metrics, fast failure).
+    pub channel: UpstreamChannel,
+    /// Whether the scheduler answers (`liveness`).
+    pub(crate) liveness: Arc<Liveness>,
     /// Fires when the namespace's tasks are to stop.
     pub cancel: CancellationToken,
     info: watch::Sender<RuntimeInfo>,
     open_streams: Mutex<usize>,
+    /// The scheduler stopped answering (`liveness`): not Ready meanwhile.
+    silent: Mutex<bool>,
     /// When a failing stream of this namespace last logged a warning.
     last_warning: Mutex<Option<Instant>>,
     tasks: TaskGroup,
@@ -80,9 +88,17 @@ impl NamespaceEntry {
             last_event: None,
             reconnects: 0,
         };
+        let liveness = Arc::new(Liveness::default());
+        let channel = UpstreamChannel::new(
+            channel,
+            Arc::from(spec.namespace.as_str()),
+            liveness.clone(),
+        );
         NamespaceEntry {
             spec,
             channel,
+            liveness,
+            silent: Mutex::new(false),
             cancel: tasks.token(),
             info: watch::channel(info).0,
             open_streams: Mutex::new(0),
@@ -111,11 +127,28 @@ impl NamespaceEntry {
         self.tasks.spawn(name, task);
     }
 
-    /// A stream opened; the namespace is ready when all are open.
+    /// A stream opened; the namespace is ready when all are open (and its
+    /// scheduler answers).
     pub(crate) fn stream_opened(&self) {
         let mut open = self.open_streams.lock();
         *open += 1;
-        if *open == STREAMS {
+        self.update_ready(*open);
+    }
+
+    /// The scheduler stopped (`true`) or resumed answering.
+    pub(crate) fn set_silent(&self, silent: bool) {
+        let open = self.open_streams.lock();
+        *self.silent.lock() = silent;
+        if silent {
+            self.left_ready();
+        } else {
+            self.update_ready(*open);
+        }
+    }
+
+    /// Ready once `open` streams are all of them and the scheduler answers.
+    fn update_ready(&self, open: usize) {
+        if open == STREAMS && !*self.silent.lock() {
             self.info.send_if_modified(|i| {
                 let changed = i.state != ConnectionState::Ready;
                 i.state = ConnectionState::Ready;
@@ -128,6 +161,11 @@ impl NamespaceEntry {
     pub(crate) fn stream_closed(&self) {
         let mut open = self.open_streams.lock();
         *open = open.saturating_sub(1);
+        self.left_ready();
+    }
+
+    /// From Ready to Reconnecting (a reconnect counted), if Ready.
+    fn left_ready(&self) {
         self.info.send_if_modified(|i| {
             if i.state == ConnectionState::Ready {
                 i.state = ConnectionState::Reconnecting;
@@ -158,6 +196,7 @@ impl NamespaceEntry {
     /// An upstream message arrived. Recorded without waking watchers: the
     /// time shows on the next state change or list.
     pub(crate) fn event_seen(&self) {
+        self.liveness.heard();
         self.info.send_if_modified(|i| {
             i.last_event = Some(SystemTime::now());
             false

@@ -25,9 +25,9 @@ use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 use switchyard_proto::scheduler::{
     ExperimentStatusRequest, ModelStatusRequest, PipelineStatusRequest, ServerStatusRequest,
 };
-use tonic::transport::Channel;
 use tonic::{Response, Status, Streaming};
 
+use crate::UpstreamChannel;
 use crate::subscriptions::SUBSCRIBER_NAME;
 
 /// Longest wait for a listing (it is one finite stream of every object).
@@ -36,7 +36,7 @@ pub(crate) const LISTING_TIMEOUT: Duration = Duration::from_secs(30);
 /// Forgets what the scheduler of `namespace` (behind `channel`) no longer
 /// lists of `kind`; returns how many objects were forgotten.
 pub(crate) async fn follow_listing(
-    channel: &Channel,
+    channel: &UpstreamChannel,
     bus: &StatusBus,
     namespace: &str,
     kind: StatusKind,
@@ -68,7 +68,7 @@ pub(crate) async fn follow_listing(
 }
 
 /// The names of every object of `kind` the scheduler holds.
-async fn list(channel: &Channel, kind: StatusKind) -> Result<HashSet<String>, Status> {
+async fn list(channel: &UpstreamChannel, kind: StatusKind) -> Result<HashSet<String>, Status> {
     let mut client =
         SchedulerClient::new(channel.clone()).max_decoding_message_size(crate::MAX_MESSAGE_BYTES);
     let subscriber_name = SUBSCRIBER_NAME.to_owned();

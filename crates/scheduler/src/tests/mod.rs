@@ -2,5 +2,6 @@
 
 mod isolation;
 mod pool;
+mod silent;
 mod stream_client;
 mod truth;
