@@ -53,6 +53,9 @@ pub struct RuntimeInfo {
 /// The five upstream streams followed per namespace.
 pub const STREAMS: usize = 5;
 
+/// Shortest time between two warnings of one namespace's failing streams.
+pub const WARNING_GAP: Duration = Duration::from_millis(250);
+
 /// How long a removed namespace's tasks get to stop before they are
 /// aborted (they only have to notice their token).
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -178,14 +181,16 @@ impl NamespaceEntry {
         });
     }
 
-    /// Whether a stream failing now, retrying after `delay`, is the one
-    /// to log the namespace's warning for this backoff step (no other
-    /// stream of the namespace warned within half that delay).
-    pub(crate) fn warning_due(&self, delay: Duration) -> bool {
+    /// Whether a stream failing now, after waiting `waited` since its last
+    /// attempt, is the one to log the namespace's warning for this backoff
+    /// step: no other stream of the namespace warned within half that wait
+    /// (and [`WARNING_GAP`] at least; the streams fail together, their
+    /// steps apart by the jitter only).
+    pub(crate) fn warning_due(&self, waited: Duration) -> bool {
         let now = Instant::now();
         let mut last = self.last_warning.lock();
         match *last {
-            Some(at) if now.duration_since(at) < delay / 2 => false,
+            Some(at) if now.duration_since(at) < (waited / 2).max(WARNING_GAP) => false,
             _ => {
                 *last = Some(now);
                 true

@@ -89,7 +89,7 @@ impl Liveness {
         metrics::counter!(m::UPSTREAM_FAST_FAILURES_TOTAL, "namespace" => namespace.to_owned())
             .increment(1);
         Status::unavailable(format!(
-            "namespace {namespace}: its scheduler is not answering (a probe got no answer within {PROBE_TIMEOUT:?}); failing at once instead of waiting for the deadline"
+            "namespace {namespace:?}: its scheduler is not answering (a probe got no answer within {PROBE_TIMEOUT:?}); failing at once instead of waiting for the deadline"
         ))
     }
 

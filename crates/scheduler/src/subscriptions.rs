@@ -102,6 +102,8 @@ pub(crate) async fn follow(entry: Arc<NamespaceEntry>, upstream: Upstream, sinks
     let namespace: Arc<str> = Arc::from(entry.namespace());
     let cancel = entry.cancel.clone();
     let mut backoff = Backoff::default();
+    // The delay slept before this attempt.
+    let mut slept = std::time::Duration::ZERO;
     loop {
         let ended = tokio::select! {
             _ = cancel.cancelled() => Ended::Cancelled,
@@ -119,13 +121,20 @@ pub(crate) async fn follow(entry: Arc<NamespaceEntry>, upstream: Upstream, sinks
                 // The five streams of a namespace fail together: one
                 // warning per backoff step for the namespace, the rest at
                 // debug level.
-                if entry.warning_due(delay) {
+                // A first failure (after a stream worked) starts a step.
+                let waited = if attempt == 1 {
+                    std::time::Duration::ZERO
+                } else {
+                    slept
+                };
+                if entry.warning_due(waited) {
                     tracing::warn!(namespace = %namespace, stream = upstream.as_str(), attempt, next_delay = ?delay, code = ?status.code(), %cause, "upstream scheduler unreachable; retrying")
                 } else {
                     tracing::debug!(namespace = %namespace, stream = upstream.as_str(), attempt, next_delay = ?delay, code = ?status.code(), %cause, "stream failed; retrying")
                 }
             }
         }
+        slept = delay;
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(delay) => {}

@@ -81,3 +81,54 @@ async fn a_wiped_scheduler_shows_up_wiped_to_existing_and_new_subscribers() {
     fx.stop().await;
     sim.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_reconnect_to_a_scheduler_that_kept_its_state_forgets_nothing() {
+    let sim = simulator("team-a").await;
+    let fx = Fixture::new();
+    fx.registry.apply(runtime("team-a", sim.local_addr()));
+    eventually("ready", || async { ready(&fx.pool, "team-a") }).await;
+    let models = Filter {
+        kind: StatusKind::Model,
+        namespace: Some(Arc::from("team-a")),
+    };
+    for name in ["m1", "m2"] {
+        fx.pool
+            .client("team-a")
+            .unwrap()
+            .load_model(load_model("team-a", name))
+            .await
+            .unwrap();
+    }
+    eventually("both available", || async {
+        fx.bus
+            .snapshot(&models)
+            .iter()
+            .filter(|e| state(&e.payload) == Some(ModelState::ModelAvailable))
+            .count()
+            == 2
+    })
+    .await;
+    let mut existing = fx.bus.subscribe(models.clone());
+    for _ in 0..2 {
+        within("the snapshot", existing.recv()).await.unwrap();
+    }
+
+    assert!(sim.drop_streams() >= 5, "every stream of the pool dropped");
+    eventually("resubscribed", || async {
+        let info = fx.pool.get("team-a").unwrap().info();
+        info.reconnects >= 1 && info.state == ConnectionState::Ready
+    })
+    .await;
+    // The fresh subscription's snapshot restates both models; nothing is
+    // reported gone.
+    let mut restated = BTreeSet::new();
+    while restated.len() < 2 {
+        let event = within("the new snapshot", existing.recv()).await.unwrap();
+        assert!(!event.payload.is_final(), "reported gone: {event:?}");
+        restated.insert(event.payload.name().to_owned());
+    }
+    assert_eq!(fx.bus.snapshot(&models).len(), 2);
+    fx.stop().await;
+    sim.shutdown().await.unwrap();
+}
