@@ -13,7 +13,8 @@
 //! - when nothing was heard from the scheduler (no stream message, no
 //!   response) for [`IDLE_PROBE_AFTER`].
 //!
-//! Any answer, even an error status, means alive. No answer in time
+//! Any answer, even an error status, or any stream message meanwhile,
+//! means alive. No answer in time
 //! means silent: calls waiting fail with UNAVAILABLE, new calls fail at
 //! once (`UpstreamChannel`), the namespace leaves Ready, and the probe is
 //! repeated every [`PROBE_TIMEOUT`] until it is answered. A refused
@@ -154,6 +155,12 @@ pub(crate) async fn watch_over(entry: Arc<NamespaceEntry>, liveness: Arc<Livenes
             let answer = tokio::select! {
                 () = cancel.cancelled() => return,
                 answer = probe(entry.channel.raw()) => answer,
+            };
+            // A stream message or a response meanwhile is an answer too (a
+            // busy scheduler may answer the probe late, not its streams).
+            let answer = match answer {
+                Probe::Silent if liveness.last_heard() >= last_probe => Probe::Answered,
+                answer => answer,
             };
             match answer {
                 Probe::Answered => {
