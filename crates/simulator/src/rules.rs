@@ -83,6 +83,17 @@ pub(crate) fn meta(field: &str, rpc: &str, meta: Option<&KubernetesMeta>) -> Res
     }
 }
 
+/// `{prefix}.name` and `{prefix}.kubernetesMeta` of one object.
+fn identity(
+    prefix: &str,
+    rpc: &str,
+    value: &str,
+    kubernetes_meta: Option<&KubernetesMeta>,
+) -> Result<(), Status> {
+    name(&format!("{prefix}.name"), rpc, value)?;
+    meta(&format!("{prefix}.kubernetesMeta"), rpc, kubernetes_meta)
+}
+
 /// A replica count: within the CRDs' bound, and within what is simulated.
 fn replicas(field: &str, rpc: &str, what: &str, value: u32) -> Result<(), Status> {
     if value > MAX_REPLICAS {
@@ -103,10 +114,10 @@ pub(crate) fn model(model: &Model) -> Result<(), Status> {
     let rpc = "LoadModel";
     let meta_data = model.meta.as_ref();
     let model_name = meta_data.map_or("", |m| m.name.as_str());
-    name("model.meta.name", rpc, model_name)?;
-    meta(
-        "model.meta.kubernetesMeta",
+    identity(
+        "model.meta",
         rpc,
+        model_name,
         meta_data.and_then(|m| m.kubernetes_meta.as_ref()),
     )?;
     if let Some(spec) = &model.deployment_spec {
@@ -128,10 +139,10 @@ pub(crate) fn model(model: &Model) -> Result<(), Status> {
 pub(crate) fn servers(servers: &[ServerNotify]) -> Result<(), Status> {
     let rpc = "ServerNotify";
     for (idx, server) in servers.iter().enumerate() {
-        name(&format!("servers[{idx}].name"), rpc, &server.name)?;
-        meta(
-            &format!("servers[{idx}].kubernetesMeta"),
+        identity(
+            &format!("servers[{idx}]"),
             rpc,
+            &server.name,
             server.kubernetes_meta.as_ref(),
         )?;
         let what = format!("server {}", server.name);
@@ -154,10 +165,10 @@ pub(crate) fn servers(servers: &[ServerNotify]) -> Result<(), Status> {
 /// An experiment's name, namespace and the names it routes to.
 pub(crate) fn experiment(experiment: &Experiment) -> Result<(), Status> {
     let rpc = "StartExperiment";
-    name("experiment.name", rpc, &experiment.name)?;
-    meta(
-        "experiment.kubernetesMeta",
+    identity(
+        "experiment",
         rpc,
+        &experiment.name,
         experiment.kubernetes_meta.as_ref(),
     )?;
     for (idx, candidate) in experiment.candidates.iter().enumerate() {
@@ -184,10 +195,10 @@ fn step_of(reference: &str) -> &str {
 /// the pipeline itself: its request).
 pub(crate) fn pipeline(pipeline: &Pipeline) -> Result<(), Status> {
     let rpc = "LoadPipeline";
-    name("pipeline.name", rpc, &pipeline.name)?;
-    meta(
-        "pipeline.kubernetesMeta",
+    identity(
+        "pipeline",
         rpc,
+        &pipeline.name,
         pipeline.kubernetes_meta.as_ref(),
     )?;
     let pipeline_name = quote(&pipeline.name);

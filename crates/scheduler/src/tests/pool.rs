@@ -32,6 +32,16 @@ pub(super) fn ready(pool: &SchedulerPool, ns: &str) -> bool {
         .is_ok_and(|e| e.info().state == ConnectionState::Ready)
 }
 
+/// Waits until `ns` has lost its connection at least once and is Ready
+/// again.
+pub(super) async fn reconnected(pool: &SchedulerPool, ns: &str) {
+    eventually("reconnected and ready", || async {
+        let info = pool.get(ns).unwrap().info();
+        info.reconnects >= 1 && info.state == ConnectionState::Ready
+    })
+    .await;
+}
+
 pub(super) struct Fixture {
     pub(super) registry: RuntimeRegistry,
     pub(super) pool: SchedulerPool,
@@ -129,11 +139,7 @@ async fn a_restarted_scheduler_is_resubscribed() {
     eventually("ready", || async { ready(&fx.pool, "team-a") }).await;
 
     a.restart();
-    eventually("reconnected after the restart", || async {
-        let info = fx.pool.get("team-a").unwrap().info();
-        info.reconnects >= 1 && info.state == ConnectionState::Ready
-    })
-    .await;
+    reconnected(&fx.pool, "team-a").await;
     // The fresh streams work: a model loaded now shows up on the bus.
     let mut sub = fx.bus.subscribe(Filter {
         kind: StatusKind::Model,
