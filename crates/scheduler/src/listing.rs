@@ -19,7 +19,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use switchyard_core::bus::{Filter, StatusBus, StatusKind};
+use switchyard_core::bus::{StatusBus, StatusKind};
 use switchyard_core::metrics as m;
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 use switchyard_proto::scheduler::{
@@ -41,11 +41,7 @@ pub(crate) async fn follow_listing(
     namespace: &str,
     kind: StatusKind,
 ) -> Result<usize, Status> {
-    let filter = Filter {
-        kind,
-        namespace: Some(namespace.into()),
-    };
-    if !bus.holds(&filter) {
+    if !bus.holds(namespace, kind) {
         return Ok(0);
     }
     let listed = tokio::time::timeout(LISTING_TIMEOUT, list(channel, kind))

@@ -38,8 +38,8 @@ use crate::metrics as m;
 /// Default bound on dirty keys per subscriber.
 pub const DEFAULT_SUBSCRIBER_CAPACITY: usize = 16_384;
 /// Default bound on a subscriber's pending state, in bytes (see
-/// [`entry_bytes`]): 16,384 keys of about 1 KiB, a busy namespace's model
-/// statuses, fit; a few objects with megabyte names do not.
+/// [`entry_bytes`]): its 16,384 keys fit with names up to Kubernetes' 253
+/// bytes (about 11 MiB); a few objects with megabyte names do not.
 pub const DEFAULT_SUBSCRIBER_BYTES: usize = 16 * 1024 * 1024;
 
 /// Which events a subscriber wants.
@@ -112,6 +112,24 @@ fn slot(kind: StatusKind) -> usize {
 }
 
 impl BusState {
+    /// The keys of `kind` in `namespace`: one range of the ordered map
+    /// (keys sort by namespace, then kind, then name).
+    fn keys_of<'a>(
+        &'a self,
+        namespace: &'a str,
+        kind: StatusKind,
+    ) -> impl Iterator<Item = &'a StatusKey> + 'a {
+        let first = StatusKey {
+            namespace: Arc::from(namespace),
+            kind,
+            name: String::new(),
+        };
+        self.objects
+            .range(first..)
+            .map(|(k, _)| k)
+            .take_while(move |k| k.kind == kind && &*k.namespace == namespace)
+    }
+
     /// Marks `event` (of object `key`) dirty for every matching subscriber
     /// and wakes them; returns the change in queued keys.
     fn deliver(&mut self, key: &StatusKey, event: &StatusEvent) -> i64 {
@@ -219,9 +237,8 @@ impl StatusBus {
     ) -> usize {
         let mut state = self.state();
         let stale: Vec<StatusKey> = state
-            .objects
-            .keys()
-            .filter(|k| k.kind == kind && &*k.namespace == namespace && !listed.contains(&k.name))
+            .keys_of(namespace, kind)
+            .filter(|k| !listed.contains(&k.name))
             .cloned()
             .collect();
         let mut pending_delta = 0i64;
@@ -244,9 +261,9 @@ impl StatusBus {
         metrics::gauge!(m::BUS_OBJECTS).set(state.objects.len() as f64);
     }
 
-    /// Whether any object matches `filter`.
-    pub fn holds(&self, filter: &Filter) -> bool {
-        self.state().objects.keys().any(|k| filter.matches(k))
+    /// Whether the bus holds any object of `kind` in `namespace`.
+    pub fn holds(&self, namespace: &str, kind: StatusKind) -> bool {
+        self.state().keys_of(namespace, kind).next().is_some()
     }
 
     /// The current state of every object matching `filter`, in key order.
