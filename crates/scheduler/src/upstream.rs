@@ -25,6 +25,8 @@ use tonic::Status;
 use tonic::body::Body;
 use tonic::transport::Channel;
 
+use metrics::SharedString;
+
 use crate::liveness::Liveness;
 use switchyard_core::metrics as m;
 
@@ -55,29 +57,61 @@ impl UpstreamChannel {
     }
 }
 
+/// The Scheduler service and its methods, so that the labels of every call
+/// the pool makes are static strings, not an allocation per call.
+const SCHEDULER_SERVICE: &str = "seldon.mlops.scheduler.Scheduler";
+const SCHEDULER_METHODS: [&str; 19] = [
+    "ServerNotify",
+    "LoadModel",
+    "UnloadModel",
+    "LoadPipeline",
+    "UnloadPipeline",
+    "StartExperiment",
+    "StopExperiment",
+    "ServerStatus",
+    "ModelStatus",
+    "PipelineStatus",
+    "ExperimentStatus",
+    "SchedulerStatus",
+    "SubscribeServerStatus",
+    "SubscribeModelStatus",
+    "SubscribeExperimentStatus",
+    "SubscribePipelineStatus",
+    "PipelineStatusEvent",
+    "ModelStatusEvent",
+    "SubscribeControlPlane",
+];
+
+/// A label value: static when known, else owned.
+fn label(value: &str, known: &[&'static str]) -> SharedString {
+    match known.iter().find(|k| **k == value) {
+        Some(k) => SharedString::const_str(k),
+        None => SharedString::from(value.to_owned()),
+    }
+}
+
 /// Labels of one call: service, method, namespace.
-#[derive(Clone)]
 struct CallLabels {
-    service: String,
-    method: String,
-    namespace: Arc<str>,
+    service: SharedString,
+    method: SharedString,
+    namespace: SharedString,
     start: Instant,
 }
 
 impl CallLabels {
-    fn new(path: &str, namespace: Arc<str>) -> Self {
+    fn new(path: &str, namespace: &Arc<str>) -> Self {
         let path = path.trim_start_matches('/');
         let (service, method) = path.split_once('/').unwrap_or(("unknown", path));
         let labels = CallLabels {
-            service: service.to_owned(),
-            method: method.to_owned(),
-            namespace,
+            service: label(service, &[SCHEDULER_SERVICE]),
+            method: label(method, &SCHEDULER_METHODS),
+            namespace: SharedString::from_shared(namespace.clone()),
             start: Instant::now(),
         };
         metrics::counter!(m::GRPC_CLIENT_STARTED_TOTAL,
             "grpc_service" => labels.service.clone(),
             "grpc_method" => labels.method.clone(),
-            "namespace" => labels.namespace.to_string())
+            "namespace" => labels.namespace.clone())
         .increment(1);
         labels
     }
@@ -88,12 +122,12 @@ impl CallLabels {
             "grpc_service" => self.service.clone(),
             "grpc_method" => self.method.clone(),
             "grpc_code" => code_name(code),
-            "namespace" => self.namespace.to_string())
+            "namespace" => self.namespace.clone())
         .increment(1);
         metrics::histogram!(m::GRPC_CLIENT_HANDLING_SECONDS,
             "grpc_service" => self.service.clone(),
             "grpc_method" => self.method.clone(),
-            "namespace" => self.namespace.to_string())
+            "namespace" => self.namespace.clone())
         .record(self.start.elapsed().as_secs_f64());
     }
 }
@@ -141,7 +175,7 @@ impl tower::Service<http::Request<Body>> for UpstreamChannel {
     }
 
     fn call(&mut self, request: http::Request<Body>) -> CallFuture {
-        let labels = CallLabels::new(request.uri().path(), self.namespace.clone());
+        let labels = CallLabels::new(request.uri().path(), &self.namespace);
         if let Some(status) = self.liveness.fail_fast(&self.namespace) {
             labels.handled(status.code());
             return Box::pin(async move { Ok(status.into_http()) });
