@@ -18,6 +18,7 @@
 //! what its scheduler lists again after a reconnect: the others are
 //! forgotten, and their subscribers told they are gone (`gone`).
 
+mod deliver;
 pub mod event;
 mod gone;
 pub mod queue;
@@ -109,64 +110,6 @@ impl Subscriber {
 
 fn slot(kind: StatusKind) -> usize {
     kind as usize
-}
-
-impl BusState {
-    /// The keys of `kind` in `namespace`: one range of the ordered map
-    /// (keys sort by namespace, then kind, then name).
-    fn keys_of<'a>(
-        &'a self,
-        namespace: &'a str,
-        kind: StatusKind,
-    ) -> impl Iterator<Item = &'a StatusKey> + 'a {
-        let first = StatusKey {
-            namespace: Arc::from(namespace),
-            kind,
-            name: String::new(),
-        };
-        self.objects
-            .range(first..)
-            .map(|(k, _)| k)
-            .take_while(move |k| k.kind == kind && &*k.namespace == namespace)
-    }
-
-    /// Marks `event` (of object `key`) dirty for every matching subscriber
-    /// and wakes them; returns the change in queued keys.
-    fn deliver(&mut self, key: &StatusKey, event: &StatusEvent) -> i64 {
-        let kind = key.kind;
-        let subscribers = &mut self.subscribers[slot(kind)];
-        subscribers.retain(|s| !s.closed.load(Ordering::Relaxed));
-        let mut pending_delta = 0i64;
-        for sub in subscribers.iter().filter(|s| s.filter.matches(key)) {
-            let offer = sub.queue().offer(event.clone());
-            let dropped = match offer {
-                Offer::Queued => {
-                    pending_delta += 1;
-                    0
-                }
-                Offer::Conflated => {
-                    metrics::counter!(m::BUS_CONFLATED_TOTAL, "kind" => kind.as_str()).increment(1);
-                    0
-                }
-                Offer::Overflowed { dropped } => {
-                    metrics::counter!(m::BUS_OVERFLOWS_TOTAL, "kind" => kind.as_str()).increment(1);
-                    dropped
-                }
-                Offer::OverBudget { dropped } => {
-                    metrics::counter!(m::BUS_BYTE_OVERFLOWS_TOTAL, "kind" => kind.as_str())
-                        .increment(1);
-                    dropped
-                }
-            };
-            if dropped > 0 {
-                pending_delta -= dropped as i64;
-                metrics::counter!(m::BUS_DROPPED_TOTAL, "kind" => kind.as_str())
-                    .increment(dropped as u64);
-            }
-            sub.notify.notify_one();
-        }
-        pending_delta
-    }
 }
 
 impl Default for StatusBus {
