@@ -11,7 +11,9 @@
 //!
 //! - when a call has waited [`SUSPECT_AFTER`] for its response, and
 //! - when nothing was heard from the scheduler (no stream message, no
-//!   response) for [`IDLE_PROBE_AFTER`].
+//!   response) for [`IDLE_PROBE_AFTER`] (the first time after up to twice
+//!   that, spread by namespace, so runtimes added together are not probed
+//!   together). A frozen idle scheduler leaves Ready within about 22 s.
 //!
 //! Any answer, even an error status, or any stream message meanwhile,
 //! means alive. No answer in time
@@ -138,7 +140,14 @@ async fn probe(channel: &Channel) -> Probe {
 /// step, until the entry is cancelled.
 pub(crate) async fn watch_over(entry: Arc<NamespaceEntry>, liveness: Arc<Liveness>) {
     let cancel = entry.cancel.clone();
-    let mut last_probe = Instant::now();
+    // Spread over one more period by namespace, so that runtimes added
+    // together are not all probed in the same instant.
+    let spread = {
+        use std::hash::{BuildHasher, RandomState};
+        let hash = RandomState::new().hash_one(entry.namespace());
+        IDLE_PROBE_AFTER.mul_f64((hash % 1000) as f64 / 1000.0)
+    };
+    let mut last_probe = Instant::now() + spread;
     loop {
         let idle = liveness.last_heard().max(last_probe) + IDLE_PROBE_AFTER;
         tokio::select! {
