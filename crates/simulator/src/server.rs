@@ -208,6 +208,13 @@ impl SimulatorHandle {
         dropped
     }
 
+    /// Resets every open connection (TCP reset), keeping all state: a
+    /// network failure between clients and this scheduler.
+    pub fn reset_connections(&self) {
+        tracing::info!(namespace = %self.namespace, "resetting every connection");
+        self.shared.reset_connections();
+    }
+
     /// Sends a ScalingRequest for a server announced with ServerNotify.
     pub fn request_scaling(&self, server: &str, replicas: i32) -> Result<(), StoreError> {
         let event = self

@@ -81,6 +81,14 @@ impl Loaded {
         names
     }
 
+    /// The existing subscriber gets both models again (the fresh
+    /// subscription's snapshot) and nothing gone; the bus still holds both.
+    async fn assert_restated(&mut self) {
+        let restated = self.next_names(2, |p| !p.is_final()).await;
+        assert_eq!(restated.len(), 2);
+        assert_eq!(self.fx.bus.snapshot(&self.models).len(), 2);
+    }
+
     async fn stop(self) {
         self.fx.stop().await;
         self.sim.shutdown().await.unwrap();
@@ -125,10 +133,20 @@ async fn a_reconnect_to_a_scheduler_that_kept_its_state_forgets_nothing() {
         "every stream of the pool dropped"
     );
     reconnected(&t.fx.pool, "team-a").await;
-    // The fresh subscription's snapshot restates both models; nothing is
-    // reported gone.
-    let restated = t.next_names(2, |p| !p.is_final()).await;
-    assert_eq!(restated.len(), 2);
-    assert_eq!(t.fx.bus.snapshot(&t.models).len(), 2);
+    t.assert_restated().await;
+    // A connection error (the whole connection reset) is the same.
+    t.sim.reset_connections();
+    eventually("reconnected after the reset", || async {
+        let info = t.fx.pool.get("team-a").unwrap().info();
+        info.reconnects >= 2 && info.state == crate::ConnectionState::Ready
+    })
+    .await;
+    t.assert_restated().await;
+    t.fx.pool
+        .client("team-a")
+        .unwrap()
+        .load_model(load_model("team-a", "m3"))
+        .await
+        .expect("calls work on the new connection");
     t.stop().await;
 }
