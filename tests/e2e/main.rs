@@ -13,6 +13,7 @@ mod config_catalogue;
 mod dashboards;
 mod demo;
 mod demo_process;
+mod demo_signals;
 mod deploy;
 mod dockerfile;
 mod fleet;
