@@ -17,6 +17,7 @@ mod dockerfile;
 mod fleet;
 mod gateway;
 mod metrics_exported;
+mod operator_budget;
 mod operator_controllers;
 mod operator_e2e;
 mod operator_guard;

@@ -34,6 +34,7 @@ mod presence;
 pub mod runtime;
 pub mod server;
 mod server_workload;
+mod triggers;
 pub mod workload;
 
 use std::collections::HashSet;
@@ -46,6 +47,7 @@ use futures_util::future::{BoxFuture, join_all};
 use futures_util::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::reflector::Store;
@@ -308,10 +310,10 @@ fn server_controller(
     cancel: &CancellationToken,
     listed: watch::Sender<bool>,
 ) -> BoxFuture<'static, Stopped> {
-    let statefulsets = apis::<StatefulSet>(context, namespaces);
-    let deployments = apis::<Deployment>(context, namespaces);
+    let statefulsets = apis::<PartialObjectMeta<StatefulSet>>(context, namespaces);
+    let deployments = apis::<PartialObjectMeta<Deployment>>(context, namespaces);
     let services = apis::<Service>(context, namespaces);
-    let templates: Api<ServerConfig> = Api::namespaced(
+    let templates: Api<PartialObjectMeta<ServerConfig>> = Api::namespaced(
         context.writer.client().clone(),
         &context.templates_namespace,
     );
@@ -336,10 +338,13 @@ fn server_controller(
                 .watches(
                     templates.clone(),
                     watcher::Config::default(),
-                    move |config: ServerConfig| built_from(&servers, &config.name_any()),
+                    move |config: PartialObjectMeta<ServerConfig>| {
+                        built_from(&servers, &config.name_any())
+                    },
                 )
-                .watches(sts.clone(), watcher::Config::default(), same_name)
-                .watches(deploy.clone(), watcher::Config::default(), same_name)
+                // Only Servers' workloads, metadata only.
+                .watches(sts.clone(), triggers::server_workloads(), same_name)
+                .watches(deploy.clone(), triggers::server_workloads(), same_name)
                 // A Server's per-replica Services: one deleted is put back.
                 .owns(
                     svc.clone(),
@@ -383,9 +388,9 @@ fn runtime_controller(
     let deployments = apis::<Deployment>(context, namespaces);
     let services = apis::<Service>(context, namespaces);
     let config_maps = apis::<ConfigMap>(context, namespaces);
-    let models = apis::<Model>(context, namespaces);
-    let pipelines = apis::<Pipeline>(context, namespaces);
-    let templates: Api<SeldonConfig> = Api::namespaced(
+    let models = apis::<PartialObjectMeta<Model>>(context, namespaces);
+    let pipelines = apis::<PartialObjectMeta<Pipeline>>(context, namespaces);
+    let templates: Api<PartialObjectMeta<SeldonConfig>> = Api::namespaced(
         context.writer.client().clone(),
         &context.templates_namespace,
     );
@@ -402,16 +407,17 @@ fn runtime_controller(
                 (runtimes.clone(), runtimes.clone(), runtimes.clone());
             let controller = controller
                 // Everything built for a runtime: one changed or deleted is
-                // put back.
-                .owns(statefulsets[i].clone(), watcher::Config::default())
-                .owns(deployments[i].clone(), watcher::Config::default())
-                .owns(services[i].clone(), watcher::Config::default())
+                // put back (metadata watches; workloads and Services by
+                // their component label).
+                .owns(statefulsets[i].clone(), triggers::runtime_components())
+                .owns(deployments[i].clone(), triggers::runtime_components())
+                .owns(services[i].clone(), triggers::runtime_components())
                 .owns(config_maps[i].clone(), watcher::Config::default())
                 // A SeldonConfig edit rolls to the runtimes built from it.
                 .watches(
                     templates.clone(),
                     watcher::Config::default(),
-                    move |config: SeldonConfig| {
+                    move |config: PartialObjectMeta<SeldonConfig>| {
                         let name = config.name_any();
                         by_config
                             .state()
@@ -421,16 +427,17 @@ fn runtime_controller(
                             .collect::<Vec<_>>()
                     },
                 )
-                // Models and Pipelines cap the gateways' replicas.
-                .watches(
-                    models[i].clone(),
-                    watcher::Config::default(),
-                    move |m: Model| in_namespace(&by_models, m.namespace()),
+                // Models and Pipelines cap the gateways' replicas: their
+                // number counts, not their status.
+                .watches_stream(
+                    triggers::arrivals_and_departures(models[i].clone()),
+                    move |m: PartialObjectMeta<Model>| in_namespace(&by_models, m.namespace()),
                 )
-                .watches(
-                    pipelines[i].clone(),
-                    watcher::Config::default(),
-                    move |p: Pipeline| in_namespace(&by_pipelines, p.namespace()),
+                .watches_stream(
+                    triggers::arrivals_and_departures(pipelines[i].clone()),
+                    move |p: PartialObjectMeta<Pipeline>| {
+                        in_namespace(&by_pipelines, p.namespace())
+                    },
                 )
                 .with_config(config(concurrency))
                 .graceful_shutdown_on(term.clone().cancelled_owned());

@@ -1,14 +1,17 @@
 //! The Model controller: finalizer `seldon.model.finalizer`, LoadModel per
 //! spec generation, UnloadModel once on deletion (docs/seldon-compat.md#model-controller). Failures
-//! go to `ModelReady` through `conditions::model::request_failed`.
+//! go to `ModelReady` through `conditions::model::request_failed`. A Model
+//! the scheduler reports terminated (or unknown) while its resource is not
+//! being deleted (an UnloadModel that bypassed Kubernetes) is loaded again.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 
-use super::lifecycle::{Call, ManagedKind};
+use super::lifecycle::{Call, ManagedKind, reported_gone};
 use super::presence::{self, GoneCall};
 use switchyard_api::{Condition, DuckStatus, Model};
 use switchyard_core::schedulers::Scheduler;
+use switchyard_translate::conditions::model::ModelState;
 use switchyard_translate::conditions::{self, Retryability};
 use switchyard_translate::{TranslateError, model};
 
@@ -21,7 +24,6 @@ impl ManagedKind for Model {
     const FINALIZER: &'static str = MODEL_FINALIZER;
     const APPLY_RPC: &'static str = "LoadModel";
     const DELETE_RPC: &'static str = "UnloadModel";
-    const REASON_APPLIED: &'static str = "Loaded";
     const REASON_APPLY_FAILED: &'static str = "LoadFailed";
     const REASON_DELETE_REQUESTED: &'static str = "UnloadRequested";
     const REASON_DELETE_FAILED: &'static str = "UnloadFailed";
@@ -42,6 +44,18 @@ impl ManagedKind for Model {
 
     fn duck(&self) -> Option<&DuckStatus> {
         self.status.as_ref().map(|s| &s.duck)
+    }
+
+    fn lost(&self) -> bool {
+        reported_gone(
+            self.duck(),
+            self.metadata.generation,
+            conditions::MODEL_READY,
+            &[
+                ModelState::Terminated.as_str(),
+                ModelState::Unknown.as_str(),
+            ],
+        )
     }
 
     fn apply_failed(conditions: &mut Vec<Condition>, now: Time, retry: Retryability, error: &str) {
