@@ -27,6 +27,8 @@ pub mod context;
 pub mod error;
 pub mod experiment;
 pub mod lifecycle;
+#[cfg(test)]
+mod log_fields;
 mod metrics;
 pub mod model;
 pub mod pipeline;

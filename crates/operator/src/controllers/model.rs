@@ -62,3 +62,48 @@ impl ManagedKind for Model {
         conditions::model::request_failed(conditions, now, retry, error);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::jiff::Timestamp;
+    use switchyard_api::ModelSpec;
+    use switchyard_api::model::ModelStatus;
+
+    fn model(generation: i64, observed: i64, state: ModelState) -> Model {
+        let mut m = Model::new("iris", ModelSpec::default());
+        m.metadata.generation = Some(generation);
+        let mut status = ModelStatus::default();
+        conditions::model::status_observed(
+            &mut status.duck.conditions,
+            Time(Timestamp::UNIX_EPOCH),
+            state,
+            "",
+        );
+        status.duck.observed_generation = Some(observed);
+        m.status = Some(status);
+        m
+    }
+
+    #[test]
+    fn lost_only_when_the_scheduler_dropped_the_current_generation() {
+        assert!(model(1, 1, ModelState::Terminated).lost());
+        assert!(model(2, 2, ModelState::Unknown).lost());
+        assert!(
+            !model(2, 1, ModelState::Terminated).lost(),
+            "an older generation"
+        );
+        for held in [
+            ModelState::Available,
+            ModelState::Progressing,
+            ModelState::Terminating,
+            ModelState::Failed,
+        ] {
+            assert!(!model(1, 1, held).lost(), "{held}");
+        }
+        assert!(
+            !Model::new("fresh", ModelSpec::default()).lost(),
+            "no status yet"
+        );
+    }
+}
