@@ -259,6 +259,13 @@ fn config(concurrency: u16) -> controller::Config {
     controller::Config::default().concurrency(concurrency)
 }
 
+/// How long a SeldonRuntime's triggers must pause before it reconciles
+/// (trailing edge). A burst of Model or Pipeline creations in a namespace
+/// (each one moves the gateways' replica caps) then costs one reconcile,
+/// a few dozen reads, instead of one per object; every other change of the
+/// runtime or its objects is applied this much later.
+pub const RUNTIME_DEBOUNCE: Duration = Duration::from_millis(250);
+
 /// Logs what a controller stream yields (errors only: successes are in the
 /// metrics).
 fn log_result<T, E: std::fmt::Display>(name: &'static str, result: Result<T, E>) {
@@ -441,7 +448,7 @@ fn runtime_controller(
                         in_namespace(&by_pipelines, p.namespace())
                     },
                 )
-                .with_config(config(concurrency))
+                .with_config(config(concurrency).debounce(RUNTIME_DEBOUNCE))
                 .graceful_shutdown_on(term.clone().cancelled_owned());
             let store = controller.store();
             stores.push(store.clone());
