@@ -1,17 +1,18 @@
 //! What the operator writes for a Model, counted by the API double: at most
 //! three writes from creation to Ready (the finalizer and the scheduler's
 //! two states), no status write that changes nothing, no event repeating a
-//! condition; and a Model unloaded straight on its scheduler, behind
-//! Kubernetes' back, is loaded again.
+//! condition; and a Model or Pipeline unloaded straight on its scheduler,
+//! behind Kubernetes' back, is loaded again.
 
 use k8s_openapi::api::events::v1::Event;
 use kube::api::PostParams;
 use kube::{Api, Client};
 use switchyard_api::ConditionStatus;
+use switchyard_api::Pipeline;
 use switchyard_api::model::{Model, ModelSpec};
 use switchyard_kube_double::ApiStats;
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
-use switchyard_proto::scheduler::{ModelReference, UnloadModelRequest};
+use switchyard_proto::scheduler::{ModelReference, UnloadModelRequest, UnloadPipelineRequest};
 use switchyard_simulator::Rpc;
 use tonic::transport::Channel;
 
@@ -201,5 +202,56 @@ async fn a_model_unloaded_straight_on_its_scheduler_is_loaded_again() {
         );
     }
     assert_eq!(sim.calls(Rpc::LoadModel), 2, "loaded again once");
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn a_pipeline_unloaded_straight_on_its_scheduler_is_loaded_again() {
+    let op = start().await;
+    let ns = NAMESPACES[1];
+    create_and_wait_ready(&op.client, ns, &["iris".to_owned()]).await;
+    let pipelines = Api::<Pipeline>::namespaced(op.client.clone(), ns);
+    let chain: Pipeline = serde_json::from_value(serde_json::json!({
+        "apiVersion": "mlops.seldon.io/v1alpha1",
+        "kind": "Pipeline",
+        "metadata": {"name": "chain"},
+        "spec": {"steps": [{"name": "iris"}]}
+    }))
+    .unwrap();
+    pipelines
+        .create(&PostParams::default(), &chain)
+        .await
+        .unwrap();
+    let pipeline_ready = async || {
+        let p = pipelines.get("chain").await.ok()?;
+        let ready = p.status.as_ref().is_some_and(|s| {
+            s.duck
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == ConditionStatus::True)
+        });
+        ready.then_some(())
+    };
+    until("chain Ready", async || pipeline_ready().await).await;
+    let sim = op.sims.get(ns).unwrap();
+    assert_eq!(sim.calls(Rpc::LoadPipeline), 1);
+
+    let channel = Channel::from_shared(sim.uri())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    SchedulerClient::new(channel)
+        .unload_pipeline(UnloadPipelineRequest {
+            name: "chain".into(),
+        })
+        .await
+        .unwrap();
+
+    until("LoadPipeline sent again", async || {
+        (sim.calls(Rpc::LoadPipeline) == 2).then_some(())
+    })
+    .await;
+    until("chain Ready again", async || pipeline_ready().await).await;
     op.stop().await;
 }
