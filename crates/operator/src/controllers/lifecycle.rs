@@ -121,6 +121,21 @@ pub(crate) fn reported_gone(
     })
 }
 
+/// What a reconcile of `obj` acts on, hashed: its generation, deletion,
+/// finalizers and whether the scheduler lost it ([`ManagedKind::lost`]).
+/// Changes to anything else (status, labels, annotations) do not trigger
+/// a reconcile; retries come from the requeue, not from changes.
+pub(crate) fn acted_on<K: ManagedKind>(obj: &K) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let meta = obj.meta();
+    let mut hasher = std::hash::DefaultHasher::new();
+    meta.generation.hash(&mut hasher);
+    meta.deletion_timestamp.is_some().hash(&mut hasher);
+    meta.finalizers.hash(&mut hasher);
+    obj.lost().hash(&mut hasher);
+    Some(hasher.finish())
+}
+
 /// Runs one reconcile with its metrics, and maps the result to the next
 /// action: retryable errors back off per object, final errors wait for a
 /// change of the object.

@@ -53,7 +53,7 @@ use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::reflector::Store;
-use kube::runtime::watcher;
+use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
 use kube::{Api, Resource, ResourceExt};
 use switchyard_tasks::TaskGroup;
 use switchyard_workloads::server::REPLICA_LABEL;
@@ -288,7 +288,16 @@ fn managed_controller<K: ManagedKind>(
         let mut stores = Vec::new();
         let mut tasks: Vec<Task> = Vec::new();
         for api in &apis {
-            let controller = Controller::new(api.clone(), watcher::Config::default())
+            let (reader, writer) = kube::runtime::reflector::store();
+            // Only the changes a reconcile acts on trigger one: not the
+            // status writes (ours and the stream's, three per object on
+            // the way to Ready), unless they say the scheduler lost it.
+            let changes = watcher(api.clone(), watcher::Config::default())
+                .default_backoff()
+                .reflect(writer)
+                .applied_objects()
+                .predicate_filter(lifecycle::acted_on::<K>, PredicateConfig::default());
+            let controller = Controller::for_stream(changes, reader)
                 .with_config(config(concurrency))
                 .graceful_shutdown_on(term.clone().cancelled_owned());
             let store = controller.store();
