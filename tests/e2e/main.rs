@@ -25,6 +25,7 @@ mod logs;
 mod manifests;
 mod metrics_exported;
 mod nginx_peer;
+mod operator_budget;
 mod operator_controllers;
 mod operator_e2e;
 mod operator_guard;
