@@ -2,13 +2,12 @@
 //! name), not only inside the error text, so a log pipeline can filter
 //! and group by them.
 
-use std::io::Write;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
 use switchyard_api::{Model, ModelSpec};
 use switchyard_core::bus::StatusBus;
 use switchyard_scheduler::SchedulerPool;
+use switchyard_testkit::CapturedLogs;
 use tokio::sync::watch;
 
 use super::context::{Context, ControllerContext};
@@ -17,30 +16,9 @@ use super::lifecycle::observe;
 use super::metrics::ControllerMetrics;
 use crate::ApiWriter;
 
-/// Log output collected in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_failed_reconcile_logs_namespace_kind_and_name_as_fields() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
+    let logs = CapturedLogs::start(tracing::Level::INFO);
 
     // Nothing listens there: the reconcile below makes no request.
     let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
@@ -63,15 +41,14 @@ async fn a_failed_reconcile_logs_namespace_kind_and_name_as_fields() {
     };
     observe(&model, &ctx, failed).await.unwrap();
 
-    let out = String::from_utf8(captured.0.lock().clone()).unwrap();
-    let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 2, "{out}");
+    let lines = logs.lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
     for line in &lines {
         for field in ["kind=Model", "namespace=\"fraud\"", "name=\"iris\""] {
             assert!(line.contains(field), "{field} missing from {line:?}");
         }
     }
-    let warning = lines[1];
+    let warning = &lines[1];
     assert!(warning.contains("WARN"), "{warning}");
     // What follows the span's `{...}: ` is the event's own message and
     // fields.
