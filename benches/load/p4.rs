@@ -128,15 +128,7 @@ pub(crate) async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
         .sum();
     let stats = double.stats();
     let writes = stats.writes();
-    let model_writes: u64 = stats
-        .requests
-        .iter()
-        .filter(|((verb, resource), _)| {
-            !matches!(verb.as_str(), "create" | "get" | "list" | "watch")
-                && matches!(resource.as_str(), "models" | "models/status")
-        })
-        .map(|(_, n)| n)
-        .sum();
+    let model_writes = stats.updates_to(&["models", "models/status"]);
     let model_events = events_about_models(&client).await?;
     let per_model = (model_writes + model_events) as f64 / total as f64;
 
