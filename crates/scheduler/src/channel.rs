@@ -53,6 +53,12 @@ pub enum ChannelError {
 /// A channel to `spec`'s scheduler. Nothing is dialled until first use, so
 /// building channels never waits on the network.
 pub fn connect_lazy(spec: &RuntimeSpec) -> Result<Channel, ChannelError> {
+    Ok(endpoint(spec)?.connect_lazy())
+}
+
+/// Where `spec`'s scheduler is and how to connect to it; each
+/// `connect_lazy` of it is one more connection.
+pub fn endpoint(spec: &RuntimeSpec) -> Result<Endpoint, ChannelError> {
     let scheme = if spec.tls.is_some() { "https" } else { "http" };
     let uri = format!("{scheme}://{}", spec.address);
     let mut endpoint = Endpoint::from_shared(uri).map_err(|source| ChannelError::Address {
@@ -98,5 +104,5 @@ pub fn connect_lazy(spec: &RuntimeSpec) -> Result<Channel, ChannelError> {
                 source,
             })?;
     }
-    Ok(endpoint.connect_lazy())
+    Ok(endpoint)
 }

@@ -9,7 +9,9 @@
 //!   life), labelled with the namespace (bounded: one per runtime);
 //! - fails a call at once with UNAVAILABLE while the namespace's scheduler
 //!   is known silent, and fails a call already waiting when it becomes so
-//!   (`liveness`), instead of leaving it to its deadline.
+//!   (`liveness`), instead of leaving it to its deadline;
+//! - sends unary calls over the namespace's connections, more than one
+//!   under load (`connections`); streams stay on the primary connection.
 //!
 //! A silent call answers with a gRPC status (a trailers-only response), so
 //! callers see UNAVAILABLE, never a transport error.
@@ -27,6 +29,7 @@ use tonic::transport::Channel;
 
 use metrics::SharedString;
 
+use crate::connections::{Connections, InFlight};
 use crate::liveness::Liveness;
 use switchyard_core::metrics as m;
 
@@ -34,27 +37,62 @@ use switchyard_core::metrics as m;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A namespace's scheduler channel with client metrics and fast failure.
-/// Cheap to clone (shares the connection).
+/// Cheap to clone (shares the connections).
 #[derive(Clone)]
 pub struct UpstreamChannel {
-    inner: Channel,
+    connections: Arc<Connections>,
     namespace: Arc<str>,
     liveness: Arc<Liveness>,
 }
 
 impl UpstreamChannel {
-    pub(crate) fn new(inner: Channel, namespace: Arc<str>, liveness: Arc<Liveness>) -> Self {
+    pub(crate) fn new(
+        connections: Arc<Connections>,
+        namespace: Arc<str>,
+        liveness: Arc<Liveness>,
+    ) -> Self {
         UpstreamChannel {
-            inner,
+            connections,
             namespace,
             liveness,
         }
     }
 
-    /// The channel without this layer (the liveness probe's own calls).
-    pub(crate) fn raw(&self) -> &Channel {
-        &self.inner
+    /// Over `channel` alone, never spreading.
+    pub fn single(channel: Channel, namespace: Arc<str>, liveness: Arc<Liveness>) -> Self {
+        Self::new(Connections::single(channel), namespace, liveness)
     }
+
+    /// The primary channel without this layer (the liveness probe's own
+    /// calls).
+    pub(crate) fn raw(&self) -> &Channel {
+        self.connections.primary()
+    }
+
+    /// Connections open (or being dialled) to the scheduler, the primary
+    /// included.
+    pub fn open_connections(&self) -> usize {
+        self.connections.open()
+    }
+}
+
+/// Methods answered with one message: spread over the connections.
+const UNARY_METHODS: [&str; 10] = [
+    "ServerNotify",
+    "LoadModel",
+    "UnloadModel",
+    "LoadPipeline",
+    "UnloadPipeline",
+    "StartExperiment",
+    "StopExperiment",
+    "SchedulerStatus",
+    "PipelineStatusEvent",
+    "ModelStatusEvent",
+];
+
+fn is_unary(path: &str) -> bool {
+    path.strip_prefix("/seldon.mlops.scheduler.Scheduler/")
+        .is_some_and(|method| UNARY_METHODS.contains(&method))
 }
 
 /// The Scheduler service and its methods, so that the labels of every call
@@ -170,8 +208,10 @@ impl tower::Service<http::Request<Body>> for UpstreamChannel {
     type Error = BoxError;
     type Future = CallFuture;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        tower::Service::poll_ready(&mut self.inner, cx).map_err(Into::into)
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        // Readiness is the chosen connection's, awaited in the call (the
+        // connection is chosen by the request).
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: http::Request<Body>) -> CallFuture {
@@ -180,7 +220,13 @@ impl tower::Service<http::Request<Body>> for UpstreamChannel {
             labels.handled(status.code());
             return Box::pin(async move { Ok(status.into_http()) });
         }
-        let call = tower::Service::call(&mut self.inner, request);
+        let (channel, held) = if is_unary(request.uri().path()) {
+            let held = self.connections.pick();
+            (held.channel(), Some(held))
+        } else {
+            (self.connections.primary().clone(), None)
+        };
+        let call = tower::ServiceExt::oneshot(channel, request);
         let liveness = self.liveness.clone();
         let namespace = self.namespace.clone();
         Box::pin(async move {
@@ -200,12 +246,17 @@ impl tower::Service<http::Request<Body>> for UpstreamChannel {
                         Body::new(Recorded {
                             inner: body,
                             labels: Some(labels),
+                            _held: held,
                         })
                     }))
                 }
                 Err(error) => {
                     // A transport error (no connection): tonic's client
-                    // reports it as UNAVAILABLE.
+                    // reports it as UNAVAILABLE. An extra connection is
+                    // dropped; the primary reconnects by itself.
+                    if let Some(held) = &held {
+                        held.transport_failed();
+                    }
                     labels.handled(tonic::Code::Unavailable);
                     Err(error.into())
                 }
@@ -221,6 +272,8 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: Body,
         labels: Option<CallLabels>,
+        // A unary call's hold on its connection, until the body ends.
+        _held: Option<InFlight>,
     }
 
     impl PinnedDrop for Recorded {
