@@ -8,17 +8,24 @@ use futures_util::future::join_all;
 use super::pool::{Fixture, ready, runtime, simulator};
 use super::proxy::Proxy;
 use crate::{SchedulerPool, Spread};
-use switchyard_simulator::Rpc;
+use switchyard_simulator::{Rpc, SimulatorHandle};
 use switchyard_testkit::{eventually, load_model_request as load_model, within};
 
 const NS: &str = "spread";
 
-fn spread(idle_close: Duration) -> Spread {
-    Spread {
+/// A simulator behind a proxy, served by a pool spreading over up to 4
+/// connections at 4 calls in flight each, closing extras after `idle_close`.
+async fn setup(idle_close: Duration) -> (SimulatorHandle, Proxy, Fixture) {
+    let sim = simulator(NS).await;
+    let proxy = Proxy::start(sim.local_addr()).await;
+    let fx = Fixture::with_spread(Spread {
         max_connections: 4,
         busy_at: 4,
         idle_close,
-    }
+    });
+    fx.registry.apply(runtime(NS, proxy.addr()));
+    eventually("ready", || async { ready(&fx.pool, NS) }).await;
+    (sim, proxy, fx)
 }
 
 /// `n` LoadModel calls at once; how many succeeded.
@@ -41,11 +48,7 @@ async fn burst(pool: &SchedulerPool, first: usize, n: usize) -> usize {
 
 #[tokio::test]
 async fn a_burst_opens_more_connections_and_they_close_when_idle() {
-    let sim = simulator(NS).await;
-    let proxy = Proxy::start(sim.local_addr()).await;
-    let fx = Fixture::with_spread(spread(Duration::from_millis(300)));
-    fx.registry.apply(runtime(NS, proxy.addr()));
-    eventually("ready", || async { ready(&fx.pool, NS) }).await;
+    let (sim, proxy, fx) = setup(Duration::from_millis(300)).await;
     assert_eq!(proxy.accepted(), 1, "streams share one connection");
 
     sim.set_call_latency(Duration::from_millis(200));
@@ -68,11 +71,7 @@ async fn a_burst_opens_more_connections_and_they_close_when_idle() {
 
 #[tokio::test]
 async fn few_calls_in_flight_use_one_connection() {
-    let sim = simulator(NS).await;
-    let proxy = Proxy::start(sim.local_addr()).await;
-    let fx = Fixture::with_spread(spread(Duration::from_secs(60)));
-    fx.registry.apply(runtime(NS, proxy.addr()));
-    eventually("ready", || async { ready(&fx.pool, NS) }).await;
+    let (sim, proxy, fx) = setup(Duration::from_secs(60)).await;
 
     sim.set_call_latency(Duration::from_millis(20));
     for round in 0..5 {
@@ -88,11 +87,7 @@ async fn few_calls_in_flight_use_one_connection() {
 
 #[tokio::test]
 async fn a_cut_extra_connection_fails_only_its_own_calls_and_is_dropped() {
-    let sim = simulator(NS).await;
-    let proxy = Proxy::start(sim.local_addr()).await;
-    let fx = Fixture::with_spread(spread(Duration::from_secs(60)));
-    fx.registry.apply(runtime(NS, proxy.addr()));
-    eventually("ready", || async { ready(&fx.pool, NS) }).await;
+    let (sim, proxy, fx) = setup(Duration::from_secs(60)).await;
     let entry = fx.pool.get(NS).unwrap();
 
     // Long enough to cut a connection while every call waits; shorter than
