@@ -26,6 +26,8 @@ use switchyard_tasks::Spawner;
 use tokio::time::Instant;
 use tonic::transport::{Channel, Endpoint};
 
+use switchyard_core::metrics as m;
+
 /// How unary calls spread over connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Spread {
@@ -185,6 +187,7 @@ impl Connections {
                 // No I/O: the channel dials in its own task on first use.
                 let conn = Conn::new(endpoint.connect_lazy());
                 extras.open.push(conn.clone());
+                extras_changed(1.0);
                 if !extras.closer {
                     extras.closer = self.start_closer();
                 }
@@ -205,6 +208,7 @@ impl Connections {
         let before = extras.open.len();
         extras.open.retain(|c| !Arc::ptr_eq(c, conn));
         if extras.open.len() < before {
+            extras_changed(-1.0);
             tracing::debug!("upstream connection failed; dropped");
         }
     }
@@ -236,6 +240,7 @@ impl Connections {
             let limit = idle.as_millis() as u64;
             let mut extras = self.extras.lock();
             let mut earliest = now + limit;
+            let before = extras.open.len();
             extras.open.retain(|conn| {
                 if conn.in_flight.load(Ordering::Acquire) > 0 {
                     return true;
@@ -247,6 +252,7 @@ impl Connections {
                 }
                 keep
             });
+            extras_changed(extras.open.len() as f64 - before as f64);
             if extras.open.is_empty() {
                 extras.closer = false;
                 tracing::debug!("extra upstream connections closed after idling");
@@ -255,5 +261,18 @@ impl Connections {
             // A busy extra is looked at again one idle period on.
             next = self.base + Duration::from_millis(earliest.max(now + 1));
         }
+    }
+}
+
+impl Drop for Connections {
+    fn drop(&mut self) {
+        extras_changed(-(self.extras.get_mut().open.len() as f64));
+    }
+}
+
+/// Extra connections opened (positive) or closed, over all namespaces.
+fn extras_changed(by: f64) {
+    if by != 0.0 {
+        metrics::gauge!(m::UPSTREAM_EXTRA_CONNECTIONS).increment(by);
     }
 }
