@@ -116,11 +116,17 @@ pub(crate) struct Connections {
     extras: Mutex<Extras>,
     /// Runs the idle closer in the namespace's task group.
     spawner: Option<Spawner>,
+    namespace: Arc<str>,
     base: Instant,
 }
 
 impl Connections {
-    pub(crate) fn new(endpoint: Endpoint, spread: Spread, spawner: Option<Spawner>) -> Arc<Self> {
+    pub(crate) fn new(
+        endpoint: Endpoint,
+        spread: Spread,
+        spawner: Option<Spawner>,
+        namespace: Arc<str>,
+    ) -> Arc<Self> {
         let primary = Conn::new(endpoint.connect_lazy());
         Arc::new(Connections {
             primary,
@@ -131,12 +137,13 @@ impl Connections {
                 closer: false,
             }),
             spawner,
+            namespace,
             base: Instant::now(),
         })
     }
 
     /// Only `channel`, never spreading (a channel built elsewhere).
-    pub(crate) fn single(channel: Channel) -> Arc<Self> {
+    pub(crate) fn single(channel: Channel, namespace: Arc<str>) -> Arc<Self> {
         Arc::new(Connections {
             primary: Conn::new(channel),
             endpoint: None,
@@ -149,6 +156,7 @@ impl Connections {
                 closer: false,
             }),
             spawner: None,
+            namespace,
             base: Instant::now(),
         })
     }
@@ -191,7 +199,7 @@ impl Connections {
                 if !extras.closer {
                     extras.closer = self.start_closer();
                 }
-                tracing::debug!(open = 1 + extras.open.len(), "another upstream connection");
+                tracing::debug!(namespace = %self.namespace, open = 1 + extras.open.len(), "another upstream connection");
                 conn
             }
             _ => best.clone(),
@@ -209,7 +217,7 @@ impl Connections {
         extras.open.retain(|c| !Arc::ptr_eq(c, conn));
         if extras.open.len() < before {
             extras_changed(-1.0);
-            tracing::debug!("upstream connection failed; dropped");
+            tracing::debug!(namespace = %self.namespace, "upstream connection failed; dropped");
         }
     }
 
@@ -255,7 +263,7 @@ impl Connections {
             extras_changed(extras.open.len() as f64 - before as f64);
             if extras.open.is_empty() {
                 extras.closer = false;
-                tracing::debug!("extra upstream connections closed after idling");
+                tracing::debug!(namespace = %self.namespace, "extra upstream connections closed after idling");
                 return;
             }
             // A busy extra is looked at again one idle period on.

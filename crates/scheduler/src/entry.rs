@@ -99,12 +99,10 @@ impl NamespaceEntry {
             reconnects: 0,
         };
         let liveness = Arc::new(Liveness::default());
-        let connections = Connections::new(endpoint, spread, Some(tasks.spawner()));
-        let channel = UpstreamChannel::new(
-            connections,
-            Arc::from(spec.namespace.as_str()),
-            liveness.clone(),
-        );
+        let namespace: Arc<str> = Arc::from(spec.namespace.as_str());
+        let connections =
+            Connections::new(endpoint, spread, Some(tasks.spawner()), namespace.clone());
+        let channel = UpstreamChannel::new(connections, namespace, liveness.clone());
         NamespaceEntry {
             spec,
             channel,

@@ -60,7 +60,11 @@ impl UpstreamChannel {
 
     /// Over `channel` alone, never spreading.
     pub fn single(channel: Channel, namespace: Arc<str>, liveness: Arc<Liveness>) -> Self {
-        Self::new(Connections::single(channel), namespace, liveness)
+        Self::new(
+            Connections::single(channel, namespace.clone()),
+            namespace,
+            liveness,
+        )
     }
 
     /// The primary channel without this layer (the liveness probe's own
