@@ -80,29 +80,11 @@ impl UpstreamChannel {
     }
 }
 
-/// Methods answered with one message: spread over the connections.
-const UNARY_METHODS: [&str; 10] = [
-    "ServerNotify",
-    "LoadModel",
-    "UnloadModel",
-    "LoadPipeline",
-    "UnloadPipeline",
-    "StartExperiment",
-    "StopExperiment",
-    "SchedulerStatus",
-    "PipelineStatusEvent",
-    "ModelStatusEvent",
-];
-
-fn is_unary(path: &str) -> bool {
-    path.strip_prefix("/seldon.mlops.scheduler.Scheduler/")
-        .is_some_and(|method| UNARY_METHODS.contains(&method))
-}
-
 /// The Scheduler service and its methods, so that the labels of every call
 /// the pool makes are static strings, not an allocation per call.
 const SCHEDULER_SERVICE: &str = "seldon.mlops.scheduler.Scheduler";
 const SCHEDULER_METHODS: [&str; 19] = [
+    // Unary (the first `UNARY_METHODS`): spread over the connections.
     "ServerNotify",
     "LoadModel",
     "UnloadModel",
@@ -110,19 +92,29 @@ const SCHEDULER_METHODS: [&str; 19] = [
     "UnloadPipeline",
     "StartExperiment",
     "StopExperiment",
+    "SchedulerStatus",
+    "PipelineStatusEvent",
+    "ModelStatusEvent",
+    // Server streams: on the primary connection.
     "ServerStatus",
     "ModelStatus",
     "PipelineStatus",
     "ExperimentStatus",
-    "SchedulerStatus",
     "SubscribeServerStatus",
     "SubscribeModelStatus",
     "SubscribeExperimentStatus",
     "SubscribePipelineStatus",
-    "PipelineStatusEvent",
-    "ModelStatusEvent",
     "SubscribeControlPlane",
 ];
+/// How many of `SCHEDULER_METHODS` are unary.
+const UNARY_METHODS: usize = 10;
+
+/// Whether `path` is a unary Scheduler method (others, and unknown
+/// methods, stay on the primary connection).
+fn is_unary(path: &str) -> bool {
+    path.strip_prefix("/seldon.mlops.scheduler.Scheduler/")
+        .is_some_and(|method| SCHEDULER_METHODS[..UNARY_METHODS].contains(&method))
+}
 
 /// A label value: static when known, else owned.
 fn label(value: &str, known: &[&'static str]) -> SharedString {
@@ -329,5 +321,27 @@ impl HttpBody for Recorded {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unary;
+
+    #[test]
+    fn only_unary_scheduler_methods_are_spread() {
+        let path = |m: &str| format!("/seldon.mlops.scheduler.Scheduler/{m}");
+        for unary in ["LoadModel", "SchedulerStatus", "ModelStatusEvent"] {
+            assert!(is_unary(&path(unary)), "{unary}");
+        }
+        for stream in [
+            "ModelStatus",
+            "SubscribeModelStatus",
+            "SubscribeControlPlane",
+        ] {
+            assert!(!is_unary(&path(stream)), "{stream}");
+        }
+        assert!(!is_unary(&path("Unknown")));
+        assert!(!is_unary("/other.Service/LoadModel"));
     }
 }
