@@ -34,7 +34,7 @@ use switchyard_operator::{
     ApiWriter, Context, Controllers, Resync, RuntimeDiscovery, SchedulerAddressing, StatusWriter,
     WatchScope,
 };
-use switchyard_scheduler::SchedulerPool;
+use switchyard_scheduler::{SchedulerPool, Spread};
 
 /// Longest a shutdown waits for every task to stop before aborting the
 /// stragglers (Kubernetes gives a pod 15 s after SIGTERM by default... our
@@ -53,6 +53,8 @@ pub struct AppConfig {
     pub gateway_listen: SocketAddr,
     /// Where to serve `/metrics`, `/healthz`, `/readyz`; `None`: not at all.
     pub metrics_listen: Option<SocketAddr>,
+    /// How each namespace's unary calls spread over connections (`[pool]`).
+    pub spread: Spread,
     /// Where the runtimes come from without Kubernetes.
     pub runtimes: StaticRuntimes,
     /// The operator side; `None`: gateway only, runtimes from the file.
@@ -148,6 +150,7 @@ impl AppConfig {
             gateway: GatewayConfig::default(),
             gateway_listen,
             metrics_listen: None,
+            spread: Spread::default(),
             runtimes: StaticRuntimes::None,
             kubernetes: Some(kubernetes),
         }
@@ -385,6 +388,7 @@ impl App {
             gateway: gateway_config,
             gateway_listen,
             metrics_listen,
+            spread,
             runtimes,
             kubernetes,
         } = config;
@@ -407,7 +411,7 @@ impl App {
             }
             None => (None, None),
         };
-        let pool = SchedulerPool::new(bus.clone(), control_plane_tx);
+        let pool = SchedulerPool::with_spread(bus.clone(), control_plane_tx, spread);
         let listener = switchyard_gateway::bind(gateway_listen).await?;
         let gateway_addr = listener.local_addr()?;
 

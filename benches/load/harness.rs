@@ -164,6 +164,7 @@ pub(crate) async fn gateway_app() -> anyhow::Result<App> {
             gateway: GatewayConfig::default(),
             gateway_listen: loopback(),
             metrics_listen: None,
+            spread: Default::default(),
             runtimes: Default::default(),
             kubernetes: None,
         },

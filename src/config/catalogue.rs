@@ -148,6 +148,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         Some("plain"),
     ),
     option(
+        "pool.max_connections_per_runtime",
+        "--pool-max-connections-per-runtime",
+        "SWITCHYARD_POOL_MAX_CONNECTIONS_PER_RUNTIME",
+        Some("4"),
+    ),
+    option(
         "scheduler.address_template",
         "--scheduler-address-template",
         "SWITCHYARD_SCHEDULER_ADDRESS_TEMPLATE",

@@ -74,6 +74,10 @@ impl FileConfig {
         fill(&mut self.metrics.listen, DEFAULT_METRICS_LISTEN);
         // `log.level` is filled by `cli::run` (its default is `RUST_LOG`).
         fill(&mut self.log.format, LogFormat::default());
+        fill(
+            &mut self.pool.max_connections_per_runtime,
+            switchyard_scheduler::connections::DEFAULT_MAX_CONNECTIONS as u16,
+        );
         let tls = self.scheduler.tls.is_some();
         fill(
             &mut self.scheduler.address_template,

@@ -36,6 +36,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub log: LogConfig,
     #[serde(default)]
+    pub pool: PoolConfig,
+    #[serde(default)]
     pub scheduler: SchedulerConfig,
     /// Static runtimes: the schedulers to serve without Kubernetes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -193,6 +195,16 @@ pub struct LogConfig {
     /// `plain` (text, colour on a terminal) or `json` (one object per line).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<crate::telemetry::logs::LogFormat>,
+}
+
+/// The `[pool]` section: the connections to each namespace's scheduler.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolConfig {
+    /// Connections per runtime, the first (the streams') included; more
+    /// than one only while many unary calls are in flight. Default 4.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections_per_runtime: Option<u16>,
 }
 
 /// How to reach schedulers.

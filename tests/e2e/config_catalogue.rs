@@ -12,8 +12,8 @@ use clap::CommandFactory;
 use switchyard::cli::Cli;
 use switchyard::config::catalogue::{OPTIONS, find};
 use switchyard::config::{
-    FileConfig, GatewayConfig, KubernetesSection, LogConfig, MetricsConfig, SchedulerConfig,
-    ServerTls, StaticRuntime,
+    FileConfig, GatewayConfig, KubernetesSection, LogConfig, MetricsConfig, PoolConfig,
+    SchedulerConfig, ServerTls, StaticRuntime,
 };
 use switchyard::telemetry::logs::LogFormat;
 use switchyard_core::registry::ClientTls;
@@ -113,6 +113,9 @@ fn everything() -> FileConfig {
         log: LogConfig {
             level: Some("info".into()),
             format: Some(LogFormat::Json),
+        },
+        pool: PoolConfig {
+            max_connections_per_runtime: Some(1),
         },
         scheduler: SchedulerConfig {
             address_template: Some("{namespace}:1".into()),

@@ -61,6 +61,7 @@ pub const SCHEDULER_RECONNECTS_TOTAL: &str = "switchyard_scheduler_reconnects_to
 pub const UPSTREAM_EVENTS_TOTAL: &str = "switchyard_upstream_events_total";
 pub const UPSTREAM_UNLISTED_TOTAL: &str = "switchyard_upstream_unlisted_objects_total";
 pub const UPSTREAM_FAST_FAILURES_TOTAL: &str = "switchyard_upstream_fast_failures_total";
+pub const UPSTREAM_EXTRA_CONNECTIONS: &str = "switchyard_upstream_extra_connections";
 pub const GRPC_CLIENT_STARTED_TOTAL: &str = "grpc_client_started_total";
 pub const GRPC_CLIENT_HANDLED_TOTAL: &str = "grpc_client_handled_total";
 pub const GRPC_CLIENT_HANDLING_SECONDS: &str = "grpc_client_handling_seconds";
@@ -193,6 +194,8 @@ pub const CATALOGUE: &[MetricDef] = &[
         "Objects forgotten (and reported gone to subscribers) because their scheduler no longer listed them after a reconnect."),
     def(UPSTREAM_FAST_FAILURES_TOTAL, Counter, COUNT, &["namespace"],
         "Calls failed at once with UNAVAILABLE because the namespace's scheduler stopped answering keepalive pings."),
+    def(UPSTREAM_EXTRA_CONNECTIONS, Gauge, COUNT, &[],
+        "Connections to schedulers beyond each namespace's first, open now: opened while many unary calls are in flight, closed after 30 s without a call."),
     def(GRPC_CLIENT_STARTED_TOTAL, Counter, COUNT, &["grpc_service", "grpc_method", "namespace"],
         "RPCs started by the scheduler pool on a namespace's scheduler."),
     def(GRPC_CLIENT_HANDLED_TOTAL, Counter, COUNT, &["grpc_service", "grpc_method", "grpc_code", "namespace"],

@@ -1,10 +1,11 @@
 //! The channel factory: the one place that knows tonic's client transport.
-//! It turns a [`RuntimeSpec`] into a lazily connecting gRPC channel with the
-//! keepalive policy Seldon's scheduler enforces.
+//! It turns a [`RuntimeSpec`] into the endpoint the pool's lazily
+//! connecting channels are made from, with the keepalive policy Seldon's
+//! scheduler enforces.
 
 use std::time::Duration;
 
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
 use switchyard_core::registry::RuntimeSpec;
 
@@ -50,9 +51,10 @@ pub enum ChannelError {
     HalfIdentity { namespace: String },
 }
 
-/// A channel to `spec`'s scheduler. Nothing is dialled until first use, so
+/// Where `spec`'s scheduler is and how to connect to it. Each
+/// `connect_lazy` of it is one more connection, dialled on first use, so
 /// building channels never waits on the network.
-pub fn connect_lazy(spec: &RuntimeSpec) -> Result<Channel, ChannelError> {
+pub fn endpoint(spec: &RuntimeSpec) -> Result<Endpoint, ChannelError> {
     let scheme = if spec.tls.is_some() { "https" } else { "http" };
     let uri = format!("{scheme}://{}", spec.address);
     let mut endpoint = Endpoint::from_shared(uri).map_err(|source| ChannelError::Address {
@@ -98,5 +100,5 @@ pub fn connect_lazy(spec: &RuntimeSpec) -> Result<Channel, ChannelError> {
                 source,
             })?;
     }
-    Ok(endpoint.connect_lazy())
+    Ok(endpoint)
 }

@@ -9,8 +9,9 @@ use parking_lot::Mutex;
 use switchyard_tasks::{TaskGroup, TaskName};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
+use tonic::transport::Endpoint;
 
+use crate::connections::{Connections, Spread};
 use crate::liveness::Liveness;
 use crate::upstream::UpstreamChannel;
 
@@ -81,8 +82,14 @@ pub struct NamespaceEntry {
 }
 
 impl NamespaceEntry {
-    /// The namespace of `spec`, whose tasks run in `tasks`.
-    pub fn new(spec: Arc<RuntimeSpec>, channel: Channel, tasks: TaskGroup) -> Self {
+    /// The namespace of `spec`, reached at `endpoint` over up to
+    /// `spread.max_connections` connections, whose tasks run in `tasks`.
+    pub fn new(
+        spec: Arc<RuntimeSpec>,
+        endpoint: Endpoint,
+        spread: Spread,
+        tasks: TaskGroup,
+    ) -> Self {
         let info = RuntimeInfo {
             namespace: spec.namespace.clone(),
             address: spec.address.clone(),
@@ -92,11 +99,10 @@ impl NamespaceEntry {
             reconnects: 0,
         };
         let liveness = Arc::new(Liveness::default());
-        let channel = UpstreamChannel::new(
-            channel,
-            Arc::from(spec.namespace.as_str()),
-            liveness.clone(),
-        );
+        let namespace: Arc<str> = Arc::from(spec.namespace.as_str());
+        let connections =
+            Connections::new(endpoint, spread, Some(tasks.spawner()), namespace.clone());
+        let channel = UpstreamChannel::new(connections, namespace, liveness.clone());
         NamespaceEntry {
             spec,
             channel,

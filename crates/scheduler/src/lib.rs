@@ -1,4 +1,5 @@
-//! The scheduler pool: one long-lived gRPC connection per namespace.
+//! The scheduler pool: one long-lived gRPC connection per namespace, and
+//! a few more while many of its unary calls are in flight (`connections`).
 //!
 //! The pool follows the [`RuntimeRegistry`]: a runtime added gets a lazily
 //! dialled channel (keepalive 60 s / 2 s, no idle pings) and five tasks that
@@ -12,6 +13,7 @@
 
 pub mod backoff;
 pub mod channel;
+pub mod connections;
 pub mod entry;
 mod listing;
 pub mod liveness;
@@ -30,6 +32,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+pub use connections::Spread;
 pub use entry::{ConnectionState, NamespaceEntry, RuntimeInfo};
 pub use subscriptions::Upstream;
 pub use upstream::UpstreamChannel;
@@ -62,12 +65,24 @@ struct Inner {
     sinks: subscriptions::Sinks,
     /// Bumped whenever an entry is added, removed or changes state.
     changes: watch::Sender<u64>,
+    /// How each namespace's unary calls spread over connections.
+    spread: Spread,
 }
 
 impl SchedulerPool {
     /// A pool that publishes status to `bus` and control-plane events to
     /// `control_plane` (if given).
     pub fn new(bus: StatusBus, control_plane: Option<mpsc::Sender<ControlPlaneEvent>>) -> Self {
+        Self::with_spread(bus, control_plane, Spread::default())
+    }
+
+    /// [`SchedulerPool::new`], spreading each namespace's unary calls as
+    /// `spread` says.
+    pub fn with_spread(
+        bus: StatusBus,
+        control_plane: Option<mpsc::Sender<ControlPlaneEvent>>,
+        spread: Spread,
+    ) -> Self {
         SchedulerPool {
             inner: Arc::new(Inner {
                 entries: ArcSwap::default(),
@@ -78,6 +93,7 @@ impl SchedulerPool {
                     live_tasks: Arc::new(Default::default()),
                 },
                 changes: watch::channel(0).0,
+                spread,
             }),
         }
     }
@@ -175,11 +191,12 @@ impl SchedulerPool {
             if next.contains_key(ns) {
                 continue;
             }
-            match channel::connect_lazy(spec) {
-                Ok(channel) => {
+            match channel::endpoint(spec) {
+                Ok(endpoint) => {
                     let entry = Arc::new(NamespaceEntry::new(
                         spec.clone(),
-                        channel,
+                        endpoint,
+                        self.inner.spread,
                         self.inner.tasks.child(ns),
                     ));
                     self.start(&entry);

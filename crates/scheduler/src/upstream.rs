@@ -9,7 +9,9 @@
 //!   life), labelled with the namespace (bounded: one per runtime);
 //! - fails a call at once with UNAVAILABLE while the namespace's scheduler
 //!   is known silent, and fails a call already waiting when it becomes so
-//!   (`liveness`), instead of leaving it to its deadline.
+//!   (`liveness`), instead of leaving it to its deadline;
+//! - sends unary calls over the namespace's connections, more than one
+//!   under load (`connections`); streams stay on the primary connection.
 //!
 //! A silent call answers with a gRPC status (a trailers-only response), so
 //! callers see UNAVAILABLE, never a transport error.
@@ -27,6 +29,7 @@ use tonic::transport::Channel;
 
 use metrics::SharedString;
 
+use crate::connections::{Connections, InFlight};
 use crate::liveness::Liveness;
 use switchyard_core::metrics as m;
 
@@ -34,26 +37,46 @@ use switchyard_core::metrics as m;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A namespace's scheduler channel with client metrics and fast failure.
-/// Cheap to clone (shares the connection).
+/// Cheap to clone (shares the connections).
 #[derive(Clone)]
 pub struct UpstreamChannel {
-    inner: Channel,
+    connections: Arc<Connections>,
     namespace: Arc<str>,
     liveness: Arc<Liveness>,
 }
 
 impl UpstreamChannel {
-    pub(crate) fn new(inner: Channel, namespace: Arc<str>, liveness: Arc<Liveness>) -> Self {
+    pub(crate) fn new(
+        connections: Arc<Connections>,
+        namespace: Arc<str>,
+        liveness: Arc<Liveness>,
+    ) -> Self {
         UpstreamChannel {
-            inner,
+            connections,
             namespace,
             liveness,
         }
     }
 
-    /// The channel without this layer (the liveness probe's own calls).
+    /// Over `channel` alone, never spreading.
+    pub fn single(channel: Channel, namespace: Arc<str>, liveness: Arc<Liveness>) -> Self {
+        Self::new(
+            Connections::single(channel, namespace.clone()),
+            namespace,
+            liveness,
+        )
+    }
+
+    /// The primary channel without this layer (the liveness probe's own
+    /// calls).
     pub(crate) fn raw(&self) -> &Channel {
-        &self.inner
+        self.connections.primary()
+    }
+
+    /// Connections open (or being dialled) to the scheduler, the primary
+    /// included.
+    pub fn open_connections(&self) -> usize {
+        self.connections.open()
     }
 }
 
@@ -61,6 +84,7 @@ impl UpstreamChannel {
 /// the pool makes are static strings, not an allocation per call.
 const SCHEDULER_SERVICE: &str = "seldon.mlops.scheduler.Scheduler";
 const SCHEDULER_METHODS: [&str; 19] = [
+    // Unary (the first `UNARY_METHODS`): spread over the connections.
     "ServerNotify",
     "LoadModel",
     "UnloadModel",
@@ -68,19 +92,29 @@ const SCHEDULER_METHODS: [&str; 19] = [
     "UnloadPipeline",
     "StartExperiment",
     "StopExperiment",
+    "SchedulerStatus",
+    "PipelineStatusEvent",
+    "ModelStatusEvent",
+    // Server streams: on the primary connection.
     "ServerStatus",
     "ModelStatus",
     "PipelineStatus",
     "ExperimentStatus",
-    "SchedulerStatus",
     "SubscribeServerStatus",
     "SubscribeModelStatus",
     "SubscribeExperimentStatus",
     "SubscribePipelineStatus",
-    "PipelineStatusEvent",
-    "ModelStatusEvent",
     "SubscribeControlPlane",
 ];
+/// How many of `SCHEDULER_METHODS` are unary.
+const UNARY_METHODS: usize = 10;
+
+/// Whether `path` is a unary Scheduler method (others, and unknown
+/// methods, stay on the primary connection).
+fn is_unary(path: &str) -> bool {
+    path.strip_prefix("/seldon.mlops.scheduler.Scheduler/")
+        .is_some_and(|method| SCHEDULER_METHODS[..UNARY_METHODS].contains(&method))
+}
 
 /// A label value: static when known, else owned.
 fn label(value: &str, known: &[&'static str]) -> SharedString {
@@ -170,8 +204,10 @@ impl tower::Service<http::Request<Body>> for UpstreamChannel {
     type Error = BoxError;
     type Future = CallFuture;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        tower::Service::poll_ready(&mut self.inner, cx).map_err(Into::into)
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        // Readiness is the chosen connection's, awaited in the call (the
+        // connection is chosen by the request).
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: http::Request<Body>) -> CallFuture {
@@ -180,7 +216,13 @@ impl tower::Service<http::Request<Body>> for UpstreamChannel {
             labels.handled(status.code());
             return Box::pin(async move { Ok(status.into_http()) });
         }
-        let call = tower::Service::call(&mut self.inner, request);
+        let (channel, held) = if is_unary(request.uri().path()) {
+            let held = self.connections.pick();
+            (held.channel(), Some(held))
+        } else {
+            (self.connections.primary().clone(), None)
+        };
+        let call = tower::ServiceExt::oneshot(channel, request);
         let liveness = self.liveness.clone();
         let namespace = self.namespace.clone();
         Box::pin(async move {
@@ -200,12 +242,17 @@ impl tower::Service<http::Request<Body>> for UpstreamChannel {
                         Body::new(Recorded {
                             inner: body,
                             labels: Some(labels),
+                            _held: held,
                         })
                     }))
                 }
                 Err(error) => {
                     // A transport error (no connection): tonic's client
-                    // reports it as UNAVAILABLE.
+                    // reports it as UNAVAILABLE. An extra connection is
+                    // dropped; the primary reconnects by itself.
+                    if let Some(held) = &held {
+                        held.transport_failed();
+                    }
                     labels.handled(tonic::Code::Unavailable);
                     Err(error.into())
                 }
@@ -221,6 +268,8 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: Body,
         labels: Option<CallLabels>,
+        // A unary call's hold on its connection, until the body ends.
+        _held: Option<InFlight>,
     }
 
     impl PinnedDrop for Recorded {
@@ -272,5 +321,27 @@ impl HttpBody for Recorded {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unary;
+
+    #[test]
+    fn only_unary_scheduler_methods_are_spread() {
+        let path = |m: &str| format!("/seldon.mlops.scheduler.Scheduler/{m}");
+        for unary in ["LoadModel", "SchedulerStatus", "ModelStatusEvent"] {
+            assert!(is_unary(&path(unary)), "{unary}");
+        }
+        for stream in [
+            "ModelStatus",
+            "SubscribeModelStatus",
+            "SubscribeControlPlane",
+        ] {
+            assert!(!is_unary(&path(stream)), "{stream}");
+        }
+        assert!(!is_unary(&path("Unknown")));
+        assert!(!is_unary("/other.Service/LoadModel"));
     }
 }

@@ -112,6 +112,14 @@ pub struct RunArgs {
     /// Log line format: plain text, or one JSON object per line [default: plain].
     #[arg(long, env = "SWITCHYARD_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// Connections to each namespace's scheduler, the first included;
+    /// extras only under load [default: 4].
+    #[arg(
+        long,
+        env = "SWITCHYARD_POOL_MAX_CONNECTIONS_PER_RUNTIME",
+        value_name = "N"
+    )]
+    pub pool_max_connections_per_runtime: Option<u16>,
     /// Scheduler address of a namespace, {namespace} substituted
     /// [default: seldon-scheduler.{namespace}:9004, :9044 with TLS].
     #[arg(
@@ -308,6 +316,7 @@ impl RunArgs {
             metrics_listen,
             log_level,
             log_format,
+            pool_max_connections_per_runtime,
             scheduler_address_template,
             scheduler_tls_ca,
             scheduler_tls_cert,
@@ -399,6 +408,10 @@ impl RunArgs {
         over(&mut config.metrics.listen, metrics_listen);
         over(&mut config.log.level, log_level);
         over(&mut config.log.format, log_format);
+        over(
+            &mut config.pool.max_connections_per_runtime,
+            pool_max_connections_per_runtime,
+        );
 
         let scheduler = SchedulerOverrides {
             address_template: scheduler_address_template,

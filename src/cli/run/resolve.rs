@@ -16,6 +16,7 @@ use switchyard_core::registry::spec;
 use switchyard_operator::leader::{LeaderElectionConfig, LeaderElectionError};
 use switchyard_operator::runtimes::DEFAULT_FINALIZER_RECHECK;
 use switchyard_operator::{SchedulerAddressing, WatchScope};
+use switchyard_scheduler::Spread;
 
 fn invalid(key: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
@@ -79,6 +80,10 @@ pub(super) fn merged(
     if let Some(level) = &config.log.level {
         logs::parse_filter(level).map_err(|e| invalid("log.level", e.to_string()))?;
     }
+    positive(
+        "pool.max_connections_per_runtime",
+        config.pool.max_connections_per_runtime,
+    )?;
     let k = &config.kubernetes;
     positive("kubernetes.reconcile_concurrency", k.reconcile_concurrency)?;
     positive("kubernetes.status_workers", k.status_workers)?;
@@ -152,6 +157,7 @@ pub(super) fn app_config(layered: Layered, config: FileConfig) -> Result<AppConf
         metrics,
         // Read by `log_settings`: logging starts before the app.
         log: _,
+        pool,
         scheduler,
         // Read through `runtime_specs`, or by the file's poller.
         runtimes: _,
@@ -172,6 +178,12 @@ pub(super) fn app_config(layered: Layered, config: FileConfig) -> Result<AppConf
         gateway_listen: gateway.listen.unwrap_or(DEFAULT_GATEWAY_LISTEN),
         gateway,
         metrics_listen: metrics.listen,
+        spread: Spread {
+            max_connections: pool
+                .max_connections_per_runtime
+                .map_or(Spread::default().max_connections, usize::from),
+            ..Spread::default()
+        },
         runtimes,
         kubernetes: kubernetes_config(kubernetes, &scheduler)?,
     })

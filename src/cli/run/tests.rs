@@ -339,3 +339,17 @@ fn log_settings_come_from_flags_then_the_file_then_rust_log() {
         "{err}"
     );
 }
+
+#[test]
+fn pool_connections_per_runtime_reach_the_pool_and_zero_is_refused() {
+    assert_eq!(parse(&[]).spread.max_connections, 4);
+    let config = parse(&["--pool-max-connections-per-runtime", "1"]);
+    assert_eq!(config.spread.max_connections, 1);
+    let error = try_parse(&["--pool-max-connections-per-runtime", "0"]).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("pool.max_connections_per_runtime"),
+        "{error}"
+    );
+}

@@ -15,3 +15,4 @@ mod shutdown;
 mod subscriptions;
 mod support;
 mod tls;
+mod upstream_spread;

@@ -3,6 +3,8 @@
 mod isolation;
 mod logs;
 mod pool;
+mod proxy;
 mod silent;
+mod spread;
 mod stream_client;
 mod truth;

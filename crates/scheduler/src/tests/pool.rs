@@ -52,9 +52,13 @@ pub(super) struct Fixture {
 
 impl Fixture {
     pub(super) fn new() -> Self {
+        Self::with_spread(crate::Spread::default())
+    }
+
+    pub(super) fn with_spread(spread: crate::Spread) -> Self {
         let registry = RuntimeRegistry::new();
         let bus = StatusBus::default();
-        let pool = SchedulerPool::new(bus.clone(), None);
+        let pool = SchedulerPool::with_spread(bus.clone(), None, spread);
         let cancel = CancellationToken::new();
         let follower = tokio::spawn({
             let pool = pool.clone();

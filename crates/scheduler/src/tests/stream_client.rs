@@ -18,7 +18,7 @@ async fn a_message_larger_than_the_buffers_arrives_whole() {
     config.sync_timeout = Duration::ZERO;
     let sim = Simulator::start(config).await.unwrap();
     let raw = Channel::from_shared(sim.uri()).unwrap().connect_lazy();
-    let channel = UpstreamChannel::new(raw, "ns".into(), Default::default());
+    let channel = UpstreamChannel::single(raw, "ns".into(), Default::default());
 
     // A model whose status message is about 100 times the buffer size.
     let uri = format!("gs://models/{}", "x".repeat(100 * STREAM_BUFFER_BYTES));
