@@ -43,6 +43,19 @@ spec:
   storageURI: gs://seldon-models/scv2/samples/mlserver_1.5.0/iris-sklearn
 ";
 
+/// A Model the operator cannot translate (more replicas at least than at
+/// most): it records a Warning event naming the field.
+const INVALID: &str = "apiVersion: mlops.seldon.io/v1alpha1
+kind: Model
+metadata:
+  name: lopsided
+  namespace: fraud
+spec:
+  storageUri: gs://seldon-models/scv2/samples/mlserver_1.5.0/iris-sklearn
+  minReplicas: 5
+  maxReplicas: 2
+";
+
 /// Read access to Models for the ServiceAccount `fraud/bot`.
 const GRANT: &str = "apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -185,12 +198,17 @@ async fn kubectl_applies_lists_with_printer_columns_and_shows_events() {
         (ready && status.available_replicas == 1).then_some(())
     })
     .await;
+    // The operator records events for what goes wrong (a Model it loads
+    // as asked needs none): one it cannot translate.
+    kubectl
+        .ok(&["apply", "-f", &kubectl.file("invalid.yaml", INVALID)])
+        .await;
     let events: Api<Event> = Api::namespaced(op.client.clone(), NS);
-    until("the operator's Loaded event", async || {
+    until("the operator's InvalidSpec event", async || {
         let list = events.list(&ListParams::default()).await.ok()?;
         list.items
             .iter()
-            .any(|e| e.reason.as_deref() == Some("Loaded"))
+            .any(|e| e.reason.as_deref() == Some("InvalidSpec"))
             .then_some(())
     })
     .await;
@@ -214,15 +232,22 @@ async fn kubectl_applies_lists_with_printer_columns_and_shows_events() {
     // Events, as core/v1 Events: listed, and in describe.
     let all_events = kubectl.ok(&["get", "events", "-A"]).await;
     assert!(
-        row(&all_events, &[NS, "Normal", "Loaded", "model/iris"]).is_some(),
+        row(
+            &all_events,
+            &[NS, "Warning", "InvalidSpec", "model/lopsided"]
+        )
+        .is_some(),
         "{all_events}"
     );
-    let described = kubectl.ok(&["describe", "model", "iris", "-n", NS]).await;
+    let described = kubectl
+        .ok(&["describe", "model", "lopsided", "-n", NS])
+        .await;
     let (_, events_part) = described
         .split_once("Events:")
         .unwrap_or_else(|| panic!("an Events section in {described}"));
     assert!(
-        row(events_part, &["Normal", "Loaded"]).is_some(),
+        row(events_part, &["Warning", "InvalidSpec"]).is_some()
+            && events_part.contains("spec.minReplicas"),
         "{described}"
     );
 
