@@ -482,8 +482,17 @@ impl App {
         {
             let (pool, bus, cancel) = (pool.clone(), bus.clone(), cancel.clone());
             let options = gateway_options(&gateway_config);
+            let client = kubernetes.as_ref().map(|k| k.writer.client().clone());
+            let access = crate::gateway_access::gateway_access(&gateway_config, client)?;
             essential(&tasks, "gateway", async move {
-                switchyard_gateway::serve(listener, pool, bus, options, cancel.cancelled_owned())
+                switchyard_gateway::serve(
+                    listener,
+                    pool,
+                    bus,
+                    options,
+                    access,
+                    cancel.cancelled_owned(),
+                )
                     .await
                     .map_err(anyhow::Error::from)
             });
@@ -579,6 +588,7 @@ pub fn gateway_options(config: &GatewayConfig) -> GatewayOptions {
         idle_timeout_seconds,
         request_read_timeout_seconds,
         tls,
+        auth: _,
     } = config;
     let mut options = GatewayOptions {
         default_namespace: default_namespace.clone(),

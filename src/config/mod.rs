@@ -14,10 +14,12 @@ use serde::{Deserialize, Serialize};
 
 use switchyard_core::registry::{ClientTls, RuntimeSpec, spec};
 
+mod auth;
 pub mod catalogue;
 mod defaults;
 mod overrides;
 
+pub use auth::{AuthLimits, AuthSection, parse_mode};
 pub use defaults::*;
 pub use overrides::SchedulerOverrides;
 
@@ -157,6 +159,9 @@ pub struct GatewayConfig {
     /// Serve TLS (mTLS with `client_ca`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<ServerTls>,
+    /// Who may call (`[gateway.auth]`).
+    #[serde(default)]
+    pub auth: AuthSection,
 }
 
 /// TLS for the gateway endpoint.

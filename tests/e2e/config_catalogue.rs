@@ -12,10 +12,11 @@ use clap::CommandFactory;
 use switchyard::cli::Cli;
 use switchyard::config::catalogue::{OPTIONS, find};
 use switchyard::config::{
-    FileConfig, GatewayConfig, KubernetesSection, LogConfig, MetricsConfig, SchedulerConfig,
+    AuthLimits, AuthSection, FileConfig, GatewayConfig, KubernetesSection, LogConfig, MetricsConfig, SchedulerConfig,
     ServerTls, StaticRuntime,
 };
 use switchyard::telemetry::logs::LogFormat;
+use switchyard_access::AuthMode;
 use switchyard_core::registry::ClientTls;
 
 /// Flags of `switchyard run` that are not options, and why.
@@ -108,6 +109,19 @@ fn everything() -> FileConfig {
                 key: "/key".into(),
                 client_ca: Some("/ca".into()),
             }),
+            auth: AuthSection {
+                mode: Some(AuthMode::Policy),
+                policy_file: Some("/policy".into()),
+                token_cache_ttl_seconds: Some(1.0),
+                allowed_cache_ttl_seconds: Some(1.0),
+                denied_cache_ttl_seconds: Some(1.0),
+                review_timeout_seconds: Some(1.0),
+                limits: AuthLimits {
+                    requests_per_second: Some(1),
+                    burst: Some(1),
+                    streams_per_identity: Some(1),
+                },
+            },
         },
         metrics: MetricsConfig { listen: Some(addr) },
         log: LogConfig {

@@ -161,6 +161,8 @@ fn with_nothing_given_the_printed_config_is_the_documented_defaults() {
             None => continue,
             Some("$POD_NAMESPACE") => pod_namespace,
             Some("$RUST_LOG") => rust_log,
+            // Without --kubernetes (as here) the gateway's default is none.
+            Some("kubernetes with --kubernetes, else none") => "none",
             Some(default) => default,
         };
         assert_eq!(

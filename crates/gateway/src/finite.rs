@@ -27,12 +27,14 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status, Streaming};
 
+use super::guard::{hold, permitted};
 use super::route::Target;
 use super::scheduler::Shared;
 use super::streams::{ResponseStream, until_shutdown};
 use super::tagging::TagNamespace;
 use super::validate::Validate;
 use super::{forward, namespace, status};
+use switchyard_core::access::Rpc;
 use switchyard_core::metrics as m;
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 
@@ -46,9 +48,9 @@ pub const UNREACHABLE_METADATA: &str = "switchyard-unreachable-namespaces";
 impl Shared {
     /// Serves a finite status RPC: `open` starts the listing on one
     /// scheduler; `named` says whether the request asks for one object.
-    pub(super) fn finite<Req, Resp, F, Fut>(
+    pub(super) async fn finite<Req, Resp, F, Fut>(
         &self,
-        rpc: &'static str,
+        rpc: Rpc,
         request: Request<Req>,
         named: bool,
         open: F,
@@ -60,22 +62,29 @@ impl Shared {
         Fut: Future<Output = Result<Response<Streaming<Resp>>, Status>> + Send + 'static,
     {
         request.get_ref().validate()?;
+        let one = namespace::from_metadata(request.metadata())?;
+        let pass = self.admit(rpc, &request, one.as_deref(), None, true).await?;
         let idle = self.options.call_timeout;
         let deadline = forward::client_timeout(request.metadata());
         let (metadata, _, message) = request.into_parts();
         let start = |target: Target| {
             let upstream = forward::upstream_request(&metadata, message.clone(), deadline);
             let opening = open(target.client.clone(), upstream);
-            Box::pin(namespace_listing(target, opening, idle, rpc))
+            Box::pin(namespace_listing(target, opening, idle, rpc.method()))
         };
-        if let Some(namespace) = namespace::from_metadata(&metadata)? {
+        if let Some(namespace) = one {
             let one = start(self.target(&namespace)?).map(|item| item.map_err(|(_, s)| s));
-            return Ok(Response::new(until_shutdown(one, self.shutdown.clone())));
+            return Ok(Response::new(until_shutdown(
+                hold(one, pass),
+                self.shutdown.clone(),
+            )));
         }
-        // A namespace removed between listing and lookup is simply not
-        // part of the answer any more.
+        // Only the namespaces the caller may list. A namespace removed
+        // between listing and lookup is simply not part of the answer any
+        // more.
         let namespaces = self.pool.namespaces();
-        let parts = namespaces
+        let permitted = permitted(&self.access.keeper, &pass, namespaces).await;
+        let parts = permitted
             .iter()
             .filter_map(|ns| self.target(ns).ok())
             .map(start);
@@ -87,9 +96,12 @@ impl Shared {
             sent: false,
             named,
             finished: false,
-            rpc,
+            rpc: rpc.method(),
         };
-        Ok(Response::new(until_shutdown(merged, self.shutdown.clone())))
+        Ok(Response::new(until_shutdown(
+            hold(merged, pass),
+            self.shutdown.clone(),
+        )))
     }
 }
 

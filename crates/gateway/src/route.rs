@@ -17,12 +17,14 @@ use tonic::transport::Channel;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
+use super::guard::hold;
 use super::namespace::NamespacedMessage;
 use super::scheduler::Shared;
 use super::status::unknown_namespace;
 use super::streams::{ResponseStream, until_shutdown};
 use super::validate::Validate;
 use super::{forward, status};
+use switchyard_core::access::Rpc;
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 use switchyard_scheduler::MAX_MESSAGE_BYTES;
 
@@ -57,7 +59,7 @@ impl Shared {
     /// `call`, and returns the answer.
     pub(super) async fn unary<Req, Resp, F, Fut>(
         &self,
-        rpc: &'static str,
+        rpc: Rpc,
         request: Request<Req>,
         call: F,
     ) -> Result<Response<Resp>, Status>
@@ -70,11 +72,33 @@ impl Shared {
         let namespace = self
             .resolver
             .resolve(request.metadata(), request.get_ref())?;
+        let object = request.get_ref().object();
+        let pass = self
+            .admit(rpc, &request, Some(&namespace), object, false)
+            .await?;
+        let answer = self.forward(rpc, &namespace, request, call).await;
+        pass.finished(&self.access.keeper, answer.as_ref().map(|_| ()));
+        answer
+    }
+
+    /// Sends an admitted unary call to `namespace`'s scheduler.
+    async fn forward<Req, Resp, F, Fut>(
+        &self,
+        rpc: Rpc,
+        namespace: &str,
+        request: Request<Req>,
+        call: F,
+    ) -> Result<Response<Resp>, Status>
+    where
+        F: FnOnce(SchedulerClient<Channel>, Request<Req>) -> Fut,
+        Fut: Future<Output = Result<Response<Resp>, Status>>,
+    {
+        let rpc = rpc.method();
         let Target {
             namespace,
             address,
             client,
-        } = self.target(&namespace)?;
+        } = self.target(namespace)?;
         let timeout = forward::call_timeout(request.metadata(), self.options.call_timeout);
         let (metadata, _, message) = request.into_parts();
         let upstream = forward::upstream_request(&metadata, message, Some(timeout));
@@ -98,7 +122,7 @@ impl Shared {
     /// client by nature (the control plane).
     pub(super) async fn passthrough<Req, Resp, F, Fut>(
         &self,
-        rpc: &'static str,
+        rpc: Rpc,
         request: Request<Req>,
         open: F,
     ) -> Result<Response<ResponseStream<Resp>>, Status>
@@ -112,7 +136,32 @@ impl Shared {
         let namespace = self
             .resolver
             .resolve(request.metadata(), request.get_ref())?;
-        let target = self.target(&namespace)?;
+        let pass = self.admit(rpc, &request, Some(&namespace), None, true).await?;
+        let opened = self.open(rpc, &namespace, request, open).await;
+        pass.finished(&self.access.keeper, opened.as_ref().map(|_| ()));
+        let (target, opened) = opened?;
+        tracing::debug!(rpc = rpc.method(), namespace = %target.namespace, "relaying upstream stream");
+        let relayed = opened.map(move |item| item.map_err(|s| target.upstream_error(s)));
+        Ok(Response::new(until_shutdown(
+            hold(relayed, pass),
+            self.shutdown.clone(),
+        )))
+    }
+
+    /// Opens an admitted stream on `namespace`'s scheduler.
+    async fn open<Req, Resp, F, Fut>(
+        &self,
+        rpc: Rpc,
+        namespace: &str,
+        request: Request<Req>,
+        open: F,
+    ) -> Result<(Target, Streaming<Resp>), Status>
+    where
+        F: FnOnce(SchedulerClient<Channel>, Request<Req>) -> Fut,
+        Fut: Future<Output = Result<Response<Streaming<Resp>>, Status>>,
+    {
+        let rpc = rpc.method();
+        let target = self.target(namespace)?;
         let open_timeout = forward::call_timeout(request.metadata(), self.options.call_timeout);
         // A long-lived stream carries the client's own deadline, if any,
         // never ours.
@@ -131,11 +180,6 @@ impl Shared {
                     ));
                 }
             };
-        tracing::debug!(rpc, namespace = %target.namespace, "relaying upstream stream");
-        let relayed = opened.map(move |item| item.map_err(|s| target.upstream_error(s)));
-        Ok(Response::new(until_shutdown(
-            relayed,
-            self.shutdown.clone(),
-        )))
+        Ok((target, opened))
     }
 }

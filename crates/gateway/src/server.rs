@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use super::admission::AdmissionLayer;
+use super::guard::Access;
 use super::health::HealthService;
 use super::listen;
 use super::metrics_layer::GrpcMetrics;
@@ -61,20 +62,29 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
 }
 
 /// Serves the gateway on `listener` until `shutdown` completes: routes
-/// through `pool` and serves subscriptions from `bus`.
+/// through `pool`, serves subscriptions from `bus`, admits every call
+/// through `access` (`Access::default()`: anyone may call anything).
 pub async fn serve(
     listener: TcpListener,
     pool: SchedulerPool,
     bus: StatusBus,
     options: GatewayOptions,
+    access: Access,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let tls = options.tls.clone();
     let default_namespace = options.default_namespace.clone();
     let tls_config = tls.as_ref().map(server_tls).transpose()?;
     let stopping = CancellationToken::new();
-    let scheduler = SchedulerGateway::new(pool.clone(), bus, options.clone(), stopping.clone());
-    let runtimes = RuntimesService::new(pool, stopping.clone());
+    let authenticated = access.keeper.enabled();
+    let scheduler = SchedulerGateway::new(
+        pool.clone(),
+        bus,
+        options.clone(),
+        access.clone(),
+        stopping.clone(),
+    );
+    let runtimes = RuntimesService::new(pool, access, stopping.clone());
 
     let mut builder = Server::builder()
         .http2_keepalive_interval(Some(options.keepalive_interval))
@@ -106,7 +116,7 @@ pub async fn serve(
             stopping.cancel();
         }
     };
-    tracing::info!(address = ?address, tls = tls.is_some(), mtls = tls.as_ref().is_some_and(|t| t.client_ca.is_some()), default_namespace = default_namespace.as_deref().unwrap_or(""), "gateway serving");
+    tracing::info!(address = ?address, authenticated, tls = tls.is_some(), mtls = tls.as_ref().is_some_and(|t| t.client_ca.is_some()), default_namespace = default_namespace.as_deref().unwrap_or(""), "gateway serving");
     let server = router.serve_with_incoming_shutdown(incoming, signal);
     let grace = async {
         stopping.cancelled().await;

@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::config::{
-    ConfigError, FileConfig, SchedulerOverrides, ServerTls, StaticRuntime, catalogue,
+    ConfigError, FileConfig, SchedulerOverrides, ServerTls, StaticRuntime, catalogue, parse_mode,
 };
+use switchyard_access::AuthMode;
 use crate::telemetry::logs::LogFormat;
 
 /// Arguments of `switchyard run`. A flag wins over its variable, which wins
@@ -102,6 +103,35 @@ pub struct RunArgs {
     /// Require client certificates signed by this PEM CA (mTLS).
     #[arg(long, env = "SWITCHYARD_GATEWAY_TLS_CLIENT_CA", value_name = "FILE")]
     pub gateway_tls_client_ca: Option<PathBuf>,
+    /// Who may call the gateway: kubernetes (TokenReview and
+    /// SubjectAccessReview), policy (--gateway-auth-policy-file) or none
+    /// [default: kubernetes with --kubernetes, else none].
+    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH", value_name = "MODE", value_parser = parse_mode)]
+    pub gateway_auth: Option<AuthMode>,
+    /// The policy file of --gateway-auth=policy (TOML, docs/access.md).
+    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_POLICY_FILE", value_name = "FILE")]
+    pub gateway_auth_policy_file: Option<PathBuf>,
+    /// Seconds an accepted token's identity is reused [default: 120].
+    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_TOKEN_CACHE_TTL", value_name = "SECONDS")]
+    pub gateway_auth_token_cache_ttl: Option<f64>,
+    /// Seconds an allowed decision is reused [default: 10].
+    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_ALLOWED_CACHE_TTL", value_name = "SECONDS")]
+    pub gateway_auth_allowed_cache_ttl: Option<f64>,
+    /// Seconds a denial is reused [default: 5].
+    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_DENIED_CACHE_TTL", value_name = "SECONDS")]
+    pub gateway_auth_denied_cache_ttl: Option<f64>,
+    /// Seconds a TokenReview or SubjectAccessReview may take [default: 5].
+    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_REVIEW_TIMEOUT", value_name = "SECONDS")]
+    pub gateway_auth_review_timeout: Option<f64>,
+    /// Requests per second of one caller [default: no limit].
+    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_REQUESTS_PER_SECOND", value_name = "N")]
+    pub gateway_auth_requests_per_second: Option<u32>,
+    /// Requests one caller may make at once above its rate [default: the rate].
+    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_BURST", value_name = "N")]
+    pub gateway_auth_burst: Option<u32>,
+    /// Streams one caller may have open at once [default: no limit].
+    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_STREAMS_PER_IDENTITY", value_name = "N")]
+    pub gateway_auth_streams_per_identity: Option<u32>,
     /// Address of /metrics, /healthz and /readyz [default: 0.0.0.0:9100].
     #[arg(long, env = "SWITCHYARD_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
@@ -305,6 +335,15 @@ impl RunArgs {
             gateway_tls_cert,
             gateway_tls_key,
             gateway_tls_client_ca,
+            gateway_auth,
+            gateway_auth_policy_file,
+            gateway_auth_token_cache_ttl,
+            gateway_auth_allowed_cache_ttl,
+            gateway_auth_denied_cache_ttl,
+            gateway_auth_review_timeout,
+            gateway_auth_requests_per_second,
+            gateway_auth_burst,
+            gateway_auth_streams_per_identity,
             metrics_listen,
             log_level,
             log_format,
@@ -396,6 +435,31 @@ impl RunArgs {
                 client_ca,
             });
         }
+        let auth = &mut config.gateway.auth;
+        over(&mut auth.mode, gateway_auth);
+        over(&mut auth.policy_file, gateway_auth_policy_file);
+        over(
+            &mut auth.token_cache_ttl_seconds,
+            gateway_auth_token_cache_ttl,
+        );
+        over(
+            &mut auth.allowed_cache_ttl_seconds,
+            gateway_auth_allowed_cache_ttl,
+        );
+        over(
+            &mut auth.denied_cache_ttl_seconds,
+            gateway_auth_denied_cache_ttl,
+        );
+        over(&mut auth.review_timeout_seconds, gateway_auth_review_timeout);
+        over(
+            &mut auth.limits.requests_per_second,
+            gateway_auth_requests_per_second,
+        );
+        over(&mut auth.limits.burst, gateway_auth_burst);
+        over(
+            &mut auth.limits.streams_per_identity,
+            gateway_auth_streams_per_identity,
+        );
         over(&mut config.metrics.listen, metrics_listen);
         over(&mut config.log.level, log_level);
         over(&mut config.log.format, log_format);
