@@ -493,8 +493,8 @@ impl App {
                     access,
                     cancel.cancelled_owned(),
                 )
-                    .await
-                    .map_err(anyhow::Error::from)
+                .await
+                .map_err(anyhow::Error::from)
             });
         }
         // Static discovery is complete once the file is read: the gateway is

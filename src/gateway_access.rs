@@ -32,7 +32,11 @@ pub fn gateway_access(
             "gateway authentication is off (--gateway-auth=none): anyone who reaches the gateway port may load, unload and read every namespace's models; use --gateway-auth=kubernetes (docs/access.md)"
         ),
         AuthMode::None => tracing::info!("gateway authentication is off"),
-        mode => tracing::info!(?mode, limits = limiter.is_some(), "gateway authentication on"),
+        mode => tracing::info!(
+            ?mode,
+            limits = limiter.is_some(),
+            "gateway authentication on"
+        ),
     }
     // An open aggregated stream re-checks its namespaces about as often as
     // a decision may change (the shorter cache time), at least every

@@ -104,8 +104,7 @@ impl AuthSection {
                 .unwrap_or(engine.allowed_cache_ttl_seconds),
             denied_cache_ttl_seconds: denied_cache_ttl_seconds
                 .unwrap_or(engine.denied_cache_ttl_seconds),
-            review_timeout_seconds: review_timeout_seconds
-                .unwrap_or(engine.review_timeout_seconds),
+            review_timeout_seconds: review_timeout_seconds.unwrap_or(engine.review_timeout_seconds),
             limits: LimitsConfig {
                 requests_per_second,
                 burst,

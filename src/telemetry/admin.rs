@@ -19,9 +19,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use switchyard_net::{IdleBy, Listener, ListenerLimits};
 use super::logs::LogLevel;
 use switchyard_core::registry::RuntimeRegistry;
+use switchyard_net::{IdleBy, Listener, ListenerLimits};
 
 /// What the admin endpoint serves.
 #[derive(Clone)]

@@ -12,8 +12,8 @@ use clap::CommandFactory;
 use switchyard::cli::Cli;
 use switchyard::config::catalogue::{OPTIONS, find};
 use switchyard::config::{
-    AuthLimits, AuthSection, FileConfig, GatewayConfig, KubernetesSection, LogConfig, MetricsConfig, SchedulerConfig,
-    ServerTls, StaticRuntime,
+    AuthLimits, AuthSection, FileConfig, GatewayConfig, KubernetesSection, LogConfig,
+    MetricsConfig, SchedulerConfig, ServerTls, StaticRuntime,
 };
 use switchyard::telemetry::logs::LogFormat;
 use switchyard_access::AuthMode;

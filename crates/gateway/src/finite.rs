@@ -63,7 +63,9 @@ impl Shared {
     {
         request.get_ref().validate()?;
         let one = namespace::from_metadata(request.metadata())?;
-        let pass = self.admit(rpc, &request, one.as_deref(), None, true).await?;
+        let pass = self
+            .admit(rpc, &request, one.as_deref(), None, true)
+            .await?;
         let idle = self.options.call_timeout;
         let deadline = forward::client_timeout(request.metadata());
         let (metadata, _, message) = request.into_parts();

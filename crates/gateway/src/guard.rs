@@ -156,7 +156,11 @@ pub(crate) fn permitted<'a>(
 ) -> BoxFuture<'a, Vec<String>> {
     Box::pin(async move {
         let allowed = keeper
-            .permitted(&pass.admitted, pass.rpc, namespaces.iter().map(String::as_str))
+            .permitted(
+                &pass.admitted,
+                pass.rpc,
+                namespaces.iter().map(String::as_str),
+            )
             .await;
         let allowed: Vec<String> = allowed.into_iter().map(str::to_owned).collect();
         allowed
@@ -164,7 +168,11 @@ pub(crate) fn permitted<'a>(
 }
 
 /// A cross-namespace call: who is calling, and within their limits.
-pub(crate) fn call<T>(rpc: Rpc, request: &Request<T>, stream: bool) -> Result<Call<'static>, Status> {
+pub(crate) fn call<T>(
+    rpc: Rpc,
+    request: &Request<T>,
+    stream: bool,
+) -> Result<Call<'static>, Status> {
     Ok(Call {
         rpc,
         credentials: credentials(request)?,

@@ -136,7 +136,9 @@ impl Shared {
         let namespace = self
             .resolver
             .resolve(request.metadata(), request.get_ref())?;
-        let pass = self.admit(rpc, &request, Some(&namespace), None, true).await?;
+        let pass = self
+            .admit(rpc, &request, Some(&namespace), None, true)
+            .await?;
         let opened = self.open(rpc, &namespace, request, open).await;
         pass.finished(&self.access.keeper, opened.as_ref().map(|_| ()));
         let (target, opened) = opened?;

@@ -92,7 +92,11 @@ fn diff(before: &BTreeMap<String, Runtime>, after: &BTreeMap<String, Runtime>) -
 }
 
 /// The runtimes of the namespaces `pass` may call its RPC in.
-async fn current(pool: &SchedulerPool, keeper: &Gatekeeper, pass: &Pass) -> BTreeMap<String, Runtime> {
+async fn current(
+    pool: &SchedulerPool,
+    keeper: &Gatekeeper,
+    pass: &Pass,
+) -> BTreeMap<String, Runtime> {
     let infos = pool.infos();
     let names = infos.iter().map(|info| info.namespace.clone()).collect();
     let permitted = permitted(keeper, pass, names).await;

@@ -244,9 +244,12 @@ impl Scheduler for SchedulerGateway {
     ) -> Result<Response<Self::ExperimentStatusStream>, Status> {
         let named = has_name(&request.get_ref().name);
         self.inner
-            .finite(Rpc::ExperimentStatus, request, named, |mut c, r| async move {
-                c.experiment_status(r).await
-            })
+            .finite(
+                Rpc::ExperimentStatus,
+                request,
+                named,
+                |mut c, r| async move { c.experiment_status(r).await },
+            )
             .await
     }
 
@@ -268,7 +271,12 @@ impl Scheduler for SchedulerGateway {
         request: Request<ServerSubscriptionRequest>,
     ) -> Result<Response<Self::SubscribeServerStatusStream>, Status> {
         self.inner
-            .subscribe(Rpc::SubscribeServerStatus, request, StatusKind::Server, server)
+            .subscribe(
+                Rpc::SubscribeServerStatus,
+                request,
+                StatusKind::Server,
+                server,
+            )
             .await
     }
 
@@ -290,7 +298,12 @@ impl Scheduler for SchedulerGateway {
         request: Request<ExperimentSubscriptionRequest>,
     ) -> Result<Response<Self::SubscribeExperimentStatusStream>, Status> {
         self.inner
-            .subscribe(Rpc::SubscribeExperimentStatus, request, StatusKind::Experiment, experiment)
+            .subscribe(
+                Rpc::SubscribeExperimentStatus,
+                request,
+                StatusKind::Experiment,
+                experiment,
+            )
             .await
     }
 
@@ -301,7 +314,12 @@ impl Scheduler for SchedulerGateway {
         request: Request<PipelineSubscriptionRequest>,
     ) -> Result<Response<Self::SubscribePipelineStatusStream>, Status> {
         self.inner
-            .subscribe(Rpc::SubscribePipelineStatus, request, StatusKind::Pipeline, pipeline)
+            .subscribe(
+                Rpc::SubscribePipelineStatus,
+                request,
+                StatusKind::Pipeline,
+                pipeline,
+            )
             .await
     }
 

@@ -33,7 +33,9 @@ use super::streams::{ResponseStream, until_shutdown};
 use super::tagging::TagNamespace;
 use switchyard_access::Gatekeeper;
 use switchyard_core::access::Rpc;
-use switchyard_core::bus::{Filter, StatusBus, StatusEvent, StatusKind, StatusPayload, Subscription};
+use switchyard_core::bus::{
+    Filter, StatusBus, StatusEvent, StatusKind, StatusPayload, Subscription,
+};
 use switchyard_scheduler::SchedulerPool;
 
 /// The message of one status kind inside a bus payload.

@@ -12,8 +12,8 @@ use clap::Args;
 use crate::config::{
     ConfigError, FileConfig, SchedulerOverrides, ServerTls, StaticRuntime, catalogue, parse_mode,
 };
-use switchyard_access::AuthMode;
 use crate::telemetry::logs::LogFormat;
+use switchyard_access::AuthMode;
 
 /// Arguments of `switchyard run`. A flag wins over its variable, which wins
 /// over the config file, which wins over the built-in default.
@@ -112,25 +112,49 @@ pub struct RunArgs {
     #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_POLICY_FILE", value_name = "FILE")]
     pub gateway_auth_policy_file: Option<PathBuf>,
     /// Seconds an accepted token's identity is reused [default: 120].
-    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_TOKEN_CACHE_TTL", value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_AUTH_TOKEN_CACHE_TTL",
+        value_name = "SECONDS"
+    )]
     pub gateway_auth_token_cache_ttl: Option<f64>,
     /// Seconds an allowed decision is reused [default: 10].
-    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_ALLOWED_CACHE_TTL", value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_AUTH_ALLOWED_CACHE_TTL",
+        value_name = "SECONDS"
+    )]
     pub gateway_auth_allowed_cache_ttl: Option<f64>,
     /// Seconds a denial is reused [default: 5].
-    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_DENIED_CACHE_TTL", value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_AUTH_DENIED_CACHE_TTL",
+        value_name = "SECONDS"
+    )]
     pub gateway_auth_denied_cache_ttl: Option<f64>,
     /// Seconds a TokenReview or SubjectAccessReview may take [default: 5].
-    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_REVIEW_TIMEOUT", value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_AUTH_REVIEW_TIMEOUT",
+        value_name = "SECONDS"
+    )]
     pub gateway_auth_review_timeout: Option<f64>,
     /// Requests per second of one caller [default: no limit].
-    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_REQUESTS_PER_SECOND", value_name = "N")]
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_AUTH_REQUESTS_PER_SECOND",
+        value_name = "N"
+    )]
     pub gateway_auth_requests_per_second: Option<u32>,
     /// Requests one caller may make at once above its rate [default: the rate].
     #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_BURST", value_name = "N")]
     pub gateway_auth_burst: Option<u32>,
     /// Streams one caller may have open at once [default: no limit].
-    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_STREAMS_PER_IDENTITY", value_name = "N")]
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_AUTH_STREAMS_PER_IDENTITY",
+        value_name = "N"
+    )]
     pub gateway_auth_streams_per_identity: Option<u32>,
     /// Address of /metrics, /healthz and /readyz [default: 0.0.0.0:9100].
     #[arg(long, env = "SWITCHYARD_METRICS_LISTEN", value_name = "ADDR")]
@@ -450,7 +474,10 @@ impl RunArgs {
             &mut auth.denied_cache_ttl_seconds,
             gateway_auth_denied_cache_ttl,
         );
-        over(&mut auth.review_timeout_seconds, gateway_auth_review_timeout);
+        over(
+            &mut auth.review_timeout_seconds,
+            gateway_auth_review_timeout,
+        );
         over(
             &mut auth.limits.requests_per_second,
             gateway_auth_requests_per_second,

@@ -2,6 +2,7 @@
 //! front of simulated schedulers. Every wait has a deadline; nothing
 //! sleeps to wait for state.
 
+mod auth;
 mod connections;
 mod edge;
 mod limits;

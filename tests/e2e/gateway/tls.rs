@@ -170,7 +170,7 @@ async fn missing_tls_files_are_an_error_naming_the_file() {
         switchyard_gateway::Access::default(),
         std::future::pending(),
     )
-        .await
-        .unwrap_err();
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("/nonexistent/server.pem"), "{err}");
 }
