@@ -3,6 +3,7 @@
 //! sleeps to wait for state.
 
 mod auth;
+mod auth_policy;
 mod connections;
 mod edge;
 mod limits;
