@@ -1,7 +1,9 @@
 //! Building and running the gateway's tonic server.
 //!
 //! One HTTP/2 endpoint serves `seldon.mlops.scheduler.Scheduler` for every
-//! namespace, `switchyard.v1.Gateway` and Seldon's health service, behind
+//! namespace, `switchyard.v1.Gateway`, Seldon's health service, the
+//! standard `grpc.health.v1.Health` and server reflection (v1 and v1alpha,
+//! so `grpcurl` needs no proto files), behind
 //! the gRPC metrics layer and the admission layer (`admission`: protocol,
 //! concurrency, request size and entries); plaintext, TLS or mTLS (rustls)
 //! from [`TlsFiles`]. Connections come from `switchyard_net`'s listener
@@ -29,7 +31,11 @@ use super::runtimes::RuntimesService;
 use super::scheduler::SchedulerGateway;
 use switchyard_core::bus::StatusBus;
 use switchyard_net::{IdleBy, Listener};
+use switchyard_proto::gateway::gateway_server::GatewayServer;
+use switchyard_proto::scheduler::scheduler_server::SchedulerServer;
 use switchyard_scheduler::SchedulerPool;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
 
 /// Why the gateway could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +57,8 @@ pub enum ServeError {
     Tls(#[source] tonic::transport::Error),
     #[error("the gateway server failed: {0}")]
     Serve(#[source] tonic::transport::Error),
+    #[error("the gateway's reflection service cannot read the protocol descriptors: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
 }
 
 /// Binds the gateway's listening socket (port 0 picks a free port; read it
@@ -85,6 +93,14 @@ pub async fn serve(
         stopping.clone(),
     );
     let runtimes = RuntimesService::new(pool, access, stopping.clone());
+    let (health, standard_health) = standard_health().await;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(switchyard_proto::DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let (reflection_v1, reflection_v1alpha) =
+        (reflection().build_v1()?, reflection().build_v1alpha()?);
 
     let mut builder = Server::builder()
         .http2_keepalive_interval(Some(options.keepalive_interval))
@@ -99,7 +115,10 @@ pub async fn serve(
         .layer(AdmissionLayer::new(options.admission()))
         .add_service(scheduler.into_service())
         .add_service(runtimes.into_service())
-        .add_service(HealthService.into_service());
+        .add_service(HealthService.into_service())
+        .add_service(standard_health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
 
     let address = listener.local_addr().ok();
     let incoming = listen::incoming(Listener::new(
@@ -113,6 +132,9 @@ pub async fn serve(
         async move {
             shutdown.await;
             tracing::info!("gateway stopping: ending open streams");
+            health
+                .set_service_status("", ServingStatus::NotServing)
+                .await;
             stopping.cancel();
         }
     };
@@ -129,6 +151,23 @@ pub async fn serve(
             Ok(())
         }
     }
+}
+
+/// The standard `grpc.health.v1.Health` service: the gateway and its two
+/// services serving (until shutdown). Whether a namespace's scheduler is
+/// reachable is ListRuntimes' business.
+async fn standard_health() -> (
+    HealthReporter,
+    tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+) {
+    let (reporter, service) = tonic_health::server::health_reporter();
+    reporter
+        .set_serving::<SchedulerServer<SchedulerGateway>>()
+        .await;
+    reporter
+        .set_serving::<GatewayServer<RuntimesService>>()
+        .await;
+    (reporter, service)
 }
 
 fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, ServeError> {

@@ -286,3 +286,69 @@ async fn model_names(gw: &mut SchedulerClient<Channel>, token: &str) -> Vec<(Str
     }
     out
 }
+
+#[tokio::test]
+async fn health_and_reflection_answer_without_credentials_as_grpcurl_asks() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let (env, _double, _client) = start().await;
+    let channel = env.channel().await;
+    let mut health = HealthClient::new(channel.clone());
+    for service in [
+        "",
+        "seldon.mlops.scheduler.Scheduler",
+        "switchyard.v1.Gateway",
+    ] {
+        let answer = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap_or_else(|s| panic!("health of {service:?}: {s:?}"))
+            .into_inner();
+        assert_eq!(answer.status(), ServingStatus::Serving, "{service:?}");
+    }
+
+    // `grpcurl list`, then `grpcurl describe` of the Scheduler service.
+    let mut reflection = ServerReflectionClient::new(channel);
+    let ask = |message| ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(message),
+    };
+    let requests = futures_util::stream::iter([
+        ask(MessageRequest::ListServices(String::new())),
+        ask(MessageRequest::FileContainingSymbol(
+            "seldon.mlops.scheduler.Scheduler".into(),
+        )),
+    ]);
+    let mut answers = reflection
+        .server_reflection_info(requests)
+        .await
+        .expect("reflection answers")
+        .into_inner();
+    let listed = match answers.message().await.unwrap().unwrap().message_response {
+        Some(MessageResponse::ListServicesResponse(list)) => {
+            list.service.into_iter().map(|s| s.name).collect::<Vec<_>>()
+        }
+        other => panic!("not a service list: {other:?}"),
+    };
+    for service in [
+        "seldon.mlops.scheduler.Scheduler",
+        "switchyard.v1.Gateway",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(listed.iter().any(|s| s == service), "{service}: {listed:?}");
+    }
+    match answers.message().await.unwrap().unwrap().message_response {
+        Some(MessageResponse::FileDescriptorResponse(files)) => {
+            assert!(!files.file_descriptor_proto.is_empty());
+        }
+        other => panic!("no descriptor for the Scheduler: {other:?}"),
+    }
+    env.stop().await;
+}
