@@ -577,6 +577,7 @@ pub fn gateway_options(config: &GatewayConfig) -> GatewayOptions {
     let GatewayConfig {
         listen: _,
         default_namespace,
+        authority_suffix,
         call_timeout_seconds,
         max_connections,
         max_concurrent_streams,
@@ -592,6 +593,7 @@ pub fn gateway_options(config: &GatewayConfig) -> GatewayOptions {
     } = config;
     let mut options = GatewayOptions {
         default_namespace: default_namespace.clone(),
+        authority_suffix: authority_suffix.clone(),
         tls: tls.as_ref().map(|tls| TlsFiles {
             cert: tls.cert.clone(),
             key: tls.key.clone(),

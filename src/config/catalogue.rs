@@ -52,6 +52,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         None,
     ),
     option(
+        "gateway.authority_suffix",
+        "--gateway-authority-suffix",
+        "SWITCHYARD_GATEWAY_AUTHORITY_SUFFIX",
+        None,
+    ),
+    option(
         "gateway.call_timeout_seconds",
         "--gateway-call-timeout",
         "SWITCHYARD_GATEWAY_CALL_TIMEOUT",

@@ -125,6 +125,11 @@ pub struct GatewayConfig {
     /// metadata, no `kubernetesMeta`). Unset: such requests are rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_namespace: Option<String>,
+    /// Requests dialled as `NAMESPACE.<suffix>` (the `seldon` CLI's
+    /// `--authority`) are for that namespace unless `seldon-namespace`
+    /// metadata says otherwise. Unset: authorities are not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority_suffix: Option<String>,
     /// Seconds a routed unary call waits for its scheduler (unless the
     /// client's `grpc-timeout` is shorter); default 30.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -94,6 +94,7 @@ fn everything() -> FileConfig {
         gateway: GatewayConfig {
             listen: Some(addr),
             default_namespace: Some("ns".into()),
+            authority_suffix: Some("seldon.example.com".into()),
             call_timeout_seconds: Some(1),
             max_connections: Some(1),
             max_concurrent_streams: Some(1),

@@ -135,6 +135,8 @@ fn printed_value(config: &toml::Table, key: &str) -> Option<String> {
     }
     Some(match value {
         toml::Value::String(s) => s.clone(),
+        // Seconds that may have decimals print as floats: 120.0 is "120".
+        toml::Value::Float(f) if f.fract() == 0.0 => format!("{f:.0}"),
         other => other.to_string(),
     })
 }

@@ -28,6 +28,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status, Streaming};
 
 use super::guard::{hold, permitted};
+use super::locate::{ambiguous, authority_namespace, holders};
 use super::route::Target;
 use super::scheduler::Shared;
 use super::streams::{ResponseStream, until_shutdown};
@@ -35,6 +36,7 @@ use super::tagging::TagNamespace;
 use super::validate::Validate;
 use super::{forward, namespace, status};
 use switchyard_core::access::Rpc;
+use switchyard_core::bus::StatusKind;
 use switchyard_core::metrics as m;
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 
@@ -47,12 +49,15 @@ pub const UNREACHABLE_METADATA: &str = "switchyard-unreachable-namespaces";
 
 impl Shared {
     /// Serves a finite status RPC: `open` starts the listing on one
-    /// scheduler; `named` says whether the request asks for one object.
+    /// scheduler; `asked` is the kind of object listed and the name the
+    /// request asks for, if any. A request naming no namespace (metadata,
+    /// authority) but a name held in one namespace goes there; held in
+    /// several, it is INVALID_ARGUMENT naming them.
     pub(super) async fn finite<Req, Resp, F, Fut>(
         &self,
         rpc: Rpc,
         request: Request<Req>,
-        named: bool,
+        asked: (StatusKind, Option<String>),
         open: F,
     ) -> Result<Response<ResponseStream<Resp>>, Status>
     where
@@ -62,7 +67,18 @@ impl Shared {
         Fut: Future<Output = Result<Response<Streaming<Resp>>, Status>> + Send + 'static,
     {
         request.get_ref().validate()?;
-        let one = namespace::from_metadata(request.metadata())?;
+        let (kind, name) = asked;
+        let named = name.is_some();
+        let authority = authority_namespace(request.extensions(), self.authority_suffix.as_deref());
+        let mut one = namespace::from_metadata(request.metadata())?.or(authority);
+        if let (None, Some(name)) = (&one, &name) {
+            let mut found = holders(&self.bus, kind, name);
+            match found.len() {
+                0 => {}
+                1 => one = Some(found.remove(0)),
+                _ => return Err(ambiguous(kind, name, &found)),
+            }
+        }
         let pass = self
             .admit(rpc, &request, one.as_deref(), None, true)
             .await?;

@@ -30,6 +30,7 @@ mod forward;
 pub mod guard;
 pub mod health;
 mod listen;
+pub mod locate;
 pub mod metrics_layer;
 pub mod names;
 pub mod namespace;

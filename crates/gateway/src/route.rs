@@ -18,13 +18,15 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use super::guard::hold;
-use super::namespace::NamespacedMessage;
+use super::locate::{ambiguous, authority_namespace, holders};
+use super::namespace::{NamespaceError, NamespacedMessage};
 use super::scheduler::Shared;
 use super::status::unknown_namespace;
 use super::streams::{ResponseStream, until_shutdown};
 use super::validate::Validate;
 use super::{forward, status};
 use switchyard_core::access::Rpc;
+use switchyard_core::bus::StatusKind;
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 use switchyard_scheduler::MAX_MESSAGE_BYTES;
 
@@ -55,6 +57,42 @@ impl Shared {
         })
     }
 
+    /// The namespace of a routed call: the one the request names
+    /// (metadata, authority, message), else, for a call naming only an
+    /// object (UnloadModel, UnloadPipeline, StopExperiment), the one
+    /// namespace holding an object of that name, else the default.
+    fn namespace<Req>(&self, rpc: Rpc, request: &Request<Req>) -> Result<String, Status>
+    where
+        Req: Validate + NamespacedMessage,
+    {
+        let authority = authority_namespace(request.extensions(), self.authority_suffix.as_deref());
+        let message = request.get_ref();
+        if let Some(namespace) = self
+            .resolver
+            .given(request.metadata(), authority, message)?
+        {
+            return Ok(namespace);
+        }
+        let kind = match rpc {
+            Rpc::UnloadModel => Some(StatusKind::Model),
+            Rpc::UnloadPipeline => Some(StatusKind::Pipeline),
+            Rpc::StopExperiment => Some(StatusKind::Experiment),
+            _ => None,
+        };
+        if let (Some(kind), Some(name)) = (kind, message.object()) {
+            let mut found = holders(&self.bus, kind, name);
+            match found.len() {
+                0 => {}
+                1 => return Ok(found.remove(0)),
+                _ => return Err(ambiguous(kind, name, &found)),
+            }
+        }
+        self.resolver
+            .default_namespace()
+            .map(str::to_owned)
+            .ok_or_else(|| NamespaceError::Missing.into())
+    }
+
     /// Validates `request`, routes it to its namespace's scheduler with
     /// `call`, and returns the answer.
     pub(super) async fn unary<Req, Resp, F, Fut>(
@@ -69,9 +107,7 @@ impl Shared {
         Fut: Future<Output = Result<Response<Resp>, Status>>,
     {
         request.get_ref().validate()?;
-        let namespace = self
-            .resolver
-            .resolve(request.metadata(), request.get_ref())?;
+        let namespace = self.namespace(rpc, &request)?;
         let object = request.get_ref().object();
         let pass = self
             .admit(rpc, &request, Some(&namespace), object, false)
@@ -133,9 +169,7 @@ impl Shared {
         Fut: Future<Output = Result<Response<Streaming<Resp>>, Status>>,
     {
         request.get_ref().validate()?;
-        let namespace = self
-            .resolver
-            .resolve(request.metadata(), request.get_ref())?;
+        let namespace = self.namespace(rpc, &request)?;
         let pass = self
             .admit(rpc, &request, Some(&namespace), None, true)
             .await?;

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use super::guard::Access;
+use super::locate;
 use super::namespace::NamespaceResolver;
 use super::options::GatewayOptions;
 use super::streams::ResponseStream;
@@ -48,6 +49,8 @@ pub(super) struct Shared {
     pub shutdown: CancellationToken,
     /// Who may call what (`guard`).
     pub access: Access,
+    /// The authority suffix, normalized (`locate`).
+    pub authority_suffix: Option<String>,
 }
 
 impl SchedulerGateway {
@@ -66,6 +69,7 @@ impl SchedulerGateway {
                 pool,
                 bus,
                 resolver: NamespaceResolver::new(options.default_namespace.clone()),
+                authority_suffix: locate::normalize_suffix(options.authority_suffix.as_deref()),
                 options,
                 shutdown,
                 access,
@@ -111,8 +115,9 @@ fn server(p: &StatusPayload) -> Option<&ServerStatusResponse> {
     }
 }
 
-fn has_name(name: &Option<String>) -> bool {
-    name.as_deref().is_some_and(|n| !n.is_empty())
+/// The name a status request asks for, if any (empty is none).
+fn named(name: &Option<String>) -> Option<String> {
+    name.clone().filter(|n| !n.is_empty())
 }
 
 #[tonic::async_trait]
@@ -200,11 +205,14 @@ impl Scheduler for SchedulerGateway {
         &self,
         request: Request<ServerStatusRequest>,
     ) -> Result<Response<Self::ServerStatusStream>, Status> {
-        let named = has_name(&request.get_ref().name);
+        let name = named(&request.get_ref().name);
         self.inner
-            .finite(Rpc::ServerStatus, request, named, |mut c, r| async move {
-                c.server_status(r).await
-            })
+            .finite(
+                Rpc::ServerStatus,
+                request,
+                (StatusKind::Server, name),
+                |mut c, r| async move { c.server_status(r).await },
+            )
             .await
     }
 
@@ -214,11 +222,14 @@ impl Scheduler for SchedulerGateway {
         &self,
         request: Request<ModelStatusRequest>,
     ) -> Result<Response<Self::ModelStatusStream>, Status> {
-        let named = request.get_ref().model.is_some();
+        let name = request.get_ref().model.as_ref().map(|m| m.name.clone());
         self.inner
-            .finite(Rpc::ModelStatus, request, named, |mut c, r| async move {
-                c.model_status(r).await
-            })
+            .finite(
+                Rpc::ModelStatus,
+                request,
+                (StatusKind::Model, name),
+                |mut c, r| async move { c.model_status(r).await },
+            )
             .await
     }
 
@@ -228,11 +239,14 @@ impl Scheduler for SchedulerGateway {
         &self,
         request: Request<PipelineStatusRequest>,
     ) -> Result<Response<Self::PipelineStatusStream>, Status> {
-        let named = has_name(&request.get_ref().name);
+        let name = named(&request.get_ref().name);
         self.inner
-            .finite(Rpc::PipelineStatus, request, named, |mut c, r| async move {
-                c.pipeline_status(r).await
-            })
+            .finite(
+                Rpc::PipelineStatus,
+                request,
+                (StatusKind::Pipeline, name),
+                |mut c, r| async move { c.pipeline_status(r).await },
+            )
             .await
     }
 
@@ -242,12 +256,12 @@ impl Scheduler for SchedulerGateway {
         &self,
         request: Request<ExperimentStatusRequest>,
     ) -> Result<Response<Self::ExperimentStatusStream>, Status> {
-        let named = has_name(&request.get_ref().name);
+        let name = named(&request.get_ref().name);
         self.inner
             .finite(
                 Rpc::ExperimentStatus,
                 request,
-                named,
+                (StatusKind::Experiment, name),
                 |mut c, r| async move { c.experiment_status(r).await },
             )
             .await

@@ -25,6 +25,7 @@ use super::admission::AdmissionLayer;
 use super::guard::Access;
 use super::health::HealthService;
 use super::listen;
+use super::locate::keep_authority;
 use super::metrics_layer::GrpcMetrics;
 use super::options::{GatewayOptions, TlsFiles};
 use super::runtimes::RuntimesService;
@@ -111,6 +112,9 @@ pub async fn serve(
         builder = builder.tls_config(tls_config).map_err(ServeError::Tls)?;
     }
     let router = builder
+        .layer(tower::util::MapRequestLayer::new(
+            keep_authority::<tonic::body::Body>,
+        ))
         .layer(GrpcMetrics::layer())
         .layer(AdmissionLayer::new(options.admission()))
         .add_service(scheduler.into_service())

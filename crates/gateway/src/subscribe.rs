@@ -26,6 +26,7 @@ use tokio::time::Instant;
 use tonic::{Request, Response, Status};
 
 use super::guard::{Pass, hold, permitted};
+use super::locate::authority_namespace;
 use super::namespace;
 use super::scheduler::Shared;
 use super::status::unknown_namespace;
@@ -55,7 +56,8 @@ impl Shared {
     where
         T: Clone + TagNamespace + Send + Sync + 'static,
     {
-        let namespace = namespace::from_metadata(request.metadata())?;
+        let authority = authority_namespace(request.extensions(), self.authority_suffix.as_deref());
+        let namespace = namespace::from_metadata(request.metadata())?.or(authority);
         let pass = self
             .admit(rpc, &request, namespace.as_deref(), None, true)
             .await?;

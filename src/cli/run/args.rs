@@ -36,6 +36,14 @@ pub struct RunArgs {
     /// Namespace for requests that name none.
     #[arg(long, env = "SWITCHYARD_DEFAULT_NAMESPACE", value_name = "NS")]
     pub default_namespace: Option<String>,
+    /// Requests dialled as NAMESPACE.<suffix> (seldon --authority) are
+    /// for that namespace.
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_AUTHORITY_SUFFIX",
+        value_name = "SUFFIX"
+    )]
+    pub gateway_authority_suffix: Option<String>,
     /// Seconds a routed unary call waits for its scheduler [default: 30].
     #[arg(long, env = "SWITCHYARD_GATEWAY_CALL_TIMEOUT", value_name = "SECONDS")]
     pub gateway_call_timeout: Option<u64>,
@@ -346,6 +354,7 @@ impl RunArgs {
             runtimes_poll,
             gateway_listen,
             default_namespace,
+            gateway_authority_suffix,
             gateway_call_timeout,
             gateway_max_connections,
             gateway_max_concurrent_streams,
@@ -409,6 +418,7 @@ impl RunArgs {
         let gateway = &mut config.gateway;
         over(&mut gateway.listen, gateway_listen);
         over(&mut gateway.default_namespace, default_namespace);
+        over(&mut gateway.authority_suffix, gateway_authority_suffix);
         over(&mut gateway.call_timeout_seconds, gateway_call_timeout);
         over(&mut gateway.max_connections, gateway_max_connections);
         over(

@@ -4,6 +4,7 @@
 
 mod auth;
 mod auth_policy;
+mod cli;
 mod connections;
 mod edge;
 mod limits;
