@@ -330,6 +330,32 @@ fn compare(
     Some((gateway, direct, side(measured, Side::Nginx).map(value)))
 }
 
+/// One figure of every side (`value`), compared: a row.
+fn compared_row(
+    figure: &str,
+    measured: &[(Side, Measured)],
+    value: impl Fn(&Measured) -> f64,
+    show: &dyn Fn(f64) -> String,
+    lower_is_better: bool,
+    target: Option<f64>,
+    note: &str,
+) -> Row {
+    let Some((gateway, direct, nginx)) = compare(measured, value) else {
+        return Row::failed(figure, "a side measured nothing");
+    };
+    Compared {
+        figure,
+        gateway,
+        direct,
+        nginx,
+        show,
+        lower_is_better,
+        target,
+        note,
+    }
+    .row()
+}
+
 fn latency_row(
     figure: &str,
     measured: &[(Side, Measured)],
@@ -337,58 +363,18 @@ fn latency_row(
     target: Option<f64>,
     note: &str,
 ) -> Row {
-    let Some((gateway, direct, nginx)) =
-        compare(measured, |m| quantile(&m.latencies, q).as_secs_f64())
-    else {
-        return Row::failed(figure, "a side measured nothing");
-    };
+    let value = |m: &Measured| quantile(&m.latencies, q).as_secs_f64();
     let show = |s: f64| ms(Duration::from_secs_f64(s));
-    Compared {
-        figure,
-        gateway,
-        direct,
-        nginx,
-        show: &show,
-        lower_is_better: true,
-        target,
-        note,
-    }
-    .row()
+    compared_row(figure, measured, value, &show, true, target, note)
 }
 
 fn rate_row(figure: &str, measured: &[(Side, Measured)], target: Option<f64>, note: &str) -> Row {
-    let Some((gateway, direct, nginx)) = compare(measured, Measured::rate) else {
-        return Row::failed(figure, "a side measured nothing");
-    };
     let show = |r: f64| format!("{r:.0}/s");
-    Compared {
-        figure,
-        gateway,
-        direct,
-        nginx,
-        show: &show,
-        lower_is_better: false,
-        target,
-        note,
-    }
-    .row()
+    compared_row(figure, measured, Measured::rate, &show, false, target, note)
 }
 
 fn cpu_row(figure: &str, measured: &[(Side, Measured)], note: &str) -> Row {
-    let Some((gateway, direct, nginx)) = compare(measured, |m| m.cpu_per_call().as_secs_f64())
-    else {
-        return Row::failed(figure, "a side measured nothing");
-    };
+    let value = |m: &Measured| m.cpu_per_call().as_secs_f64();
     let show = |s: f64| format!("{:.0} us", s * 1e6);
-    Compared {
-        figure,
-        gateway,
-        direct,
-        nginx,
-        show: &show,
-        lower_is_better: true,
-        target: None,
-        note,
-    }
-    .row()
+    compared_row(figure, measured, value, &show, true, None, note)
 }

@@ -15,7 +15,9 @@
 //! them and the kubelet, so Servers get a ready StatefulSet and become
 //! Ready. A small gateway client ([`traffic`]) calls the gateway every
 //! second, so its gRPC metrics have data. Gateway authentication is on, as
-//! in a Kubernetes install ([`access`]: the tokens it prints).
+//! in a Kubernetes install ([`access`]: the tokens it prints). As in
+//! `simulate`, SIGUSR1 restarts the simulated schedulers and SIGUSR2 drops
+//! their streams.
 //!
 //! [`Demo`] is the part without the printing loop, for tests.
 
@@ -383,6 +385,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         duration,
         rescale_every,
     } = args;
+    let signals = crate::cli::simulate::FaultSignals::install();
     let metrics = crate::telemetry::install_metrics()?;
     let demo = Demo::start(
         free_or_any(gateway_listen),
@@ -430,7 +433,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "Lines below: namespace kind name Ready detail reason/message, printed when they change \
          (a Server is Ready when its StatefulSet is, played by the demo; loaded = model replicas on it)."
     );
-    println!("Ctrl-C to stop.\n");
+    println!(
+        "Ctrl-C to stop; kill -USR1 {pid} restarts the simulated schedulers, -USR2 drops their streams.\n",
+        pid = std::process::id()
+    );
 
     demo.tasks
         .spawn("status-printer", print_changes(demo.client.clone()));
@@ -453,6 +459,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         () = cancel.cancelled() => {}
         () = rescale_loop(&demo, rescale_every) => {}
         () = traffic::drive(demo.app.gateway_addr, CLIENT_EVERY) => {}
+        () = signals.serve(&demo.fleet) => {}
     }
     demo.shutdown().await
 }

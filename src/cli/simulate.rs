@@ -157,24 +157,62 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         .context("stopping simulated schedulers")
 }
 
-#[cfg(unix)]
+/// Runs until Ctrl-C, serving the fault signals meanwhile.
 async fn wait_for_signals(fleet: &SimulatorFleet) -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut restart = signal(SignalKind::user_defined1()).context("installing SIGUSR1 handler")?;
-    let mut drop_streams =
-        signal(SignalKind::user_defined2()).context("installing SIGUSR2 handler")?;
-    loop {
-        tokio::select! {
-            ctrl_c = tokio::signal::ctrl_c() => return ctrl_c.context("waiting for Ctrl-C"),
-            _ = restart.recv() => fleet.handles().iter().for_each(|h| h.restart()),
-            _ = drop_streams.recv() => fleet.handles().iter().for_each(|h| { h.drop_streams(); }),
-        }
+    let signals = FaultSignals::install();
+    tokio::select! {
+        ctrl_c = tokio::signal::ctrl_c() => ctrl_c.context("waiting for Ctrl-C"),
+        () = signals.serve(fleet) => Ok(()),
     }
 }
 
-#[cfg(not(unix))]
-async fn wait_for_signals(_fleet: &SimulatorFleet) -> anyhow::Result<()> {
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")
+/// On Unix, SIGUSR1 restarts every simulated scheduler of a fleet (state
+/// wiped, connections reset) and SIGUSR2 drops their open streams.
+/// `simulate` and `demo` both serve them; installed before anything is
+/// printed, so a signal sent as soon as the addresses show is not fatal.
+pub(crate) struct FaultSignals {
+    #[cfg(unix)]
+    handlers: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl FaultSignals {
+    /// Installs the handlers (a failure is logged: no fault signals then).
+    pub(crate) fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let handlers = signal(SignalKind::user_defined1())
+                .and_then(|usr1| Ok((usr1, signal(SignalKind::user_defined2())?)))
+                .inspect_err(|error| {
+                    tracing::warn!(%error, "SIGUSR1/SIGUSR2 handlers not installed: no fault signals");
+                })
+                .ok();
+            FaultSignals { handlers }
+        }
+        #[cfg(not(unix))]
+        FaultSignals {}
+    }
+
+    /// Applies every signal to `fleet`. Never returns.
+    pub(crate) async fn serve(self, fleet: &SimulatorFleet) {
+        #[cfg(unix)]
+        if let Some((mut restart, mut drop_streams)) = self.handlers {
+            loop {
+                tokio::select! {
+                    _ = restart.recv() => {
+                        tracing::info!("SIGUSR1: restarting every simulated scheduler");
+                        fleet.handles().iter().for_each(|h| h.restart());
+                    }
+                    _ = drop_streams.recv() => {
+                        tracing::info!("SIGUSR2: dropping every simulated scheduler's streams");
+                        fleet.handles().iter().for_each(|h| { h.drop_streams(); });
+                    }
+                }
+            }
+        }
+        let _ = fleet;
+        std::future::pending::<()>().await
+    }
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ fn overlays() -> [Expected<'static>; 3] {
         Expected {
             source: "deploy/overlays/monitoring",
             service_monitor: true,
+            alert_rules: true,
             ..base
         },
         Expected {

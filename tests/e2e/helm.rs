@@ -174,6 +174,22 @@ fn service_monitor_when_enabled_honours_labels() {
 }
 
 #[test]
+fn alert_rules_when_enabled_are_the_repository_s_rules() {
+    let values = json!({"prometheusRule": {"enabled": true, "labels": {"release": "prom"}}});
+    let docs = rendered("switchyard", NS, values);
+    install_checks::check_install(
+        &docs,
+        &Expected {
+            source: "helm prometheusRule",
+            alert_rules: true,
+            ..DEFAULTS
+        },
+    );
+    let rule = manifests::only(&docs, "PrometheusRule");
+    assert_eq!(rule["metadata"]["labels"]["release"], "prom");
+}
+
+#[test]
 fn crds_only_when_asked_and_kept_by_an_uninstall() {
     let docs = rendered("switchyard", NS, json!({"crds": {"install": true}}));
     install_checks::check_install(&docs, &DEFAULTS);

@@ -32,6 +32,8 @@ pub(crate) struct Expected<'a> {
     pub(crate) replicas: i64,
     pub(crate) leader_elect: bool,
     pub(crate) service_monitor: bool,
+    /// The alert rules as a PrometheusRule.
+    pub(crate) alert_rules: bool,
     pub(crate) network_policy: bool,
 }
 
@@ -50,6 +52,7 @@ impl Expected<'static> {
             replicas: 2,
             leader_elect: true,
             service_monitor: false,
+            alert_rules: false,
             network_policy: false,
         }
     }
@@ -195,6 +198,7 @@ pub(crate) fn check_install(docs: &[Value], expected: &Expected<'_>) -> toml::Ta
 
     check_services(docs, expected, &pod_labels, &ports);
     check_dashboards(docs, src);
+    check_alert_rules(docs, expected);
     config
 }
 
@@ -379,6 +383,27 @@ fn check_services(
             ports.keys().map(String::as_str).collect(),
             "{src}: ports admitted"
         );
+    }
+}
+
+/// The PrometheusRule, where expected, holds the rule groups of
+/// `dashboards/switchyard-alerts.yaml` (the file promtool tests) unchanged.
+fn check_alert_rules(docs: &[Value], expected: &Expected<'_>) {
+    let src = expected.source;
+    let rules = of_kind(docs, "PrometheusRule");
+    assert_eq!(
+        rules.len(),
+        usize::from(expected.alert_rules),
+        "{src}: PrometheusRules"
+    );
+    let file = root().join("dashboards/switchyard-alerts.yaml");
+    let original: Value = serde_saphyr::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    for rule in rules {
+        assert_eq!(
+            rule["spec"]["groups"], original["groups"],
+            "{src}: the PrometheusRule holds dashboards/switchyard-alerts.yaml's groups"
+        );
+        assert_eq!(rule["metadata"]["namespace"], expected.namespace, "{src}");
     }
 }
 

@@ -3,7 +3,8 @@
 //! that talks to the API server (discovery and runtime finalizers, the four
 //! controllers with their finalizers, conditions and events, status
 //! write-back, scaling a Server on the scheduler's request, resync after a
-//! scheduler restart, deletions, leader election and release), and the
+//! scheduler restart, a Model repaired after a direct unload (an event
+//! repeated), deletions, leader election and release), and the
 //! (API group, resource, verb) triples it used must be exactly what the
 //! roles grant, apart from an explained allow-list.
 
@@ -23,6 +24,8 @@ use switchyard_api::runtime::SeldonRuntime;
 use switchyard_api::{Experiment, Model, Pipeline, Server};
 use switchyard_kube_double::{ApiDouble, ApiDoubleHandle, FailWith, WriteScope};
 use switchyard_operator::leader::LeaderElectionConfig;
+use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
+use switchyard_proto::scheduler::{ModelReference, UnloadModelRequest};
 use switchyard_simulator::{Rpc, SimulatorConfig, SimulatorFleet};
 
 const NAMESPACES: [&str; 2] = ["team-a", "team-b"];
@@ -320,6 +323,38 @@ async fn operator_calls() -> (BTreeSet<Grant>, BTreeSet<Grant>) {
             .then_some(())
     })
     .await;
+
+    // A Model unloaded behind Kubernetes' back is loaded again, twice: the
+    // second return to Ready repeats its event, which the recorder patches
+    // (an event series). In team-b, whose scheduler did not restart.
+    let sim = sims.get("team-b").unwrap();
+    let models = Api::<Model>::namespaced(client.clone(), "team-b");
+    for round in 1..=2 {
+        let loads = sim.calls(Rpc::LoadModel);
+        let channel = tonic::transport::Channel::from_shared(sim.uri())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        SchedulerClient::new(channel)
+            .unload_model(UnloadModelRequest {
+                model: Some(ModelReference {
+                    name: "iris2".into(),
+                    version: None,
+                }),
+                kubernetes_meta: None,
+            })
+            .await
+            .unwrap();
+        until(
+            &format!("team-b/iris2 loaded again ({round})"),
+            async || {
+                (sim.calls(Rpc::LoadModel) > loads && ready(&models.get("iris2").await.ok()?))
+                    .then_some(())
+            },
+        )
+        .await;
+    }
 
     // Deletions: scheduler calls, then the finalizers go; then a runtime.
     delete_everything(&client, "team-b").await;

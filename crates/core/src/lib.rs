@@ -9,11 +9,14 @@
 //!   per-subscriber queues;
 //! - [`schedulers`]: the scheduler interface the operator calls;
 //! - [`control_plane`]: a scheduler's request to have its state re-sent;
+//! - [`managed`]: which objects a custom resource manages (the gateway's
+//!   source-of-truth question, answered by the operator);
 //! - [`metrics`]: the catalogue of every metric switchyard exports.
 
 pub mod access;
 pub mod bus;
 pub mod control_plane;
+pub mod managed;
 pub mod metrics;
 pub mod registry;
 pub mod schedulers;

@@ -51,6 +51,7 @@ pub const BUS_CONFLATED_TOTAL: &str = "switchyard_bus_conflated_events_total";
 pub const BUS_OVERFLOWS_TOTAL: &str = "switchyard_bus_overflows_total";
 pub const BUS_DROPPED_TOTAL: &str = "switchyard_bus_dropped_events_total";
 pub const BUS_RESYNCS_TOTAL: &str = "switchyard_bus_resyncs_total";
+pub const BUS_BYTE_OVERFLOWS_TOTAL: &str = "switchyard_bus_byte_overflows_total";
 
 // ---- scheduler pool
 pub const POOL_RUNTIMES: &str = "switchyard_runtimes";
@@ -58,6 +59,11 @@ pub const POOL_TASKS: &str = "switchyard_pool_tasks";
 pub const SCHEDULER_CONNECTED: &str = "switchyard_scheduler_connected";
 pub const SCHEDULER_RECONNECTS_TOTAL: &str = "switchyard_scheduler_reconnects_total";
 pub const UPSTREAM_EVENTS_TOTAL: &str = "switchyard_upstream_events_total";
+pub const UPSTREAM_UNLISTED_TOTAL: &str = "switchyard_upstream_unlisted_objects_total";
+pub const UPSTREAM_FAST_FAILURES_TOTAL: &str = "switchyard_upstream_fast_failures_total";
+pub const GRPC_CLIENT_STARTED_TOTAL: &str = "grpc_client_started_total";
+pub const GRPC_CLIENT_HANDLED_TOTAL: &str = "grpc_client_handled_total";
+pub const GRPC_CLIENT_HANDLING_SECONDS: &str = "grpc_client_handling_seconds";
 
 // ---- gateway gRPC server (go-grpc-prometheus names and labels)
 pub const GRPC_SERVER_STARTED_TOTAL: &str = "grpc_server_started_total";
@@ -171,6 +177,8 @@ pub const CATALOGUE: &[MetricDef] = &[
         "Pending status events dropped by subscriber overflows (their objects are re-read)."),
     def(BUS_RESYNCS_TOTAL, Counter, COUNT, &["kind"],
         "Subscribers resynchronised from the current state."),
+    def(BUS_BYTE_OVERFLOWS_TOTAL, Counter, COUNT, &["kind"],
+        "Times a subscriber's pending state passed its byte budget and was resynchronised from current state."),
     def(POOL_RUNTIMES, Gauge, COUNT, &[],
         "Runtimes (namespaces) in the scheduler pool."),
     def(POOL_TASKS, Gauge, COUNT, &["kind"],
@@ -181,6 +189,16 @@ pub const CATALOGUE: &[MetricDef] = &[
         "Times the connection to a namespace's scheduler was lost."),
     def(UPSTREAM_EVENTS_TOTAL, Counter, COUNT, &["namespace", "kind"],
         "Messages received on upstream scheduler streams, by namespace and stream kind."),
+    def(UPSTREAM_UNLISTED_TOTAL, Counter, COUNT, &["namespace", "kind"],
+        "Objects forgotten (and reported gone to subscribers) because their scheduler no longer listed them after a reconnect."),
+    def(UPSTREAM_FAST_FAILURES_TOTAL, Counter, COUNT, &["namespace"],
+        "Calls failed at once with UNAVAILABLE because the namespace's scheduler stopped answering keepalive pings."),
+    def(GRPC_CLIENT_STARTED_TOTAL, Counter, COUNT, &["grpc_service", "grpc_method", "namespace"],
+        "RPCs started by the scheduler pool on a namespace's scheduler."),
+    def(GRPC_CLIENT_HANDLED_TOTAL, Counter, COUNT, &["grpc_service", "grpc_method", "grpc_code", "namespace"],
+        "RPCs the scheduler pool completed on a namespace's scheduler, by gRPC status code."),
+    def(GRPC_CLIENT_HANDLING_SECONDS, Histogram, SECONDS, &["grpc_service", "grpc_method", "namespace"],
+        "Time from the start of a pool RPC to its status (a stream's whole life)."),
     def(GRPC_SERVER_STARTED_TOTAL, Counter, COUNT, GRPC_TYPED,
         "Total number of RPCs started on the gateway."),
     def(GRPC_SERVER_HANDLED_TOTAL, Counter, COUNT, &["grpc_service", "grpc_method", "grpc_type", "grpc_code"],

@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use futures_util::stream::SelectAll;
 use futures_util::{Stream, StreamExt};
+use switchyard_scheduler::UpstreamChannel as Channel;
 use tonic::metadata::MetadataValue;
-use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status, Streaming};
 
 use super::guard::{hold, permitted};

@@ -13,7 +13,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use tonic::transport::Channel;
+use switchyard_scheduler::UpstreamChannel as Channel;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 

@@ -145,6 +145,20 @@ impl ApiStats {
         self.writes_by_user_agent.values().sum()
     }
 
+    /// Requests other than create and the reads (get, list, watch) to the
+    /// given resources (`models`, `models/status`, ...): what a client
+    /// wrote to objects it did not create, refused and no-op ones included.
+    pub fn updates_to(&self, resources: &[&str]) -> u64 {
+        self.requests
+            .iter()
+            .filter(|((verb, resource), _)| {
+                !matches!(verb.as_str(), "create" | "get" | "list" | "watch")
+                    && resources.contains(&resource.as_str())
+            })
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     /// Write requests that changed the store (no-ops and refused ones
     /// excluded): zero in a steady state.
     pub fn changes(&self) -> u64 {

@@ -10,6 +10,7 @@
 pub mod controllers;
 pub mod guard;
 pub mod leader;
+pub mod managed;
 pub mod owned;
 pub mod resync;
 pub mod runtimes;
@@ -18,6 +19,7 @@ pub mod writer;
 
 pub use controllers::{Context, Controllers};
 pub use leader::{LeaderElectionConfig, LeaderElectionError};
+pub use managed::ManagedIndex;
 pub use resync::Resync;
 pub use runtimes::{RUNTIME_FINALIZER, RuntimeDiscovery, SchedulerAddressing, WatchScope};
 pub use status::StatusWriter;

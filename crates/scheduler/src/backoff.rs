@@ -15,6 +15,7 @@ pub struct Backoff {
     initial: Duration,
     max: Duration,
     seed: u64,
+    attempts: u32,
 }
 
 impl Backoff {
@@ -28,6 +29,7 @@ impl Backoff {
             initial,
             max,
             seed,
+            attempts: 0,
         }
     }
 
@@ -35,6 +37,7 @@ impl Backoff {
     /// jitter, never above the cap.
     pub fn next_delay(&mut self) -> Duration {
         let nominal = self.next;
+        self.attempts = self.attempts.saturating_add(1);
         self.next = (self.next * 2).min(self.max);
         // xorshift: cheap, deterministic per instance, good enough for jitter.
         self.seed ^= self.seed << 13;
@@ -47,6 +50,12 @@ impl Backoff {
     /// Back to the initial delay (after a stream worked).
     pub fn reset(&mut self) {
         self.next = self.initial;
+        self.attempts = 0;
+    }
+
+    /// Delays handed out since the last reset: the retry about to happen.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
     }
 }
 

@@ -17,6 +17,14 @@ pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(2);
 pub const KEEPALIVE_WHILE_IDLE: bool = false;
 /// Bound on one TCP (+TLS) connect attempt.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest response header block (a status's `grpc-message` included)
+/// accepted from a scheduler: grpc-go's client default, what Seldon's own
+/// operator accepts. Seldon's scheduler echoes names in its errors without
+/// bound, and h2 answers a header block past this size with a connection
+/// error (GOAWAY COMPRESSION_ERROR), which would end every call and stream
+/// sharing the connection; hyper's default (16 KiB) let one 64 KiB name do
+/// that. Below this size an oversized error fails only its own call.
+pub const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024 * 1024;
 
 /// Why a channel could not be built (configuration, not reachability).
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +65,8 @@ pub fn connect_lazy(spec: &RuntimeSpec) -> Result<Channel, ChannelError> {
         .tcp_nodelay(true)
         .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
         .keep_alive_timeout(KEEPALIVE_TIMEOUT)
-        .keep_alive_while_idle(KEEPALIVE_WHILE_IDLE);
+        .keep_alive_while_idle(KEEPALIVE_WHILE_IDLE)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES);
     if let Some(tls) = &spec.tls {
         let read = |path: &std::path::Path| {
             std::fs::read(path).map_err(|source| ChannelError::TlsFile {

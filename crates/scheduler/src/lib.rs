@@ -6,14 +6,19 @@
 //! tasks cancelled and awaited, and its objects purged from the bus. The
 //! live entries sit in an `ArcSwap`, so the gateway looks a namespace up
 //! without a lock, and no lock is ever held across a dial: one unreachable
-//! scheduler never delays another namespace.
+//! scheduler never delays another namespace. Every call goes through the
+//! entry's [`UpstreamChannel`] (client metrics, fast failure while the
+//! scheduler is silent, see `liveness`).
 
 pub mod backoff;
 pub mod channel;
 pub mod entry;
+mod listing;
+pub mod liveness;
 mod schedulers;
 pub mod stream_client;
 pub mod subscriptions;
+pub mod upstream;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,11 +28,11 @@ use arc_swap::ArcSwap;
 use switchyard_tasks::{TaskFailure, TaskGroup};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 use tracing::Instrument;
 
 pub use entry::{ConnectionState, NamespaceEntry, RuntimeInfo};
 pub use subscriptions::Upstream;
+pub use upstream::UpstreamChannel;
 
 use switchyard_core::bus::StatusBus;
 use switchyard_core::metrics as m;
@@ -88,12 +93,14 @@ impl SchedulerPool {
     }
 
     /// A scheduler client for `namespace`, sharing its connection.
-    pub fn client(&self, namespace: &str) -> Result<SchedulerClient<Channel>, UnknownNamespace> {
+    pub fn client(
+        &self,
+        namespace: &str,
+    ) -> Result<SchedulerClient<UpstreamChannel>, UnknownNamespace> {
         let entry = self.get(namespace)?;
-        Ok(
-            SchedulerClient::new(entry.channel.clone())
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
-        )
+        Ok(SchedulerClient::new(entry.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES))
     }
 
     /// Namespaces currently served, sorted.
@@ -213,6 +220,11 @@ impl SchedulerPool {
                     .instrument(span),
             );
         }
+        entry.spawn(
+            "liveness",
+            liveness::watch_over(entry.clone(), entry.liveness.clone())
+                .instrument(tracing::info_span!("liveness", namespace = %entry.namespace())),
+        );
         // Mirror the entry's state into metrics and the change feed.
         let mut info = entry.watch_info();
         let pool = self.clone();

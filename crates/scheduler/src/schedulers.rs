@@ -15,10 +15,9 @@ use switchyard_proto::scheduler::{
     ServerNotifyRequest, StartExperimentRequest, StopExperimentRequest, UnloadModelRequest,
     UnloadPipelineRequest,
 };
-use tonic::transport::Channel;
 use tonic::{Response, Status, Streaming};
 
-use crate::SchedulerPool;
+use crate::{SchedulerPool, UpstreamChannel};
 
 impl Schedulers for SchedulerPool {
     fn scheduler(&self, namespace: &str) -> Result<Arc<dyn Scheduler>, UnknownNamespace> {
@@ -34,7 +33,7 @@ impl Schedulers for SchedulerPool {
 
 /// One namespace's scheduler over the pool's connection.
 struct PooledScheduler {
-    client: SchedulerClient<Channel>,
+    client: SchedulerClient<UpstreamChannel>,
 }
 
 /// A tonic status as the operator's error.

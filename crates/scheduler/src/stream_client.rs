@@ -14,9 +14,10 @@ use std::marker::PhantomData;
 use http::uri::PathAndQuery;
 use prost::Message;
 use tonic::codec::{BufferSettings, Codec};
-use tonic::transport::Channel;
 use tonic::{Request, Response, Status, Streaming};
 use tonic_prost::{ProstCodec, ProstDecoder, ProstEncoder};
+
+use crate::UpstreamChannel;
 
 /// Initial size (and growth step) of a stream's encode and decode buffers.
 pub const STREAM_BUFFER_BYTES: usize = 1024;
@@ -53,7 +54,7 @@ fn settings() -> BufferSettings {
 /// scheduler behind `channel` with `request`, as the generated client
 /// would, with small buffers.
 pub async fn open<Req, Resp>(
-    channel: &Channel,
+    channel: &UpstreamChannel,
     max_message_bytes: usize,
     method: &'static str,
     request: Req,

@@ -2,16 +2,21 @@
 //! experiment and server status, control plane), each as one task owned by
 //! the namespace's entry: open, forward every message, and on failure or
 //! end of stream retry with capped exponential backoff, until cancelled.
+//! Messages go on in batches (what the stream has ready: one bus lock per
+//! batch), and a failing namespace logs one warning per backoff step with
+//! the attempt, the next delay and the root cause.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 use tonic::Streaming;
 
 use super::ControlPlaneEvent;
 use super::backoff::Backoff;
 use super::entry::NamespaceEntry;
+use super::listing;
 use super::stream_client::open;
 use switchyard_core::bus::{StatusBus, StatusEvent, StatusKind, StatusPayload};
 use switchyard_core::metrics as m;
@@ -84,7 +89,7 @@ impl Drop for TaskGuard {
 }
 
 /// How one subscription attempt ended.
-enum Ended {
+pub enum Ended {
     Cancelled,
     /// The scheduler closed the stream cleanly.
     Closed,
@@ -97,26 +102,61 @@ pub(crate) async fn follow(entry: Arc<NamespaceEntry>, upstream: Upstream, sinks
     let namespace: Arc<str> = Arc::from(entry.namespace());
     let cancel = entry.cancel.clone();
     let mut backoff = Backoff::default();
+    // The delay slept before this attempt.
+    let mut slept = std::time::Duration::ZERO;
     loop {
         let ended = tokio::select! {
             _ = cancel.cancelled() => Ended::Cancelled,
             ended = attempt(&entry, &namespace, upstream, &sinks, &mut backoff) => ended,
         };
+        let delay = backoff.next_delay();
         match ended {
             Ended::Cancelled => return,
             Ended::Closed => {
                 tracing::info!(namespace = %namespace, stream = upstream.as_str(), "scheduler closed the stream; resubscribing")
             }
             Ended::Failed(status) => {
-                tracing::warn!(namespace = %namespace, stream = upstream.as_str(), code = ?status.code(), message = status.message(), "stream failed; retrying")
+                let attempt = backoff.attempts();
+                let cause = root_cause(&status);
+                // The five streams of a namespace fail together: one
+                // warning per backoff step for the namespace, the rest at
+                // debug level.
+                // A first failure (after a stream worked) starts a step.
+                let waited = if attempt == 1 {
+                    std::time::Duration::ZERO
+                } else {
+                    slept
+                };
+                if entry.warning_due(waited) {
+                    tracing::warn!(namespace = %namespace, stream = upstream.as_str(), attempt, next_delay = ?delay, code = ?status.code(), %cause, "upstream scheduler unreachable; retrying")
+                } else {
+                    tracing::debug!(namespace = %namespace, stream = upstream.as_str(), attempt, next_delay = ?delay, code = ?status.code(), %cause, "stream failed; retrying")
+                }
             }
         }
-        let delay = backoff.next_delay();
+        slept = delay;
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(delay) => {}
         }
     }
+}
+
+/// A status's message and the chain of errors under it, without repeats
+/// ("transport error: error trying to connect: tcp connect error:
+/// Connection refused (os error 111)"), so a log names the root cause.
+pub(crate) fn root_cause(status: &tonic::Status) -> String {
+    let mut parts: Vec<String> = vec![status.message().to_owned()];
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        let text = error.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = error.source();
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join(": ")
 }
 
 /// Opens the stream and forwards its messages until it ends.
@@ -128,16 +168,19 @@ async fn attempt(
     backoff: &mut Backoff,
 ) -> Ended {
     let subscriber_name = SUBSCRIBER_NAME.to_owned();
-    let publish = |payload: StatusPayload| {
-        sinks
-            .bus
-            .publish(StatusEvent::new(namespace.clone(), payload));
+    let publish = |payloads: Vec<StatusPayload>| {
+        sinks.bus.publish_batch(
+            payloads
+                .into_iter()
+                .map(|payload| StatusEvent::new(namespace.clone(), payload)),
+        );
     };
     let pump = Pump {
         entry,
         namespace,
         upstream,
         backoff,
+        bus: &sinks.bus,
     };
     let channel = &entry.channel;
     let max = super::MAX_MESSAGE_BYTES;
@@ -154,8 +197,10 @@ async fn attempt(
                 req,
             )
             .await;
-            pump.run(opened, |m| async move { publish(StatusPayload::Model(m)) })
-                .await
+            pump.run(opened, |batch| async move {
+                publish(batch.into_iter().map(StatusPayload::Model).collect())
+            })
+            .await
         }
         Upstream::Status(StatusKind::Pipeline) => {
             let req = PipelineSubscriptionRequest {
@@ -169,10 +214,9 @@ async fn attempt(
                 req,
             )
             .await;
-            pump.run(
-                opened,
-                |m| async move { publish(StatusPayload::Pipeline(m)) },
-            )
+            pump.run(opened, |batch| async move {
+                publish(batch.into_iter().map(StatusPayload::Pipeline).collect())
+            })
             .await
         }
         Upstream::Status(StatusKind::Experiment) => {
@@ -184,10 +228,9 @@ async fn attempt(
                 req,
             )
             .await;
-            pump.run(
-                opened,
-                |m| async move { publish(StatusPayload::Experiment(m)) },
-            )
+            pump.run(opened, |batch| async move {
+                publish(batch.into_iter().map(StatusPayload::Experiment).collect())
+            })
             .await
         }
         Upstream::Status(StatusKind::Server) => {
@@ -199,8 +242,10 @@ async fn attempt(
                 req,
             )
             .await;
-            pump.run(opened, |m| async move { publish(StatusPayload::Server(m)) })
-                .await
+            pump.run(opened, |batch| async move {
+                publish(batch.into_iter().map(StatusPayload::Server).collect())
+            })
+            .await
         }
         Upstream::ControlPlane => {
             let req = ControlPlaneSubscriptionRequest { subscriber_name };
@@ -211,20 +256,22 @@ async fn attempt(
                 req,
             )
             .await;
-            pump.run(opened, |msg: ControlPlaneResponse| {
+            pump.run(opened, |batch: Vec<ControlPlaneResponse>| {
                 let sink = sinks.control_plane.clone();
                 let namespace = namespace.clone();
                 async move {
-                    tracing::debug!(namespace = %namespace, event = ?msg.event(), "control-plane event");
-                    if let Some(sink) = sink {
-                        // Backpressure here only slows this namespace's
-                        // control-plane stream, never the others.
-                        let _ = sink
-                            .send(ControlPlaneEvent {
-                                namespace,
-                                event: msg.event(),
-                            })
-                            .await;
+                    for msg in batch {
+                        tracing::debug!(namespace = %namespace, event = ?msg.event(), "control-plane event");
+                        if let Some(sink) = &sink {
+                            // Backpressure here only slows this namespace's
+                            // control-plane stream, never the others.
+                            let _ = sink
+                                .send(ControlPlaneEvent {
+                                    namespace: namespace.clone(),
+                                    event: msg.event(),
+                                })
+                                .await;
+                        }
                     }
                 }
             })
@@ -233,30 +280,42 @@ async fn attempt(
     }
 }
 
+/// Most messages forwarded as one batch (one bus lock).
+pub const MAX_BATCH: usize = 256;
+
 /// One subscription attempt of one upstream stream.
 struct Pump<'a> {
     entry: &'a NamespaceEntry,
     namespace: &'a Arc<str>,
     upstream: Upstream,
     backoff: &'a mut Backoff,
+    bus: &'a StatusBus,
 }
 
 impl Pump<'_> {
-    /// Forwards every message of the `opened` stream to `forward`, until the
-    /// stream ends or fails.
+    /// Forwards the messages of the `opened` stream to `forward`, a batch
+    /// at a time (every message the stream has ready, up to
+    /// [`MAX_BATCH`]), until the stream ends or fails. A status stream
+    /// first has the bus follow the scheduler's listing (`listing`).
     async fn run<T, F, Fut>(
         self,
         opened: Result<tonic::Response<Streaming<T>>, tonic::Status>,
         mut forward: F,
     ) -> Ended
     where
-        F: FnMut(T) -> Fut,
+        F: FnMut(Vec<T>) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
         let mut stream = match opened {
             Ok(response) => response.into_inner(),
             Err(status) => return Ended::Failed(status),
         };
+        if let Upstream::Status(kind) = self.upstream
+            && let Err(status) =
+                listing::follow_listing(&self.entry.channel, self.bus, self.namespace, kind).await
+        {
+            tracing::warn!(namespace = %self.namespace, stream = self.upstream.as_str(), cause = %root_cause(&status), "cannot list the scheduler's objects; objects it lost may stay listed until the next reconnect");
+        }
         self.entry.stream_opened();
         let received = metrics::counter!(
             m::UPSTREAM_EVENTS_TOTAL,
@@ -264,18 +323,35 @@ impl Pump<'_> {
             "kind" => self.upstream.as_str()
         );
         let ended = loop {
-            match stream.message().await {
-                Ok(Some(msg)) => {
-                    self.backoff.reset();
-                    self.entry.event_seen();
-                    received.increment(1);
-                    forward(msg).await;
-                }
+            let (batch, ended) = match stream.message().await {
+                Ok(Some(first)) => ready_batch(&mut stream, first),
                 Ok(None) => break Ended::Closed,
                 Err(status) => break Ended::Failed(status),
+            };
+            self.backoff.reset();
+            self.entry.event_seen();
+            received.increment(batch.len() as u64);
+            forward(batch).await;
+            if let Some(ended) = ended {
+                break ended;
             }
         };
         self.entry.stream_closed();
         ended
     }
+}
+
+/// `first` and every message `stream` already has (up to [`MAX_BATCH`]),
+/// and how the stream ended if it did meanwhile.
+pub fn ready_batch<T>(stream: &mut Streaming<T>, first: T) -> (Vec<T>, Option<Ended>) {
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match stream.message().now_or_never() {
+            Some(Ok(Some(message))) => batch.push(message),
+            Some(Ok(None)) => return (batch, Some(Ended::Closed)),
+            Some(Err(status)) => return (batch, Some(Ended::Failed(status))),
+            None => break,
+        }
+    }
+    (batch, None)
 }

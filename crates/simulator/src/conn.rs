@@ -6,7 +6,8 @@
 //! ENHANCE_YOUR_CALM "too_many_pings" is queued. Writes: the server's
 //! HEADERS/DATA forgive strikes, END_STREAM/RST_STREAM close streams, and a
 //! queued GOAWAY is written at the next frame boundary, after which the
-//! connection ends (reads see EOF, writes fail), as grpc-go does.
+//! connection ends (reads see EOF, writes fail), as grpc-go does. While
+//! the freeze fault is set (`freeze`), reads, writes and accepts wait.
 
 use std::{
     collections::HashSet,
@@ -188,6 +189,7 @@ impl AsyncRead for PolicedConn {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         this.poll_reset(cx)?;
+        ready!(this.shared.freeze.poll_thawed(cx));
         if this.closed {
             return Poll::Ready(Ok(()));
         }
@@ -214,6 +216,7 @@ impl AsyncWrite for PolicedConn {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.poll_reset(cx)?;
+        ready!(this.shared.freeze.poll_thawed(cx));
         if this.closed {
             return Poll::Ready(Err(Self::closed_error()));
         }
@@ -236,6 +239,7 @@ impl AsyncWrite for PolicedConn {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         this.poll_reset(cx)?;
+        ready!(this.shared.freeze.poll_thawed(cx));
         if this.goaway.is_some() && this.to_client.at_boundary() {
             ready!(this.poll_goaway(cx))?;
         }
@@ -264,6 +268,8 @@ pub(crate) fn incoming(
 ) -> impl Stream<Item = io::Result<PolicedConn>> + Send {
     futures_util::stream::unfold((listener, shared), move |(listener, shared)| async move {
         loop {
+            // A frozen process accepts nothing (the kernel queues them).
+            shared.freeze.thawed().await;
             match listener.accept().await {
                 Ok((tcp, peer)) => {
                     if let Err(err) = tcp.set_nodelay(true) {

@@ -172,6 +172,19 @@ impl SimulatorHandle {
         self.modify(|k| k.failure = Some(FailRule { code, rpc }));
     }
 
+    /// Freezes the scheduler as a stopped process: connections stay open,
+    /// nothing is read or answered (pings included), new connections wait.
+    pub fn freeze(&self) {
+        tracing::info!(namespace = %self.namespace, "frozen");
+        self.shared.freeze.set(true);
+    }
+
+    /// Ends a [`SimulatorHandle::freeze`]: everything resumes.
+    pub fn thaw(&self) {
+        tracing::info!(namespace = %self.namespace, "thawed");
+        self.shared.freeze.set(false);
+    }
+
     /// Stops injected failures.
     pub fn clear_failures(&self) {
         self.modify(|k| k.failure = None);
@@ -193,6 +206,13 @@ impl SimulatorHandle {
             .drop_streams(&Status::unavailable("stream dropped by the simulator"));
         tracing::info!(namespace = %self.namespace, dropped, "dropped all streams");
         dropped
+    }
+
+    /// Resets every open connection (TCP reset), keeping all state: a
+    /// network failure between clients and this scheduler.
+    pub fn reset_connections(&self) {
+        tracing::info!(namespace = %self.namespace, "resetting every connection");
+        self.shared.reset_connections();
     }
 
     /// Sends a ScalingRequest for a server announced with ServerNotify.
@@ -217,6 +237,7 @@ impl SimulatorHandle {
     /// UNAVAILABLE, connections drained (reset after `SHUTDOWN_GRACE`),
     /// every task awaited.
     pub async fn shutdown(mut self) -> Result<(), SimulatorError> {
+        self.shared.freeze.set(false);
         self.shared.stop.cancel();
         self.shared.drop_streams(&shutting_down());
         let mut result = Ok(());
@@ -246,6 +267,7 @@ impl Drop for SimulatorHandle {
     /// (abruptly: connections are reset).
     fn drop(&mut self) {
         if self.tasks.is_some() {
+            self.shared.freeze.set(false);
             self.shared.stop.cancel();
             self.shared.drop_streams(&shutting_down());
             self.shared.reset_connections();

@@ -140,6 +140,8 @@ pub(crate) struct Shared {
     /// no new subscriber is admitted.
     pub stop: CancellationToken,
     pub counters: Counters,
+    /// The freeze fault: every connection stalls while set.
+    pub freeze: crate::freeze::Freeze,
 }
 
 impl Shared {
@@ -163,6 +165,7 @@ impl Shared {
             connections: Mutex::new(CancellationToken::new()),
             stop: CancellationToken::new(),
             counters: Counters::default(),
+            freeze: Default::default(),
         })
     }
 

@@ -1,8 +1,11 @@
 //! Request validation: every check of a client's message happens here and
 //! returns a precise `tonic::Status` (INVALID_ARGUMENT for a malformed
-//! message). Handlers never index into client input themselves.
+//! message). Handlers never index into client input themselves; what a field may
+//! hold (names, replica counts, pipeline rules) is in `rules`.
 
 use tonic::Status;
+
+use crate::rules;
 
 use switchyard_proto::scheduler::{
     Experiment, KubernetesMeta, LoadModelRequest, LoadPipelineRequest, Model, Pipeline,
@@ -22,7 +25,7 @@ pub(crate) fn load_model(req: LoadModelRequest) -> Result<Model, Status> {
     match &model.meta {
         None => Err(missing("model.meta", "LoadModel")),
         Some(meta) if meta.name.is_empty() => Err(missing("model.meta.name", "LoadModel")),
-        Some(_) => Ok(model),
+        Some(_) => rules::model(&model).map(|()| model),
     }
 }
 
@@ -44,6 +47,7 @@ pub(crate) fn load_pipeline(req: LoadPipelineRequest) -> Result<Pipeline, Status
     if pipeline.name.is_empty() {
         return Err(missing("pipeline.name", "LoadPipeline"));
     }
+    rules::pipeline(&pipeline)?;
     Ok(pipeline)
 }
 
@@ -58,6 +62,7 @@ pub(crate) fn start_experiment(req: StartExperimentRequest) -> Result<Experiment
     if experiment.name.is_empty() {
         return Err(missing("experiment.name", "StartExperiment"));
     }
+    rules::experiment(&experiment)?;
     Ok(experiment)
 }
 
@@ -70,6 +75,7 @@ pub(crate) fn server_notify(req: ServerNotifyRequest) -> Result<(Vec<ServerNotif
     if let Some(idx) = req.servers.iter().position(|s| s.name.is_empty()) {
         return Err(missing(&format!("servers[{idx}].name"), "ServerNotify"));
     }
+    rules::servers(&req.servers)?;
     Ok((req.servers, req.is_first_sync))
 }
 

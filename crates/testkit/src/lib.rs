@@ -1,9 +1,13 @@
 //! Helpers shared by every crate's tests and the load benchmark
 //! (`benches/load`): waiting on a condition with a deadline ([`until`],
-//! [`eventually`], [`wait_until`]) and the scheduler requests tests send.
+//! [`eventually`], [`wait_until`]), the scheduler requests tests send, and
+//! what a test logged ([`CapturedLogs`]).
 //! A dev-dependency only: nothing here is in the running program.
 
 use std::time::Duration;
+
+mod logs;
+pub use logs::CapturedLogs;
 
 /// The longest any test waits for a condition before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);

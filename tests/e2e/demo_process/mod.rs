@@ -17,7 +17,7 @@ const STARTUP: Duration = Duration::from_secs(30);
 
 /// A running `switchyard demo`; killed when dropped.
 pub(crate) struct DemoProcess {
-    _child: Child,
+    child: Child,
     /// Where it serves `/metrics`.
     pub metrics: SocketAddr,
 }
@@ -53,10 +53,24 @@ impl DemoProcess {
         .expect("switchyard demo printed its metrics address in time");
         // Keep draining stdout so the demo never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        DemoProcess {
-            _child: child,
-            metrics,
-        }
+        DemoProcess { child, metrics }
+    }
+
+    /// Sends `signal` (a `kill` name such as `USR1`) to the demo.
+    pub(crate) async fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("the demo is running");
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .await
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} {pid}: {status}");
+    }
+
+    /// Whether the demo process has exited.
+    pub(crate) fn exited(&mut self) -> bool {
+        self.child.try_wait().expect("child status").is_some()
     }
 
     /// The text of `/metrics`.

@@ -141,16 +141,14 @@ async fn a_stalled_subscriber_does_not_slow_another() {
         storm >= 5_000
     })
     .await;
-    let started = Instant::now();
+    // The stalled client still reads nothing: if its full window held the
+    // bus (or the live stream) back, the live subscriber would never see
+    // the probe, and read_until would fail at its deadline. No wall-clock
+    // bound: the machine may be slow, the outcome may not depend on it.
     gw.load_model(load_model("probe", Some("team-b")))
         .await
         .unwrap();
     read_until(&mut live, available_in("team-b", "probe")).await;
-    let took = started.elapsed();
-    assert!(
-        took < Duration::from_secs(5),
-        "the live subscriber waited {took:?} next to a stalled one"
-    );
     for sim in &env.sims {
         sim.set_event_rate(0.0);
     }

@@ -2,49 +2,20 @@
 //! for each write and each refusal, none for an allowed read.
 
 use crate::{AUDIT_TARGET, AuditDecision, AuditRecord, audit};
-use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::Arc;
 use switchyard_core::access::{Identity, Method, Rpc};
+use switchyard_testkit::CapturedLogs;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Audit lines written on this thread until the guard drops.
-pub(super) struct AuditLines {
-    captured: Captured,
-    _guard: tracing::subscriber::DefaultGuard,
-}
+/// Audit lines written on this thread until dropped.
+pub(super) struct AuditLines(CapturedLogs);
 
 impl AuditLines {
     pub(super) fn capture() -> Self {
-        let captured = Captured::default();
-        let sink = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || sink.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .finish();
-        AuditLines {
-            captured,
-            _guard: tracing::subscriber::set_default(subscriber),
-        }
+        AuditLines(CapturedLogs::start(tracing::Level::INFO))
     }
 
     pub(super) fn lines(&self) -> Vec<String> {
-        let text = String::from_utf8(self.captured.0.lock().clone()).expect("utf-8");
-        text.lines().map(str::to_owned).collect()
+        self.0.lines()
     }
 }
 

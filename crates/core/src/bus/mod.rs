@@ -8,10 +8,19 @@
 //! Out: [`Subscription::recv`] for the gateway (and later the status
 //! writer). A new subscriber gets the current state of every matching
 //! object first, then changes. A reader that falls more than `capacity`
-//! keys behind is resynchronised from the current state instead of growing
-//! a queue. Conflations, overflows and subscribers are metrics.
+//! keys, or `max_bytes` of pending state, behind is resynchronised from the
+//! current state instead of growing a queue. Conflations, overflows and
+//! subscribers are metrics.
+//!
+//! [`StatusBus::publish_batch`] takes one lock for many messages (the
+//! pool's readers publish what their stream has ready in one go), and
+//! [`StatusBus::retain_listed`] makes a namespace's objects of one kind
+//! what its scheduler lists again after a reconnect: the others are
+//! forgotten, and their subscribers told they are gone (`gone`).
 
+mod deliver;
 pub mod event;
+mod gone;
 pub mod queue;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -22,12 +31,17 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use tokio::sync::Notify;
 
 pub use event::{StatusEvent, StatusKey, StatusKind, StatusPayload};
-pub use queue::{ConflatingQueue, Next, Offer};
+pub use gone::NOT_LISTED;
+pub use queue::{ConflatingQueue, Next, Offer, entry_bytes};
 
 use crate::metrics as m;
 
 /// Default bound on dirty keys per subscriber.
 pub const DEFAULT_SUBSCRIBER_CAPACITY: usize = 16_384;
+/// Default bound on a subscriber's pending state, in bytes (see
+/// [`entry_bytes`]): its 16,384 keys fit with names up to Kubernetes' 253
+/// bytes (about 11 MiB); a few objects with megabyte names do not.
+pub const DEFAULT_SUBSCRIBER_BYTES: usize = 16 * 1024 * 1024;
 
 /// Which events a subscriber wants.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,6 +70,7 @@ pub struct StatusBus {
 struct Inner {
     state: Mutex<BusState>,
     capacity: usize,
+    max_bytes: usize,
     closed: AtomicBool,
     /// Dirty keys waiting in all subscribers' queues (the queue depth).
     pending: AtomicI64,
@@ -104,12 +119,20 @@ impl Default for StatusBus {
 }
 
 impl StatusBus {
-    /// A bus whose subscribers each hold at most `capacity` dirty keys.
+    /// A bus whose subscribers each hold at most `capacity` dirty keys and
+    /// [`DEFAULT_SUBSCRIBER_BYTES`].
     pub fn new(capacity: usize) -> Self {
+        StatusBus::with_budget(capacity, DEFAULT_SUBSCRIBER_BYTES)
+    }
+
+    /// A bus whose subscribers each hold at most `capacity` dirty keys and
+    /// `max_bytes` of pending state.
+    pub fn with_budget(capacity: usize, max_bytes: usize) -> Self {
         StatusBus {
             inner: Arc::new(Inner {
                 state: Mutex::new(BusState::default()),
                 capacity,
+                max_bytes,
                 closed: AtomicBool::new(false),
                 pending: AtomicI64::new(0),
             }),
@@ -123,36 +146,55 @@ impl StatusBus {
     /// Records `event` and marks it dirty for every matching subscriber.
     /// Never waits on a subscriber.
     pub fn publish(&self, event: StatusEvent) {
-        let key = event.key();
-        let kind = key.kind;
+        self.publish_batch(std::iter::once(event));
+    }
+
+    /// Records every event of `events`, in order, under one lock. Never
+    /// waits on a subscriber.
+    pub fn publish_batch(&self, events: impl IntoIterator<Item = StatusEvent>) {
         let mut state = self.state();
-        if event.payload.is_final() {
-            state.objects.remove(&key);
-        } else {
-            state.objects.insert(key.clone(), event.clone());
-        }
-        let subscribers = &mut state.subscribers[slot(kind)];
-        subscribers.retain(|s| !s.closed.load(Ordering::Relaxed));
         let mut pending_delta = 0i64;
-        for sub in subscribers.iter().filter(|s| s.filter.matches(&key)) {
-            let offer = sub.queue().offer(event.clone());
-            match offer {
-                Offer::Queued => pending_delta += 1,
-                Offer::Conflated => {
-                    metrics::counter!(m::BUS_CONFLATED_TOTAL, "kind" => kind.as_str()).increment(1)
-                }
-                Offer::Overflowed { dropped } => {
-                    pending_delta -= dropped as i64;
-                    metrics::counter!(m::BUS_OVERFLOWS_TOTAL, "kind" => kind.as_str()).increment(1);
-                    metrics::counter!(m::BUS_DROPPED_TOTAL, "kind" => kind.as_str())
-                        .increment(dropped as u64);
-                }
+        for event in events {
+            let key = event.key();
+            if event.payload.is_final() {
+                state.objects.remove(&key);
+            } else {
+                state.objects.insert(key.clone(), event.clone());
             }
-            sub.notify.notify_one();
+            pending_delta += state.deliver(&key, &event);
         }
         metrics::gauge!(m::BUS_OBJECTS).set(state.objects.len() as f64);
         drop(state);
         self.inner.add_pending(pending_delta);
+    }
+
+    /// Makes the objects of `kind` in `namespace` those its scheduler
+    /// lists (`listed`, by name): every other one is forgotten, and each
+    /// matching subscriber gets its last state as gone
+    /// ([`StatusPayload::gone`]). Returns how many were forgotten.
+    pub fn retain_listed(
+        &self,
+        namespace: &str,
+        kind: StatusKind,
+        listed: &std::collections::HashSet<String>,
+    ) -> usize {
+        let mut state = self.state();
+        let stale: Vec<StatusKey> = state
+            .keys_of(namespace, kind)
+            .filter(|k| !listed.contains(&k.name))
+            .cloned()
+            .collect();
+        let mut pending_delta = 0i64;
+        for key in &stale {
+            if let Some(last) = state.objects.remove(key) {
+                let gone = StatusEvent::new(last.namespace.clone(), last.payload.gone());
+                pending_delta += state.deliver(key, &gone);
+            }
+        }
+        metrics::gauge!(m::BUS_OBJECTS).set(state.objects.len() as f64);
+        drop(state);
+        self.inner.add_pending(pending_delta);
+        stale.len()
     }
 
     /// Forgets every object of `namespace` (its runtime is gone).
@@ -160,6 +202,11 @@ impl StatusBus {
         let mut state = self.state();
         state.objects.retain(|k, _| &*k.namespace != namespace);
         metrics::gauge!(m::BUS_OBJECTS).set(state.objects.len() as f64);
+    }
+
+    /// Whether the bus holds any object of `kind` in `namespace`.
+    pub fn holds(&self, namespace: &str, kind: StatusKind) -> bool {
+        self.state().keys_of(namespace, kind).next().is_some()
     }
 
     /// The current state of every object matching `filter`, in key order.
@@ -178,7 +225,10 @@ impl StatusBus {
         let kind = filter.kind;
         let sub = Arc::new(Subscriber {
             filter,
-            queue: Mutex::new(ConflatingQueue::new(self.inner.capacity)),
+            queue: Mutex::new(ConflatingQueue::with_budget(
+                self.inner.capacity,
+                self.inner.max_bytes,
+            )),
             notify: Notify::new(),
             closed: AtomicBool::new(false),
         });
@@ -193,6 +243,7 @@ impl StatusBus {
         for counter in [
             m::BUS_CONFLATED_TOTAL,
             m::BUS_OVERFLOWS_TOTAL,
+            m::BUS_BYTE_OVERFLOWS_TOTAL,
             m::BUS_DROPPED_TOTAL,
             m::BUS_RESYNCS_TOTAL,
         ] {

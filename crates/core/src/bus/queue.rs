@@ -6,6 +6,14 @@
 //! event rate. Past that, the queue is cleared and marked lagged; the
 //! reader then resynchronises from the bus's snapshot, so the final state
 //! of every object still reaches it.
+//!
+//! It is bounded in bytes too: each pending key counts what it adds (its
+//! name, twice, and its slots; the payload is shared, see [`entry_bytes`]).
+//! An offer that would take the queue past `max_bytes` is handled as a
+//! full queue ([`Offer::OverBudget`]): cleared and marked lagged, so a
+//! reader that does not read holds nothing, and one that reads again
+//! resynchronises from the shared snapshot (whose events the bus holds
+//! anyway) instead of from a private backlog.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -21,6 +29,22 @@ pub enum Offer {
     /// The queue was full: it was cleared (dropping this many keys) and
     /// marked lagged.
     Overflowed { dropped: usize },
+    /// Queuing it would pass the byte budget: the queue was cleared
+    /// (dropping this many keys) and marked lagged.
+    OverBudget { dropped: usize },
+}
+
+/// Fixed cost of one pending key beyond its name: the map and deque
+/// slots, the key's and the event's `Arc`s.
+const ENTRY_OVERHEAD_BYTES: usize = 160;
+
+/// What one pending key adds to a subscriber's memory: its name, held in
+/// the order and in the map, and the slots. The event's payload is shared
+/// (an `Arc`) with the bus's current state and every other subscriber, so
+/// it is not this queue's to count; a name is copied into every queue.
+/// Cheap: called on every offer.
+pub fn entry_bytes(event: &StatusEvent) -> usize {
+    2 * event.payload.name().len() + ENTRY_OVERHEAD_BYTES
 }
 
 /// The pending changes of one subscriber.
@@ -29,6 +53,9 @@ pub struct ConflatingQueue {
     order: VecDeque<StatusKey>,
     latest: HashMap<StatusKey, StatusEvent>,
     capacity: usize,
+    /// Sum of [`entry_bytes`] of the pending keys.
+    bytes: usize,
+    max_bytes: usize,
     lagged: bool,
 }
 
@@ -42,18 +69,32 @@ pub enum Next {
 }
 
 impl ConflatingQueue {
-    /// A queue that holds at most `capacity` dirty keys (at least one).
+    /// A queue that holds at most `capacity` dirty keys (at least one),
+    /// with no byte budget.
     pub fn new(capacity: usize) -> Self {
+        ConflatingQueue::with_budget(capacity, usize::MAX)
+    }
+
+    /// A queue that holds at most `capacity` dirty keys (at least one) and
+    /// `max_bytes` of pending state (see [`entry_bytes`]).
+    pub fn with_budget(capacity: usize, max_bytes: usize) -> Self {
         ConflatingQueue {
             order: VecDeque::new(),
             latest: HashMap::new(),
             capacity: capacity.max(1),
+            bytes: 0,
+            max_bytes,
             lagged: false,
         }
     }
 
     pub fn len(&self) -> usize {
         self.order.len()
+    }
+
+    /// Bytes of pending state (see [`entry_bytes`]).
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     pub fn is_empty(&self) -> bool {
@@ -63,29 +104,49 @@ impl ConflatingQueue {
     /// Records `event` as the latest state of its key.
     pub fn offer(&mut self, event: StatusEvent) -> Offer {
         let key = event.key();
+        let size = entry_bytes(&event);
         if let Some(slot) = self.latest.get_mut(&key) {
-            *slot = event;
-            return Offer::Conflated;
+            let freed = entry_bytes(slot);
+            if self.bytes - freed + size <= self.max_bytes {
+                self.bytes = self.bytes - freed + size;
+                *slot = event;
+                return Offer::Conflated;
+            }
+            return Offer::OverBudget {
+                dropped: self.lag(),
+            };
         }
         if self.order.len() >= self.capacity {
-            let dropped = self.order.len();
-            self.order.clear();
-            self.latest.clear();
-            self.lagged = true;
-            return Offer::Overflowed { dropped };
+            return Offer::Overflowed {
+                dropped: self.lag(),
+            };
         }
+        if self.bytes + size > self.max_bytes {
+            return Offer::OverBudget {
+                dropped: self.lag(),
+            };
+        }
+        self.bytes += size;
         self.order.push_back(key.clone());
         self.latest.insert(key, event);
         Offer::Queued
     }
 
-    /// Queues `event` without the capacity check (a new subscriber's
-    /// snapshot, bounded by the number of objects).
+    /// Queues `event` without the capacity and budget checks (a new
+    /// subscriber's snapshot, bounded by the number of objects).
     pub fn preload(&mut self, event: StatusEvent) {
         let key = event.key();
-        if self.latest.insert(key.clone(), event).is_none() {
-            self.order.push_back(key);
+        self.bytes += entry_bytes(&event);
+        match self.latest.insert(key.clone(), event) {
+            None => self.order.push_back(key),
+            Some(old) => self.bytes -= entry_bytes(&old),
         }
+    }
+
+    /// Drops every pending key and marks the queue lagged; returns how many.
+    fn lag(&mut self) -> usize {
+        self.lagged = true;
+        self.clear()
     }
 
     /// Takes the oldest dirty key's latest event; a lag is reported first.
@@ -96,6 +157,7 @@ impl ConflatingQueue {
         }
         while let Some(key) = self.order.pop_front() {
             if let Some(event) = self.latest.remove(&key) {
+                self.bytes -= entry_bytes(&event);
                 return Next::Event(event);
             }
         }
@@ -107,6 +169,7 @@ impl ConflatingQueue {
         let n = self.order.len();
         self.order.clear();
         self.latest.clear();
+        self.bytes = 0;
         n
     }
 }
@@ -190,6 +253,38 @@ mod tests {
         assert_eq!(q.pop(), Next::Empty);
         assert!(q.is_empty());
         assert_eq!(q.offer(exp("a", "z", "2")), Offer::Queued);
+    }
+
+    #[test]
+    fn bytes_are_bounded_and_accounted() {
+        let small = exp("a", "x", "1");
+        let budget = 2 * entry_bytes(&small) + 10;
+        let long_name = "n".repeat(1 << 20);
+        let mut q = ConflatingQueue::with_budget(1024, budget);
+        assert_eq!(q.offer(small.clone()), Offer::Queued);
+        assert_eq!(q.bytes(), entry_bytes(&small));
+        assert_eq!(q.offer(exp("a", "y", "1")), Offer::Queued);
+        let big = exp("a", &long_name, "1");
+        assert_eq!(q.offer(big.clone()), Offer::OverBudget { dropped: 2 });
+        assert_eq!(
+            (q.len(), q.bytes()),
+            (0, 0),
+            "a lagging reader holds nothing"
+        );
+        assert_eq!(q.pop(), Next::Lagged);
+        assert_eq!(q.offer(small.clone()), Offer::Queued);
+        assert_eq!(q.offer(exp("a", "x", "2")), Offer::Conflated);
+        assert_eq!(
+            q.bytes(),
+            entry_bytes(&small),
+            "a conflated key costs nothing more"
+        );
+        let _ = q.pop();
+        assert_eq!(q.bytes(), 0, "a read key is released");
+        q.preload(big.clone());
+        assert_eq!(q.bytes(), entry_bytes(&big), "a snapshot is counted");
+        q.clear();
+        assert_eq!(q.bytes(), 0);
     }
 
     #[test]

@@ -194,3 +194,71 @@ async fn pending_counts_queued_keys_across_subscribers() {
         bus.pending()
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn unlisted_objects_are_gone_for_existing_and_new_subscribers() {
+    let bus = StatusBus::new(16);
+    for (ns, name) in [("a", "m1"), ("a", "m2"), ("b", "m1")] {
+        bus.publish(model(ns, name, ModelState::ModelAvailable, 1));
+    }
+    let mut existing = bus.subscribe(all_models());
+    for _ in 0..3 {
+        next(&mut existing).await;
+    }
+    let listed: std::collections::HashSet<String> = ["m2".to_owned()].into();
+    assert_eq!(bus.retain_listed("a", StatusKind::Model, &listed), 1);
+    assert_eq!(bus.retain_listed("a", StatusKind::Pipeline, &listed), 0);
+
+    assert_eq!(next(&mut existing).await, "a/m1 ModelTerminated 0");
+    assert_eq!(existing.pending(), 0, "only the unlisted object changed");
+    let snapshot: Vec<String> = bus.snapshot(&all_models()).iter().map(summary).collect();
+    assert_eq!(
+        snapshot,
+        vec!["a/m2 ModelAvailable 1", "b/m1 ModelAvailable 1"],
+        "a new subscriber sees what the scheduler lists, and other namespaces untouched"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_is_published_in_order_under_one_lock() {
+    let bus = StatusBus::new(16);
+    let mut sub = bus.subscribe(all_models());
+    bus.publish_batch([
+        model("a", "m1", ModelState::ModelProgressing, 0),
+        model("a", "m2", ModelState::ModelAvailable, 1),
+        model("a", "m1", ModelState::ModelAvailable, 2),
+    ]);
+    assert_eq!(next(&mut sub).await, "a/m1 ModelAvailable 2");
+    assert_eq!(next(&mut sub).await, "a/m2 ModelAvailable 1");
+    assert_eq!(bus.pending(), 0);
+    bus.publish_batch([model("a", "m1", ModelState::ModelTerminated, 0)]);
+    assert_eq!(next(&mut sub).await, "a/m1 ModelTerminated 0");
+    assert_eq!(bus.snapshot(&all_models()).len(), 1, "a final state leaves");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_subscriber_past_its_byte_budget_holds_nothing_and_resyncs() {
+    let small = model("a", "m0", ModelState::ModelAvailable, 0);
+    let bus = StatusBus::with_budget(1024, 4 * entry_bytes(&small));
+    let mut stalled = bus.subscribe(all_models());
+    let big = |i: u32| {
+        let name = format!("m{i}-{}", "x".repeat(64 * 1024));
+        model("a", &name, ModelState::ModelAvailable, i)
+    };
+    for i in 0..100 {
+        bus.publish(big(i));
+    }
+    assert!(
+        stalled.pending() <= 1,
+        "{} keys held past the budget",
+        stalled.pending()
+    );
+    // Reading again resynchronises: every object, at its latest state.
+    let mut seen = 0;
+    while stalled.pending() > 0 || seen == 0 {
+        next(&mut stalled).await;
+        seen += 1;
+        assert!(seen <= 200, "resync does not end");
+    }
+    assert_eq!(bus.snapshot(&all_models()).len(), 100);
+}

@@ -119,6 +119,9 @@ pub(crate) struct ObjectMemory {
     pub handled_generation: Option<i64>,
     /// The deletion call (Unload/Stop/0-replica notify) was accepted.
     pub deletion_sent: bool,
+    /// It was Ready and stopped being Ready (its not-Ready event was
+    /// recorded): its return to Ready gets an event.
+    pub fell: bool,
     /// Retry backoff since the last success.
     pub backoff: RetryBackoff,
     /// A retry is scheduled and has not started yet (counted in

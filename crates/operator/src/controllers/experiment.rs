@@ -23,7 +23,6 @@ impl ManagedKind for Experiment {
     const FINALIZER: &'static str = EXPERIMENT_FINALIZER;
     const APPLY_RPC: &'static str = "StartExperiment";
     const DELETE_RPC: &'static str = "StopExperiment";
-    const REASON_APPLIED: &'static str = "Started";
     const REASON_APPLY_FAILED: &'static str = "StartFailed";
     const REASON_DELETE_REQUESTED: &'static str = "StopRequested";
     const REASON_DELETE_FAILED: &'static str = "StopFailed";

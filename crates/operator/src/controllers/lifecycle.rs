@@ -7,9 +7,13 @@
 //! this generation was already handled (the generation predicate: label,
 //! annotation, status and finalizer updates do not call the scheduler) ->
 //! translate (invalid: condition + `InvalidSpec` event naming the field, no
-//! retry) -> call the scheduler with a timeout (success: `observedGeneration`,
-//! an event; retryable failure: condition + requeue with backoff; final:
-//! condition + event, no retry). A deleting object gets one deletion call;
+//! retry) -> call the scheduler with a timeout (success: nothing written, the
+//! scheduler's status stream writes the status and `observedGeneration`;
+//! retryable failure: condition + requeue with backoff; final: condition +
+//! event, no retry). So a Model costs three writes from creation to Ready:
+//! the finalizer and the stream's two states (progressing, available). An
+//! object whose status says the scheduler dropped it (unloaded directly,
+//! [`ManagedKind::lost`]) is sent again. A deleting object gets one deletion call;
 //! the finalizer stays until the status writer sees the terminal state, or
 //! goes at once when the scheduler answers that it does not know the object.
 
@@ -25,6 +29,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 use super::context::{ControllerContext, NAMESPACE_BUSY_RETRY, now};
 use super::error::ReconcileError;
@@ -73,9 +78,7 @@ pub(crate) trait ManagedKind:
     /// RPC names, for errors and event actions.
     const APPLY_RPC: &'static str;
     const DELETE_RPC: &'static str;
-    /// Event reasons: applied, apply failed, deletion requested, deletion
-    /// failed.
-    const REASON_APPLIED: &'static str;
+    /// Event reasons: apply failed, deletion requested, deletion failed.
     const REASON_APPLY_FAILED: &'static str;
     const REASON_DELETE_REQUESTED: &'static str;
     const REASON_DELETE_FAILED: &'static str;
@@ -89,11 +92,48 @@ pub(crate) trait ManagedKind:
     fn gone_call(&self, client: &dyn Scheduler) -> GoneCall;
     /// The shared part of the status, if there is a status.
     fn duck(&self) -> Option<&DuckStatus>;
+    /// Whether the status says the scheduler no longer holds this
+    /// generation though the object is not being deleted (unloaded
+    /// directly, or lost by the scheduler): the apply call is sent again.
+    fn lost(&self) -> bool {
+        false
+    }
     /// Marks the apply call failed in `conditions`.
     fn apply_failed(conditions: &mut Vec<Condition>, now: Time, retry: Retryability, error: &str);
     /// Marks the deletion call accepted in `conditions` (only Pipeline
     /// writes anything).
     fn delete_accepted(_conditions: &mut Vec<Condition>, _now: Time) {}
+}
+
+/// Whether `duck` describes `generation` and its `condition` has one of
+/// `reasons` (the scheduler states that mean it no longer holds the
+/// object): the common part of [`ManagedKind::lost`].
+pub(crate) fn reported_gone(
+    duck: Option<&DuckStatus>,
+    generation: Option<i64>,
+    condition: &str,
+    reasons: &[&str],
+) -> bool {
+    duck.is_some_and(|d| {
+        d.observed_generation == generation
+            && switchyard_translate::conditions::get(&d.conditions, condition)
+                .is_some_and(|c| reasons.contains(&c.reason.as_str()))
+    })
+}
+
+/// What a reconcile of `obj` acts on, hashed: its generation, deletion,
+/// finalizers and whether the scheduler lost it ([`ManagedKind::lost`]).
+/// Changes to anything else (status, labels, annotations) do not trigger
+/// a reconcile; retries come from the requeue, not from changes.
+pub(crate) fn acted_on<K: ManagedKind>(obj: &K) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let meta = obj.meta();
+    let mut hasher = std::hash::DefaultHasher::new();
+    meta.generation.hash(&mut hasher);
+    meta.deletion_timestamp.is_some().hash(&mut hasher);
+    meta.finalizers.hash(&mut hasher);
+    obj.lost().hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// Runs one reconcile with its metrics, and maps the result to the next
@@ -111,7 +151,14 @@ where
     ctx.started(obj);
     let timer = ctx.metrics.start();
     let controller = ctx.metrics.controller();
-    let action = match reconcile.await {
+    let kind = K::kind(&());
+    let namespace = obj.meta().namespace.as_deref().unwrap_or_default();
+    let name = obj.meta().name.as_deref().unwrap_or_default();
+    // Every line logged while reconciling this object carries its
+    // namespace, kind and name as fields (through the span), and the
+    // warnings below carry them themselves.
+    let span = tracing::info_span!("reconcile", controller, %kind, namespace, name);
+    let action = match reconcile.instrument(span).await {
         Ok(Outcome::Done) => {
             timer.finish(ReconcileResult::Success);
             Action::await_change()
@@ -123,12 +170,12 @@ where
         }
         Err(error) if error.is_retryable() => {
             let delay = ctx.retry_after_failure(obj);
-            tracing::warn!(controller, %error, retry_in = ?delay, "reconcile failed; will retry");
+            tracing::warn!(controller, %kind, namespace, name, %error, retry_in = ?delay, "reconcile failed; will retry");
             timer.finish(ReconcileResult::Error);
             Action::requeue(delay)
         }
         Err(error) => {
-            tracing::warn!(controller, %error, "reconcile failed for good; waiting for a change");
+            tracing::warn!(controller, %kind, namespace, name, %error, "reconcile failed for good; waiting for a change");
             timer.finish(ReconcileResult::Error);
             Action::await_change()
         }
@@ -252,11 +299,21 @@ async fn apply<K: ManagedKind>(
     let generation = obj.meta().generation;
     let handled = ctx.recall(obj).handled_generation;
     let observed = obj.duck().and_then(|d| d.observed_generation);
-    if generation.is_some() && (handled == generation || observed == generation) {
+    let lost = obj.lost();
+    if generation.is_some() && (handled == generation || observed == generation) && !lost {
         return Ok(Outcome::Done);
     }
     let namespace = obj.namespace().unwrap_or_default();
     let name = obj.name_any();
+    if lost {
+        tracing::info!(
+            namespace,
+            kind = leak_kind::<K>(),
+            name,
+            "the scheduler no longer holds it; sending {} again",
+            K::APPLY_RPC
+        );
+    }
     let result = match ctx.shared.schedulers.scheduler(&namespace) {
         Err(source) => Err(ReconcileError::NoRuntime {
             kind: leak_kind::<K>(),
@@ -283,22 +340,10 @@ async fn apply<K: ManagedKind>(
     };
     match result {
         Ok(()) => {
-            write_status(ctx, obj, K::duck, generation, |_, _| {}).await?;
+            // No write: the scheduler's status stream writes the first
+            // status, `observedGeneration` with it (the write budget,
+            // docs/seldon-compat.md#model-controller).
             ctx.handled(obj);
-            let note = format!(
-                "{} accepted generation {}",
-                K::APPLY_RPC,
-                generation.unwrap_or_default()
-            );
-            (ctx.shared.writer)
-                .event(
-                    obj,
-                    EventType::Normal,
-                    K::REASON_APPLIED,
-                    note,
-                    K::APPLY_RPC,
-                )
-                .await;
             Ok(Outcome::Done)
         }
         Err(error) => {

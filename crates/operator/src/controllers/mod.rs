@@ -27,6 +27,8 @@ pub mod context;
 pub mod error;
 pub mod experiment;
 pub mod lifecycle;
+#[cfg(test)]
+mod log_fields;
 mod metrics;
 pub mod model;
 pub mod pipeline;
@@ -34,6 +36,7 @@ mod presence;
 pub mod runtime;
 pub mod server;
 mod server_workload;
+mod triggers;
 pub mod workload;
 
 use std::collections::HashSet;
@@ -46,10 +49,11 @@ use futures_util::future::{BoxFuture, join_all};
 use futures_util::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::reflector::Store;
-use kube::runtime::watcher;
+use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
 use kube::{Api, Resource, ResourceExt};
 use switchyard_tasks::TaskGroup;
 use switchyard_workloads::server::REPLICA_LABEL;
@@ -255,6 +259,13 @@ fn config(concurrency: u16) -> controller::Config {
     controller::Config::default().concurrency(concurrency)
 }
 
+/// How long a SeldonRuntime's triggers must pause before it reconciles
+/// (trailing edge). A burst of Model or Pipeline creations in a namespace
+/// (each one moves the gateways' replica caps) then costs one reconcile,
+/// a few dozen reads, instead of one per object; every other change of the
+/// runtime or its objects is applied this much later.
+pub const RUNTIME_DEBOUNCE: Duration = Duration::from_millis(250);
+
 /// Logs what a controller stream yields (errors only: successes are in the
 /// metrics).
 fn log_result<T, E: std::fmt::Display>(name: &'static str, result: Result<T, E>) {
@@ -277,7 +288,16 @@ fn managed_controller<K: ManagedKind>(
         let mut stores = Vec::new();
         let mut tasks: Vec<Task> = Vec::new();
         for api in &apis {
-            let controller = Controller::new(api.clone(), watcher::Config::default())
+            let (reader, writer) = kube::runtime::reflector::store();
+            // Only the changes a reconcile acts on trigger one: not the
+            // status writes (ours and the stream's, three per object on
+            // the way to Ready), unless they say the scheduler lost it.
+            let changes = watcher(api.clone(), watcher::Config::default())
+                .default_backoff()
+                .reflect(writer)
+                .applied_objects()
+                .predicate_filter(lifecycle::acted_on::<K>, PredicateConfig::default());
+            let controller = Controller::for_stream(changes, reader)
                 .with_config(config(concurrency))
                 .graceful_shutdown_on(term.clone().cancelled_owned());
             let store = controller.store();
@@ -308,10 +328,10 @@ fn server_controller(
     cancel: &CancellationToken,
     listed: watch::Sender<bool>,
 ) -> BoxFuture<'static, Stopped> {
-    let statefulsets = apis::<StatefulSet>(context, namespaces);
-    let deployments = apis::<Deployment>(context, namespaces);
+    let statefulsets = apis::<PartialObjectMeta<StatefulSet>>(context, namespaces);
+    let deployments = apis::<PartialObjectMeta<Deployment>>(context, namespaces);
     let services = apis::<Service>(context, namespaces);
-    let templates: Api<ServerConfig> = Api::namespaced(
+    let templates: Api<PartialObjectMeta<ServerConfig>> = Api::namespaced(
         context.writer.client().clone(),
         &context.templates_namespace,
     );
@@ -336,10 +356,13 @@ fn server_controller(
                 .watches(
                     templates.clone(),
                     watcher::Config::default(),
-                    move |config: ServerConfig| built_from(&servers, &config.name_any()),
+                    move |config: PartialObjectMeta<ServerConfig>| {
+                        built_from(&servers, &config.name_any())
+                    },
                 )
-                .watches(sts.clone(), watcher::Config::default(), same_name)
-                .watches(deploy.clone(), watcher::Config::default(), same_name)
+                // Only Servers' workloads, metadata only.
+                .watches(sts.clone(), triggers::server_workloads(), same_name)
+                .watches(deploy.clone(), triggers::server_workloads(), same_name)
                 // A Server's per-replica Services: one deleted is put back.
                 .owns(
                     svc.clone(),
@@ -383,9 +406,9 @@ fn runtime_controller(
     let deployments = apis::<Deployment>(context, namespaces);
     let services = apis::<Service>(context, namespaces);
     let config_maps = apis::<ConfigMap>(context, namespaces);
-    let models = apis::<Model>(context, namespaces);
-    let pipelines = apis::<Pipeline>(context, namespaces);
-    let templates: Api<SeldonConfig> = Api::namespaced(
+    let models = apis::<PartialObjectMeta<Model>>(context, namespaces);
+    let pipelines = apis::<PartialObjectMeta<Pipeline>>(context, namespaces);
+    let templates: Api<PartialObjectMeta<SeldonConfig>> = Api::namespaced(
         context.writer.client().clone(),
         &context.templates_namespace,
     );
@@ -402,16 +425,17 @@ fn runtime_controller(
                 (runtimes.clone(), runtimes.clone(), runtimes.clone());
             let controller = controller
                 // Everything built for a runtime: one changed or deleted is
-                // put back.
-                .owns(statefulsets[i].clone(), watcher::Config::default())
-                .owns(deployments[i].clone(), watcher::Config::default())
-                .owns(services[i].clone(), watcher::Config::default())
+                // put back (metadata watches; workloads and Services by
+                // their component label).
+                .owns(statefulsets[i].clone(), triggers::runtime_components())
+                .owns(deployments[i].clone(), triggers::runtime_components())
+                .owns(services[i].clone(), triggers::runtime_components())
                 .owns(config_maps[i].clone(), watcher::Config::default())
                 // A SeldonConfig edit rolls to the runtimes built from it.
                 .watches(
                     templates.clone(),
                     watcher::Config::default(),
-                    move |config: SeldonConfig| {
+                    move |config: PartialObjectMeta<SeldonConfig>| {
                         let name = config.name_any();
                         by_config
                             .state()
@@ -421,18 +445,19 @@ fn runtime_controller(
                             .collect::<Vec<_>>()
                     },
                 )
-                // Models and Pipelines cap the gateways' replicas.
-                .watches(
-                    models[i].clone(),
-                    watcher::Config::default(),
-                    move |m: Model| in_namespace(&by_models, m.namespace()),
+                // Models and Pipelines cap the gateways' replicas: their
+                // number counts, not their status.
+                .watches_stream(
+                    triggers::arrivals_and_departures(models[i].clone()),
+                    move |m: PartialObjectMeta<Model>| in_namespace(&by_models, m.namespace()),
                 )
-                .watches(
-                    pipelines[i].clone(),
-                    watcher::Config::default(),
-                    move |p: Pipeline| in_namespace(&by_pipelines, p.namespace()),
+                .watches_stream(
+                    triggers::arrivals_and_departures(pipelines[i].clone()),
+                    move |p: PartialObjectMeta<Pipeline>| {
+                        in_namespace(&by_pipelines, p.namespace())
+                    },
                 )
-                .with_config(config(concurrency))
+                .with_config(config(concurrency).debounce(RUNTIME_DEBOUNCE))
                 .graceful_shutdown_on(term.clone().cancelled_owned());
             let store = controller.store();
             stores.push(store.clone());

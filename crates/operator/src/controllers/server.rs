@@ -44,7 +44,6 @@ pub const DELETED_NOTIFY_ATTEMPTS: u32 = 5;
 pub const DELETED_NOTIFY_CONCURRENCY: usize = 16;
 
 const RPC: &str = "ServerNotify";
-const REASON_NOTIFIED: &str = "Notified";
 const REASON_NOTIFY_FAILED: &str = "NotifyFailed";
 /// Seldon's reason for a workload that could not be written.
 const REASON_UPDATE_FAILED: &str = "UpdateFailed";
@@ -88,22 +87,16 @@ pub(crate) async fn reconcile(
     if generation.is_some() && (handled == generation || observed == generation) {
         // A workload change, or a restart: the readiness may have moved.
         if !refused(&server) {
-            workload::observe(&server, ctx).await?;
+            workload::observe(&server, ctx, None).await?;
         }
         return Ok(Outcome::Done);
     }
     match notify(&server, ctx).await {
         Ok(()) => {
-            write_status(ctx, &*server, duck, generation, |_, _| {}).await?;
+            // One status write: the workload's readiness and the
+            // generation the scheduler accepted, together.
+            workload::observe(&server, ctx, generation).await?;
             ctx.handled(&*server);
-            let note = format!(
-                "ServerNotify accepted generation {}",
-                generation.unwrap_or_default()
-            );
-            (ctx.shared.writer)
-                .event(&*server, EventType::Normal, REASON_NOTIFIED, note, RPC)
-                .await;
-            workload::observe(&server, ctx).await?;
             Ok(Outcome::Done)
         }
         Err(ReconcileError::Busy { .. }) => Ok(Outcome::Wait(NAMESPACE_BUSY_RETRY)),

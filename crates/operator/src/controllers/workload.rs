@@ -61,12 +61,16 @@ pub(crate) async fn readiness(
     }))
 }
 
-/// Writes the Server's workload condition, `status.replicas` and
-/// `status.selector` when they changed, with an event when `Ready` flips.
-/// Call only when the spec is valid and the scheduler accepted it.
+/// Writes the Server's workload condition, `status.replicas`,
+/// `status.selector` and `observedGeneration` (raised to `observed`, never
+/// lowered) when they changed, with a `ServerNotReady` event when a Ready
+/// Server stops being Ready and a `ServerReady` event when it comes back
+/// (becoming Ready the first time is the condition's news alone). Call
+/// only when the spec is valid and the scheduler accepted it.
 pub(crate) async fn observe(
     server: &Server,
     ctx: &ControllerContext,
+    observed: Option<i64>,
 ) -> Result<(), ReconcileError> {
     let namespace = server.namespace().unwrap_or_default();
     let name = server.name_any();
@@ -95,24 +99,37 @@ pub(crate) async fn observe(
                     &format!("no workload named {name} in {namespace} yet"),
                 ),
             }
+            let generation = match (old.duck.observed_generation, observed) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
             if conditions == old.duck.conditions
                 && old.replicas == replicas
                 && old.selector == selector
+                && generation == old.duck.observed_generation
             {
                 return None;
             }
             let was = conditions::is_ready(&old.duck.conditions);
             let is = conditions::is_ready(&conditions);
             *flipped.lock() = (was != is).then_some(is);
-            Some(json!({
+            let mut status = json!({
                 "conditions": conditions,
                 "replicas": replicas,
                 "selector": selector,
-            }))
+            });
+            if let Some(generation) = generation {
+                status["observedGeneration"] = generation.into();
+            }
+            Some(status)
         })
         .await?;
     let flipped = *flipped.lock();
     if let Some(ready) = flipped {
+        let fell = ctx.remember(server, |m| std::mem::replace(&mut m.fell, !ready));
+        if ready && !fell {
+            return Ok(());
+        }
         let (type_, reason, note) = if ready {
             (EventType::Normal, REASON_SERVER_READY, "is Ready")
         } else {

@@ -100,8 +100,10 @@ impl StatusWriter {
     /// (at least 1).
     pub fn start_with(writer: ApiWriter, bus: StatusBus, workers: usize, tasks: &TaskGroup) {
         let cancel = tasks.token();
+        let fallen = Arc::new(model::Fallen::default());
         for kind in StatusKind::ALL {
-            let queue = Arc::new(WorkQueue::new(QUEUE_CAPACITY));
+            let depth = metrics::gauge!(m::STATUS_QUEUE_DEPTH, "kind" => kind.as_str());
+            let queue = Arc::new(WorkQueue::with_depth_gauge(QUEUE_CAPACITY, depth));
             tasks.spawn(
                 format!("status-writer/{}/reader", kind.as_str()),
                 read_bus(
@@ -115,7 +117,13 @@ impl StatusWriter {
             for i in 0..workers.max(1) {
                 tasks.spawn(
                     format!("status-writer/{}/worker-{i}", kind.as_str()),
-                    work(kind, writer.clone(), queue.clone(), cancel.clone()),
+                    work(
+                        kind,
+                        writer.clone(),
+                        fallen.clone(),
+                        queue.clone(),
+                        cancel.clone(),
+                    ),
                 );
             }
         }
@@ -134,7 +142,6 @@ async fn read_bus(
     mut leadership: watch::Receiver<bool>,
     cancel: CancellationToken,
 ) {
-    let depth = metrics::gauge!(m::STATUS_QUEUE_DEPTH, "kind" => kind.as_str());
     'leading: loop {
         let leading = tokio::select! {
             () = cancel.cancelled() => break,
@@ -168,7 +175,6 @@ async fn read_bus(
                 metrics::counter!(m::STATUS_WRITES_CONFLATED_TOTAL, "kind" => kind.as_str())
                     .increment(1);
             }
-            depth.set(queue.len() as f64);
         }
     }
     queue.close();
@@ -177,11 +183,17 @@ async fn read_bus(
 async fn work(
     kind: StatusKind,
     writer: ApiWriter,
+    fallen: Arc<model::Fallen>,
     queue: Arc<WorkQueue<Key, StatusEvent>>,
     cancel: CancellationToken,
 ) {
     while let Some((key, event)) = queue.pop().await {
-        apply_until_done(kind, &writer, &queue, &key, &event, &cancel).await;
+        let target = Target {
+            kind,
+            writer: &writer,
+            fallen: &fallen,
+        };
+        apply_until_done(target, &queue, &key, &event, &cancel).await;
         queue.done(&key);
     }
 }
@@ -189,18 +201,30 @@ async fn work(
 /// Applies `event`, retrying transient failures with a capped backoff
 /// until it is written, a newer state of the same object is waiting (that
 /// one is written instead), the failure is final, or `cancel` fires.
-async fn apply_until_done(
+/// Where a worker writes: its kind, the writer, the Models' fallen set.
+#[derive(Clone, Copy)]
+struct Target<'a> {
     kind: StatusKind,
-    writer: &ApiWriter,
+    writer: &'a ApiWriter,
+    fallen: &'a model::Fallen,
+}
+
+async fn apply_until_done(
+    target: Target<'_>,
     queue: &WorkQueue<Key, StatusEvent>,
     key: &Key,
     event: &StatusEvent,
     cancel: &CancellationToken,
 ) {
+    let Target {
+        kind,
+        writer,
+        fallen,
+    } = target;
     let mut delay = WRITE_RETRY_DELAY;
     loop {
         let result = match kind {
-            StatusKind::Model => model::apply(writer, event).await,
+            StatusKind::Model => model::apply(writer, fallen, event).await,
             StatusKind::Pipeline => pipeline::apply(writer, event).await,
             StatusKind::Experiment => experiment::apply(writer, event).await,
             StatusKind::Server => server::apply(writer, event).await,

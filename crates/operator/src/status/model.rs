@@ -2,10 +2,13 @@
 //!
 //! `ModelReady` (and `Ready`) from the state, `modelgwReady`, `replicas` =
 //! available + unavailable, `availableReplicas`, `selector` and
-//! `observedGeneration`, for the CR's current generation only, with
-//! ModelReady / ModelNotReady events on transitions. A terminal state with a
+//! `observedGeneration`, for the CR's current generation only, with a
+//! ModelNotReady event when a Ready Model stops being Ready and a ModelReady
+//! event when it comes back ([`Fallen`]). A terminal state with a
 //! terminated gateway releases a deleting CR's finalizer, whatever the
 //! generation.
+
+use std::collections::HashSet;
 
 use parking_lot::Mutex;
 
@@ -49,8 +52,39 @@ pub fn is_terminal(state: ModelState, gw_state: ModelState) -> bool {
     ) && gw_state == ModelState::Terminated
 }
 
+/// The Models that stopped being Ready (their `ModelNotReady` event was
+/// recorded) and have not come back: only their return to Ready gets a
+/// `ModelReady` event. A Model becoming Ready for the first time gets none:
+/// that is what its `Ready` condition and `observedGeneration` already say,
+/// and the event would be one more write per Model. Kept in memory (a
+/// replica that takes over announces no recovery it did not see fall);
+/// at most one entry per Model, dropped when it comes back or goes.
+#[derive(Debug, Default)]
+pub struct Fallen {
+    keys: Mutex<HashSet<(String, String)>>,
+}
+
+impl Fallen {
+    fn fell(&self, namespace: &str, name: &str) {
+        self.keys
+            .lock()
+            .insert((namespace.to_owned(), name.to_owned()));
+    }
+
+    /// Whether `namespace/name` had fallen; forgets it.
+    fn recovered(&self, namespace: &str, name: &str) -> bool {
+        self.keys
+            .lock()
+            .remove(&(namespace.to_owned(), name.to_owned()))
+    }
+}
+
 /// Applies one model status event.
-pub async fn apply(writer: &ApiWriter, event: &StatusEvent) -> Result<(), StatusError> {
+pub async fn apply(
+    writer: &ApiWriter,
+    fallen: &Fallen,
+    event: &StatusEvent,
+) -> Result<(), StatusError> {
     let StatusPayload::Model(response) = &*event.payload else {
         return Ok(());
     };
@@ -78,6 +112,7 @@ pub async fn apply(writer: &ApiWriter, event: &StatusEvent) -> Result<(), Status
             && model.metadata.deletion_timestamp.is_some()
         {
             writer.remove_finalizer(&model, MODEL_FINALIZER).await?;
+            fallen.recovered(ns, name);
             tracing::info!(namespace = ns, name, "model terminated; finalizer removed");
             return Ok(());
         }
@@ -120,8 +155,12 @@ pub async fn apply(writer: &ApiWriter, event: &StatusEvent) -> Result<(), Status
         && was != is
     {
         let (type_, reason) = if is {
+            if !fallen.recovered(ns, name) {
+                return Ok(());
+            }
             (EventType::Normal, "ModelReady")
         } else {
+            fallen.fell(ns, name);
             (EventType::Warning, "ModelNotReady")
         };
         let note = format!("Model {} is {}", model.name_any(), state);

@@ -120,6 +120,9 @@ impl<K: Clone + Eq + Hash, V> DirtySet<K, V> {
 /// [`DirtySet`] shared between one producer and several workers.
 pub struct WorkQueue<K, V> {
     set: Mutex<DirtySet<K, V>>,
+    /// Set to the keys waiting after every change (push, pop, done), so
+    /// it reads 0 once the workers have drained the queue.
+    depth: Option<metrics::Gauge>,
     /// Wakes workers: work arrived (or the queue closed).
     work: Notify,
     /// Wakes the producer: room freed.
@@ -129,8 +132,18 @@ pub struct WorkQueue<K, V> {
 
 impl<K: Clone + Eq + Hash, V> WorkQueue<K, V> {
     pub fn new(capacity: usize) -> Self {
+        Self::build(capacity, None)
+    }
+
+    /// A queue that keeps `depth` equal to the keys waiting.
+    pub fn with_depth_gauge(capacity: usize, depth: metrics::Gauge) -> Self {
+        Self::build(capacity, Some(depth))
+    }
+
+    fn build(capacity: usize, depth: Option<metrics::Gauge>) -> Self {
         WorkQueue {
             set: Mutex::new(DirtySet::new(capacity)),
+            depth,
             work: Notify::new(),
             room: Notify::new(),
             closed: std::sync::atomic::AtomicBool::new(false),
@@ -139,6 +152,14 @@ impl<K: Clone + Eq + Hash, V> WorkQueue<K, V> {
 
     fn set(&self) -> MutexGuard<'_, DirtySet<K, V>> {
         self.set.lock()
+    }
+
+    /// Reports the depth of `set` (called with the lock held, so
+    /// concurrent changes report in the order they happened).
+    fn report(&self, set: &DirtySet<K, V>) {
+        if let Some(depth) = &self.depth {
+            depth.set(set.len() as f64);
+        }
     }
 
     /// Keys waiting.
@@ -163,7 +184,10 @@ impl<K: Clone + Eq + Hash, V> WorkQueue<K, V> {
 
     /// Records the latest value of `key` and wakes a worker.
     pub fn push(&self, key: K, value: V) -> Push {
-        let pushed = self.set().push(key, value);
+        let mut set = self.set();
+        let pushed = set.push(key, value);
+        self.report(&set);
+        drop(set);
         self.work.notify_one();
         pushed
     }
@@ -172,7 +196,15 @@ impl<K: Clone + Eq + Hash, V> WorkQueue<K, V> {
     pub async fn pop(&self) -> Option<(K, V)> {
         loop {
             let work = self.work.notified();
-            if let Some(item) = self.set().pop() {
+            let popped = {
+                let mut set = self.set();
+                let popped = set.pop();
+                if popped.is_some() {
+                    self.report(&set);
+                }
+                popped
+            };
+            if let Some(item) = popped {
                 self.room.notify_one();
                 return Some(item);
             }
@@ -190,7 +222,11 @@ impl<K: Clone + Eq + Hash, V> WorkQueue<K, V> {
 
     /// Marks `key` processed; re-queues what arrived meanwhile.
     pub fn done(&self, key: &K) {
-        if self.set().done(key) {
+        let mut set = self.set();
+        let requeued = set.done(key);
+        self.report(&set);
+        drop(set);
+        if requeued {
             self.work.notify_one();
         }
     }
@@ -249,6 +285,40 @@ mod tests {
         assert!(!set.has_room());
         set.pop();
         assert!(set.has_room(), "in-flight keys do not count");
+    }
+
+    /// The gauge as Prometheus would scrape it from `recorder`.
+    fn scraped(recorder: &metrics_exporter_prometheus::PrometheusRecorder) -> Option<f64> {
+        recorder
+            .handle()
+            .render()
+            .lines()
+            .find_map(|l| l.strip_prefix("depth ")?.trim().parse().ok())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_depth_gauge_follows_pushes_pops_and_requeues_down_to_zero() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let gauge = metrics::with_local_recorder(&recorder, || metrics::gauge!("depth"));
+        let queue = WorkQueue::with_depth_gauge(8, gauge);
+        queue.push("a", 1);
+        queue.push("b", 1);
+        assert_eq!(scraped(&recorder), Some(2.0));
+        let (key, _) = queue.pop().await.unwrap();
+        assert_eq!(scraped(&recorder), Some(1.0), "a key taken by a worker");
+        queue.push(key, 2);
+        assert_eq!(scraped(&recorder), Some(2.0), "a newer value parked");
+        queue.done(&key);
+        assert_eq!(scraped(&recorder), Some(2.0), "the parked value queued");
+        while !queue.is_empty() {
+            let (key, _) = queue.pop().await.unwrap();
+            queue.done(&key);
+        }
+        assert_eq!(
+            scraped(&recorder),
+            Some(0.0),
+            "a drained queue reads 0 (it read 1 forever when set on push only)"
+        );
     }
 
     #[tokio::test(start_paused = true)]

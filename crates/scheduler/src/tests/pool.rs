@@ -13,13 +13,13 @@ use switchyard_simulator::{Simulator, SimulatorConfig, SimulatorHandle};
 use switchyard_testkit::{DEADLINE, eventually, load_model_request as load_model};
 use tokio_util::sync::CancellationToken;
 
-async fn simulator(ns: &str) -> SimulatorHandle {
+pub(super) async fn simulator(ns: &str) -> SimulatorHandle {
     Simulator::start(SimulatorConfig::new(ns, "127.0.0.1:0".parse().unwrap()))
         .await
         .expect("simulator starts")
 }
 
-fn runtime(ns: &str, addr: std::net::SocketAddr) -> RuntimeSpec {
+pub(super) fn runtime(ns: &str, addr: std::net::SocketAddr) -> RuntimeSpec {
     RuntimeSpec {
         namespace: ns.into(),
         address: addr.to_string(),
@@ -27,21 +27,31 @@ fn runtime(ns: &str, addr: std::net::SocketAddr) -> RuntimeSpec {
     }
 }
 
-fn ready(pool: &SchedulerPool, ns: &str) -> bool {
+pub(super) fn ready(pool: &SchedulerPool, ns: &str) -> bool {
     pool.get(ns)
         .is_ok_and(|e| e.info().state == ConnectionState::Ready)
 }
 
-struct Fixture {
-    registry: RuntimeRegistry,
-    pool: SchedulerPool,
-    bus: StatusBus,
+/// Waits until `ns` has lost its connection at least once and is Ready
+/// again.
+pub(super) async fn reconnected(pool: &SchedulerPool, ns: &str) {
+    eventually("reconnected and ready", || async {
+        let info = pool.get(ns).unwrap().info();
+        info.reconnects >= 1 && info.state == ConnectionState::Ready
+    })
+    .await;
+}
+
+pub(super) struct Fixture {
+    pub(super) registry: RuntimeRegistry,
+    pub(super) pool: SchedulerPool,
+    pub(super) bus: StatusBus,
     cancel: CancellationToken,
     follower: tokio::task::JoinHandle<()>,
 }
 
 impl Fixture {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let registry = RuntimeRegistry::new();
         let bus = StatusBus::default();
         let pool = SchedulerPool::new(bus.clone(), None);
@@ -61,7 +71,7 @@ impl Fixture {
         }
     }
 
-    async fn stop(self) {
+    pub(super) async fn stop(self) {
         self.cancel.cancel();
         self.follower.await.expect("pool follower ends cleanly");
         for upstream in Upstream::ALL {
@@ -129,11 +139,7 @@ async fn a_restarted_scheduler_is_resubscribed() {
     eventually("ready", || async { ready(&fx.pool, "team-a") }).await;
 
     a.restart();
-    eventually("reconnected after the restart", || async {
-        let info = fx.pool.get("team-a").unwrap().info();
-        info.reconnects >= 1 && info.state == ConnectionState::Ready
-    })
-    .await;
+    reconnected(&fx.pool, "team-a").await;
     // The fresh streams work: a model loaded now shows up on the bus.
     let mut sub = fx.bus.subscribe(Filter {
         kind: StatusKind::Model,

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::MAX_MESSAGE_BYTES;
 use crate::stream_client::{STREAM_BUFFER_BYTES, open};
+use crate::{MAX_MESSAGE_BYTES, UpstreamChannel};
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 use switchyard_proto::scheduler::{ModelStatusResponse, ModelSubscriptionRequest};
 use switchyard_simulator::{Simulator, SimulatorConfig};
@@ -17,7 +17,8 @@ async fn a_message_larger_than_the_buffers_arrives_whole() {
     let mut config = SimulatorConfig::new("ns", "127.0.0.1:0".parse().unwrap());
     config.sync_timeout = Duration::ZERO;
     let sim = Simulator::start(config).await.unwrap();
-    let channel = Channel::from_shared(sim.uri()).unwrap().connect_lazy();
+    let raw = Channel::from_shared(sim.uri()).unwrap().connect_lazy();
+    let channel = UpstreamChannel::new(raw, "ns".into(), Default::default());
 
     // A model whose status message is about 100 times the buffer size.
     let uri = format!("gs://models/{}", "x".repeat(100 * STREAM_BUFFER_BYTES));

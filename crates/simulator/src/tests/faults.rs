@@ -194,3 +194,28 @@ async fn drop_streams_also_ends_model_subscribers_waiting_for_the_first_sync() {
     };
     assert_eq!(status.code(), Code::Unavailable);
 }
+
+#[tokio::test]
+async fn a_frozen_scheduler_keeps_its_connection_but_answers_nothing_until_thawed() {
+    let sim = start(config()).await;
+    let mut c = client(&sim).await;
+    c.load_model(load(model("iris", "gs://iris", 1, 1)))
+        .await
+        .expect("answered before the freeze");
+    let accepted = sim.stats().connections_accepted;
+    sim.freeze();
+    let mut frozen_call = Box::pin(c.scheduler_status(SchedulerStatusRequest::default()));
+    let waited = timeout(Duration::from_millis(300), &mut frozen_call).await;
+    assert!(waited.is_err(), "a frozen scheduler answered: {waited:?}");
+    sim.thaw();
+    let answer = timeout(DEADLINE, frozen_call)
+        .await
+        .expect("answered after the thaw");
+    assert!(answer.is_ok(), "{answer:?}");
+    assert_eq!(
+        sim.stats().connections_accepted,
+        accepted,
+        "the same connection carried the call through the freeze"
+    );
+    sim.shutdown().await.unwrap();
+}
