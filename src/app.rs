@@ -25,9 +25,11 @@ use crate::static_runtimes;
 use crate::telemetry::admin::{self, Admin};
 use switchyard_core::bus::StatusBus;
 use switchyard_core::control_plane::ControlPlaneEvent;
+use switchyard_core::managed::ManagedObjects;
 use switchyard_core::registry::{ClientTls, RuntimeRegistry, RuntimeSpec};
 use switchyard_core::schedulers::Schedulers;
 use switchyard_gateway::{GatewayOptions, TlsFiles};
+use switchyard_operator::ManagedIndex;
 use switchyard_operator::guard;
 use switchyard_operator::leader::{self, LeaderElectionConfig};
 use switchyard_operator::{
@@ -181,6 +183,9 @@ pub struct KubernetesParts {
     pub writer: ApiWriter,
     /// True while this replica leads.
     pub leadership: watch::Receiver<bool>,
+    /// Which Models, Pipelines and Experiments have a custom resource
+    /// (every replica, leader or not): the gateway's source-of-truth check.
+    pub managed: Arc<dyn ManagedObjects>,
     /// Keeps an always-leader channel open (`--leader-elect=false`).
     _always: Option<std::sync::Arc<watch::Sender<bool>>>,
 }
@@ -251,11 +256,12 @@ pub async fn start_kubernetes(
         }
         None => leadership,
     };
-    let writer = ApiWriter::new(client, leadership.clone(), "switchyard");
     let namespaces = match &scope {
         WatchScope::AllNamespaces => None,
         WatchScope::Namespaces(list) => Some(list.iter().cloned().collect()),
     };
+    let managed: Arc<dyn ManagedObjects> = ManagedIndex::start(&client, &namespaces, tasks);
+    let writer = ApiWriter::new(client, leadership.clone(), "switchyard");
     let (discovery, discovery_ready) = RuntimeDiscovery::new(
         writer.clone(),
         registry,
@@ -302,6 +308,7 @@ pub async fn start_kubernetes(
         KubernetesParts {
             writer,
             leadership,
+            managed,
             _always: always,
         },
         ready,
@@ -482,8 +489,10 @@ impl App {
         {
             let (pool, bus, cancel) = (pool.clone(), bus.clone(), cancel.clone());
             let options = gateway_options(&gateway_config);
-            let client = kubernetes.as_ref().map(|k| k.writer.client().clone());
-            let access = crate::gateway_access::gateway_access(&gateway_config, client)?;
+            let operator = kubernetes
+                .as_ref()
+                .map(|k| (k.writer.client().clone(), k.managed.clone()));
+            let access = crate::gateway_access::gateway_access(&gateway_config, operator)?;
             essential(&tasks, "gateway", async move {
                 switchyard_gateway::serve(
                     listener,
@@ -589,6 +598,7 @@ pub fn gateway_options(config: &GatewayConfig) -> GatewayOptions {
         idle_timeout_seconds,
         request_read_timeout_seconds,
         tls,
+        refuse_direct_writes: _,
         auth: _,
     } = config;
     let mut options = GatewayOptions {

@@ -3,23 +3,27 @@
 //! the operator side runs, handed to the gateway as one
 //! [`switchyard_gateway::Access`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use switchyard_access::{AuthMode, Gate, Gatekeeper, Limiter};
-use switchyard_gateway::Access;
+use switchyard_core::managed::ManagedObjects;
 use switchyard_gateway::guard::DEFAULT_RECHECK_INTERVAL;
+use switchyard_gateway::{Access, SourceOfTruth};
 
 use crate::config::GatewayConfig;
 
-/// The gateway's [`Access`] for `config`; `client` is the Kubernetes API
-/// when the operator side runs. A Kubernetes install serving every
-/// namespace with no authentication is allowed only when asked for, and
-/// says so at start.
+/// The gateway's [`Access`] for `config`; `operator` is the Kubernetes API
+/// and the index of custom resources, when the operator side runs (then
+/// direct writes of objects with a resource are refused). A Kubernetes
+/// install serving every namespace with no authentication is allowed only
+/// when asked for, and says so at start.
 pub fn gateway_access(
     config: &GatewayConfig,
-    client: Option<kube::Client>,
+    operator: Option<(kube::Client, Arc<dyn ManagedObjects>)>,
 ) -> anyhow::Result<Access> {
-    let kubernetes = client.is_some();
+    let kubernetes = operator.is_some();
+    let (client, managed) = operator.unzip();
     let engine = config.auth.engine(kubernetes);
     let client_certificates = config
         .tls
@@ -46,5 +50,12 @@ pub fn gateway_access(
         .allowed_ttl
         .min(durations.denied_ttl)
         .clamp(Duration::from_millis(100), DEFAULT_RECHECK_INTERVAL);
-    Ok(Access::new(Gatekeeper::new(gate, limiter), recheck))
+    let access = Access::new(Gatekeeper::new(gate, limiter), recheck);
+    Ok(match managed {
+        Some(managed) => access.with_truth(SourceOfTruth {
+            managed,
+            refuse_unmanaged: config.refuse_direct_writes.iter().cloned().collect(),
+        }),
+        None => access,
+    })
 }

@@ -118,6 +118,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         Some("10"),
     ),
     option(
+        "gateway.refuse_direct_writes",
+        "--gateway-refuse-direct-writes",
+        "SWITCHYARD_GATEWAY_REFUSE_DIRECT_WRITES",
+        None,
+    ),
+    option(
         "gateway.tls.cert",
         "--gateway-tls-cert",
         "SWITCHYARD_GATEWAY_TLS_CERT",

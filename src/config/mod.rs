@@ -161,6 +161,11 @@ pub struct GatewayConfig {
     /// Seconds a client has, after a request's headers, to send its message; then the call ends with DEADLINE_EXCEEDED. Default 10.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_read_timeout_seconds: Option<u64>,
+    /// With the operator side: namespaces (`*`: all) where a direct write
+    /// of an object with no custom resource is refused. A direct write of
+    /// an object with one is refused everywhere. Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refuse_direct_writes: Vec<String>,
     /// Serve TLS (mTLS with `client_ca`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<ServerTls>,

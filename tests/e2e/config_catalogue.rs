@@ -105,6 +105,7 @@ fn everything() -> FileConfig {
             handshake_timeout_seconds: Some(1),
             idle_timeout_seconds: Some(1),
             request_read_timeout_seconds: Some(1),
+            refuse_direct_writes: vec!["ns".into()],
             tls: Some(ServerTls {
                 cert: "/cert".into(),
                 key: "/key".into(),

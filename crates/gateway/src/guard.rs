@@ -20,6 +20,7 @@ use tonic::{Request, Status};
 
 use super::listen::ConnectionInfo;
 use super::scheduler::Shared;
+use super::truth::SourceOfTruth;
 use switchyard_access::{Admitted, Call, Code, Gatekeeper, Refused, identity_from_der};
 use switchyard_core::access::{Credentials, Rpc};
 
@@ -37,6 +38,9 @@ pub const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Access {
     pub keeper: Arc<Gatekeeper>,
+    /// The check on direct writes when the operator side runs (`truth`);
+    /// `None`: every direct write is let through.
+    pub truth: Option<SourceOfTruth>,
     /// Decisions are cached by the gatekeeper, so a re-check is cheap;
     /// a revoked grant ends a namespace's events within the decision
     /// cache's time plus this.
@@ -47,6 +51,7 @@ impl Default for Access {
     fn default() -> Self {
         Access {
             keeper: Arc::new(Gatekeeper::default()),
+            truth: None,
             recheck_interval: DEFAULT_RECHECK_INTERVAL,
         }
     }
@@ -57,7 +62,16 @@ impl Access {
     pub fn new(keeper: Gatekeeper, recheck_interval: Duration) -> Self {
         Access {
             keeper: Arc::new(keeper),
+            truth: None,
             recheck_interval,
+        }
+    }
+
+    /// With the source-of-truth check on direct writes.
+    pub fn with_truth(self, truth: SourceOfTruth) -> Self {
+        Access {
+            truth: Some(truth),
+            ..self
         }
     }
 }

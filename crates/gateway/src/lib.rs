@@ -43,6 +43,7 @@ pub mod status;
 mod streams;
 mod subscribe;
 pub mod tagging;
+pub mod truth;
 pub mod validate;
 mod wire;
 
@@ -54,3 +55,4 @@ pub use options::{GatewayOptions, TlsFiles};
 pub use runtimes::RuntimesService;
 pub use scheduler::SchedulerGateway;
 pub use server::{ServeError, bind, serve};
+pub use truth::SourceOfTruth;

@@ -112,7 +112,14 @@ impl Shared {
         let pass = self
             .admit(rpc, &request, Some(&namespace), object, false)
             .await?;
-        let answer = self.forward(rpc, &namespace, request, call).await;
+        let answer = match &self.access.truth {
+            Some(truth) => truth.check(rpc, &namespace, object),
+            None => Ok(()),
+        };
+        let answer = match answer {
+            Ok(()) => self.forward(rpc, &namespace, request, call).await,
+            Err(refused) => Err(refused),
+        };
         pass.finished(&self.access.keeper, answer.as_ref().map(|_| ()));
         answer
     }

@@ -102,6 +102,15 @@ pub struct RunArgs {
         value_name = "SECONDS"
     )]
     pub gateway_request_read_timeout: Option<u64>,
+    /// Namespaces (* for all) refusing direct writes of objects with no
+    /// custom resource (with --kubernetes).
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_REFUSE_DIRECT_WRITES",
+        value_delimiter = ',',
+        value_name = "NS,.."
+    )]
+    pub gateway_refuse_direct_writes: Option<Vec<String>>,
     /// Serve the gateway with TLS: PEM certificate chain (with --gateway-tls-key).
     #[arg(long, env = "SWITCHYARD_GATEWAY_TLS_CERT", value_name = "FILE")]
     pub gateway_tls_cert: Option<PathBuf>,
@@ -365,6 +374,7 @@ impl RunArgs {
             gateway_handshake_timeout,
             gateway_idle_timeout,
             gateway_request_read_timeout,
+            gateway_refuse_direct_writes,
             gateway_tls_cert,
             gateway_tls_key,
             gateway_tls_client_ca,
@@ -447,6 +457,9 @@ impl RunArgs {
             &mut gateway.request_read_timeout_seconds,
             gateway_request_read_timeout,
         );
+        if let Some(list) = gateway_refuse_direct_writes {
+            gateway.refuse_direct_writes = list;
+        }
         if gateway_tls_cert.is_some()
             || gateway_tls_key.is_some()
             || gateway_tls_client_ca.is_some()
