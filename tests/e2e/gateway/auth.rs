@@ -180,6 +180,21 @@ async fn a_service_account_bound_in_one_namespace_acts_there_only_and_sees_only_
         );
     }
     assert_eq!(env.sim("team-b").calls(Rpc::UnloadModel), 0);
+    // The control plane is for switchyard's own identity: the custom verb
+    // `operate`, which the team's Role does not (and cannot usefully) hold.
+    let control = gw
+        .subscribe_control_plane(with_token(
+            CI_TOKEN,
+            in_ns("team-a", ControlPlaneSubscriptionRequest::default()),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(control.code(), Code::PermissionDenied, "{control:?}");
+    assert!(
+        control.message().contains("operate") && control.message().contains("seldonruntimes"),
+        "{}",
+        control.message()
+    );
 
     // A cross-namespace listing holds team-a only.
     let listed = model_names(&mut gw, CI_TOKEN).await;
