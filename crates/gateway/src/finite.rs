@@ -72,7 +72,8 @@ impl Shared {
         let authority = authority_namespace(request.extensions(), self.authority_suffix.as_deref());
         let mut one = namespace::from_metadata(request.metadata())?.or(authority);
         if let (None, Some(name)) = (&one, &name) {
-            let mut found = holders(&self.bus, kind, name);
+            let found = holders(&self.bus, kind, name);
+            let mut found = self.visible(rpc, &request, found).await?;
             match found.len() {
                 0 => {}
                 1 => one = Some(found.remove(0)),

@@ -144,6 +144,26 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// Of `namespaces` (where an object a request names only by name was
+    /// found), those its caller may call `rpc` in, so that a name held in
+    /// another tenant's namespace is neither chosen nor revealed. Without
+    /// authentication: all of them.
+    pub(crate) async fn visible<T>(
+        &self,
+        rpc: Rpc,
+        request: &Request<T>,
+        namespaces: Vec<String>,
+    ) -> Result<Vec<String>, Status> {
+        let keeper = &self.access.keeper;
+        if !keeper.enabled() || namespaces.is_empty() {
+            return Ok(namespaces);
+        }
+        let pass = admit(keeper, call(rpc, request, false)?).await?;
+        Ok(permitted(keeper, &pass, namespaces).await)
+    }
+}
+
 /// Lets `call` through `keeper`, or the refusal as a status. Boxed so
 /// handlers' futures stay `Send` for every lifetime.
 pub(crate) fn admit<'a>(

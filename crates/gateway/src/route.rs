@@ -61,7 +61,7 @@ impl Shared {
     /// (metadata, authority, message), else, for a call naming only an
     /// object (UnloadModel, UnloadPipeline, StopExperiment), the one
     /// namespace holding an object of that name, else the default.
-    fn namespace<Req>(&self, rpc: Rpc, request: &Request<Req>) -> Result<String, Status>
+    async fn namespace<Req>(&self, rpc: Rpc, request: &Request<Req>) -> Result<String, Status>
     where
         Req: Validate + NamespacedMessage,
     {
@@ -80,7 +80,8 @@ impl Shared {
             _ => None,
         };
         if let (Some(kind), Some(name)) = (kind, message.object()) {
-            let mut found = holders(&self.bus, kind, name);
+            let found = holders(&self.bus, kind, name);
+            let mut found = self.visible(rpc, request, found).await?;
             match found.len() {
                 0 => {}
                 1 => return Ok(found.remove(0)),
@@ -107,7 +108,7 @@ impl Shared {
         Fut: Future<Output = Result<Response<Resp>, Status>>,
     {
         request.get_ref().validate()?;
-        let namespace = self.namespace(rpc, &request)?;
+        let namespace = self.namespace(rpc, &request).await?;
         let object = request.get_ref().object();
         let pass = self
             .admit(rpc, &request, Some(&namespace), object, false)
@@ -176,7 +177,7 @@ impl Shared {
         Fut: Future<Output = Result<Response<Streaming<Resp>>, Status>>,
     {
         request.get_ref().validate()?;
-        let namespace = self.namespace(rpc, &request)?;
+        let namespace = self.namespace(rpc, &request).await?;
         let pass = self
             .admit(rpc, &request, Some(&namespace), None, true)
             .await?;

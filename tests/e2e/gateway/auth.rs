@@ -204,6 +204,35 @@ async fn a_service_account_bound_in_one_namespace_acts_there_only_and_sees_only_
         "{listed:?}"
     );
 
+    // A name held in both namespaces, unloaded by name only (as the seldon
+    // CLI does): the caller may delete in team-a only, so that is the one
+    // namespace it can mean; team-b is neither chosen nor named.
+    for ns in ["team-a", "team-b"] {
+        env.direct(ns)
+            .await
+            .load_model(load_model("shared", Some(ns)))
+            .await
+            .unwrap();
+    }
+    let filter = switchyard_core::bus::Filter {
+        kind: switchyard_core::bus::StatusKind::Model,
+        namespace: None,
+    };
+    eventually("both copies on the bus", async || {
+        let events = env.bus.snapshot(&filter);
+        events
+            .iter()
+            .filter(|e| e.payload.name() == "shared")
+            .count()
+            == 2
+    })
+    .await;
+    gw.unload_model(with_token(CI_TOKEN, Request::new(unload("shared"))))
+        .await
+        .expect("unloaded where the caller may");
+    assert_eq!(env.sim("team-a").calls(Rpc::UnloadModel), 1);
+    assert_eq!(env.sim("team-b").calls(Rpc::UnloadModel), 0);
+
     // The aggregated subscription: team-a's models, none of team-b's.
     let mut all = gw
         .subscribe_model_status(with_token(
