@@ -85,29 +85,12 @@ async fn grant(client: &kube::Client, ns: &str) {
         .expect("RoleBinding created");
 }
 
-fn with_token<T>(token: &str, mut request: Request<T>) -> Request<T> {
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
-
-fn unload(name: &str) -> UnloadModelRequest {
-    UnloadModelRequest {
-        model: Some(ModelReference {
-            name: name.into(),
-            version: None,
-        }),
-        kubernetes_meta: None,
-    }
-}
-
 #[tokio::test]
 async fn callers_without_valid_credentials_are_unauthenticated_and_told_what_is_accepted() {
     let (env, _double, _client) = start().await;
     let mut gw = env.client().await;
     let none = gw
-        .unload_model(in_ns("team-b", unload("iris")))
+        .unload_model(in_ns("team-b", unload_model("iris")))
         .await
         .unwrap_err();
     assert_eq!(none.code(), Code::Unauthenticated, "{none:?}");
@@ -117,9 +100,9 @@ async fn callers_without_valid_credentials_are_unauthenticated_and_told_what_is_
         none.message()
     );
     let bad = gw
-        .unload_model(with_token(
+        .unload_model(bearer(
             "nobody-issued-this",
-            in_ns("team-b", unload("iris")),
+            in_ns("team-b", unload_model("iris")),
         ))
         .await
         .unwrap_err();
@@ -155,15 +138,12 @@ async fn a_service_account_bound_in_one_namespace_acts_there_only_and_sees_only_
     let mut gw = env.client().await;
 
     // Allowed in team-a (a write, through to the scheduler).
-    gw.load_model(with_token(
-        CI_TOKEN,
-        in_ns("team-a", load_model("iris", None)),
-    ))
-    .await
-    .expect("team-a's ServiceAccount loads in team-a");
+    gw.load_model(bearer(CI_TOKEN, in_ns("team-a", load_model("iris", None))))
+        .await
+        .expect("team-a's ServiceAccount loads in team-a");
     // Denied in team-b, naming verb, resource and namespace.
     let denied = gw
-        .unload_model(with_token(CI_TOKEN, in_ns("team-b", unload("m-team-b"))))
+        .unload_model(bearer(CI_TOKEN, in_ns("team-b", unload_model("m-team-b"))))
         .await
         .unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
@@ -183,7 +163,7 @@ async fn a_service_account_bound_in_one_namespace_acts_there_only_and_sees_only_
     // The control plane is for switchyard's own identity: the custom verb
     // `operate`, which the team's Role does not (and cannot usefully) hold.
     let control = gw
-        .subscribe_control_plane(with_token(
+        .subscribe_control_plane(bearer(
             CI_TOKEN,
             in_ns("team-a", ControlPlaneSubscriptionRequest::default()),
         ))
@@ -227,7 +207,7 @@ async fn a_service_account_bound_in_one_namespace_acts_there_only_and_sees_only_
             == 2
     })
     .await;
-    gw.unload_model(with_token(CI_TOKEN, Request::new(unload("shared"))))
+    gw.unload_model(bearer(CI_TOKEN, Request::new(unload_model("shared"))))
         .await
         .expect("unloaded where the caller may");
     assert_eq!(env.sim("team-a").calls(Rpc::UnloadModel), 1);
@@ -235,7 +215,7 @@ async fn a_service_account_bound_in_one_namespace_acts_there_only_and_sees_only_
 
     // The aggregated subscription: team-a's models, none of team-b's.
     let mut all = gw
-        .subscribe_model_status(with_token(
+        .subscribe_model_status(bearer(
             CI_TOKEN,
             Request::new(ModelSubscriptionRequest::default()),
         ))
@@ -264,7 +244,7 @@ async fn a_service_account_bound_in_one_namespace_acts_there_only_and_sees_only_
     eventually("team-b's listing is denied again", async || {
         let mut probe = env.client().await;
         probe
-            .model_status(with_token(
+            .model_status(bearer(
                 CI_TOKEN,
                 in_ns("team-b", ModelStatusRequest::default()),
             ))
@@ -317,10 +297,7 @@ async fn a_service_account_bound_in_one_namespace_acts_there_only_and_sees_only_
 /// (namespace, model) of a cross-namespace ModelStatus listing.
 async fn model_names(gw: &mut SchedulerClient<Channel>, token: &str) -> Vec<(String, String)> {
     let mut stream = gw
-        .model_status(with_token(
-            token,
-            Request::new(ModelStatusRequest::default()),
-        ))
+        .model_status(bearer(token, Request::new(ModelStatusRequest::default())))
         .await
         .expect("listing opens")
         .into_inner();

@@ -80,13 +80,6 @@ async fn start(config: GatewayConfig) -> Env {
     .await
 }
 
-fn bearer<T>(token: &str, mut request: Request<T>) -> Request<T> {
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
-
 fn list_models(ns: &str) -> Request<ModelStatusRequest> {
     in_ns(ns, ModelStatusRequest::default())
 }
@@ -207,16 +200,7 @@ async fn a_client_certificate_is_its_common_name_and_may_do_what_the_policy_gran
         denied.message()
     );
     let write = gw
-        .unload_model(in_ns(
-            "team-a",
-            UnloadModelRequest {
-                model: Some(ModelReference {
-                    name: "iris".into(),
-                    version: None,
-                }),
-                kubernetes_meta: None,
-            },
-        ))
+        .unload_model(in_ns("team-a", unload_model("iris")))
         .await
         .unwrap_err();
     assert_eq!(write.code(), Code::PermissionDenied, "{write:?}");

@@ -28,16 +28,6 @@ async fn dialled_as(env: &Env, authority: &str) -> SchedulerClient<Channel> {
     SchedulerClient::new(channel)
 }
 
-fn unload(name: &str) -> UnloadModelRequest {
-    UnloadModelRequest {
-        model: Some(ModelReference {
-            name: name.into(),
-            version: None,
-        }),
-        kubernetes_meta: None,
-    }
-}
-
 fn status_of(name: &str) -> ModelStatusRequest {
     ModelStatusRequest {
         subscriber_name: "seldon CLI".into(),
@@ -132,7 +122,7 @@ async fn unload_and_status_by_name_find_the_one_namespace_or_name_them_all() {
         .into_inner();
     let first = status.message().await.unwrap().expect("one answer");
     assert_eq!(model_ns_available(&first).0, "team-b");
-    cli.unload_model(unload("iris"))
+    cli.unload_model(unload_model("iris"))
         .await
         .expect("unloaded where it lives");
     assert_eq!(env.sim("team-b").calls(Rpc::UnloadModel), 1);
@@ -140,7 +130,7 @@ async fn unload_and_status_by_name_find_the_one_namespace_or_name_them_all() {
 
     // A name held in two: both named, nothing sent.
     for error in [
-        cli.unload_model(unload("dup")).await.unwrap_err(),
+        cli.unload_model(unload_model("dup")).await.unwrap_err(),
         cli.model_status(status_of("dup")).await.unwrap_err(),
     ] {
         assert_eq!(error.code(), Code::InvalidArgument, "{error:?}");
@@ -152,11 +142,11 @@ async fn unload_and_status_by_name_find_the_one_namespace_or_name_them_all() {
     }
     assert_eq!(env.sim("team-a").calls(Rpc::UnloadModel), 0);
     // Named explicitly, it is not ambiguous.
-    cli.unload_model(in_ns("team-a", unload("dup")))
+    cli.unload_model(in_ns("team-a", unload_model("dup")))
         .await
         .expect("unloaded in team-a");
     // A name nobody holds, with no default namespace: the namespace is missing.
-    let unknown = cli.unload_model(unload("nowhere")).await.unwrap_err();
+    let unknown = cli.unload_model(unload_model("nowhere")).await.unwrap_err();
     assert_eq!(unknown.code(), Code::InvalidArgument, "{unknown:?}");
     assert!(
         unknown.message().contains("no namespace"),

@@ -265,6 +265,25 @@ pub(super) fn in_ns<T>(namespace: &str, message: T) -> Request<T> {
     request
 }
 
+/// `request` with `authorization: Bearer token`.
+pub(super) fn bearer<T>(token: &str, mut request: Request<T>) -> Request<T> {
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+/// An UnloadModel request naming only the model (as the seldon CLI sends).
+pub(super) fn unload_model(name: &str) -> UnloadModelRequest {
+    UnloadModelRequest {
+        model: Some(ModelReference {
+            name: name.into(),
+            version: None,
+        }),
+        kubernetes_meta: None,
+    }
+}
+
 /// A LoadModel request for `name`, naming `namespace` in kubernetesMeta
 /// if given.
 pub(super) fn load_model(name: &str, namespace: Option<&str>) -> LoadModelRequest {
