@@ -122,7 +122,7 @@ impl Gateway for RuntimesService {
         request: Request<ListRuntimesRequest>,
     ) -> Result<Response<ListRuntimesResponse>, Status> {
         let keeper = &self.access.keeper;
-        let pass = admit(keeper, call(Rpc::ListRuntimes, &request, false)?).await?;
+        let pass = admit(keeper, call(keeper, Rpc::ListRuntimes, &request, false)?).await?;
         let runtimes = current(&self.pool, keeper, &pass).await;
         Ok(Response::new(ListRuntimesResponse {
             runtimes: runtimes.into_values().collect(),
@@ -136,7 +136,7 @@ impl Gateway for RuntimesService {
         request: Request<WatchRuntimesRequest>,
     ) -> Result<Response<Self::WatchRuntimesStream>, Status> {
         let keeper = self.access.keeper.clone();
-        let pass = admit(&keeper, call(Rpc::WatchRuntimes, &request, true)?).await?;
+        let pass = admit(&keeper, call(&keeper, Rpc::WatchRuntimes, &request, true)?).await?;
         let mut changes = self.pool.watch_changes();
         changes.mark_unchanged();
         let state = Watch {
