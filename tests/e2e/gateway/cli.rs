@@ -1,4 +1,4 @@
-//! What the unmodified `seldon` CLI sends (/work/shared/reference/seldon-cli.md):
+//! What the unmodified `seldon` CLI sends (docs/seldon-compat.md#namespace-routing):
 //! the namespace in the HTTP/2 authority (`--authority fraud.<suffix>`),
 //! unload and stop calls that name only an object, and status calls by
 //! name with no namespace at all.
