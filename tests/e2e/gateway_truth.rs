@@ -70,6 +70,7 @@ fn team_a(sims: &SimulatorFleet) -> &switchyard_simulator::SimulatorHandle {
 
 #[tokio::test]
 async fn direct_writes_of_resource_managed_objects_are_refused_and_others_follow_the_setting() {
+    let logs = switchyard_testkit::CapturedLogs::start(tracing::Level::INFO);
     let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -136,6 +137,15 @@ async fn direct_writes_of_resource_managed_objects_are_refused_and_others_follow
             .contains("kubectl delete models/iris -n team-a"),
         "{}",
         refused.message()
+    );
+    // The refusal is an audit line of its own.
+    let audited = logs.lines();
+    assert!(
+        audited.iter().any(|l| l.contains("audit")
+            && l.contains("UnloadModel")
+            && l.contains("refused")
+            && l.contains("FAILED_PRECONDITION")),
+        "{audited:#?}"
     );
     let edit = gw
         .load_model(as_admin("team-a", load("iris")))
