@@ -17,6 +17,8 @@ mod machine;
 mod nginx;
 #[path = "load/p1.rs"]
 mod p1;
+#[path = "load/p1_auth.rs"]
+mod p1_auth;
 #[path = "load/p2.rs"]
 mod p2;
 #[path = "load/p3.rs"]

@@ -25,9 +25,11 @@ use crate::static_runtimes;
 use crate::telemetry::admin::{self, Admin};
 use switchyard_core::bus::StatusBus;
 use switchyard_core::control_plane::ControlPlaneEvent;
+use switchyard_core::managed::ManagedObjects;
 use switchyard_core::registry::{ClientTls, RuntimeRegistry, RuntimeSpec};
 use switchyard_core::schedulers::Schedulers;
 use switchyard_gateway::{GatewayOptions, TlsFiles};
+use switchyard_operator::ManagedIndex;
 use switchyard_operator::guard;
 use switchyard_operator::leader::{self, LeaderElectionConfig};
 use switchyard_operator::{
@@ -184,6 +186,9 @@ pub struct KubernetesParts {
     pub writer: ApiWriter,
     /// True while this replica leads.
     pub leadership: watch::Receiver<bool>,
+    /// Which Models, Pipelines and Experiments have a custom resource
+    /// (every replica, leader or not): the gateway's source-of-truth check.
+    pub managed: Arc<dyn ManagedObjects>,
     /// Keeps an always-leader channel open (`--leader-elect=false`).
     _always: Option<std::sync::Arc<watch::Sender<bool>>>,
 }
@@ -254,11 +259,12 @@ pub async fn start_kubernetes(
         }
         None => leadership,
     };
-    let writer = ApiWriter::new(client, leadership.clone(), "switchyard");
     let namespaces = match &scope {
         WatchScope::AllNamespaces => None,
         WatchScope::Namespaces(list) => Some(list.iter().cloned().collect()),
     };
+    let managed: Arc<dyn ManagedObjects> = ManagedIndex::start(&client, &namespaces, tasks);
+    let writer = ApiWriter::new(client, leadership.clone(), "switchyard");
     let (discovery, discovery_ready) = RuntimeDiscovery::new(
         writer.clone(),
         registry,
@@ -305,6 +311,7 @@ pub async fn start_kubernetes(
         KubernetesParts {
             writer,
             leadership,
+            managed,
             _always: always,
         },
         ready,
@@ -486,10 +493,21 @@ impl App {
         {
             let (pool, bus, cancel) = (pool.clone(), bus.clone(), cancel.clone());
             let options = gateway_options(&gateway_config);
+            let operator = kubernetes
+                .as_ref()
+                .map(|k| (k.writer.client().clone(), k.managed.clone()));
+            let access = crate::gateway_access::gateway_access(&gateway_config, operator)?;
             essential(&tasks, "gateway", async move {
-                switchyard_gateway::serve(listener, pool, bus, options, cancel.cancelled_owned())
-                    .await
-                    .map_err(anyhow::Error::from)
+                switchyard_gateway::serve(
+                    listener,
+                    pool,
+                    bus,
+                    options,
+                    access,
+                    cancel.cancelled_owned(),
+                )
+                .await
+                .map_err(anyhow::Error::from)
             });
         }
         // Static discovery is complete once the file is read: the gateway is
@@ -572,6 +590,7 @@ pub fn gateway_options(config: &GatewayConfig) -> GatewayOptions {
     let GatewayConfig {
         listen: _,
         default_namespace,
+        authority_suffix,
         call_timeout_seconds,
         max_connections,
         max_concurrent_streams,
@@ -583,9 +602,12 @@ pub fn gateway_options(config: &GatewayConfig) -> GatewayOptions {
         idle_timeout_seconds,
         request_read_timeout_seconds,
         tls,
+        refuse_direct_writes: _,
+        auth: _,
     } = config;
     let mut options = GatewayOptions {
         default_namespace: default_namespace.clone(),
+        authority_suffix: authority_suffix.clone(),
         tls: tls.as_ref().map(|tls| TlsFiles {
             cert: tls.cert.clone(),
             key: tls.key.clone(),

@@ -10,5 +10,6 @@ pub mod app;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod gateway_access;
 pub mod static_runtimes;
 pub mod telemetry;

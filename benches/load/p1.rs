@@ -5,6 +5,10 @@
 //! take turns in rounds whose order rotates, so drift on the machine hits
 //! all of them alike. Every call loads a new model name.
 //!
+//! A fourth side is the gateway with authentication and authorization on
+//! (`p1_auth`: TokenReview and SubjectAccessReview, decisions cached),
+//! compared with the gateway without, in the same rounds.
+//!
 //! Per side and level: p50 and p99 latency, calls per second, and CPU per
 //! call of the whole path (this process, which runs the clients, the
 //! simulator and the gateway, plus nginx's processes), so a side that
@@ -44,6 +48,7 @@ const NGINX_KEEPALIVE: usize = 64;
 enum Side {
     Direct,
     Gateway,
+    GatewayAuth,
     Nginx,
 }
 
@@ -52,6 +57,7 @@ impl Side {
         match self {
             Side::Direct => "direct",
             Side::Gateway => "gateway",
+            Side::GatewayAuth => "gateway-auth",
             Side::Nginx => "nginx",
         }
     }
@@ -94,9 +100,11 @@ pub(crate) async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
             Err(e) => (None, format!("nginx did not start: {e:#}")),
         },
     };
+    let authenticated = crate::p1_auth::start(&app).await?;
     let mut sides = vec![
         (Side::Direct, sim.local_addr()),
         (Side::Gateway, app.gateway_addr),
+        (Side::GatewayAuth, authenticated.addr),
     ];
     if let Some(n) = &peer {
         sides.push((Side::Nginx, n.local_addr()));
@@ -136,7 +144,7 @@ pub(crate) async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
         ),
     ));
 
-    drop(peer);
+    drop((peer, authenticated));
     app.shutdown().await?;
     sim.shutdown().await?;
     Ok(rows)
@@ -161,7 +169,8 @@ impl Level {
         for &(side, addr) in sides {
             let client = harness::scheduler_client(addr).await?;
             let name = format!("{}-{}-warm", self.prefix, side.label());
-            self.calls_in_flight(&client, &name, self.warmup).await?;
+            self.calls_in_flight(&client, side, &name, self.warmup)
+                .await?;
             clients.push((side, client));
         }
         let mut measured: Vec<(Side, Measured)> = sides
@@ -182,7 +191,9 @@ impl Level {
                 let (side, client) = &clients[i];
                 let name = format!("{}-{}-r{round}", self.prefix, side.label());
                 let (cpu0, start) = (cpu_now(), Instant::now());
-                let mut latencies = self.calls_in_flight(client, &name, per_round).await?;
+                let mut latencies = self
+                    .calls_in_flight(client, *side, &name, per_round)
+                    .await?;
                 let m = &mut measured[i].1;
                 m.elapsed += start.elapsed();
                 m.cpu += cpu_now().saturating_sub(cpu0);
@@ -196,10 +207,12 @@ impl Level {
     }
 
     /// `count` LoadModel calls, `inflight` at a time on `client`'s one
-    /// connection; their latencies.
+    /// connection (with the bearer token on the authenticated side);
+    /// their latencies.
     async fn calls_in_flight(
         &self,
         client: &SchedulerClient<Channel>,
+        side: Side,
         prefix: &str,
         count: usize,
     ) -> anyhow::Result<Vec<Duration>> {
@@ -214,7 +227,14 @@ impl Level {
                     if i >= count {
                         return anyhow::Ok(latencies);
                     }
-                    let request = load_model_request(NAMESPACE, &format!("{prefix}-{i}"));
+                    let mut request = tonic::Request::new(load_model_request(
+                        NAMESPACE,
+                        &format!("{prefix}-{i}"),
+                    ));
+                    if side == Side::GatewayAuth {
+                        let bearer = format!("Bearer {}", crate::p1_auth::TOKEN).parse()?;
+                        request.metadata_mut().insert("authorization", bearer);
+                    }
                     let start = Instant::now();
                     client.load_model(request).await?;
                     latencies.push(start.elapsed());
@@ -261,7 +281,51 @@ fn level_rows(level: usize, measured: &[(Side, Measured)], peer: &str, run: &Lev
             &note,
         ),
         cpu_row(&format!("P1 x{level} CPU/call"), measured, &note),
+        auth_row(
+            &format!("P1 x{level} p50, auth on vs off"),
+            measured,
+            &|m| quantile(&m.latencies, 0.5).as_secs_f64(),
+            &|s| ms(Duration::from_secs_f64(s)),
+            &note,
+        ),
+        auth_row(
+            &format!("P1 x{level} calls/s, auth on vs off"),
+            measured,
+            &Measured::rate,
+            &|r| format!("{r:.0}/s"),
+            &note,
+        ),
     ]
+}
+
+/// The gateway with authentication and authorization (TokenReview,
+/// SubjectAccessReview, decisions cached) against the same gateway
+/// without, measured in the same rounds: the cost of checking every call.
+fn auth_row(
+    figure: &str,
+    measured: &[(Side, Measured)],
+    value: &dyn Fn(&Measured) -> f64,
+    show: &dyn Fn(f64) -> String,
+    note: &str,
+) -> Row {
+    let (Some(on), Some(off)) = (
+        side(measured, Side::GatewayAuth),
+        side(measured, Side::Gateway),
+    ) else {
+        return Row::failed(figure, "a side measured nothing");
+    };
+    let (on, off) = (value(on), value(off));
+    Row {
+        figure: figure.to_owned(),
+        measured: format!("auth on {}", show(on)),
+        baseline: format!("auth off {}", show(off)),
+        ratio: format!("{:.2}", on / off),
+        target: "-".into(),
+        verdict: "n/a",
+        note: format!(
+            "bearer token, TokenReview + SubjectAccessReview cached (API double); {note}"
+        ),
+    }
 }
 
 fn side(measured: &[(Side, Measured)], which: Side) -> Option<&Measured> {

@@ -14,11 +14,14 @@
 //! Switchyard creates no workloads; [`workloads`] plays whoever creates
 //! them and the kubelet, so Servers get a ready StatefulSet and become
 //! Ready. A small gateway client ([`traffic`]) calls the gateway every
-//! second, so its gRPC metrics have data. As in `simulate`, SIGUSR1
-//! restarts the simulated schedulers and SIGUSR2 drops their streams.
+//! second, so its gRPC metrics have data. Gateway authentication is on, as
+//! in a Kubernetes install ([`access`]: the tokens it prints). As in
+//! `simulate`, SIGUSR1 restarts the simulated schedulers and SIGUSR2 drops
+//! their streams.
 //!
 //! [`Demo`] is the part without the printing loop, for tests.
 
+pub mod access;
 mod traffic;
 pub mod workloads;
 
@@ -121,6 +124,7 @@ impl Demo {
             NAMESPACES.iter().map(|s| s.to_string()).collect(),
         )
         .await?;
+        access::install(&double, &double.client()?).await?;
         let kubernetes = KubernetesConfig::local(double.kube_config(), fleet.addresses());
         let app = App::start(
             AppConfig {
@@ -407,6 +411,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     println!(
         "  gateway    {}   (seldon.mlops.scheduler.Scheduler for every namespace; metadata seldon-namespace picks one)",
+        demo.app.gateway_addr
+    );
+    println!(
+        "  auth       on (TokenReview/SubjectAccessReview by the API double): token {} may do anything, token {} (ServiceAccount {}/ci) only in {}",
+        access::ADMIN_TOKEN,
+        access::TEAM_TOKEN,
+        access::TEAM_NAMESPACE,
+        access::TEAM_NAMESPACE
+    );
+    println!(
+        "  try        grpcurl -plaintext -H 'authorization: Bearer {}' -H 'seldon-namespace: {}' {} seldon.mlops.scheduler.Scheduler/ModelStatus",
+        access::TEAM_TOKEN,
+        access::TEAM_NAMESPACE,
         demo.app.gateway_addr
     );
     if let Some(addr) = demo.app.metrics_addr {

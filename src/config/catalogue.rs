@@ -52,6 +52,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         None,
     ),
     option(
+        "gateway.authority_suffix",
+        "--gateway-authority-suffix",
+        "SWITCHYARD_GATEWAY_AUTHORITY_SUFFIX",
+        None,
+    ),
+    option(
         "gateway.call_timeout_seconds",
         "--gateway-call-timeout",
         "SWITCHYARD_GATEWAY_CALL_TIMEOUT",
@@ -112,6 +118,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         Some("10"),
     ),
     option(
+        "gateway.refuse_direct_writes",
+        "--gateway-refuse-direct-writes",
+        "SWITCHYARD_GATEWAY_REFUSE_DIRECT_WRITES",
+        None,
+    ),
+    option(
         "gateway.tls.cert",
         "--gateway-tls-cert",
         "SWITCHYARD_GATEWAY_TLS_CERT",
@@ -127,6 +139,60 @@ pub const OPTIONS: &[ConfigOption] = &[
         "gateway.tls.client_ca",
         "--gateway-tls-client-ca",
         "SWITCHYARD_GATEWAY_TLS_CLIENT_CA",
+        None,
+    ),
+    option(
+        "gateway.auth.mode",
+        "--gateway-auth",
+        "SWITCHYARD_GATEWAY_AUTH",
+        Some("kubernetes with --kubernetes, else none"),
+    ),
+    option(
+        "gateway.auth.policy_file",
+        "--gateway-auth-policy-file",
+        "SWITCHYARD_GATEWAY_AUTH_POLICY_FILE",
+        None,
+    ),
+    option(
+        "gateway.auth.token_cache_ttl_seconds",
+        "--gateway-auth-token-cache-ttl",
+        "SWITCHYARD_GATEWAY_AUTH_TOKEN_CACHE_TTL",
+        Some("120"),
+    ),
+    option(
+        "gateway.auth.allowed_cache_ttl_seconds",
+        "--gateway-auth-allowed-cache-ttl",
+        "SWITCHYARD_GATEWAY_AUTH_ALLOWED_CACHE_TTL",
+        Some("10"),
+    ),
+    option(
+        "gateway.auth.denied_cache_ttl_seconds",
+        "--gateway-auth-denied-cache-ttl",
+        "SWITCHYARD_GATEWAY_AUTH_DENIED_CACHE_TTL",
+        Some("5"),
+    ),
+    option(
+        "gateway.auth.review_timeout_seconds",
+        "--gateway-auth-review-timeout",
+        "SWITCHYARD_GATEWAY_AUTH_REVIEW_TIMEOUT",
+        Some("5"),
+    ),
+    option(
+        "gateway.auth.limits.requests_per_second",
+        "--gateway-auth-requests-per-second",
+        "SWITCHYARD_GATEWAY_AUTH_REQUESTS_PER_SECOND",
+        None,
+    ),
+    option(
+        "gateway.auth.limits.burst",
+        "--gateway-auth-burst",
+        "SWITCHYARD_GATEWAY_AUTH_BURST",
+        None,
+    ),
+    option(
+        "gateway.auth.limits.streams_per_identity",
+        "--gateway-auth-streams-per-identity",
+        "SWITCHYARD_GATEWAY_AUTH_STREAMS_PER_IDENTITY",
         None,
     ),
     option(

@@ -101,6 +101,8 @@ impl FileConfig {
         fill(&mut k.leader_elect, true);
         fill(&mut k.use_deployments_for_servers, false);
         fill(&mut k.seldon_operator_guard, true);
+        let kubernetes = k.enabled == Some(true);
+        self.gateway.auth.fill_defaults(kubernetes);
         fill(&mut k.lease_name, leader::DEFAULT_LEASE_NAME.to_owned());
         fill(
             &mut k.lease_duration_seconds,

@@ -14,10 +14,12 @@ use serde::{Deserialize, Serialize};
 
 use switchyard_core::registry::{ClientTls, RuntimeSpec, spec};
 
+mod auth;
 pub mod catalogue;
 mod defaults;
 mod overrides;
 
+pub use auth::{AuthLimits, AuthSection, parse_mode};
 pub use defaults::*;
 pub use overrides::SchedulerOverrides;
 
@@ -125,6 +127,11 @@ pub struct GatewayConfig {
     /// metadata, no `kubernetesMeta`). Unset: such requests are rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_namespace: Option<String>,
+    /// Requests dialled as `NAMESPACE.<suffix>` (the `seldon` CLI's
+    /// `--authority`) are for that namespace unless `seldon-namespace`
+    /// metadata says otherwise. Unset: authorities are not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority_suffix: Option<String>,
     /// Seconds a routed unary call waits for its scheduler (unless the
     /// client's `grpc-timeout` is shorter); default 30.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,9 +163,17 @@ pub struct GatewayConfig {
     /// Seconds a client has, after a request's headers, to send its message; then the call ends with DEADLINE_EXCEEDED. Default 10.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_read_timeout_seconds: Option<u64>,
+    /// With the operator side: namespaces (`*`: all) where a direct write
+    /// of an object with no custom resource is refused. A direct write of
+    /// an object with one is refused everywhere. Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refuse_direct_writes: Vec<String>,
     /// Serve TLS (mTLS with `client_ca`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<ServerTls>,
+    /// Who may call (`[gateway.auth]`).
+    #[serde(default)]
+    pub auth: AuthSection,
 }
 
 /// TLS for the gateway endpoint.

@@ -122,6 +122,7 @@ fn the_gateway_knows_no_kubernetes() {
         "switchyard-gateway",
         &[],
         &[
+            "switchyard-access",
             "switchyard-core",
             "switchyard-net",
             "switchyard-proto",

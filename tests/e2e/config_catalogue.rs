@@ -12,10 +12,11 @@ use clap::CommandFactory;
 use switchyard::cli::Cli;
 use switchyard::config::catalogue::{OPTIONS, find};
 use switchyard::config::{
-    FileConfig, GatewayConfig, KubernetesSection, LogConfig, MetricsConfig, PoolConfig,
-    SchedulerConfig, ServerTls, StaticRuntime,
+    AuthLimits, AuthSection, FileConfig, GatewayConfig, KubernetesSection, LogConfig,
+    MetricsConfig, PoolConfig, SchedulerConfig, ServerTls, StaticRuntime,
 };
 use switchyard::telemetry::logs::LogFormat;
+use switchyard_access::AuthMode;
 use switchyard_core::registry::ClientTls;
 
 /// Flags of `switchyard run` that are not options, and why.
@@ -93,6 +94,7 @@ fn everything() -> FileConfig {
         gateway: GatewayConfig {
             listen: Some(addr),
             default_namespace: Some("ns".into()),
+            authority_suffix: Some("seldon.example.com".into()),
             call_timeout_seconds: Some(1),
             max_connections: Some(1),
             max_concurrent_streams: Some(1),
@@ -103,11 +105,25 @@ fn everything() -> FileConfig {
             handshake_timeout_seconds: Some(1),
             idle_timeout_seconds: Some(1),
             request_read_timeout_seconds: Some(1),
+            refuse_direct_writes: vec!["ns".into()],
             tls: Some(ServerTls {
                 cert: "/cert".into(),
                 key: "/key".into(),
                 client_ca: Some("/ca".into()),
             }),
+            auth: AuthSection {
+                mode: Some(AuthMode::Policy),
+                policy_file: Some("/policy".into()),
+                token_cache_ttl_seconds: Some(1.0),
+                allowed_cache_ttl_seconds: Some(1.0),
+                denied_cache_ttl_seconds: Some(1.0),
+                review_timeout_seconds: Some(1.0),
+                limits: AuthLimits {
+                    requests_per_second: Some(1),
+                    burst: Some(1),
+                    streams_per_identity: Some(1),
+                },
+            },
         },
         metrics: MetricsConfig { listen: Some(addr) },
         log: LogConfig {

@@ -18,6 +18,7 @@ mod deploy;
 mod dockerfile;
 mod fleet;
 mod gateway;
+mod gateway_truth;
 mod helm;
 mod install_checks;
 mod kubectl;

@@ -42,8 +42,16 @@ async fn seldon_lease(client: &Client) -> Lease {
     api.create(&PostParams::default(), &lease).await.unwrap()
 }
 
+/// A token the API double accepts as a cluster administrator: the
+/// gateway authenticates its callers (`kubernetes` mode, the default with
+/// the operator side), also while the operator is held back.
+const ADMIN_TOKEN: &str = "guard-test-admin";
+
 /// switchyard against `double`, looking for Seldon's operator every 200 ms.
 async fn start(double: ApiDoubleHandle) -> Operator {
+    let mut admin = switchyard_kube_double::TokenUser::new("admin");
+    admin.groups = vec!["system:masters".into()];
+    double.register_token(ADMIN_TOKEN, admin);
     Operator::start_on(double, &[NS], |k| {
         k.seldon_operator_guard = Some(Duration::from_millis(200));
     })
@@ -78,8 +86,11 @@ async fn runtimes_served(app: &App) -> Vec<String> {
         .connect()
         .await
         .unwrap();
+    let mut request = tonic::Request::new(ListRuntimesRequest::default());
+    let bearer = format!("Bearer {ADMIN_TOKEN}").parse().unwrap();
+    request.metadata_mut().insert("authorization", bearer);
     let answer = GatewayClient::new(channel)
-        .list_runtimes(ListRuntimesRequest::default())
+        .list_runtimes(request)
         .await
         .unwrap()
         .into_inner();

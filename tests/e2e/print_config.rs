@@ -135,6 +135,8 @@ fn printed_value(config: &toml::Table, key: &str) -> Option<String> {
     }
     Some(match value {
         toml::Value::String(s) => s.clone(),
+        // Seconds that may have decimals print as floats: 120.0 is "120".
+        toml::Value::Float(f) if f.fract() == 0.0 => format!("{f:.0}"),
         other => other.to_string(),
     })
 }
@@ -161,6 +163,8 @@ fn with_nothing_given_the_printed_config_is_the_documented_defaults() {
             None => continue,
             Some("$POD_NAMESPACE") => pod_namespace,
             Some("$RUST_LOG") => rust_log,
+            // Without --kubernetes (as here) the gateway's default is none.
+            Some("kubernetes with --kubernetes, else none") => "none",
             Some(default) => default,
         };
         assert_eq!(

@@ -33,7 +33,12 @@ const NAMESPACES: [&str; 2] = ["team-a", "team-b"];
 const USER_AGENT: &str = "switchyard-rbac-test";
 
 /// Grants the scenario cannot reach, and why they stay.
-const GRANTED_BUT_UNREACHED: &[((&str, &str, &str), &str)] = &[];
+const GRANTED_BUT_UNREACHED: &[((&str, &str, &str), &str)] = &[(
+    ("mlops.seldon.io", "seldonruntimes", "operate"),
+    "no API call: the verb the gateway's SubjectAccessReview asks about for the control-plane \
+     subscription and components' status reports, which only switchyard's own identity holds \
+     (docs/access.md)",
+)];
 
 /// Every (group, resource, verb) the roles of `kinds` (`Role`,
 /// `ClusterRole`) in `path` grant.
@@ -394,6 +399,26 @@ async fn operator_calls() -> (BTreeSet<Grant>, BTreeSet<Grant>) {
             }
         }
     }
+
+    // The gateway authenticates a caller (TokenReview) and asks whether it
+    // may list team-a's models (SubjectAccessReview): an unbound
+    // ServiceAccount, so the answer is PERMISSION_DENIED.
+    double.register_service_account_token("rbac-test-token", "team-a", "reader");
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", app.gateway_addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut request =
+        tonic::Request::new(switchyard_proto::scheduler::ModelStatusRequest::default());
+    let metadata = request.metadata_mut();
+    metadata.insert("seldon-namespace", "team-a".parse().unwrap());
+    metadata.insert("authorization", "Bearer rbac-test-token".parse().unwrap());
+    let refused = switchyard_proto::scheduler::scheduler_client::SchedulerClient::new(channel)
+        .model_status(request)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
 
     // Shutdown releases the Lease.
     app.shutdown().await.unwrap();

@@ -92,6 +92,7 @@ pub const GATEWAY_INFLIGHT: &str = "switchyard_gateway_inflight_requests";
 pub const GATEWAY_REJECTED_TOTAL: &str = "switchyard_gateway_rejected_requests_total";
 pub const GATEWAY_STREAM_LIMIT_TOTAL: &str = "switchyard_gateway_stream_limit_reached_total";
 pub const GATEWAY_PARTIAL_LISTINGS_TOTAL: &str = "switchyard_gateway_partial_listings_total";
+pub const GATEWAY_DIRECT_WRITES_TOTAL: &str = "switchyard_gateway_direct_writes_total";
 
 // ---- Kubernetes writes, leader election, SeldonRuntime discovery
 pub const WRITES_DROPPED_TOTAL: &str = "switchyard_kube_writes_dropped_total";
@@ -242,6 +243,8 @@ pub const CATALOGUE: &[MetricDef] = &[
         "Calls that filled their connection's limit of concurrent streams (further calls on it wait in the client until one ends)."),
     def(GATEWAY_PARTIAL_LISTINGS_TOTAL, Counter, COUNT, &["grpc_method"],
         "Cross-namespace listings answered without the namespaces whose schedulers could not be reached."),
+    def(GATEWAY_DIRECT_WRITES_TOTAL, Counter, COUNT, &["kind", "result"],
+        "Direct writes through the gateway (Load/Unload, Start/Stop) while the operator side runs, by kind and result (allowed; managed: refused, the object has a custom resource; refused: the namespace takes no direct writes; unknown: resources not listed yet)."),
     def(WRITES_DROPPED_TOTAL, Counter, COUNT, &["kind", "reason"],
         "Writes to the API server not made (not_leader, timeout, error), by kind and reason."),
     def(LEADER_ELECTION_MASTER_STATUS, Gauge, None, &["name"],

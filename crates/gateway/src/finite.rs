@@ -27,12 +27,16 @@ use switchyard_scheduler::UpstreamChannel as Channel;
 use tonic::metadata::MetadataValue;
 use tonic::{Code, Request, Response, Status, Streaming};
 
+use super::guard::{hold, permitted};
+use super::locate::{ambiguous, authority_namespace, holders};
 use super::route::Target;
 use super::scheduler::Shared;
 use super::streams::{ResponseStream, until_shutdown};
 use super::tagging::TagNamespace;
 use super::validate::Validate;
 use super::{forward, namespace, status};
+use switchyard_core::access::Rpc;
+use switchyard_core::bus::StatusKind;
 use switchyard_core::metrics as m;
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 
@@ -45,12 +49,15 @@ pub const UNREACHABLE_METADATA: &str = "switchyard-unreachable-namespaces";
 
 impl Shared {
     /// Serves a finite status RPC: `open` starts the listing on one
-    /// scheduler; `named` says whether the request asks for one object.
-    pub(super) fn finite<Req, Resp, F, Fut>(
+    /// scheduler; `asked` is the kind of object listed and the name the
+    /// request asks for, if any. A request naming no namespace (metadata,
+    /// authority) but a name held in one namespace goes there; held in
+    /// several, it is INVALID_ARGUMENT naming them.
+    pub(super) async fn finite<Req, Resp, F, Fut>(
         &self,
-        rpc: &'static str,
+        rpc: Rpc,
         request: Request<Req>,
-        named: bool,
+        asked: (StatusKind, Option<String>),
         open: F,
     ) -> Result<Response<ResponseStream<Resp>>, Status>
     where
@@ -60,22 +67,43 @@ impl Shared {
         Fut: Future<Output = Result<Response<Streaming<Resp>>, Status>> + Send + 'static,
     {
         request.get_ref().validate()?;
+        let (kind, name) = asked;
+        let named = name.is_some();
+        let authority = authority_namespace(request.extensions(), self.authority_suffix.as_deref());
+        let mut one = namespace::from_metadata(request.metadata())?.or(authority);
+        if let (None, Some(name)) = (&one, &name) {
+            let found = holders(&self.bus, kind, name);
+            let mut found = self.visible(rpc, &request, found).await?;
+            match found.len() {
+                0 => {}
+                1 => one = Some(found.remove(0)),
+                _ => return Err(ambiguous(kind, name, &found)),
+            }
+        }
+        let pass = self
+            .admit(rpc, &request, one.as_deref(), None, true)
+            .await?;
         let idle = self.options.call_timeout;
         let deadline = forward::client_timeout(request.metadata());
         let (metadata, _, message) = request.into_parts();
         let start = |target: Target| {
             let upstream = forward::upstream_request(&metadata, message.clone(), deadline);
             let opening = open(target.client.clone(), upstream);
-            Box::pin(namespace_listing(target, opening, idle, rpc))
+            Box::pin(namespace_listing(target, opening, idle, rpc.method()))
         };
-        if let Some(namespace) = namespace::from_metadata(&metadata)? {
+        if let Some(namespace) = one {
             let one = start(self.target(&namespace)?).map(|item| item.map_err(|(_, s)| s));
-            return Ok(Response::new(until_shutdown(one, self.shutdown.clone())));
+            return Ok(Response::new(until_shutdown(
+                hold(one, pass),
+                self.shutdown.clone(),
+            )));
         }
-        // A namespace removed between listing and lookup is simply not
-        // part of the answer any more.
+        // Only the namespaces the caller may list. A namespace removed
+        // between listing and lookup is simply not part of the answer any
+        // more.
         let namespaces = self.pool.namespaces();
-        let parts = namespaces
+        let permitted = permitted(&self.access.keeper, &pass, namespaces).await;
+        let parts = permitted
             .iter()
             .filter_map(|ns| self.target(ns).ok())
             .map(start);
@@ -87,9 +115,12 @@ impl Shared {
             sent: false,
             named,
             finished: false,
-            rpc,
+            rpc: rpc.method(),
         };
-        Ok(Response::new(until_shutdown(merged, self.shutdown.clone())))
+        Ok(Response::new(until_shutdown(
+            hold(merged, pass),
+            self.shutdown.clone(),
+        )))
     }
 }
 

@@ -15,6 +15,10 @@
 //! - status subscriptions are served from the status bus, never by an
 //!   upstream stream per client (`subscribe`).
 //!
+//! Every call passes `guard` (the access engine's gatekeeper: who is
+//! calling, may they act in that namespace, are they over their limits)
+//! once its namespace is known.
+//!
 //! Out: responses with every status message tagged with its namespace
 //! (`tagging`), and errors mapped in one place (`status`). `server` builds
 //! the tonic server (TLS, limits, keepalive, graceful shutdown) and
@@ -23,8 +27,10 @@
 pub mod admission;
 mod finite;
 mod forward;
+pub mod guard;
 pub mod health;
 mod listen;
+pub mod locate;
 pub mod metrics_layer;
 pub mod names;
 pub mod namespace;
@@ -37,13 +43,16 @@ pub mod status;
 mod streams;
 mod subscribe;
 pub mod tagging;
+pub mod truth;
 pub mod validate;
 mod wire;
 
 pub use finite::UNREACHABLE_METADATA;
+pub use guard::{Access, RETRY_AFTER_METADATA};
 pub use metrics_layer::{GrpcMetrics, GrpcMetricsLayer};
 pub use namespace::{NAMESPACE_METADATA, NamespaceError, NamespaceResolver};
 pub use options::{GatewayOptions, TlsFiles};
 pub use runtimes::RuntimesService;
 pub use scheduler::SchedulerGateway;
 pub use server::{ServeError, bind, serve};
+pub use truth::SourceOfTruth;

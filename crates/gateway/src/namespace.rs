@@ -53,6 +53,16 @@ pub enum NamespaceError {
         index: usize,
         other: String,
     },
+    #[error(
+        "the authority names namespace {} but {field} says {}; they must agree",
+        quoted(.authority),
+        quoted(.message)
+    )]
+    AuthorityConflict {
+        authority: String,
+        field: &'static str,
+        message: String,
+    },
     /// A namespace named in the message breaks Kubernetes' rules.
     #[error("{0}")]
     Invalid(String),
@@ -243,6 +253,20 @@ impl NamespaceResolver {
         metadata: &MetadataMap,
         message: &T,
     ) -> Result<String, NamespaceError> {
+        self.given(metadata, None, message)?
+            .or_else(|| self.default.clone())
+            .ok_or(NamespaceError::Missing)
+    }
+
+    /// The namespace the request names itself, by precedence: metadata,
+    /// then `authority` (the namespace of the HTTP/2 authority), then the
+    /// message (which must agree with either); `None`: it names none.
+    pub fn given<T: NamespacedMessage>(
+        &self,
+        metadata: &MetadataMap,
+        authority: Option<String>,
+        message: &T,
+    ) -> Result<Option<String>, NamespaceError> {
         let from_metadata = from_metadata(metadata)?;
         let from_message = message.message_namespace()?;
         if let Some(named) = &from_message
@@ -253,17 +277,24 @@ impl NamespaceResolver {
                 named.namespace,
             )));
         }
-        match (from_metadata, from_message) {
-            (Some(metadata), Some(named)) if metadata != named.namespace => {
+        match (from_metadata, authority, from_message) {
+            (Some(metadata), _, Some(named)) if metadata != named.namespace => {
                 Err(NamespaceError::Conflict {
                     metadata,
                     field: named.field,
                     message: named.namespace.to_owned(),
                 })
             }
-            (Some(metadata), _) => Ok(metadata),
-            (None, Some(named)) => Ok(named.namespace.to_owned()),
-            (None, None) => self.default.clone().ok_or(NamespaceError::Missing),
+            (None, Some(authority), Some(named)) if authority != named.namespace => {
+                Err(NamespaceError::AuthorityConflict {
+                    authority,
+                    field: named.field,
+                    message: named.namespace.to_owned(),
+                })
+            }
+            (Some(metadata), _, _) => Ok(Some(metadata)),
+            (None, Some(authority), _) => Ok(Some(authority)),
+            (None, None, named) => Ok(named.map(|n| n.namespace.to_owned())),
         }
     }
 }

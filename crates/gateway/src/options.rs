@@ -89,6 +89,11 @@ pub struct GatewayOptions {
     pub default_namespace: Option<String>,
     /// Serve TLS (mTLS with a client CA); `None`: plaintext.
     pub tls: Option<TlsFiles>,
+    /// Requests dialled as `NAMESPACE.<suffix>` (the `seldon` CLI's
+    /// `--authority`) are for that namespace, after `seldon-namespace`
+    /// metadata and before the message's own; `None`: authorities are
+    /// not read.
+    pub authority_suffix: Option<String>,
     /// Deadline of a routed unary call, and of opening a finite status
     /// stream or waiting for its next message.
     pub call_timeout: Duration,
@@ -150,6 +155,7 @@ impl Default for GatewayOptions {
         GatewayOptions {
             default_namespace: None,
             tls: None,
+            authority_suffix: None,
             call_timeout: DEFAULT_CALL_TIMEOUT,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,

@@ -17,12 +17,16 @@ use switchyard_scheduler::UpstreamChannel as Channel;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
-use super::namespace::NamespacedMessage;
+use super::guard::hold;
+use super::locate::{ambiguous, authority_namespace, holders};
+use super::namespace::{NamespaceError, NamespacedMessage};
 use super::scheduler::Shared;
 use super::status::unknown_namespace;
 use super::streams::{ResponseStream, until_shutdown};
 use super::validate::Validate;
 use super::{forward, status};
+use switchyard_core::access::Rpc;
+use switchyard_core::bus::StatusKind;
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 use switchyard_scheduler::MAX_MESSAGE_BYTES;
 
@@ -53,11 +57,48 @@ impl Shared {
         })
     }
 
+    /// The namespace of a routed call: the one the request names
+    /// (metadata, authority, message), else, for a call naming only an
+    /// object (UnloadModel, UnloadPipeline, StopExperiment), the one
+    /// namespace holding an object of that name, else the default.
+    async fn namespace<Req>(&self, rpc: Rpc, request: &Request<Req>) -> Result<String, Status>
+    where
+        Req: Validate + NamespacedMessage,
+    {
+        let authority = authority_namespace(request.extensions(), self.authority_suffix.as_deref());
+        let message = request.get_ref();
+        if let Some(namespace) = self
+            .resolver
+            .given(request.metadata(), authority, message)?
+        {
+            return Ok(namespace);
+        }
+        let kind = match rpc {
+            Rpc::UnloadModel => Some(StatusKind::Model),
+            Rpc::UnloadPipeline => Some(StatusKind::Pipeline),
+            Rpc::StopExperiment => Some(StatusKind::Experiment),
+            _ => None,
+        };
+        if let (Some(kind), Some(name)) = (kind, message.object()) {
+            let found = holders(&self.bus, kind, name);
+            let mut found = self.visible(rpc, request, found).await?;
+            match found.len() {
+                0 => {}
+                1 => return Ok(found.remove(0)),
+                _ => return Err(ambiguous(kind, name, &found)),
+            }
+        }
+        self.resolver
+            .default_namespace()
+            .map(str::to_owned)
+            .ok_or_else(|| NamespaceError::Missing.into())
+    }
+
     /// Validates `request`, routes it to its namespace's scheduler with
     /// `call`, and returns the answer.
     pub(super) async fn unary<Req, Resp, F, Fut>(
         &self,
-        rpc: &'static str,
+        rpc: Rpc,
         request: Request<Req>,
         call: F,
     ) -> Result<Response<Resp>, Status>
@@ -67,14 +108,40 @@ impl Shared {
         Fut: Future<Output = Result<Response<Resp>, Status>>,
     {
         request.get_ref().validate()?;
-        let namespace = self
-            .resolver
-            .resolve(request.metadata(), request.get_ref())?;
+        let namespace = self.namespace(rpc, &request).await?;
+        let object = request.get_ref().object();
+        let pass = self
+            .admit(rpc, &request, Some(&namespace), object, false)
+            .await?;
+        if let Some(truth) = &self.access.truth
+            && let Err(refused) = truth.check(rpc, &namespace, object)
+        {
+            pass.refused(&self.access.keeper, &refused);
+            return Err(refused);
+        }
+        let answer = self.forward(rpc, &namespace, request, call).await;
+        pass.finished(&self.access.keeper, answer.as_ref().map(|_| ()));
+        answer
+    }
+
+    /// Sends an admitted unary call to `namespace`'s scheduler.
+    async fn forward<Req, Resp, F, Fut>(
+        &self,
+        rpc: Rpc,
+        namespace: &str,
+        request: Request<Req>,
+        call: F,
+    ) -> Result<Response<Resp>, Status>
+    where
+        F: FnOnce(SchedulerClient<Channel>, Request<Req>) -> Fut,
+        Fut: Future<Output = Result<Response<Resp>, Status>>,
+    {
+        let rpc = rpc.method();
         let Target {
             namespace,
             address,
             client,
-        } = self.target(&namespace)?;
+        } = self.target(namespace)?;
         let timeout = forward::call_timeout(request.metadata(), self.options.call_timeout);
         let (metadata, _, message) = request.into_parts();
         let upstream = forward::upstream_request(&metadata, message, Some(timeout));
@@ -98,7 +165,7 @@ impl Shared {
     /// client by nature (the control plane).
     pub(super) async fn passthrough<Req, Resp, F, Fut>(
         &self,
-        rpc: &'static str,
+        rpc: Rpc,
         request: Request<Req>,
         open: F,
     ) -> Result<Response<ResponseStream<Resp>>, Status>
@@ -109,10 +176,35 @@ impl Shared {
         Fut: Future<Output = Result<Response<Streaming<Resp>>, Status>>,
     {
         request.get_ref().validate()?;
-        let namespace = self
-            .resolver
-            .resolve(request.metadata(), request.get_ref())?;
-        let target = self.target(&namespace)?;
+        let namespace = self.namespace(rpc, &request).await?;
+        let pass = self
+            .admit(rpc, &request, Some(&namespace), None, true)
+            .await?;
+        let opened = self.open(rpc, &namespace, request, open).await;
+        pass.finished(&self.access.keeper, opened.as_ref().map(|_| ()));
+        let (target, opened) = opened?;
+        tracing::debug!(rpc = rpc.method(), namespace = %target.namespace, "relaying upstream stream");
+        let relayed = opened.map(move |item| item.map_err(|s| target.upstream_error(s)));
+        Ok(Response::new(until_shutdown(
+            hold(relayed, pass),
+            self.shutdown.clone(),
+        )))
+    }
+
+    /// Opens an admitted stream on `namespace`'s scheduler.
+    async fn open<Req, Resp, F, Fut>(
+        &self,
+        rpc: Rpc,
+        namespace: &str,
+        request: Request<Req>,
+        open: F,
+    ) -> Result<(Target, Streaming<Resp>), Status>
+    where
+        F: FnOnce(SchedulerClient<Channel>, Request<Req>) -> Fut,
+        Fut: Future<Output = Result<Response<Streaming<Resp>>, Status>>,
+    {
+        let rpc = rpc.method();
+        let target = self.target(namespace)?;
         let open_timeout = forward::call_timeout(request.metadata(), self.options.call_timeout);
         // A long-lived stream carries the client's own deadline, if any,
         // never ours.
@@ -131,11 +223,6 @@ impl Shared {
                     ));
                 }
             };
-        tracing::debug!(rpc, namespace = %target.namespace, "relaying upstream stream");
-        let relayed = opened.map(move |item| item.map_err(|s| target.upstream_error(s)));
-        Ok(Response::new(until_shutdown(
-            relayed,
-            self.shutdown.clone(),
-        )))
+        Ok((target, opened))
     }
 }

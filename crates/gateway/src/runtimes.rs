@@ -7,13 +7,17 @@
 //! watcher skips to the latest list rather than queueing.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
+use super::guard::{Access, Pass, admit, call, permitted};
 use super::streams::{ResponseStream, until_shutdown};
+use switchyard_access::Gatekeeper;
+use switchyard_core::access::Rpc;
 use switchyard_proto::gateway::gateway_server::{Gateway, GatewayServer};
 use switchyard_proto::gateway::{
     ConnectionState as WireState, ListRuntimesRequest, ListRuntimesResponse, Runtime,
@@ -25,13 +29,19 @@ use switchyard_scheduler::{ConnectionState, RuntimeInfo, SchedulerPool};
 #[derive(Clone)]
 pub struct RuntimesService {
     pool: SchedulerPool,
+    access: Access,
     shutdown: CancellationToken,
 }
 
 impl RuntimesService {
-    /// Reports `pool`; streams end when `shutdown` is cancelled.
-    pub fn new(pool: SchedulerPool, shutdown: CancellationToken) -> Self {
-        RuntimesService { pool, shutdown }
+    /// Reports `pool`, each caller the runtimes of the namespaces it may
+    /// list or watch (`access`); streams end when `shutdown` is cancelled.
+    pub fn new(pool: SchedulerPool, access: Access, shutdown: CancellationToken) -> Self {
+        RuntimesService {
+            pool,
+            access,
+            shutdown,
+        }
     }
 
     /// The tonic service.
@@ -81,15 +91,26 @@ fn diff(before: &BTreeMap<String, Runtime>, after: &BTreeMap<String, Runtime>) -
     }
 }
 
-fn current(pool: &SchedulerPool) -> BTreeMap<String, Runtime> {
-    pool.infos()
+/// The runtimes of the namespaces `pass` may call its RPC in.
+async fn current(
+    pool: &SchedulerPool,
+    keeper: &Gatekeeper,
+    pass: &Pass,
+) -> BTreeMap<String, Runtime> {
+    let infos = pool.infos();
+    let names = infos.iter().map(|info| info.namespace.clone()).collect();
+    let permitted = permitted(keeper, pass, names).await;
+    infos
         .iter()
+        .filter(|info| permitted.contains(&info.namespace))
         .map(|info| (info.namespace.clone(), to_wire(info)))
         .collect()
 }
 
 struct Watch {
     pool: SchedulerPool,
+    keeper: Arc<Gatekeeper>,
+    pass: Pass,
     changes: watch::Receiver<u64>,
     known: Option<BTreeMap<String, Runtime>>,
 }
@@ -98,10 +119,13 @@ struct Watch {
 impl Gateway for RuntimesService {
     async fn list_runtimes(
         &self,
-        _request: Request<ListRuntimesRequest>,
+        request: Request<ListRuntimesRequest>,
     ) -> Result<Response<ListRuntimesResponse>, Status> {
+        let keeper = &self.access.keeper;
+        let pass = admit(keeper, call(keeper, Rpc::ListRuntimes, &request, false)?).await?;
+        let runtimes = current(&self.pool, keeper, &pass).await;
         Ok(Response::new(ListRuntimesResponse {
-            runtimes: self.pool.infos().iter().map(to_wire).collect(),
+            runtimes: runtimes.into_values().collect(),
         }))
     }
 
@@ -109,18 +133,22 @@ impl Gateway for RuntimesService {
 
     async fn watch_runtimes(
         &self,
-        _request: Request<WatchRuntimesRequest>,
+        request: Request<WatchRuntimesRequest>,
     ) -> Result<Response<Self::WatchRuntimesStream>, Status> {
+        let keeper = self.access.keeper.clone();
+        let pass = admit(&keeper, call(&keeper, Rpc::WatchRuntimes, &request, true)?).await?;
         let mut changes = self.pool.watch_changes();
         changes.mark_unchanged();
         let state = Watch {
             pool: self.pool.clone(),
+            keeper,
+            pass,
             changes,
             known: None,
         };
         let stream = futures_util::stream::unfold(state, |mut state| async move {
             let Some(known) = &state.known else {
-                let now = current(&state.pool);
+                let now = current(&state.pool, &state.keeper, &state.pass).await;
                 let first = RuntimeUpdate {
                     snapshot: true,
                     runtimes: now.values().cloned().collect(),
@@ -133,7 +161,7 @@ impl Gateway for RuntimesService {
             loop {
                 // The pool outlives its change feed; a closed feed ends the watch.
                 state.changes.changed().await.ok()?;
-                let now = current(&state.pool);
+                let now = current(&state.pool, &state.keeper, &state.pass).await;
                 let update = diff(&known, &now);
                 known = now;
                 if !update.runtimes.is_empty() || !update.removed.is_empty() {

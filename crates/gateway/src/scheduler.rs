@@ -11,9 +11,12 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
+use super::guard::Access;
+use super::locate;
 use super::namespace::NamespaceResolver;
 use super::options::GatewayOptions;
 use super::streams::ResponseStream;
+use switchyard_core::access::Rpc;
 use switchyard_core::bus::{StatusBus, StatusKind, StatusPayload};
 use switchyard_proto::chainer::{PipelineUpdateStatusMessage, PipelineUpdateStatusResponse};
 use switchyard_proto::scheduler::scheduler_server::{Scheduler, SchedulerServer};
@@ -44,16 +47,21 @@ pub(super) struct Shared {
     pub options: GatewayOptions,
     /// Cancelled when the gateway stops: every open stream ends.
     pub shutdown: CancellationToken,
+    /// Who may call what (`guard`).
+    pub access: Access,
+    /// The authority suffix, normalized (`locate`).
+    pub authority_suffix: Option<String>,
 }
 
 impl SchedulerGateway {
     /// A gateway routing through `pool`, serving subscriptions from `bus`,
     /// falling back to the options' default namespace for requests that
-    /// name none. Cancelling `shutdown` ends every stream it serves.
+    /// name none, admitting calls through `access`. Cancelling `shutdown` ends every stream it serves.
     pub fn new(
         pool: SchedulerPool,
         bus: StatusBus,
         options: GatewayOptions,
+        access: Access,
         shutdown: CancellationToken,
     ) -> Self {
         SchedulerGateway {
@@ -61,8 +69,10 @@ impl SchedulerGateway {
                 pool,
                 bus,
                 resolver: NamespaceResolver::new(options.default_namespace.clone()),
+                authority_suffix: locate::normalize_suffix(options.authority_suffix.as_deref()),
                 options,
                 shutdown,
+                access,
             }),
         }
     }
@@ -105,8 +115,9 @@ fn server(p: &StatusPayload) -> Option<&ServerStatusResponse> {
     }
 }
 
-fn has_name(name: &Option<String>) -> bool {
-    name.as_deref().is_some_and(|n| !n.is_empty())
+/// The name a status request asks for, if any (empty is none).
+fn named(name: &Option<String>) -> Option<String> {
+    name.clone().filter(|n| !n.is_empty())
 }
 
 #[tonic::async_trait]
@@ -116,7 +127,7 @@ impl Scheduler for SchedulerGateway {
         request: Request<ServerNotifyRequest>,
     ) -> Result<Response<ServerNotifyResponse>, Status> {
         self.inner
-            .unary("ServerNotify", request, |mut c, r| async move {
+            .unary(Rpc::ServerNotify, request, |mut c, r| async move {
                 c.server_notify(r).await
             })
             .await
@@ -127,7 +138,7 @@ impl Scheduler for SchedulerGateway {
         request: Request<LoadModelRequest>,
     ) -> Result<Response<LoadModelResponse>, Status> {
         self.inner
-            .unary("LoadModel", request, |mut c, r| async move {
+            .unary(Rpc::LoadModel, request, |mut c, r| async move {
                 c.load_model(r).await
             })
             .await
@@ -138,7 +149,7 @@ impl Scheduler for SchedulerGateway {
         request: Request<UnloadModelRequest>,
     ) -> Result<Response<UnloadModelResponse>, Status> {
         self.inner
-            .unary("UnloadModel", request, |mut c, r| async move {
+            .unary(Rpc::UnloadModel, request, |mut c, r| async move {
                 c.unload_model(r).await
             })
             .await
@@ -149,7 +160,7 @@ impl Scheduler for SchedulerGateway {
         request: Request<LoadPipelineRequest>,
     ) -> Result<Response<LoadPipelineResponse>, Status> {
         self.inner
-            .unary("LoadPipeline", request, |mut c, r| async move {
+            .unary(Rpc::LoadPipeline, request, |mut c, r| async move {
                 c.load_pipeline(r).await
             })
             .await
@@ -160,7 +171,7 @@ impl Scheduler for SchedulerGateway {
         request: Request<UnloadPipelineRequest>,
     ) -> Result<Response<UnloadPipelineResponse>, Status> {
         self.inner
-            .unary("UnloadPipeline", request, |mut c, r| async move {
+            .unary(Rpc::UnloadPipeline, request, |mut c, r| async move {
                 c.unload_pipeline(r).await
             })
             .await
@@ -171,7 +182,7 @@ impl Scheduler for SchedulerGateway {
         request: Request<StartExperimentRequest>,
     ) -> Result<Response<StartExperimentResponse>, Status> {
         self.inner
-            .unary("StartExperiment", request, |mut c, r| async move {
+            .unary(Rpc::StartExperiment, request, |mut c, r| async move {
                 c.start_experiment(r).await
             })
             .await
@@ -182,7 +193,7 @@ impl Scheduler for SchedulerGateway {
         request: Request<StopExperimentRequest>,
     ) -> Result<Response<StopExperimentResponse>, Status> {
         self.inner
-            .unary("StopExperiment", request, |mut c, r| async move {
+            .unary(Rpc::StopExperiment, request, |mut c, r| async move {
                 c.stop_experiment(r).await
             })
             .await
@@ -194,11 +205,15 @@ impl Scheduler for SchedulerGateway {
         &self,
         request: Request<ServerStatusRequest>,
     ) -> Result<Response<Self::ServerStatusStream>, Status> {
-        let named = has_name(&request.get_ref().name);
+        let name = named(&request.get_ref().name);
         self.inner
-            .finite("ServerStatus", request, named, |mut c, r| async move {
-                c.server_status(r).await
-            })
+            .finite(
+                Rpc::ServerStatus,
+                request,
+                (StatusKind::Server, name),
+                |mut c, r| async move { c.server_status(r).await },
+            )
+            .await
     }
 
     type ModelStatusStream = ResponseStream<ModelStatusResponse>;
@@ -207,11 +222,15 @@ impl Scheduler for SchedulerGateway {
         &self,
         request: Request<ModelStatusRequest>,
     ) -> Result<Response<Self::ModelStatusStream>, Status> {
-        let named = request.get_ref().model.is_some();
+        let name = request.get_ref().model.as_ref().map(|m| m.name.clone());
         self.inner
-            .finite("ModelStatus", request, named, |mut c, r| async move {
-                c.model_status(r).await
-            })
+            .finite(
+                Rpc::ModelStatus,
+                request,
+                (StatusKind::Model, name),
+                |mut c, r| async move { c.model_status(r).await },
+            )
+            .await
     }
 
     type PipelineStatusStream = ResponseStream<PipelineStatusResponse>;
@@ -220,11 +239,15 @@ impl Scheduler for SchedulerGateway {
         &self,
         request: Request<PipelineStatusRequest>,
     ) -> Result<Response<Self::PipelineStatusStream>, Status> {
-        let named = has_name(&request.get_ref().name);
+        let name = named(&request.get_ref().name);
         self.inner
-            .finite("PipelineStatus", request, named, |mut c, r| async move {
-                c.pipeline_status(r).await
-            })
+            .finite(
+                Rpc::PipelineStatus,
+                request,
+                (StatusKind::Pipeline, name),
+                |mut c, r| async move { c.pipeline_status(r).await },
+            )
+            .await
     }
 
     type ExperimentStatusStream = ResponseStream<ExperimentStatusResponse>;
@@ -233,11 +256,15 @@ impl Scheduler for SchedulerGateway {
         &self,
         request: Request<ExperimentStatusRequest>,
     ) -> Result<Response<Self::ExperimentStatusStream>, Status> {
-        let named = has_name(&request.get_ref().name);
+        let name = named(&request.get_ref().name);
         self.inner
-            .finite("ExperimentStatus", request, named, |mut c, r| async move {
-                c.experiment_status(r).await
-            })
+            .finite(
+                Rpc::ExperimentStatus,
+                request,
+                (StatusKind::Experiment, name),
+                |mut c, r| async move { c.experiment_status(r).await },
+            )
+            .await
     }
 
     async fn scheduler_status(
@@ -245,7 +272,7 @@ impl Scheduler for SchedulerGateway {
         request: Request<SchedulerStatusRequest>,
     ) -> Result<Response<SchedulerStatusResponse>, Status> {
         self.inner
-            .unary("SchedulerStatus", request, |mut c, r| async move {
+            .unary(Rpc::SchedulerStatus, request, |mut c, r| async move {
                 c.scheduler_status(r).await
             })
             .await
@@ -258,7 +285,13 @@ impl Scheduler for SchedulerGateway {
         request: Request<ServerSubscriptionRequest>,
     ) -> Result<Response<Self::SubscribeServerStatusStream>, Status> {
         self.inner
-            .subscribe(request.metadata(), StatusKind::Server, server)
+            .subscribe(
+                Rpc::SubscribeServerStatus,
+                request,
+                StatusKind::Server,
+                server,
+            )
+            .await
     }
 
     type SubscribeModelStatusStream = ResponseStream<ModelStatusResponse>;
@@ -268,7 +301,8 @@ impl Scheduler for SchedulerGateway {
         request: Request<ModelSubscriptionRequest>,
     ) -> Result<Response<Self::SubscribeModelStatusStream>, Status> {
         self.inner
-            .subscribe(request.metadata(), StatusKind::Model, model)
+            .subscribe(Rpc::SubscribeModelStatus, request, StatusKind::Model, model)
+            .await
     }
 
     type SubscribeExperimentStatusStream = ResponseStream<ExperimentStatusResponse>;
@@ -278,7 +312,13 @@ impl Scheduler for SchedulerGateway {
         request: Request<ExperimentSubscriptionRequest>,
     ) -> Result<Response<Self::SubscribeExperimentStatusStream>, Status> {
         self.inner
-            .subscribe(request.metadata(), StatusKind::Experiment, experiment)
+            .subscribe(
+                Rpc::SubscribeExperimentStatus,
+                request,
+                StatusKind::Experiment,
+                experiment,
+            )
+            .await
     }
 
     type SubscribePipelineStatusStream = ResponseStream<PipelineStatusResponse>;
@@ -288,7 +328,13 @@ impl Scheduler for SchedulerGateway {
         request: Request<PipelineSubscriptionRequest>,
     ) -> Result<Response<Self::SubscribePipelineStatusStream>, Status> {
         self.inner
-            .subscribe(request.metadata(), StatusKind::Pipeline, pipeline)
+            .subscribe(
+                Rpc::SubscribePipelineStatus,
+                request,
+                StatusKind::Pipeline,
+                pipeline,
+            )
+            .await
     }
 
     async fn pipeline_status_event(
@@ -296,7 +342,7 @@ impl Scheduler for SchedulerGateway {
         request: Request<PipelineUpdateStatusMessage>,
     ) -> Result<Response<PipelineUpdateStatusResponse>, Status> {
         self.inner
-            .unary("PipelineStatusEvent", request, |mut c, r| async move {
+            .unary(Rpc::PipelineStatusEvent, request, |mut c, r| async move {
                 c.pipeline_status_event(r).await
             })
             .await
@@ -307,7 +353,7 @@ impl Scheduler for SchedulerGateway {
         request: Request<ModelUpdateStatusMessage>,
     ) -> Result<Response<ModelUpdateStatusResponse>, Status> {
         self.inner
-            .unary("ModelStatusEvent", request, |mut c, r| async move {
+            .unary(Rpc::ModelStatusEvent, request, |mut c, r| async move {
                 c.model_status_event(r).await
             })
             .await
@@ -320,7 +366,7 @@ impl Scheduler for SchedulerGateway {
         request: Request<ControlPlaneSubscriptionRequest>,
     ) -> Result<Response<Self::SubscribeControlPlaneStream>, Status> {
         self.inner
-            .passthrough("SubscribeControlPlane", request, |mut c, r| async move {
+            .passthrough(Rpc::SubscribeControlPlane, request, |mut c, r| async move {
                 c.subscribe_control_plane(r).await
             })
             .await

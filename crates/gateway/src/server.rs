@@ -1,7 +1,9 @@
 //! Building and running the gateway's tonic server.
 //!
 //! One HTTP/2 endpoint serves `seldon.mlops.scheduler.Scheduler` for every
-//! namespace, `switchyard.v1.Gateway` and Seldon's health service, behind
+//! namespace, `switchyard.v1.Gateway`, Seldon's health service, the
+//! standard `grpc.health.v1.Health` and server reflection (v1 and v1alpha,
+//! so `grpcurl` needs no proto files), behind
 //! the gRPC metrics layer and the admission layer (`admission`: protocol,
 //! concurrency, request size and entries); plaintext, TLS or mTLS (rustls)
 //! from [`TlsFiles`]. Connections come from `switchyard_net`'s listener
@@ -20,15 +22,21 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use super::admission::AdmissionLayer;
+use super::guard::Access;
 use super::health::HealthService;
 use super::listen;
+use super::locate::keep_authority;
 use super::metrics_layer::GrpcMetrics;
 use super::options::{GatewayOptions, TlsFiles};
 use super::runtimes::RuntimesService;
 use super::scheduler::SchedulerGateway;
 use switchyard_core::bus::StatusBus;
 use switchyard_net::{IdleBy, Listener};
+use switchyard_proto::gateway::gateway_server::GatewayServer;
+use switchyard_proto::scheduler::scheduler_server::SchedulerServer;
 use switchyard_scheduler::SchedulerPool;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
 
 /// Why the gateway could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +58,8 @@ pub enum ServeError {
     Tls(#[source] tonic::transport::Error),
     #[error("the gateway server failed: {0}")]
     Serve(#[source] tonic::transport::Error),
+    #[error("the gateway's reflection service cannot read the protocol descriptors: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
 }
 
 /// Binds the gateway's listening socket (port 0 picks a free port; read it
@@ -61,20 +71,37 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
 }
 
 /// Serves the gateway on `listener` until `shutdown` completes: routes
-/// through `pool` and serves subscriptions from `bus`.
+/// through `pool`, serves subscriptions from `bus`, admits every call
+/// through `access` (`Access::default()`: anyone may call anything).
 pub async fn serve(
     listener: TcpListener,
     pool: SchedulerPool,
     bus: StatusBus,
     options: GatewayOptions,
+    access: Access,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let tls = options.tls.clone();
     let default_namespace = options.default_namespace.clone();
     let tls_config = tls.as_ref().map(server_tls).transpose()?;
     let stopping = CancellationToken::new();
-    let scheduler = SchedulerGateway::new(pool.clone(), bus, options.clone(), stopping.clone());
-    let runtimes = RuntimesService::new(pool, stopping.clone());
+    let authenticated = access.keeper.enabled();
+    let scheduler = SchedulerGateway::new(
+        pool.clone(),
+        bus,
+        options.clone(),
+        access.clone(),
+        stopping.clone(),
+    );
+    let runtimes = RuntimesService::new(pool, access, stopping.clone());
+    let (health, standard_health) = standard_health().await;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(switchyard_proto::DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let (reflection_v1, reflection_v1alpha) =
+        (reflection().build_v1()?, reflection().build_v1alpha()?);
 
     let mut builder = Server::builder()
         .http2_keepalive_interval(Some(options.keepalive_interval))
@@ -85,11 +112,17 @@ pub async fn serve(
         builder = builder.tls_config(tls_config).map_err(ServeError::Tls)?;
     }
     let router = builder
+        .layer(tower::util::MapRequestLayer::new(
+            keep_authority::<tonic::body::Body>,
+        ))
         .layer(GrpcMetrics::layer())
         .layer(AdmissionLayer::new(options.admission()))
         .add_service(scheduler.into_service())
         .add_service(runtimes.into_service())
-        .add_service(HealthService.into_service());
+        .add_service(HealthService.into_service())
+        .add_service(standard_health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
 
     let address = listener.local_addr().ok();
     let incoming = listen::incoming(Listener::new(
@@ -103,10 +136,13 @@ pub async fn serve(
         async move {
             shutdown.await;
             tracing::info!("gateway stopping: ending open streams");
+            health
+                .set_service_status("", ServingStatus::NotServing)
+                .await;
             stopping.cancel();
         }
     };
-    tracing::info!(address = ?address, tls = tls.is_some(), mtls = tls.as_ref().is_some_and(|t| t.client_ca.is_some()), default_namespace = default_namespace.as_deref().unwrap_or(""), "gateway serving");
+    tracing::info!(address = ?address, authenticated, tls = tls.is_some(), mtls = tls.as_ref().is_some_and(|t| t.client_ca.is_some()), default_namespace = default_namespace.as_deref().unwrap_or(""), "gateway serving");
     let server = router.serve_with_incoming_shutdown(incoming, signal);
     let grace = async {
         stopping.cancelled().await;
@@ -119,6 +155,23 @@ pub async fn serve(
             Ok(())
         }
     }
+}
+
+/// The standard `grpc.health.v1.Health` service: the gateway and its two
+/// services serving (until shutdown). Whether a namespace's scheduler is
+/// reachable is ListRuntimes' business.
+async fn standard_health() -> (
+    HealthReporter,
+    tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+) {
+    let (reporter, service) = tonic_health::server::health_reporter();
+    reporter
+        .set_serving::<SchedulerServer<SchedulerGateway>>()
+        .await;
+    reporter
+        .set_serving::<GatewayServer<RuntimesService>>()
+        .await;
+    (reporter, service)
 }
 
 fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, ServeError> {

@@ -32,6 +32,12 @@ use switchyard_proto::scheduler::{
 pub trait Validate {
     /// `Err` is always INVALID_ARGUMENT, naming the offending field.
     fn validate(&self) -> Result<(), Status>;
+
+    /// The model, pipeline, experiment or server a write names (for the
+    /// audit log).
+    fn object(&self) -> Option<&str> {
+        None
+    }
 }
 
 fn missing(field: impl Display) -> Status {
@@ -84,12 +90,21 @@ impl Validate for LoadModelRequest {
         }
         Ok(())
     }
+
+    fn object(&self) -> Option<&str> {
+        let meta = self.model.as_ref()?.meta.as_ref()?;
+        Some(&meta.name)
+    }
 }
 
 impl Validate for UnloadModelRequest {
     fn validate(&self) -> Result<(), Status> {
         let model = required("model", self.model.as_ref())?;
         name("model.name", &model.name)
+    }
+
+    fn object(&self) -> Option<&str> {
+        self.model.as_ref().map(|m| m.name.as_str())
     }
 }
 
@@ -117,11 +132,19 @@ impl Validate for LoadPipelineRequest {
         }
         Ok(())
     }
+
+    fn object(&self) -> Option<&str> {
+        self.pipeline.as_ref().map(|p| p.name.as_str())
+    }
 }
 
 impl Validate for UnloadPipelineRequest {
     fn validate(&self) -> Result<(), Status> {
         name("name", &self.name)
+    }
+
+    fn object(&self) -> Option<&str> {
+        Some(&self.name)
     }
 }
 
@@ -145,11 +168,19 @@ impl Validate for StartExperimentRequest {
         }
         Ok(())
     }
+
+    fn object(&self) -> Option<&str> {
+        self.experiment.as_ref().map(|e| e.name.as_str())
+    }
 }
 
 impl Validate for StopExperimentRequest {
     fn validate(&self) -> Result<(), Status> {
         name("name", &self.name)
+    }
+
+    fn object(&self) -> Option<&str> {
+        Some(&self.name)
     }
 }
 
@@ -171,6 +202,10 @@ impl Validate for ServerNotifyRequest {
             )?;
         }
         Ok(())
+    }
+
+    fn object(&self) -> Option<&str> {
+        self.servers.first().map(|s| s.name.as_str())
     }
 }
 

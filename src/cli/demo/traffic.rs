@@ -11,6 +11,7 @@ use tonic::Request;
 use tonic::transport::{Channel, Endpoint};
 
 use super::NAMESPACES;
+use super::access::ADMIN_TOKEN;
 use switchyard_proto::gateway::ListRuntimesRequest;
 use switchyard_proto::gateway::gateway_client::GatewayClient;
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
@@ -44,10 +45,10 @@ pub(super) async fn drive(gateway: SocketAddr, every: Duration) {
 async fn follow_models(channel: Channel, retry: Duration) {
     let mut client = SchedulerClient::new(channel);
     loop {
-        let request = ModelSubscriptionRequest {
+        let request = authorized(ModelSubscriptionRequest {
             subscriber_name: "switchyard-demo".into(),
             is_model_gateway: false,
-        };
+        });
         match client.subscribe_model_status(request).await {
             Ok(response) => {
                 let mut stream = response.into_inner();
@@ -61,7 +62,7 @@ async fn follow_models(channel: Channel, retry: Duration) {
 
 async fn poll_once(channel: &Channel) {
     if let Err(status) = GatewayClient::new(channel.clone())
-        .list_runtimes(ListRuntimesRequest::default())
+        .list_runtimes(authorized(ListRuntimesRequest::default()))
         .await
     {
         tracing::debug!(%status, "demo client: ListRuntimes");
@@ -75,6 +76,7 @@ async fn poll_once(channel: &Channel) {
         }
     }
     let request = in_namespace(MISSING_NAMESPACE, ServerStatusRequest::default());
+    // An administrator: a namespace without a runtime is NOT_FOUND.
     if let Ok(response) = scheduler.server_status(request).await {
         let mut stream = response.into_inner();
         while let Ok(Some(_)) = stream.message().await {}
@@ -82,9 +84,18 @@ async fn poll_once(channel: &Channel) {
 }
 
 fn in_namespace<T>(namespace: &str, message: T) -> Request<T> {
-    let mut request = Request::new(message);
+    let mut request = authorized(message);
     if let Ok(value) = namespace.parse() {
         request.metadata_mut().insert("seldon-namespace", value);
+    }
+    request
+}
+
+/// `message` with the demo administrator's bearer token.
+fn authorized<T>(message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    if let Ok(value) = format!("Bearer {ADMIN_TOKEN}").parse() {
+        request.metadata_mut().insert("authorization", value);
     }
     request
 }

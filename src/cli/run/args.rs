@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::config::{
-    ConfigError, FileConfig, SchedulerOverrides, ServerTls, StaticRuntime, catalogue,
+    ConfigError, FileConfig, SchedulerOverrides, ServerTls, StaticRuntime, catalogue, parse_mode,
 };
 use crate::telemetry::logs::LogFormat;
+use switchyard_access::AuthMode;
 
 /// Arguments of `switchyard run`. A flag wins over its variable, which wins
 /// over the config file, which wins over the built-in default.
@@ -35,6 +36,14 @@ pub struct RunArgs {
     /// Namespace for requests that name none.
     #[arg(long, env = "SWITCHYARD_DEFAULT_NAMESPACE", value_name = "NS")]
     pub default_namespace: Option<String>,
+    /// Requests dialled as NAMESPACE.<suffix> (seldon --authority) are
+    /// for that namespace.
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_AUTHORITY_SUFFIX",
+        value_name = "SUFFIX"
+    )]
+    pub gateway_authority_suffix: Option<String>,
     /// Seconds a routed unary call waits for its scheduler [default: 30].
     #[arg(long, env = "SWITCHYARD_GATEWAY_CALL_TIMEOUT", value_name = "SECONDS")]
     pub gateway_call_timeout: Option<u64>,
@@ -93,6 +102,15 @@ pub struct RunArgs {
         value_name = "SECONDS"
     )]
     pub gateway_request_read_timeout: Option<u64>,
+    /// Namespaces (* for all) refusing direct writes of objects with no
+    /// custom resource (with --kubernetes).
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_REFUSE_DIRECT_WRITES",
+        value_delimiter = ',',
+        value_name = "NS,.."
+    )]
+    pub gateway_refuse_direct_writes: Option<Vec<String>>,
     /// Serve the gateway with TLS: PEM certificate chain (with --gateway-tls-key).
     #[arg(long, env = "SWITCHYARD_GATEWAY_TLS_CERT", value_name = "FILE")]
     pub gateway_tls_cert: Option<PathBuf>,
@@ -102,6 +120,59 @@ pub struct RunArgs {
     /// Require client certificates signed by this PEM CA (mTLS).
     #[arg(long, env = "SWITCHYARD_GATEWAY_TLS_CLIENT_CA", value_name = "FILE")]
     pub gateway_tls_client_ca: Option<PathBuf>,
+    /// Who may call the gateway: kubernetes (TokenReview and
+    /// SubjectAccessReview), policy (--gateway-auth-policy-file) or none
+    /// [default: kubernetes with --kubernetes, else none].
+    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH", value_name = "MODE", value_parser = parse_mode)]
+    pub gateway_auth: Option<AuthMode>,
+    /// The policy file of --gateway-auth=policy (TOML, docs/access.md).
+    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_POLICY_FILE", value_name = "FILE")]
+    pub gateway_auth_policy_file: Option<PathBuf>,
+    /// Seconds an accepted token's identity is reused [default: 120].
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_AUTH_TOKEN_CACHE_TTL",
+        value_name = "SECONDS"
+    )]
+    pub gateway_auth_token_cache_ttl: Option<f64>,
+    /// Seconds an allowed decision is reused [default: 10].
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_AUTH_ALLOWED_CACHE_TTL",
+        value_name = "SECONDS"
+    )]
+    pub gateway_auth_allowed_cache_ttl: Option<f64>,
+    /// Seconds a denial is reused [default: 5].
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_AUTH_DENIED_CACHE_TTL",
+        value_name = "SECONDS"
+    )]
+    pub gateway_auth_denied_cache_ttl: Option<f64>,
+    /// Seconds a TokenReview or SubjectAccessReview may take [default: 5].
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_AUTH_REVIEW_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub gateway_auth_review_timeout: Option<f64>,
+    /// Requests per second of one caller [default: no limit].
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_AUTH_REQUESTS_PER_SECOND",
+        value_name = "N"
+    )]
+    pub gateway_auth_requests_per_second: Option<u32>,
+    /// Requests one caller may make at once above its rate [default: the rate].
+    #[arg(long, env = "SWITCHYARD_GATEWAY_AUTH_BURST", value_name = "N")]
+    pub gateway_auth_burst: Option<u32>,
+    /// Streams one caller may have open at once [default: no limit].
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_AUTH_STREAMS_PER_IDENTITY",
+        value_name = "N"
+    )]
+    pub gateway_auth_streams_per_identity: Option<u32>,
     /// Address of /metrics, /healthz and /readyz [default: 0.0.0.0:9100].
     #[arg(long, env = "SWITCHYARD_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
@@ -300,6 +371,7 @@ impl RunArgs {
             runtimes_poll,
             gateway_listen,
             default_namespace,
+            gateway_authority_suffix,
             gateway_call_timeout,
             gateway_max_connections,
             gateway_max_concurrent_streams,
@@ -310,9 +382,19 @@ impl RunArgs {
             gateway_handshake_timeout,
             gateway_idle_timeout,
             gateway_request_read_timeout,
+            gateway_refuse_direct_writes,
             gateway_tls_cert,
             gateway_tls_key,
             gateway_tls_client_ca,
+            gateway_auth,
+            gateway_auth_policy_file,
+            gateway_auth_token_cache_ttl,
+            gateway_auth_allowed_cache_ttl,
+            gateway_auth_denied_cache_ttl,
+            gateway_auth_review_timeout,
+            gateway_auth_requests_per_second,
+            gateway_auth_burst,
+            gateway_auth_streams_per_identity,
             metrics_listen,
             log_level,
             log_format,
@@ -355,6 +437,7 @@ impl RunArgs {
         let gateway = &mut config.gateway;
         over(&mut gateway.listen, gateway_listen);
         over(&mut gateway.default_namespace, default_namespace);
+        over(&mut gateway.authority_suffix, gateway_authority_suffix);
         over(&mut gateway.call_timeout_seconds, gateway_call_timeout);
         over(&mut gateway.max_connections, gateway_max_connections);
         over(
@@ -383,6 +466,9 @@ impl RunArgs {
             &mut gateway.request_read_timeout_seconds,
             gateway_request_read_timeout,
         );
+        if let Some(list) = gateway_refuse_direct_writes {
+            gateway.refuse_direct_writes = list;
+        }
         if gateway_tls_cert.is_some()
             || gateway_tls_key.is_some()
             || gateway_tls_client_ca.is_some()
@@ -405,6 +491,34 @@ impl RunArgs {
                 client_ca,
             });
         }
+        let auth = &mut config.gateway.auth;
+        over(&mut auth.mode, gateway_auth);
+        over(&mut auth.policy_file, gateway_auth_policy_file);
+        over(
+            &mut auth.token_cache_ttl_seconds,
+            gateway_auth_token_cache_ttl,
+        );
+        over(
+            &mut auth.allowed_cache_ttl_seconds,
+            gateway_auth_allowed_cache_ttl,
+        );
+        over(
+            &mut auth.denied_cache_ttl_seconds,
+            gateway_auth_denied_cache_ttl,
+        );
+        over(
+            &mut auth.review_timeout_seconds,
+            gateway_auth_review_timeout,
+        );
+        over(
+            &mut auth.limits.requests_per_second,
+            gateway_auth_requests_per_second,
+        );
+        over(&mut auth.limits.burst, gateway_auth_burst);
+        over(
+            &mut auth.limits.streams_per_identity,
+            gateway_auth_streams_per_identity,
+        );
         over(&mut config.metrics.listen, metrics_listen);
         over(&mut config.log.level, log_level);
         over(&mut config.log.format, log_format);

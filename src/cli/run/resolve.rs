@@ -12,6 +12,7 @@ use crate::config::{
 };
 use crate::static_runtimes::DEFAULT_POLL_INTERVAL;
 use crate::telemetry::logs::{self, LogSettings};
+use switchyard_access::AuthMode;
 use switchyard_core::registry::spec;
 use switchyard_operator::leader::{LeaderElectionConfig, LeaderElectionError};
 use switchyard_operator::runtimes::DEFAULT_FINALIZER_RECHECK;
@@ -77,6 +78,7 @@ pub(super) fn merged(
         "gateway.request_read_timeout_seconds",
         g.request_read_timeout_seconds,
     )?;
+    gateway_auth(&config)?;
     if let Some(level) = &config.log.level {
         logs::parse_filter(level).map_err(|e| invalid("log.level", e.to_string()))?;
     }
@@ -261,4 +263,24 @@ fn kubernetes_config(
             status_workers: status_workers.map_or(defaults.status_workers, usize::from),
         },
     }))
+}
+
+/// `[gateway.auth]` as it will run: its durations, and what its mode needs.
+fn gateway_auth(config: &FileConfig) -> Result<(), ConfigError> {
+    let kubernetes = config.kubernetes.enabled == Some(true);
+    let engine = config.gateway.auth.engine(kubernetes);
+    engine
+        .durations()
+        .map_err(|e| invalid("gateway.auth", e.to_string()))?;
+    match engine.mode {
+        AuthMode::Kubernetes if !kubernetes => Err(invalid(
+            "gateway.auth.mode",
+            "kubernetes needs the Kubernetes side (--kubernetes), whose API server answers TokenReview and SubjectAccessReview; without it use policy (with a policy file) or none",
+        )),
+        AuthMode::Policy if engine.policy_file.is_none() => Err(invalid(
+            "gateway.auth.policy_file",
+            "is needed by gateway.auth.mode = \"policy\"",
+        )),
+        _ => Ok(()),
+    }
 }

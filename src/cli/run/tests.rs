@@ -353,3 +353,42 @@ fn pool_connections_per_runtime_reach_the_pool_and_zero_is_refused() {
         "{error}"
     );
 }
+
+#[test]
+fn gateway_auth_defaults_to_kubernetes_with_the_operator_and_needs_what_its_mode_needs() {
+    use switchyard_access::AuthMode;
+    let mode = |list: &[&str]| {
+        let config = parse(list);
+        let kubernetes = config.kubernetes.is_some();
+        config.gateway.auth.engine(kubernetes).mode
+    };
+    assert_eq!(mode(&[]), AuthMode::None);
+    let operator = ["--kubernetes", "--leader-elect=false"];
+    assert_eq!(mode(&operator), AuthMode::Kubernetes);
+    assert_eq!(
+        mode(&[
+            "--kubernetes",
+            "--leader-elect=false",
+            "--gateway-auth=none"
+        ]),
+        AuthMode::None
+    );
+    let err = |list: &[&str]| format!("{:#}", try_parse(list).unwrap_err());
+    let without = err(&["--gateway-auth=kubernetes"]);
+    assert!(
+        without.contains("gateway.auth.mode") && without.contains("--kubernetes"),
+        "{without}"
+    );
+    let no_file = err(&["--gateway-auth=policy"]);
+    assert!(no_file.contains("gateway.auth.policy_file"), "{no_file}");
+    let bad = err(&[
+        "--gateway-auth=policy",
+        "--gateway-auth-policy-file=/p",
+        "--gateway-auth-allowed-cache-ttl=-1",
+    ]);
+    assert!(bad.contains("allowed_cache_ttl_seconds"), "{bad}");
+    assert!(
+        Cli::try_parse_from(["run", "--gateway-auth=open"]).is_err(),
+        "an unknown mode is refused"
+    );
+}

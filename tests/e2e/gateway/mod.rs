@@ -2,6 +2,9 @@
 //! front of simulated schedulers. Every wait has a deadline; nothing
 //! sleeps to wait for state.
 
+mod auth;
+mod auth_policy;
+mod cli;
 mod connections;
 mod edge;
 mod limits;

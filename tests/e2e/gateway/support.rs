@@ -6,7 +6,7 @@ pub(super) use std::time::Duration;
 pub(super) use switchyard::config::GatewayConfig;
 pub(super) use switchyard_core::bus::StatusBus;
 pub(super) use switchyard_core::registry::{RuntimeRegistry, RuntimeSpec};
-pub(super) use switchyard_gateway::{GatewayOptions, NAMESPACE_METADATA, ServeError};
+pub(super) use switchyard_gateway::{Access, GatewayOptions, NAMESPACE_METADATA, ServeError};
 pub(super) use switchyard_proto::gateway::gateway_client::GatewayClient;
 pub(super) use switchyard_proto::scheduler::{
     ControlPlaneSubscriptionRequest, Experiment, KubernetesMeta, LoadModelRequest,
@@ -83,6 +83,17 @@ impl Env {
         options: GatewayOptions,
         tweak: impl Fn(&mut SimulatorConfig),
     ) -> Env {
+        Env::start_full(namespaces, config, options, Access::default(), tweak).await
+    }
+
+    /// A gateway admitting calls through `access`.
+    pub(super) async fn start_full(
+        namespaces: &[&str],
+        config: GatewayConfig,
+        options: GatewayOptions,
+        access: Access,
+        tweak: impl Fn(&mut SimulatorConfig),
+    ) -> Env {
         let registry = RuntimeRegistry::new();
         let bus = StatusBus::default();
         let pool = SchedulerPool::new(bus.clone(), None);
@@ -116,8 +127,15 @@ impl Env {
         let server = tokio::spawn({
             let (pool, bus, stop) = (pool.clone(), bus.clone(), stop_gateway.clone());
             async move {
-                switchyard_gateway::serve(listener, pool, bus, options, stop.cancelled_owned())
-                    .await
+                switchyard_gateway::serve(
+                    listener,
+                    pool,
+                    bus,
+                    options,
+                    access,
+                    stop.cancelled_owned(),
+                )
+                .await
             }
         });
         let env = Env {
@@ -245,6 +263,25 @@ pub(super) fn in_ns<T>(namespace: &str, message: T) -> Request<T> {
         .metadata_mut()
         .insert(NAMESPACE_METADATA, namespace.parse().unwrap());
     request
+}
+
+/// `request` with `authorization: Bearer token`.
+pub(super) fn bearer<T>(token: &str, mut request: Request<T>) -> Request<T> {
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+/// An UnloadModel request naming only the model (as the seldon CLI sends).
+pub(super) fn unload_model(name: &str) -> UnloadModelRequest {
+    UnloadModelRequest {
+        model: Some(ModelReference {
+            name: name.into(),
+            version: None,
+        }),
+        kubernetes_meta: None,
+    }
 }
 
 /// A LoadModel request for `name`, naming `namespace` in kubernetesMeta

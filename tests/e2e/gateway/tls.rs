@@ -162,8 +162,15 @@ async fn missing_tls_files_are_an_error_naming_the_file() {
     let bus = StatusBus::default();
     let pool = SchedulerPool::new(bus.clone(), None);
     let options = switchyard::app::gateway_options(&config);
-    let err = switchyard_gateway::serve(listener, pool, bus, options, std::future::pending())
-        .await
-        .unwrap_err();
+    let err = switchyard_gateway::serve(
+        listener,
+        pool,
+        bus,
+        options,
+        switchyard_gateway::Access::default(),
+        std::future::pending(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("/nonexistent/server.pem"), "{err}");
 }
