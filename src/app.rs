@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, watch};
 use crate::config::{GatewayConfig, SchedulerOverrides};
 use crate::static_runtimes;
 use crate::telemetry::admin::{self, Admin};
-use switchyard_core::bus::StatusBus;
+use switchyard_core::bus::{DEFAULT_SUBSCRIBER_BYTES, DEFAULT_SUBSCRIBER_CAPACITY, StatusBus};
 use switchyard_core::control_plane::ControlPlaneEvent;
 use switchyard_core::managed::ManagedObjects;
 use switchyard_core::registry::{ClientTls, RuntimeRegistry, RuntimeSpec};
@@ -408,7 +408,7 @@ impl App {
         let tasks = TaskGroup::new("app");
         let cancel = tasks.token();
         let registry = RuntimeRegistry::new();
-        let bus = StatusBus::default();
+        let bus = status_bus(&gateway_config);
         // With Kubernetes, the schedulers' control-plane requests (SEND_*)
         // feed the resync; bounded: a slow resync slows only that stream.
         let (control_plane_tx, control_plane_rx) = match &kubernetes {
@@ -584,6 +584,24 @@ fn essential(
     });
 }
 
+/// The status bus, with each subscriber's bounds from `[gateway]`
+/// (docs/limits.md); unset: the bus's defaults.
+fn status_bus(config: &GatewayConfig) -> StatusBus {
+    let count = |n: Option<u64>, default: usize| {
+        n.map_or(default, |n| usize::try_from(n).unwrap_or(usize::MAX))
+    };
+    StatusBus::with_budget(
+        count(
+            config.subscriber_max_pending_keys,
+            DEFAULT_SUBSCRIBER_CAPACITY,
+        ),
+        count(
+            config.subscriber_max_pending_bytes,
+            DEFAULT_SUBSCRIBER_BYTES,
+        ),
+    )
+}
+
 /// The gateway's own configuration, from the config file's `[gateway]`
 /// (its `listen` is bound by the caller).
 pub fn gateway_options(config: &GatewayConfig) -> GatewayOptions {
@@ -598,6 +616,9 @@ pub fn gateway_options(config: &GatewayConfig) -> GatewayOptions {
         max_request_bytes,
         max_inflight_request_bytes,
         max_repeated_entries,
+        // The status bus's, read by `status_bus`.
+        subscriber_max_pending_keys: _,
+        subscriber_max_pending_bytes: _,
         handshake_timeout_seconds,
         idle_timeout_seconds,
         request_read_timeout_seconds,

@@ -100,6 +100,18 @@ pub const OPTIONS: &[ConfigOption] = &[
         Some("10000"),
     ),
     option(
+        "gateway.subscriber_max_pending_keys",
+        "--gateway-subscriber-max-pending-keys",
+        "SWITCHYARD_GATEWAY_SUBSCRIBER_MAX_PENDING_KEYS",
+        Some("16384"),
+    ),
+    option(
+        "gateway.subscriber_max_pending_bytes",
+        "--gateway-subscriber-max-pending-bytes",
+        "SWITCHYARD_GATEWAY_SUBSCRIBER_MAX_PENDING_BYTES",
+        Some("16777216"),
+    ),
+    option(
         "gateway.handshake_timeout_seconds",
         "--gateway-handshake-timeout",
         "SWITCHYARD_GATEWAY_HANDSHAKE_TIMEOUT",

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use super::FileConfig;
 use crate::static_runtimes::DEFAULT_POLL_INTERVAL;
 use crate::telemetry::logs::LogFormat;
+use switchyard_core::bus::{DEFAULT_SUBSCRIBER_BYTES, DEFAULT_SUBSCRIBER_CAPACITY};
 use switchyard_core::registry::spec;
 use switchyard_gateway::options::{
     DEFAULT_CALL_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
@@ -61,6 +62,14 @@ impl FileConfig {
         fill(
             &mut g.max_repeated_entries,
             DEFAULT_MAX_REPEATED_ENTRIES as u64,
+        );
+        fill(
+            &mut g.subscriber_max_pending_keys,
+            DEFAULT_SUBSCRIBER_CAPACITY as u64,
+        );
+        fill(
+            &mut g.subscriber_max_pending_bytes,
+            DEFAULT_SUBSCRIBER_BYTES as u64,
         );
         fill(
             &mut g.handshake_timeout_seconds,

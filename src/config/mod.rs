@@ -154,6 +154,12 @@ pub struct GatewayConfig {
     /// Entries of repeated and map fields in one request, counted before it is decoded; more get RESOURCE_EXHAUSTED. Default 10000.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_repeated_entries: Option<u64>,
+    /// Status objects (keys) one subscriber of the status bus may have waiting to be sent; past it, its queue is dropped and it re-reads the current state. Default 16384.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscriber_max_pending_keys: Option<u64>,
+    /// Bytes of pending state one subscriber may hold (names of waiting keys and their slots; payloads are shared); past it, as with the keys. Default 16777216.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscriber_max_pending_bytes: Option<u64>,
     /// Seconds from accepting a connection to its first request (TLS handshake, HTTP/2 preface, headers); then it is closed. Default 10.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handshake_timeout_seconds: Option<u64>,

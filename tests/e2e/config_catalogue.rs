@@ -102,6 +102,8 @@ fn everything() -> FileConfig {
             max_request_bytes: Some(1),
             max_inflight_request_bytes: Some(1),
             max_repeated_entries: Some(1),
+            subscriber_max_pending_keys: Some(1),
+            subscriber_max_pending_bytes: Some(1),
             handshake_timeout_seconds: Some(1),
             idle_timeout_seconds: Some(1),
             request_read_timeout_seconds: Some(1),

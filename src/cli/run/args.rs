@@ -85,6 +85,20 @@ pub struct RunArgs {
         value_name = "N"
     )]
     pub gateway_max_repeated_entries: Option<u64>,
+    /// Status keys one subscriber may have pending [default: 16384].
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_SUBSCRIBER_MAX_PENDING_KEYS",
+        value_name = "N"
+    )]
+    pub gateway_subscriber_max_pending_keys: Option<u64>,
+    /// Bytes of pending state one subscriber may hold [default: 16777216].
+    #[arg(
+        long,
+        env = "SWITCHYARD_GATEWAY_SUBSCRIBER_MAX_PENDING_BYTES",
+        value_name = "BYTES"
+    )]
+    pub gateway_subscriber_max_pending_bytes: Option<u64>,
     /// Seconds from accept to a connection's first request [default: 10].
     #[arg(
         long,
@@ -379,6 +393,8 @@ impl RunArgs {
             gateway_max_request_bytes,
             gateway_max_inflight_request_bytes,
             gateway_max_repeated_entries,
+            gateway_subscriber_max_pending_keys,
+            gateway_subscriber_max_pending_bytes,
             gateway_handshake_timeout,
             gateway_idle_timeout,
             gateway_request_read_timeout,
@@ -456,6 +472,14 @@ impl RunArgs {
         over(
             &mut gateway.max_repeated_entries,
             gateway_max_repeated_entries,
+        );
+        over(
+            &mut gateway.subscriber_max_pending_keys,
+            gateway_subscriber_max_pending_keys,
+        );
+        over(
+            &mut gateway.subscriber_max_pending_bytes,
+            gateway_subscriber_max_pending_bytes,
         );
         over(
             &mut gateway.handshake_timeout_seconds,

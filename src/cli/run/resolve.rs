@@ -70,6 +70,14 @@ pub(super) fn merged(
     }
     positive("gateway.max_repeated_entries", g.max_repeated_entries)?;
     positive(
+        "gateway.subscriber_max_pending_keys",
+        g.subscriber_max_pending_keys,
+    )?;
+    positive(
+        "gateway.subscriber_max_pending_bytes",
+        g.subscriber_max_pending_bytes,
+    )?;
+    positive(
         "gateway.handshake_timeout_seconds",
         g.handshake_timeout_seconds,
     )?;
