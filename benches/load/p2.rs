@@ -58,6 +58,26 @@ pub(crate) async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
             continue;
         };
         let nginx = rate("nginx");
+        if direct == 0.0 {
+            // The simulator gave up on its direct subscribers (it cannot
+            // send this rate to this many on this machine): no ratio.
+            rows.push(Row {
+                figure: format!("P2 events/s, {subscribers} subscriber(s)"),
+                measured: format!("gateway {gateway:.0}/s"),
+                baseline: "direct 0/s".into(),
+                ratio: "-".into(),
+                target: format!(">= {TARGET_RATIO:.2}"),
+                verdict: "n/a",
+                note: format!(
+                    "the simulator dropped every direct subscriber (slow subscribers so far: {}); nginx {:.0}/s; offered {:.0}/s over {} models",
+                    sim.stats().slow_subscribers_disconnected,
+                    nginx.unwrap_or(0.0),
+                    scale.event_rate,
+                    scale.models
+                ),
+            });
+            continue;
+        }
         let ratio = gateway / direct;
         let met = ratio >= TARGET_RATIO && nginx.is_none_or(|n| gateway >= n);
         let mut note = nginx.map_or_else(
