@@ -40,6 +40,7 @@ mod route;
 pub mod runtimes;
 pub mod scheduler;
 pub mod server;
+mod sparse;
 pub mod status;
 mod streams;
 mod subscribe;

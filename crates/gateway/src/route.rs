@@ -15,7 +15,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::uri::PathAndQuery;
-use prost::Message;
 use switchyard_scheduler::UpstreamChannel as Channel;
 use tonic::client::Grpc;
 use tonic::metadata::MetadataMap;
@@ -27,6 +26,7 @@ use super::locate::{ambiguous, authority_namespace, holders};
 use super::namespace::{NamespaceError, NamespacedMessage};
 use super::raw_codec::RawCodec;
 use super::scheduler::Shared;
+use super::sparse::Sparse;
 use super::status::unknown_namespace;
 use super::streams::{ResponseStream, until_shutdown};
 use super::unary::{Method, checked};
@@ -110,7 +110,7 @@ impl Shared {
         request: Request<Bytes>,
     ) -> Result<Response<Bytes>, Status>
     where
-        Req: Message + Default + Validate + NamespacedMessage,
+        Req: Sparse + Validate + NamespacedMessage,
     {
         let rpc = method.rpc;
         let (metadata, extensions, body) = request.into_parts();

@@ -24,6 +24,7 @@ use tonic::{Request, Response, Status};
 use super::namespace::NamespacedMessage;
 use super::raw_codec::RawCodec;
 use super::scheduler::Shared;
+use super::sparse::Sparse;
 use super::validate::Validate;
 use switchyard_core::access::Rpc;
 use switchyard_proto::chainer::PipelineUpdateStatusMessage;
@@ -174,13 +175,14 @@ impl Shared {
     }
 }
 
-/// Decodes a request's message for the gateway's checks. The message the
-/// gateway forwards is the client's bytes, not this.
+/// Reads a request's message for the gateway's checks (`sparse`: the
+/// fields they need) and validates it. The message the gateway forwards is
+/// the client's bytes, not this.
 pub(super) fn checked<Req>(body: &Bytes) -> Result<Req, Status>
 where
-    Req: Message + Default + Validate + NamespacedMessage,
+    Req: Sparse + Validate + NamespacedMessage,
 {
-    let message = Req::decode(body.clone())
+    let message = Req::read(body.clone())
         .map_err(|e| Status::internal(format!("failed to decode Protobuf message: {e}")))?;
     message.validate()?;
     Ok(message)
