@@ -70,6 +70,7 @@ fn team_a(sims: &SimulatorFleet) -> &switchyard_simulator::SimulatorHandle {
 
 #[tokio::test]
 async fn direct_writes_of_resource_managed_objects_are_refused_and_others_follow_the_setting() {
+    let logs = switchyard_testkit::CapturedLogs::start(tracing::Level::INFO);
     let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -137,6 +138,15 @@ async fn direct_writes_of_resource_managed_objects_are_refused_and_others_follow
         "{}",
         refused.message()
     );
+    // The refusal is an audit line of its own.
+    let audited = logs.lines();
+    assert!(
+        audited.iter().any(|l| l.contains("audit")
+            && l.contains("UnloadModel")
+            && l.contains("refused")
+            && l.contains("FAILED_PRECONDITION")),
+        "{audited:#?}"
+    );
     let edit = gw
         .load_model(as_admin("team-a", load("iris")))
         .await
@@ -167,4 +177,58 @@ async fn direct_writes_of_resource_managed_objects_are_refused_and_others_follow
     );
     app.shutdown().await.unwrap();
     sims.shutdown().await.unwrap();
+}
+
+/// No custom resources at all (the warning test needs no reflectors).
+struct NoResources;
+
+impl switchyard_core::managed::ManagedObjects for NoResources {
+    fn is_managed(&self, _: &str, _: switchyard_core::managed::ManagedKind, _: &str) -> bool {
+        false
+    }
+    fn is_synced(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn a_kubernetes_gateway_without_authentication_must_be_asked_for_and_warns() {
+    use switchyard::config::AuthSection;
+    use switchyard::gateway_access::gateway_access;
+    use switchyard_access::AuthMode;
+
+    let double = ApiDouble::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let operator = || {
+        let managed: std::sync::Arc<dyn switchyard_core::managed::ManagedObjects> =
+            std::sync::Arc::new(NoResources);
+        Some((double.client().unwrap(), managed))
+    };
+    let logs = switchyard_testkit::CapturedLogs::start(tracing::Level::INFO);
+    // By default, with the operator side: authentication on, no warning.
+    let default = gateway_access(&GatewayConfig::default(), operator()).unwrap();
+    assert!(default.keeper.enabled());
+    assert!(
+        !logs.lines().iter().any(|l| l.contains("WARN")),
+        "{:?}",
+        logs.lines()
+    );
+    // Asked for explicitly: off, with a warning saying what that means.
+    let none = GatewayConfig {
+        auth: AuthSection {
+            mode: Some(AuthMode::None),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let off = gateway_access(&none, operator()).unwrap();
+    assert!(!off.keeper.enabled());
+    let warned = logs.lines();
+    assert!(
+        warned
+            .iter()
+            .any(|l| l.contains("WARN") && l.contains("--gateway-auth=none")),
+        "{warned:?}"
+    );
 }

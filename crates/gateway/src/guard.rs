@@ -21,7 +21,9 @@ use tonic::{Request, Status};
 use super::listen::ConnectionInfo;
 use super::scheduler::Shared;
 use super::truth::SourceOfTruth;
-use switchyard_access::{Admitted, Call, Code, Gatekeeper, Refused, identity_from_der};
+use switchyard_access::{
+    Admitted, AuditDecision, AuditRecord, Call, Code, Gatekeeper, Refused, audit, identity_from_der,
+};
 use switchyard_core::access::{Credentials, Rpc};
 
 /// Trailing metadata of a RESOURCE_EXHAUSTED answer over a rate limit:
@@ -225,6 +227,23 @@ pub(crate) fn call<T>(
 }
 
 impl Pass {
+    /// Audits a write the gateway itself refused after admitting its
+    /// caller (the source-of-truth check), as `refused`.
+    pub(crate) fn refused(&self, keeper: &Gatekeeper, status: &Status) {
+        if !keeper.enabled() {
+            return;
+        }
+        audit(&AuditRecord {
+            identity: self.admitted.identity.as_ref(),
+            namespace: self.namespace.as_deref(),
+            rpc: self.rpc,
+            object: self.object.as_deref(),
+            decision: AuditDecision::Refused,
+            code: code_name(status.code()),
+            message: status.message(),
+        });
+    }
+
     /// Audits a write with the status it ended with.
     pub(crate) fn finished(&self, keeper: &Gatekeeper, outcome: Result<(), &Status>) {
         if !self.rpc.is_write() || !keeper.enabled() {

@@ -120,17 +120,15 @@ impl Shared {
         let pass = self
             .admit(rpc, &request, Some(&namespace), object, false)
             .await?;
-        let answer = match &self.access.truth {
-            Some(truth) => truth.check(rpc, &namespace, object),
-            None => Ok(()),
-        };
-        let answer = match answer {
-            Ok(()) => {
-                self.forward(method, &namespace, request.metadata(), body)
-                    .await
-            }
-            Err(refused) => Err(refused),
-        };
+        if let Some(truth) = &self.access.truth
+            && let Err(refused) = truth.check(rpc, &namespace, object)
+        {
+            pass.refused(&self.access.keeper, &refused);
+            return Err(refused);
+        }
+        let answer = self
+            .forward(method, &namespace, request.metadata(), body)
+            .await;
         pass.finished(&self.access.keeper, answer.as_ref().map(|_| ()));
         answer
     }

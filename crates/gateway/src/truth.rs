@@ -47,7 +47,7 @@ impl SourceOfTruth {
             return Ok(());
         };
         let count = |decision: &'static str| {
-            metrics::counter!(m::GATEWAY_DIRECT_WRITES_TOTAL, "kind" => kind.as_str(), "decision" => decision)
+            metrics::counter!(m::GATEWAY_DIRECT_WRITES_TOTAL, "kind" => kind.as_str(), "result" => decision)
                 .increment(1);
         };
         if !self.managed.is_synced() {
