@@ -12,17 +12,24 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use futures_util::StreamExt;
+use http::uri::PathAndQuery;
 use switchyard_scheduler::UpstreamChannel as Channel;
+use tonic::client::Grpc;
+use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use super::guard::hold;
 use super::locate::{ambiguous, authority_namespace, holders};
 use super::namespace::{NamespaceError, NamespacedMessage};
+use super::raw_codec::RawCodec;
 use super::scheduler::Shared;
+use super::sparse::Sparse;
 use super::status::unknown_namespace;
 use super::streams::{ResponseStream, until_shutdown};
+use super::unary::{Method, checked};
 use super::validate::Validate;
 use super::{forward, status};
 use switchyard_core::access::Rpc;
@@ -94,20 +101,20 @@ impl Shared {
             .ok_or_else(|| NamespaceError::Missing.into())
     }
 
-    /// Validates `request`, routes it to its namespace's scheduler with
-    /// `call`, and returns the answer.
-    pub(super) async fn unary<Req, Resp, F, Fut>(
+    /// Checks a unary call (validation, namespace, gatekeeper, source of
+    /// truth) on the fields it needs and forwards the client's message
+    /// bytes, as they came, to its namespace's scheduler.
+    pub(super) async fn unary<Req>(
         &self,
-        rpc: Rpc,
-        request: Request<Req>,
-        call: F,
-    ) -> Result<Response<Resp>, Status>
+        method: &'static Method,
+        request: Request<Bytes>,
+    ) -> Result<Response<Bytes>, Status>
     where
-        Req: Validate + NamespacedMessage,
-        F: FnOnce(SchedulerClient<Channel>, Request<Req>) -> Fut,
-        Fut: Future<Output = Result<Response<Resp>, Status>>,
+        Req: Sparse + Validate + NamespacedMessage,
     {
-        request.get_ref().validate()?;
+        let rpc = method.rpc;
+        let (metadata, extensions, body) = request.into_parts();
+        let request = Request::from_parts(metadata, extensions, checked::<Req>(&body)?);
         let namespace = self.namespace(rpc, &request).await?;
         let object = request.get_ref().object();
         let pass = self
@@ -119,43 +126,47 @@ impl Shared {
             pass.refused(&self.access.keeper, &refused);
             return Err(refused);
         }
-        let answer = self.forward(rpc, &namespace, request, call).await;
+        let answer = self
+            .forward(method, &namespace, request.metadata(), body)
+            .await;
         pass.finished(&self.access.keeper, answer.as_ref().map(|_| ()));
         answer
     }
 
-    /// Sends an admitted unary call to `namespace`'s scheduler.
-    async fn forward<Req, Resp, F, Fut>(
+    /// Sends an admitted unary call's bytes to `namespace`'s scheduler.
+    async fn forward(
         &self,
-        rpc: Rpc,
+        method: &'static Method,
         namespace: &str,
-        request: Request<Req>,
-        call: F,
-    ) -> Result<Response<Resp>, Status>
-    where
-        F: FnOnce(SchedulerClient<Channel>, Request<Req>) -> Fut,
-        Fut: Future<Output = Result<Response<Resp>, Status>>,
-    {
-        let rpc = rpc.method();
-        let Target {
-            namespace,
-            address,
-            client,
-        } = self.target(namespace)?;
-        let timeout = forward::call_timeout(request.metadata(), self.options.call_timeout);
-        let (metadata, _, message) = request.into_parts();
-        let upstream = forward::upstream_request(&metadata, message, Some(timeout));
+        metadata: &MetadataMap,
+        body: Bytes,
+    ) -> Result<Response<Bytes>, Status> {
+        let rpc = method.rpc.method();
+        let entry = self.pool.get(namespace).map_err(unknown_namespace)?;
+        let timeout = forward::call_timeout(metadata, self.options.call_timeout);
+        let upstream = forward::upstream_request(metadata, body, Some(timeout));
+        let mut grpc = Grpc::new(entry.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(self.options.max_request_bytes);
+        let call = async {
+            grpc.ready()
+                .await
+                .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
+            grpc.unary(upstream, PathAndQuery::from_static(method.path), RawCodec)
+                .await
+        };
         let span = tracing::debug_span!("route", rpc, namespace = %namespace);
-        match tokio::time::timeout(timeout, call(client, upstream))
-            .instrument(span)
-            .await
-        {
+        match tokio::time::timeout(timeout, call).instrument(span).await {
             Ok(Ok(response)) => Ok(Response::new(response.into_inner())),
             Ok(Err(upstream)) => {
                 tracing::debug!(rpc, namespace = %namespace, code = ?upstream.code(), message = upstream.message(), "scheduler call failed");
-                Err(status::from_upstream(&namespace, &address, upstream))
+                Err(status::from_upstream(
+                    namespace,
+                    &entry.spec.address,
+                    upstream,
+                ))
             }
-            Err(_) => Err(status::deadline_exceeded(&namespace, rpc, timeout)),
+            Err(_) => Err(status::deadline_exceeded(namespace, rpc, timeout)),
         }
     }
 

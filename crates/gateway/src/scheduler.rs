@@ -16,6 +16,7 @@ use super::locate;
 use super::namespace::NamespaceResolver;
 use super::options::GatewayOptions;
 use super::streams::ResponseStream;
+use super::unary::SchedulerService;
 use switchyard_core::access::Rpc;
 use switchyard_core::bus::{StatusBus, StatusKind, StatusPayload};
 use switchyard_proto::chainer::{PipelineUpdateStatusMessage, PipelineUpdateStatusResponse};
@@ -77,13 +78,16 @@ impl SchedulerGateway {
         }
     }
 
-    /// The tonic service, with the message size limits of the options.
-    pub fn into_service(self) -> SchedulerServer<Self> {
-        let options = &self.inner.options;
+    /// The tonic service, with the message size limits of the options:
+    /// unary calls pass through as bytes (`unary`), the rest typed.
+    pub fn into_service(self) -> SchedulerService<Self> {
+        let shared = self.inner.clone();
+        let options = &shared.options;
         let (decode, encode) = (options.max_request_bytes, options.max_response_bytes);
-        SchedulerServer::new(self)
+        let typed = SchedulerServer::new(self)
             .max_decoding_message_size(decode)
-            .max_encoding_message_size(encode)
+            .max_encoding_message_size(encode);
+        SchedulerService::new(shared, typed)
     }
 }
 
@@ -126,77 +130,49 @@ impl Scheduler for SchedulerGateway {
         &self,
         request: Request<ServerNotifyRequest>,
     ) -> Result<Response<ServerNotifyResponse>, Status> {
-        self.inner
-            .unary(Rpc::ServerNotify, request, |mut c, r| async move {
-                c.server_notify(r).await
-            })
-            .await
+        self.inner.typed(Rpc::ServerNotify, request).await
     }
 
     async fn load_model(
         &self,
         request: Request<LoadModelRequest>,
     ) -> Result<Response<LoadModelResponse>, Status> {
-        self.inner
-            .unary(Rpc::LoadModel, request, |mut c, r| async move {
-                c.load_model(r).await
-            })
-            .await
+        self.inner.typed(Rpc::LoadModel, request).await
     }
 
     async fn unload_model(
         &self,
         request: Request<UnloadModelRequest>,
     ) -> Result<Response<UnloadModelResponse>, Status> {
-        self.inner
-            .unary(Rpc::UnloadModel, request, |mut c, r| async move {
-                c.unload_model(r).await
-            })
-            .await
+        self.inner.typed(Rpc::UnloadModel, request).await
     }
 
     async fn load_pipeline(
         &self,
         request: Request<LoadPipelineRequest>,
     ) -> Result<Response<LoadPipelineResponse>, Status> {
-        self.inner
-            .unary(Rpc::LoadPipeline, request, |mut c, r| async move {
-                c.load_pipeline(r).await
-            })
-            .await
+        self.inner.typed(Rpc::LoadPipeline, request).await
     }
 
     async fn unload_pipeline(
         &self,
         request: Request<UnloadPipelineRequest>,
     ) -> Result<Response<UnloadPipelineResponse>, Status> {
-        self.inner
-            .unary(Rpc::UnloadPipeline, request, |mut c, r| async move {
-                c.unload_pipeline(r).await
-            })
-            .await
+        self.inner.typed(Rpc::UnloadPipeline, request).await
     }
 
     async fn start_experiment(
         &self,
         request: Request<StartExperimentRequest>,
     ) -> Result<Response<StartExperimentResponse>, Status> {
-        self.inner
-            .unary(Rpc::StartExperiment, request, |mut c, r| async move {
-                c.start_experiment(r).await
-            })
-            .await
+        self.inner.typed(Rpc::StartExperiment, request).await
     }
 
     async fn stop_experiment(
         &self,
         request: Request<StopExperimentRequest>,
     ) -> Result<Response<StopExperimentResponse>, Status> {
-        self.inner
-            .unary(Rpc::StopExperiment, request, |mut c, r| async move {
-                c.stop_experiment(r).await
-            })
-            .await
+        self.inner.typed(Rpc::StopExperiment, request).await
     }
 
     type ServerStatusStream = ResponseStream<ServerStatusResponse>;
@@ -271,11 +247,7 @@ impl Scheduler for SchedulerGateway {
         &self,
         request: Request<SchedulerStatusRequest>,
     ) -> Result<Response<SchedulerStatusResponse>, Status> {
-        self.inner
-            .unary(Rpc::SchedulerStatus, request, |mut c, r| async move {
-                c.scheduler_status(r).await
-            })
-            .await
+        self.inner.typed(Rpc::SchedulerStatus, request).await
     }
 
     type SubscribeServerStatusStream = ResponseStream<ServerStatusResponse>;
@@ -341,22 +313,14 @@ impl Scheduler for SchedulerGateway {
         &self,
         request: Request<PipelineUpdateStatusMessage>,
     ) -> Result<Response<PipelineUpdateStatusResponse>, Status> {
-        self.inner
-            .unary(Rpc::PipelineStatusEvent, request, |mut c, r| async move {
-                c.pipeline_status_event(r).await
-            })
-            .await
+        self.inner.typed(Rpc::PipelineStatusEvent, request).await
     }
 
     async fn model_status_event(
         &self,
         request: Request<ModelUpdateStatusMessage>,
     ) -> Result<Response<ModelUpdateStatusResponse>, Status> {
-        self.inner
-            .unary(Rpc::ModelStatusEvent, request, |mut c, r| async move {
-                c.model_status_event(r).await
-            })
-            .await
+        self.inner.typed(Rpc::ModelStatusEvent, request).await
     }
 
     type SubscribeControlPlaneStream = ResponseStream<ControlPlaneResponse>;

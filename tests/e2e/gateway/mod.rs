@@ -10,6 +10,7 @@ mod edge;
 mod limits;
 mod listings;
 mod metrics;
+mod passthrough;
 mod protocol;
 mod raw;
 mod routing;
