@@ -159,7 +159,7 @@ impl Shared {
         match tokio::time::timeout(timeout, call).instrument(span).await {
             Ok(Ok(response)) => Ok(Response::new(response.into_inner())),
             Ok(Err(upstream)) => {
-                tracing::debug!(rpc, namespace = %namespace, code = ?upstream.code(), message = upstream.message(), "scheduler call failed");
+                tracing::debug!(rpc, namespace = %namespace, code = ?upstream.code(), upstream_message = upstream.message(), "scheduler call failed");
                 Err(status::from_upstream(
                     namespace,
                     &entry.spec.address,
