@@ -163,7 +163,9 @@ pub(crate) async fn watch_over(entry: Arc<NamespaceEntry>, liveness: Arc<Livenes
             last_probe = Instant::now();
             let answer = tokio::select! {
                 () = cancel.cancelled() => return,
-                answer = probe(entry.channel.raw()) => answer,
+                // Boxed: the probe's state (a gRPC call) is held only while
+                // it runs, not by the task for the runtime's life.
+                answer = Box::pin(probe(entry.channel.raw())) => answer,
             };
             // A stream message or a response meanwhile is an answer too (a
             // busy scheduler may answer the probe late, not its streams).

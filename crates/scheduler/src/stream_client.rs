@@ -9,6 +9,7 @@
 //! grows (in steps of its initial size) when one is not, so 1 KiB loses
 //! nothing but the idle memory.
 
+use futures_util::future::BoxFuture;
 use std::marker::PhantomData;
 
 use http::uri::PathAndQuery;
@@ -52,8 +53,23 @@ fn settings() -> BufferSettings {
 
 /// Opens the server-streaming `method` (`/package.Service/Method`) of the
 /// scheduler behind `channel` with `request`, as the generated client
-/// would, with small buffers.
-pub async fn open<Req, Resp>(
+/// would, with small buffers. Boxed: a stream's task awaits it once, and
+/// inline its state (a whole gRPC call) would size that task, held by
+/// every runtime for as long as it lives (`tests/task_size.rs`).
+pub fn open<'a, Req, Resp>(
+    channel: &'a UpstreamChannel,
+    max_message_bytes: usize,
+    method: &'static str,
+    request: Req,
+) -> BoxFuture<'a, Result<Response<Streaming<Resp>>, Status>>
+where
+    Req: Message + Send + Sync + 'static,
+    Resp: Message + Default + Send + Sync + 'static,
+{
+    Box::pin(open_inline(channel, max_message_bytes, method, request))
+}
+
+async fn open_inline<Req, Resp>(
     channel: &UpstreamChannel,
     max_message_bytes: usize,
     method: &'static str,

@@ -312,7 +312,14 @@ impl Pump<'_> {
         };
         if let Upstream::Status(kind) = self.upstream
             && let Err(status) =
-                listing::follow_listing(&self.entry.channel, self.bus, self.namespace, kind).await
+                // Boxed, as the stream's open: a task-long cost otherwise.
+                Box::pin(listing::follow_listing(
+                    &self.entry.channel,
+                    self.bus,
+                    self.namespace,
+                    kind,
+                ))
+                .await
         {
             tracing::warn!(namespace = %self.namespace, stream = self.upstream.as_str(), cause = %root_cause(&status), "cannot list the scheduler's objects; objects it lost may stay listed until the next reconnect");
         }

@@ -7,4 +7,5 @@ mod proxy;
 mod silent;
 mod spread;
 mod stream_client;
+mod task_size;
 mod truth;
