@@ -29,7 +29,7 @@ use switchyard_workloads::runtime::{self as built, Counts};
 use super::context::{ControllerContext, now};
 use super::error::ReconcileError;
 use super::lifecycle::Outcome;
-use super::workload::readiness;
+use super::workload::{readiness, template};
 use crate::owned::controlled_by;
 
 /// The controller's name in metrics and logs.
@@ -98,7 +98,8 @@ async fn build_and_apply(
     let shared = &ctx.shared;
     let namespace = runtime.namespace().unwrap_or_default();
     let name = runtime.name_any();
-    let config = seldon_config(runtime, ctx).await?;
+    let wanted = (runtime.spec.seldon_config.as_str(), "spec.seldonConfig");
+    let config: SeldonConfig = template(runtime, "SeldonRuntime", wanted, ctx).await?;
     let counts = counts(ctx, &namespace).await?;
     let objects =
         built::build(runtime, &config, counts).map_err(|source| ReconcileError::Build {
@@ -144,36 +145,6 @@ async fn build_and_apply(
             .await;
     }
     Ok(objects.workloads)
-}
-
-/// The SeldonConfig `runtime` names, from the templates namespace.
-async fn seldon_config(
-    runtime: &SeldonRuntime,
-    ctx: &ControllerContext,
-) -> Result<SeldonConfig, ReconcileError> {
-    let shared = &ctx.shared;
-    let wanted = &runtime.spec.seldon_config;
-    let api: Api<SeldonConfig> =
-        Api::namespaced(shared.writer.client().clone(), &shared.templates_namespace);
-    let found = api
-        .get_opt(wanted)
-        .await
-        .map_err(|source| ReconcileError::Read {
-            what: format!(
-                "reading SeldonConfig {}/{wanted}",
-                shared.templates_namespace
-            ),
-            source,
-        })?;
-    found.ok_or_else(|| ReconcileError::Template {
-        kind: "SeldonRuntime",
-        namespace: runtime.namespace().unwrap_or_default(),
-        name: runtime.name_any(),
-        template: format!(
-            "SeldonConfig {}/{wanted} (spec.seldonConfig)",
-            shared.templates_namespace
-        ),
-    })
 }
 
 /// The namespace's Models and Pipelines (the gateways' replica caps).

@@ -18,6 +18,7 @@ use switchyard_workloads::server::{self as built, REPLICA_LABEL};
 
 use super::context::ControllerContext;
 use super::error::ReconcileError;
+use super::workload::template;
 use crate::owned::controlled_by;
 
 /// Builds and applies the workload of `server`, with `replicas` (its
@@ -30,7 +31,8 @@ pub(crate) async fn apply(
     let shared = &ctx.shared;
     let namespace = server.namespace().unwrap_or_default();
     let name = server.name_any();
-    let config = server_config(server, ctx).await?;
+    let wanted = (server.spec.server_config.as_str(), "spec.serverConfig");
+    let config: ServerConfig = template(server, "Server", wanted, ctx).await?;
     let objects =
         built::build(server, &config, shared.server_mode, replicas).map_err(|source| {
             ReconcileError::Build {
@@ -52,36 +54,6 @@ pub(crate) async fn apply(
         }
     };
     Ok(())
-}
-
-/// The ServerConfig `server` names, from the templates namespace.
-async fn server_config(
-    server: &Server,
-    ctx: &ControllerContext,
-) -> Result<ServerConfig, ReconcileError> {
-    let shared = &ctx.shared;
-    let wanted = &server.spec.server_config;
-    let api: Api<ServerConfig> =
-        Api::namespaced(shared.writer.client().clone(), &shared.templates_namespace);
-    let found = api
-        .get_opt(wanted)
-        .await
-        .map_err(|source| ReconcileError::Read {
-            what: format!(
-                "reading ServerConfig {}/{wanted}",
-                shared.templates_namespace
-            ),
-            source,
-        })?;
-    found.ok_or_else(|| ReconcileError::Template {
-        kind: "Server",
-        namespace: server.namespace().unwrap_or_default(),
-        name: server.name_any(),
-        template: format!(
-            "ServerConfig {}/{wanted} (spec.serverConfig)",
-            shared.templates_namespace
-        ),
-    })
 }
 
 /// Deletes this Server's per-replica Services that are not in `wanted`.

@@ -151,3 +151,38 @@ pub(crate) async fn observe(
     }
     Ok(())
 }
+
+/// The template `wanted` (a SeldonConfig or ServerConfig, named in the
+/// owner's `field`) from the templates namespace; its absence is a
+/// [`ReconcileError::Template`] naming the owner (of `owner_kind`) and the
+/// field.
+pub(super) async fn template<T, O>(
+    owner: &O,
+    owner_kind: &'static str,
+    (wanted, field): (&str, &str),
+    ctx: &ControllerContext,
+) -> Result<T, ReconcileError>
+where
+    T: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    O: ResourceExt,
+{
+    let shared = &ctx.shared;
+    let kind = T::kind(&());
+    let api: Api<T> = Api::namespaced(shared.writer.client().clone(), &shared.templates_namespace);
+    let found = api
+        .get_opt(wanted)
+        .await
+        .map_err(|source| ReconcileError::Read {
+            what: format!("reading {kind} {}/{wanted}", shared.templates_namespace),
+            source,
+        })?;
+    found.ok_or_else(|| ReconcileError::Template {
+        kind: owner_kind,
+        namespace: owner.namespace().unwrap_or_default(),
+        name: owner.name_any(),
+        template: format!("{kind} {}/{wanted} ({field})", shared.templates_namespace),
+    })
+}
