@@ -8,11 +8,9 @@
 
 use crate::common;
 
-use std::time::Duration;
-
 use kube::Api;
 use kube::api::PostParams;
-use switchyard::app::{App, AppConfig, KubernetesConfig};
+
 use switchyard::config::GatewayConfig;
 use switchyard_api::Model;
 use switchyard_kube_double::{ApiDouble, TokenUser};
@@ -21,7 +19,7 @@ use switchyard_proto::scheduler::{
     LoadModelRequest, MetaData, Model as SchedulerModel, ModelReference, ModelSpec,
     UnloadModelRequest,
 };
-use switchyard_simulator::{Rpc, SimulatorConfig, SimulatorFleet};
+use switchyard_simulator::{Rpc, SimulatorFleet};
 use tonic::{Code, Request};
 
 const NAMESPACES: [&str; 2] = ["team-a", "team-b"];
@@ -77,27 +75,12 @@ async fn direct_writes_of_resource_managed_objects_are_refused_and_others_follow
     let mut admin = TokenUser::new("admin");
     admin.groups = vec!["system:masters".into()];
     double.register_token(ADMIN, admin);
-    let mut template = SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
-    template.sync_timeout = Duration::ZERO;
-    let sims =
-        SimulatorFleet::start_named(template, NAMESPACES.iter().map(|s| s.to_string()).collect())
-            .await
-            .unwrap();
-    let client = double.client().unwrap();
-    common::install_seldon_templates(&client).await;
-    let kubernetes = KubernetesConfig::local(double.kube_config(), sims.addresses());
-    let app = App::start(
-        AppConfig {
-            gateway: GatewayConfig {
-                refuse_direct_writes: vec!["team-b".into()],
-                ..Default::default()
-            },
-            ..AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes)
-        },
-        None,
-    )
-    .await
-    .unwrap();
+    common::install_seldon_templates(&double.client().unwrap()).await;
+    let op = common::Operator::start_app(double, &NAMESPACES, |app| {
+        app.gateway.refuse_direct_writes = vec!["team-b".into()];
+    })
+    .await;
+    let (double, client, sims, app) = (&op.double, &op.client, &op.sims, &op.app);
     for ns in NAMESPACES {
         double.create_runtime(ns).await.unwrap();
     }
@@ -160,11 +143,11 @@ async fn direct_writes_of_resource_managed_objects_are_refused_and_others_follow
     );
 
     // No resource: allowed in team-a (the default), refused in team-b.
-    let direct_before = team_a(&sims).calls(Rpc::LoadModel);
+    let direct_before = team_a(sims).calls(Rpc::LoadModel);
     gw.load_model(as_admin("team-a", load("scratch")))
         .await
         .expect("a direct write of an object with no resource");
-    assert_eq!(team_a(&sims).calls(Rpc::LoadModel), direct_before + 1);
+    assert_eq!(team_a(sims).calls(Rpc::LoadModel), direct_before + 1);
     let b = gw
         .load_model(as_admin("team-b", load("scratch")))
         .await
@@ -175,8 +158,7 @@ async fn direct_writes_of_resource_managed_objects_are_refused_and_others_follow
         "{}",
         b.message()
     );
-    app.shutdown().await.unwrap();
-    sims.shutdown().await.unwrap();
+    op.stop().await;
 }
 
 /// No custom resources at all (the warning test needs no reflectors).

@@ -47,6 +47,19 @@ impl Operator {
         namespaces: &[&str],
         tweak: impl FnOnce(&mut switchyard::app::KubernetesConfig),
     ) -> Operator {
+        Operator::start_app(double, namespaces, |app| {
+            tweak(app.kubernetes.as_mut().expect("the operator side"))
+        })
+        .await
+    }
+
+    /// As [`Operator::start_on`], with `tweak` editing the whole app's
+    /// config (the gateway's too).
+    pub(crate) async fn start_app(
+        double: switchyard_kube_double::ApiDoubleHandle,
+        namespaces: &[&str],
+        tweak: impl FnOnce(&mut switchyard::app::AppConfig),
+    ) -> Operator {
         let mut template =
             switchyard_simulator::SimulatorConfig::new("x", "127.0.0.1:0".parse().unwrap());
         template.sync_timeout = std::time::Duration::ZERO;
@@ -54,15 +67,12 @@ impl Operator {
         let sims = switchyard_simulator::SimulatorFleet::start_named(template, names)
             .await
             .unwrap();
-        let mut kubernetes =
+        let kubernetes =
             switchyard::app::KubernetesConfig::local(double.kube_config(), sims.addresses());
-        tweak(&mut kubernetes);
-        let app = switchyard::app::App::start(
-            switchyard::app::AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes),
-            None,
-        )
-        .await
-        .unwrap();
+        let mut config =
+            switchyard::app::AppConfig::operator("127.0.0.1:0".parse().unwrap(), kubernetes);
+        tweak(&mut config);
+        let app = switchyard::app::App::start(config, None).await.unwrap();
         let client = double.client().unwrap();
         Operator {
             double,
