@@ -11,10 +11,8 @@ use switchyard_api::ConditionStatus;
 use switchyard_api::Pipeline;
 use switchyard_api::model::{Model, ModelSpec};
 use switchyard_kube_double::ApiStats;
-use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 use switchyard_proto::scheduler::{ModelReference, UnloadModelRequest, UnloadPipelineRequest};
 use switchyard_simulator::Rpc;
-use tonic::transport::Channel;
 
 use crate::common::{DEADLINE, Operator, until};
 
@@ -159,12 +157,8 @@ async fn a_model_unloaded_straight_on_its_scheduler_is_loaded_again() {
     assert_eq!(sim.calls(Rpc::LoadModel), 1);
 
     // Behind Kubernetes' back: UnloadModel straight to the scheduler.
-    let channel = Channel::from_shared(sim.uri())
-        .unwrap()
-        .connect()
+    crate::common::direct_client(sim)
         .await
-        .unwrap();
-    SchedulerClient::new(channel)
         .unload_model(UnloadModelRequest {
             model: Some(ModelReference {
                 name: "iris".into(),
@@ -228,12 +222,8 @@ async fn a_pipeline_unloaded_straight_on_its_scheduler_is_loaded_again() {
     let sim = op.sims.get(ns).unwrap();
     assert_eq!(sim.calls(Rpc::LoadPipeline), 1);
 
-    let channel = Channel::from_shared(sim.uri())
-        .unwrap()
-        .connect()
+    crate::common::direct_client(sim)
         .await
-        .unwrap();
-    SchedulerClient::new(channel)
         .unload_pipeline(UnloadPipelineRequest {
             name: "chain".into(),
         })

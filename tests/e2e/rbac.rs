@@ -24,7 +24,6 @@ use switchyard_api::runtime::SeldonRuntime;
 use switchyard_api::{Experiment, Model, Pipeline, Server};
 use switchyard_kube_double::{ApiDouble, ApiDoubleHandle, FailWith, WriteScope};
 use switchyard_operator::leader::LeaderElectionConfig;
-use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 use switchyard_proto::scheduler::{ModelReference, UnloadModelRequest};
 use switchyard_simulator::{Rpc, SimulatorConfig, SimulatorFleet};
 
@@ -331,12 +330,8 @@ async fn operator_calls() -> (BTreeSet<Grant>, BTreeSet<Grant>) {
     let models = Api::<Model>::namespaced(client.clone(), "team-b");
     for round in 1..=2 {
         let loads = sim.calls(Rpc::LoadModel);
-        let channel = tonic::transport::Channel::from_shared(sim.uri())
-            .unwrap()
-            .connect()
+        common::direct_client(sim)
             .await
-            .unwrap();
-        SchedulerClient::new(channel)
             .unload_model(UnloadModelRequest {
                 model: Some(ModelReference {
                     name: "iris2".into(),

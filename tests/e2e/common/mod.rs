@@ -18,6 +18,19 @@ pub(crate) async fn install_seldon_templates(client: &kube::Client) {
         .expect("Seldon's templates install");
 }
 
+/// A Scheduler client straight to `sim`, behind switchyard's back (as a
+/// user bypassing Kubernetes and the gateway would call it).
+pub(crate) async fn direct_client(
+    sim: &switchyard_simulator::SimulatorHandle,
+) -> switchyard_proto::scheduler::scheduler_client::SchedulerClient<tonic::transport::Channel> {
+    let channel = tonic::transport::Channel::from_shared(sim.uri())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    switchyard_proto::scheduler::scheduler_client::SchedulerClient::new(channel)
+}
+
 /// switchyard's operator against an API double holding Seldon's templates,
 /// with a simulated scheduler per namespace.
 pub(crate) struct Operator {
