@@ -78,10 +78,18 @@ impl Nginx {
 
     /// CPU time used so far by nginx's master and worker processes.
     pub(crate) fn cpu_time(&self) -> Duration {
+        self.processes()
+            .into_iter()
+            .map(super::cpu::process_time)
+            .sum()
+    }
+
+    /// nginx's master process and its workers.
+    pub(crate) fn processes(&self) -> Vec<u32> {
         let master = self.child.id();
         let mut pids = vec![master];
         pids.extend(super::cpu::children(master));
-        pids.into_iter().map(super::cpu::process_time).sum()
+        pids
     }
 
     fn wait_listening(&mut self) -> anyhow::Result<()> {
