@@ -281,14 +281,34 @@ where
         inner: weak.clone(),
         id,
     };
-    let handle = inner.tracker.spawn(async move {
-        // Leaves the running set however the task ends, aborted included.
+    let handle = inner
+        .tracker
+        .spawn(supervised(task, registered, weak, task_name));
+    running.insert(id, (name, handle.abort_handle()));
+}
+
+/// `task`, reporting its error or panic to its group when it ends. A
+/// combinator rather than an `async` block: a block would hold `task`
+/// twice (as its captured value and as the future it awaits), doubling
+/// what every long-lived task costs.
+fn supervised<F, E>(
+    task: F,
+    registered: Registered,
+    group: Weak<Inner>,
+    name: TaskName,
+) -> impl Future<Output = ()> + Send + 'static
+where
+    F: Future<Output = Result<(), E>> + Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    AssertUnwindSafe(task).catch_unwind().map(move |outcome| {
+        // Leaves the running set however the task ends: dropped with the
+        // future when it is aborted, here when it finishes.
         let _registered = registered;
-        let outcome = AssertUnwindSafe(task).catch_unwind().await;
-        let Some(inner) = weak.upgrade() else {
+        let Some(inner) = group.upgrade() else {
             return;
         };
-        let task = format!("{}/{task_name}", inner.name);
+        let task = format!("{}/{name}", inner.name);
         let failure = match outcome {
             Ok(Ok(())) => return,
             Ok(Err(error)) => TaskFailure::Failed {
@@ -302,8 +322,7 @@ where
         };
         tracing::error!(%failure, "task ended");
         report(&inner, failure);
-    });
-    running.insert(id, (name, handle.abort_handle()));
+    })
 }
 
 /// A task's entry in its group's running set, removed when the task ends.

@@ -108,3 +108,28 @@ async fn a_spawner_outlived_by_nothing_spawns_nothing() {
     assert!(!spawner.spawn("two", async {}));
     assert!(spawner.token().is_none());
 }
+
+#[test]
+fn supervision_holds_a_task_once() {
+    // A task with a large state across an await, as the pool's stream
+    // tasks have: supervising it must not store that state twice.
+    let task = async {
+        let buffer = [0u8; 4096];
+        tokio::task::yield_now().await;
+        std::hint::black_box(&buffer);
+        Ok::<(), std::convert::Infallible>(())
+    };
+    let alone = std::mem::size_of_val(&task);
+    let group = TaskGroup::new("app");
+    let registered = Registered {
+        inner: Arc::downgrade(&group.inner),
+        id: 0,
+    };
+    let wrapped = supervised(task, registered, Arc::downgrade(&group.inner), "big".into());
+    let supervised = std::mem::size_of_val(&wrapped);
+    assert!(alone >= 4096, "the task's own state is {alone} bytes");
+    assert!(
+        supervised < alone + 256,
+        "supervised: {supervised} bytes for a task of {alone}"
+    );
+}
