@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures_util::FutureExt;
+use futures_util::future::Either;
 use tokio::sync::mpsc;
 use tonic::Streaming;
 
@@ -259,7 +260,9 @@ async fn attempt(
             pump.run(opened, |batch: Vec<ControlPlaneResponse>| {
                 let sink = sinks.control_plane.clone();
                 let namespace = namespace.clone();
-                async move {
+                // Boxed: control-plane events are rare, and inline the
+                // send's state would size the stream's task for good.
+                Box::pin(async move {
                     for msg in batch {
                         tracing::debug!(namespace = %namespace, event = ?msg.event(), "control-plane event");
                         if let Some(sink) = &sink {
@@ -273,7 +276,7 @@ async fn attempt(
                                 .await;
                         }
                     }
-                }
+                })
             })
             .await
         }
@@ -297,19 +300,29 @@ impl Pump<'_> {
     /// at a time (every message the stream has ready, up to
     /// [`MAX_BATCH`]), until the stream ends or fails. A status stream
     /// first has the bus follow the scheduler's listing (`listing`).
-    async fn run<T, F, Fut>(
+    fn run<T, F, Fut>(
         self,
         opened: Result<tonic::Response<Streaming<T>>, tonic::Status>,
-        mut forward: F,
-    ) -> Ended
+        forward: F,
+    ) -> impl std::future::Future<Output = Ended>
     where
         F: FnMut(Vec<T>) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
-        let mut stream = match opened {
-            Ok(response) => response.into_inner(),
-            Err(status) => return Ended::Failed(status),
-        };
+        // Not an `async fn`: the stream moves into `pump`'s state once,
+        // where an async body would hold it twice (as its argument and as
+        // the local it is matched into).
+        match opened {
+            Ok(response) => Either::Left(self.pump(response.into_inner(), forward)),
+            Err(status) => Either::Right(std::future::ready(Ended::Failed(status))),
+        }
+    }
+
+    async fn pump<T, F, Fut>(self, mut stream: Streaming<T>, mut forward: F) -> Ended
+    where
+        F: FnMut(Vec<T>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         if let Upstream::Status(kind) = self.upstream
             && let Err(status) =
                 // Boxed, as the stream's open: a task-long cost otherwise.

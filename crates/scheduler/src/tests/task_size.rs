@@ -11,7 +11,7 @@ use crate::subscriptions::{Upstream, follow};
 use switchyard_testkit::until;
 
 /// Bytes a per-runtime task's future may take.
-const MAX_TASK_BYTES: usize = 2048;
+const MAX_TASK_BYTES: usize = 1280;
 
 #[tokio::test]
 async fn an_idle_runtime_s_tasks_stay_small() {
