@@ -22,13 +22,14 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::{GatewayConfig, SchedulerOverrides};
 use crate::static_runtimes;
-use crate::telemetry::admin::{self, Admin};
+use crate::telemetry::admin::{self, ADMIN_LIMITS, Admin};
 use switchyard_core::bus::{DEFAULT_SUBSCRIBER_BYTES, DEFAULT_SUBSCRIBER_CAPACITY, StatusBus};
 use switchyard_core::control_plane::ControlPlaneEvent;
 use switchyard_core::managed::ManagedObjects;
 use switchyard_core::registry::{ClientTls, RuntimeRegistry, RuntimeSpec};
 use switchyard_core::schedulers::Schedulers;
 use switchyard_gateway::{GatewayOptions, TlsFiles};
+use switchyard_net::ListenerLimits;
 use switchyard_operator::ManagedIndex;
 use switchyard_operator::guard;
 use switchyard_operator::leader::{self, LeaderElectionConfig};
@@ -55,6 +56,8 @@ pub struct AppConfig {
     pub gateway_listen: SocketAddr,
     /// Where to serve `/metrics`, `/healthz`, `/readyz`; `None`: not at all.
     pub metrics_listen: Option<SocketAddr>,
+    /// Bounds of that port's connections (`[metrics]`).
+    pub admin_limits: ListenerLimits,
     /// How each namespace's unary calls spread over connections (`[pool]`).
     pub spread: Spread,
     /// Where the runtimes come from without Kubernetes.
@@ -152,6 +155,7 @@ impl AppConfig {
             gateway: GatewayConfig::default(),
             gateway_listen,
             metrics_listen: None,
+            admin_limits: ADMIN_LIMITS,
             spread: Spread::default(),
             runtimes: StaticRuntimes::None,
             kubernetes: Some(kubernetes),
@@ -395,6 +399,7 @@ impl App {
             gateway: gateway_config,
             gateway_listen,
             metrics_listen,
+            admin_limits,
             spread,
             runtimes,
             kubernetes,
@@ -451,7 +456,7 @@ impl App {
                     log_level: crate::telemetry::logs::installed(),
                     runtimes: registry.clone(),
                 };
-                let (bound, serving) = admin::bind(addr, admin, cancel.clone())
+                let (bound, serving) = admin::bind(addr, admin, admin_limits, cancel.clone())
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for /metrics: {e}"))?;
                 essential(&tasks, "admin", async move {

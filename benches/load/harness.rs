@@ -164,6 +164,7 @@ pub(crate) async fn gateway_app() -> anyhow::Result<App> {
             gateway: GatewayConfig::default(),
             gateway_listen: loopback(),
             metrics_listen: None,
+            admin_limits: switchyard::telemetry::admin::ADMIN_LIMITS,
             spread: Default::default(),
             runtimes: Default::default(),
             kubernetes: None,

@@ -214,6 +214,24 @@ pub const OPTIONS: &[ConfigOption] = &[
         Some("0.0.0.0:9100"),
     ),
     option(
+        "metrics.max_connections",
+        "--metrics-max-connections",
+        "SWITCHYARD_METRICS_MAX_CONNECTIONS",
+        Some("256"),
+    ),
+    option(
+        "metrics.handshake_timeout_seconds",
+        "--metrics-handshake-timeout",
+        "SWITCHYARD_METRICS_HANDSHAKE_TIMEOUT",
+        Some("10"),
+    ),
+    option(
+        "metrics.idle_timeout_seconds",
+        "--metrics-idle-timeout",
+        "SWITCHYARD_METRICS_IDLE_TIMEOUT",
+        Some("60"),
+    ),
+    option(
         "log.level",
         "--log-level",
         "SWITCHYARD_LOG_LEVEL",

@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::FileConfig;
 use crate::static_runtimes::DEFAULT_POLL_INTERVAL;
+use crate::telemetry::admin::ADMIN_LIMITS;
 use crate::telemetry::logs::LogFormat;
 use switchyard_core::bus::{DEFAULT_SUBSCRIBER_BYTES, DEFAULT_SUBSCRIBER_CAPACITY};
 use switchyard_core::registry::spec;
@@ -81,6 +82,19 @@ impl FileConfig {
             DEFAULT_REQUEST_READ_TIMEOUT.as_secs(),
         );
         fill(&mut self.metrics.listen, DEFAULT_METRICS_LISTEN);
+        let admin = &mut self.metrics;
+        fill(
+            &mut admin.max_connections,
+            ADMIN_LIMITS.max_connections as u64,
+        );
+        fill(
+            &mut admin.handshake_timeout_seconds,
+            ADMIN_LIMITS.handshake_timeout.as_secs(),
+        );
+        fill(
+            &mut admin.idle_timeout_seconds,
+            ADMIN_LIMITS.idle_timeout.as_secs(),
+        );
         // `log.level` is filled by `cli::run` (its default is `RUST_LOG`).
         fill(&mut self.log.format, LogFormat::default());
         fill(

@@ -202,6 +202,15 @@ pub struct MetricsConfig {
     /// Address to serve `/metrics`, `/healthz` and `/readyz` on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
+    /// Connections open at once on the admin port; past it, new ones wait in the kernel's backlog until one closes. Default 256.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u64>,
+    /// Seconds from accepting a connection to its first bytes; then it is closed. Default 10.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handshake_timeout_seconds: Option<u64>,
+    /// Seconds a connection may go without sending anything; then it is closed. Default 60.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_seconds: Option<u64>,
 }
 
 /// The `[log]` section: what is logged, and how.

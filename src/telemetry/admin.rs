@@ -120,8 +120,9 @@ impl Admin {
     }
 }
 
-/// Bounds of the admin port: probes and scrapes are few and short, so a
-/// small cap is plenty and keeps a flood from exhausting file descriptors.
+/// Default bounds of the admin port (`[metrics]` options): probes and
+/// scrapes are few and short, so a small cap is plenty and keeps a flood
+/// from exhausting file descriptors.
 pub const ADMIN_LIMITS: ListenerLimits = ListenerLimits {
     max_connections: 256,
     handshake_timeout: Duration::from_secs(10),
@@ -133,17 +134,9 @@ pub const ADMIN_LIMITS: ListenerLimits = ListenerLimits {
 /// between requests.
 pub const ADMIN_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Binds `addr` and returns the bound address with the serving future.
+/// Binds `addr` with `limits` ([`ADMIN_LIMITS`] unless configured) and
+/// returns the bound address with the serving future.
 pub async fn bind(
-    addr: SocketAddr,
-    admin: Admin,
-    cancel: CancellationToken,
-) -> std::io::Result<(SocketAddr, impl std::future::Future<Output = ()>)> {
-    bind_with(addr, admin, ADMIN_LIMITS, cancel).await
-}
-
-/// [`bind`] with other bounds than [`ADMIN_LIMITS`].
-pub async fn bind_with(
     addr: SocketAddr,
     admin: Admin,
     limits: ListenerLimits,

@@ -127,7 +127,12 @@ fn everything() -> FileConfig {
                 },
             },
         },
-        metrics: MetricsConfig { listen: Some(addr) },
+        metrics: MetricsConfig {
+            listen: Some(addr),
+            max_connections: Some(1),
+            handshake_timeout_seconds: Some(1),
+            idle_timeout_seconds: Some(1),
+        },
         log: LogConfig {
             level: Some("info".into()),
             format: Some(LogFormat::Json),

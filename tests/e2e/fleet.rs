@@ -40,6 +40,7 @@ async fn start() -> Fleet {
             gateway: GatewayConfig::default(),
             gateway_listen: "127.0.0.1:0".parse().unwrap(),
             metrics_listen: None,
+            admin_limits: switchyard::telemetry::admin::ADMIN_LIMITS,
             spread: Default::default(),
             runtimes: Default::default(),
             kubernetes: None,

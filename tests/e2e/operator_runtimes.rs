@@ -273,6 +273,7 @@ async fn the_app_starts_discovery_and_leader_election() {
             gateway: GatewayConfig::default(),
             gateway_listen: "127.0.0.1:0".parse().unwrap(),
             metrics_listen: None,
+            admin_limits: switchyard::telemetry::admin::ADMIN_LIMITS,
             spread: Default::default(),
             runtimes: Default::default(),
             kubernetes: Some(KubernetesConfig {

@@ -62,6 +62,7 @@ async fn the_pool_speaks_mtls_and_is_refused_without_a_client_certificate() {
             },
             gateway_listen: "127.0.0.1:0".parse().unwrap(),
             metrics_listen: None,
+            admin_limits: switchyard::telemetry::admin::ADMIN_LIMITS,
             spread: Default::default(),
             runtimes: Default::default(),
             kubernetes: None,

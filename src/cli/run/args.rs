@@ -190,6 +190,19 @@ pub struct RunArgs {
     /// Address of /metrics, /healthz and /readyz [default: 0.0.0.0:9100].
     #[arg(long, env = "SWITCHYARD_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Connections open at once on the admin port [default: 256].
+    #[arg(long, env = "SWITCHYARD_METRICS_MAX_CONNECTIONS", value_name = "N")]
+    pub metrics_max_connections: Option<u64>,
+    /// Seconds from accept to an admin connection's first bytes [default: 10].
+    #[arg(
+        long,
+        env = "SWITCHYARD_METRICS_HANDSHAKE_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub metrics_handshake_timeout: Option<u64>,
+    /// Seconds an admin connection may send nothing [default: 60].
+    #[arg(long, env = "SWITCHYARD_METRICS_IDLE_TIMEOUT", value_name = "SECONDS")]
+    pub metrics_idle_timeout: Option<u64>,
     /// Log filter, a tracing EnvFilter directive such as info or
     /// switchyard=debug,kube=warn [default: $RUST_LOG, else info].
     #[arg(long, env = "SWITCHYARD_LOG_LEVEL", value_name = "FILTER")]
@@ -412,6 +425,9 @@ impl RunArgs {
             gateway_auth_burst,
             gateway_auth_streams_per_identity,
             metrics_listen,
+            metrics_max_connections,
+            metrics_handshake_timeout,
+            metrics_idle_timeout,
             log_level,
             log_format,
             pool_max_connections_per_runtime,
@@ -544,6 +560,15 @@ impl RunArgs {
             gateway_auth_streams_per_identity,
         );
         over(&mut config.metrics.listen, metrics_listen);
+        over(&mut config.metrics.max_connections, metrics_max_connections);
+        over(
+            &mut config.metrics.handshake_timeout_seconds,
+            metrics_handshake_timeout,
+        );
+        over(
+            &mut config.metrics.idle_timeout_seconds,
+            metrics_idle_timeout,
+        );
         over(&mut config.log.level, log_level);
         over(&mut config.log.format, log_format);
         over(

@@ -8,12 +8,14 @@ use switchyard_operator::controllers::DEFAULT_TEMPLATES_NAMESPACE;
 use super::args::Layered;
 use crate::app::{AppConfig, KubeConnection, KubernetesConfig, OperatorTuning, StaticRuntimes};
 use crate::config::{
-    ConfigError, DEFAULT_GATEWAY_LISTEN, FileConfig, KubernetesSection, catalogue,
+    ConfigError, DEFAULT_GATEWAY_LISTEN, FileConfig, KubernetesSection, MetricsConfig, catalogue,
 };
 use crate::static_runtimes::DEFAULT_POLL_INTERVAL;
+use crate::telemetry::admin::ADMIN_LIMITS;
 use crate::telemetry::logs::{self, LogSettings};
 use switchyard_access::AuthMode;
 use switchyard_core::registry::spec;
+use switchyard_net::ListenerLimits;
 use switchyard_operator::leader::{LeaderElectionConfig, LeaderElectionError};
 use switchyard_operator::runtimes::DEFAULT_FINALIZER_RECHECK;
 use switchyard_operator::{SchedulerAddressing, WatchScope};
@@ -87,6 +89,13 @@ pub(super) fn merged(
         g.request_read_timeout_seconds,
     )?;
     gateway_auth(&config)?;
+    let admin = &config.metrics;
+    positive("metrics.max_connections", admin.max_connections)?;
+    positive(
+        "metrics.handshake_timeout_seconds",
+        admin.handshake_timeout_seconds,
+    )?;
+    positive("metrics.idle_timeout_seconds", admin.idle_timeout_seconds)?;
     if let Some(level) = &config.log.level {
         logs::parse_filter(level).map_err(|e| invalid("log.level", e.to_string()))?;
     }
@@ -158,6 +167,23 @@ fn leader_election(k: &KubernetesSection) -> Result<Option<LeaderElectionConfig>
     Ok(Some(election))
 }
 
+/// The admin port's bounds (`[metrics]`), [`ADMIN_LIMITS`] where unset.
+fn admin_limits(metrics: &MetricsConfig) -> ListenerLimits {
+    let secs = |value: Option<u64>, default: Duration| value.map_or(default, Duration::from_secs);
+    ListenerLimits {
+        max_connections: metrics
+            .max_connections
+            .map_or(ADMIN_LIMITS.max_connections, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            }),
+        handshake_timeout: secs(
+            metrics.handshake_timeout_seconds,
+            ADMIN_LIMITS.handshake_timeout,
+        ),
+        idle_timeout: secs(metrics.idle_timeout_seconds, ADMIN_LIMITS.idle_timeout),
+    }
+}
+
 /// The [`AppConfig`] of checked, defaulted options (the defaults below
 /// only matter to a caller that skipped [`merged`]).
 pub(super) fn app_config(layered: Layered, config: FileConfig) -> Result<AppConfig, ConfigError> {
@@ -188,6 +214,7 @@ pub(super) fn app_config(layered: Layered, config: FileConfig) -> Result<AppConf
         gateway_listen: gateway.listen.unwrap_or(DEFAULT_GATEWAY_LISTEN),
         gateway,
         metrics_listen: metrics.listen,
+        admin_limits: admin_limits(&metrics),
         spread: Spread {
             max_connections: pool
                 .max_connections_per_runtime

@@ -355,6 +355,37 @@ fn pool_connections_per_runtime_reach_the_pool_and_zero_is_refused() {
 }
 
 #[test]
+fn admin_port_bounds_reach_the_app_and_zero_is_refused() {
+    use crate::telemetry::admin::ADMIN_LIMITS;
+    assert_eq!(parse(&[]).admin_limits, ADMIN_LIMITS);
+    let config = parse(&[
+        "--metrics-max-connections",
+        "8",
+        "--metrics-handshake-timeout",
+        "3",
+        "--metrics-idle-timeout",
+        "4",
+    ]);
+    assert_eq!(config.admin_limits.max_connections, 8);
+    assert_eq!(
+        config.admin_limits.handshake_timeout,
+        Duration::from_secs(3)
+    );
+    assert_eq!(config.admin_limits.idle_timeout, Duration::from_secs(4));
+    for flag in [
+        "--metrics-max-connections",
+        "--metrics-handshake-timeout",
+        "--metrics-idle-timeout",
+    ] {
+        let error = try_parse(&[flag, "0"]).unwrap_err().to_string();
+        assert!(
+            error.contains(flag) && error.contains("must be at least 1"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
 fn gateway_auth_defaults_to_kubernetes_with_the_operator_and_needs_what_its_mode_needs() {
     use switchyard_access::AuthMode;
     let mode = |list: &[&str]| {

@@ -156,7 +156,7 @@ async fn the_admin_port_closes_unused_connections_and_keeps_answering_probes() {
         handshake_timeout: SHORT,
         idle_timeout: SHORT,
     };
-    let (addr, serving) = admin::bind_with(
+    let (addr, serving) = admin::bind(
         "127.0.0.1:0".parse().unwrap(),
         Admin {
             metrics,
