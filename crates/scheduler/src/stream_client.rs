@@ -5,9 +5,11 @@
 //! for as long as the call lives. The pool keeps five streams open per
 //! namespace for the life of the process, so with a thousand namespaces
 //! those buffers alone are most of switchyard's memory (BENCHMARKS.md, P3).
-//! The messages on these streams are small status updates, and a buffer
-//! grows (in steps of its initial size) when one is not, so 1 KiB loses
-//! nothing but the idle memory.
+//! A decode buffer grows to the size of the message it reads (tonic
+//! reserves each message's length), and most of a runtime's streams are
+//! idle (experiments, pipelines, the control plane), so a small initial
+//! buffer costs an active stream one growth and saves every idle one its
+//! buffer.
 
 use futures_util::future::BoxFuture;
 use std::marker::PhantomData;
@@ -20,8 +22,9 @@ use tonic_prost::{ProstCodec, ProstDecoder, ProstEncoder};
 
 use crate::UpstreamChannel;
 
-/// Initial size (and growth step) of a stream's encode and decode buffers.
-pub const STREAM_BUFFER_BYTES: usize = 1024;
+/// Initial size of a stream's encode and decode buffers: a subscription
+/// request fits.
+pub const STREAM_BUFFER_BYTES: usize = 128;
 /// tonic's default: how much to encode before yielding to other tasks.
 const YIELD_THRESHOLD: usize = 32 * 1024;
 
