@@ -25,7 +25,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -33,6 +33,7 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, StatusCode};
 use http_body::{Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
+use metrics::Gauge;
 use prost_reflect::{DescriptorPool, MessageDescriptor};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
@@ -168,16 +169,23 @@ struct Slot {
     _permit: OwnedSemaphorePermit,
 }
 
+/// The in-flight gauge, registered on first use and kept (no lookup per
+/// call).
+fn inflight() -> &'static Gauge {
+    static INFLIGHT: OnceLock<Gauge> = OnceLock::new();
+    INFLIGHT.get_or_init(|| metrics::gauge!(m::GATEWAY_INFLIGHT))
+}
+
 impl Slot {
     fn new(permit: OwnedSemaphorePermit) -> Self {
-        metrics::gauge!(m::GATEWAY_INFLIGHT).increment(1.0);
+        inflight().increment(1.0);
         Slot { _permit: permit }
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        metrics::gauge!(m::GATEWAY_INFLIGHT).decrement(1.0);
+        inflight().decrement(1.0);
     }
 }
 
@@ -365,7 +373,10 @@ fn check_message(
             ),
         ));
     }
-    if flag != 0 {
+    // Every counted entry has at least one byte of its own on the wire (a
+    // tag, or a packed element), so a message no longer than the limit
+    // cannot hold more: no walk needed.
+    if flag != 0 || message.len() <= limits.max_repeated_entries {
         return Ok(());
     }
     match count_entries(input, message, limits.max_repeated_entries) {

@@ -15,12 +15,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use http_body::{Body, Frame, SizeHint};
+use metrics::{Counter, Histogram};
 use tonic::Code;
 use tower::{Layer, Service};
 
@@ -102,6 +104,9 @@ struct Labels {
     service: &'static str,
     method: &'static str,
     kind: &'static str,
+    /// The method's place in [`METHODS`] (`METHODS.len()`: unknown), where
+    /// its metric handles are kept.
+    index: usize,
 }
 
 const UNKNOWN: &str = "unknown";
@@ -114,22 +119,55 @@ impl Labels {
             .and_then(|(service, method)| {
                 METHODS
                     .iter()
-                    .find(|m| m.service == service && m.method == method)
+                    .position(|m| m.service == service && m.method == method)
             });
         match known {
-            Some(m) => Labels {
-                service: m.service,
-                method: m.method,
-                kind: m.kind.as_str(),
-            },
+            Some(index) => {
+                let m = &METHODS[index];
+                Labels {
+                    service: m.service,
+                    method: m.method,
+                    kind: m.kind.as_str(),
+                    index,
+                }
+            }
             None => Labels {
                 service: UNKNOWN,
                 method: UNKNOWN,
                 kind: UNKNOWN,
+                index: METHODS.len(),
             },
         }
     }
 }
+
+/// Every gRPC status code, in `Code` order (`code as usize`).
+const CODES: usize = 17;
+
+/// One method's metric handles, each registered with the recorder on its
+/// first use (so no series appears before its method is called) and kept:
+/// a call records without building keys or looking them up.
+struct Handles {
+    started: OnceLock<Counter>,
+    sent: OnceLock<Counter>,
+    handling: OnceLock<Histogram>,
+    handled: [OnceLock<Counter>; CODES],
+}
+
+impl Handles {
+    const fn new() -> Self {
+        Handles {
+            started: OnceLock::new(),
+            sent: OnceLock::new(),
+            handling: OnceLock::new(),
+            handled: [const { OnceLock::new() }; CODES],
+        }
+    }
+}
+
+/// The handles of every method in [`METHODS`], then of `unknown`. One
+/// table for the process, like the recorder the handles come from.
+static HANDLES: [Handles; METHODS.len() + 1] = [const { Handles::new() }; METHODS.len() + 1];
 
 /// A gRPC status code as go-grpc-prometheus spells it (`grpc_code`).
 pub fn code_label(code: Code) -> &'static str {
@@ -154,9 +192,12 @@ pub fn code_label(code: Code) -> &'static str {
     }
 }
 
+/// `grpc-status`, parsed once.
+const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+
 /// The code in a `grpc-status` header, if there is one.
 fn grpc_status(headers: &HeaderMap) -> Option<Code> {
-    let value = headers.get("grpc-status")?;
+    let value = headers.get(&GRPC_STATUS)?;
     let code = std::str::from_utf8(value.as_bytes())
         .ok()?
         .trim()
@@ -175,7 +216,10 @@ struct Call {
 
 impl Call {
     fn start(labels: Labels) -> Call {
-        metrics::counter!(m::GRPC_SERVER_STARTED_TOTAL, "grpc_service" => labels.service, "grpc_method" => labels.method, "grpc_type" => labels.kind)
+        let l = labels;
+        HANDLES[l.index]
+            .started
+            .get_or_init(|| metrics::counter!(m::GRPC_SERVER_STARTED_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind))
             .increment(1);
         Call {
             labels,
@@ -186,7 +230,9 @@ impl Call {
 
     fn sent(&self, messages: u64) {
         let l = self.labels;
-        metrics::counter!(m::GRPC_SERVER_MSG_SENT_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind)
+        HANDLES[l.index]
+            .sent
+            .get_or_init(|| metrics::counter!(m::GRPC_SERVER_MSG_SENT_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind))
             .increment(messages);
     }
 
@@ -200,9 +246,13 @@ impl Call {
         }
         self.done = true;
         let l = self.labels;
-        metrics::counter!(m::GRPC_SERVER_HANDLED_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind, "grpc_code" => code_label(code))
+        let handles = &HANDLES[l.index];
+        handles.handled[code as usize]
+            .get_or_init(|| metrics::counter!(m::GRPC_SERVER_HANDLED_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind, "grpc_code" => code_label(code)))
             .increment(1);
-        metrics::histogram!(m::GRPC_SERVER_HANDLING_SECONDS, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind)
+        handles
+            .handling
+            .get_or_init(|| metrics::histogram!(m::GRPC_SERVER_HANDLING_SECONDS, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind))
             .record(self.start.elapsed().as_secs_f64());
     }
 }

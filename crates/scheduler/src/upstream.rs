@@ -18,7 +18,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -27,7 +27,7 @@ use tonic::Status;
 use tonic::body::Body;
 use tonic::transport::Channel;
 
-use metrics::SharedString;
+use metrics::{Counter, Histogram, SharedString};
 
 use crate::connections::{Connections, InFlight};
 use crate::liveness::Liveness;
@@ -43,6 +43,7 @@ pub struct UpstreamChannel {
     connections: Arc<Connections>,
     namespace: Arc<str>,
     liveness: Arc<Liveness>,
+    metrics: Arc<ClientMetrics>,
 }
 
 impl UpstreamChannel {
@@ -53,6 +54,7 @@ impl UpstreamChannel {
     ) -> Self {
         UpstreamChannel {
             connections,
+            metrics: ClientMetrics::new(&namespace),
             namespace,
             liveness,
         }
@@ -124,45 +126,110 @@ fn label(value: &str, known: &[&'static str]) -> SharedString {
     }
 }
 
+/// One unary method's handles for the calls that end OK, registered with
+/// the recorder on first use and kept: such a call records without
+/// building keys or looking them up. Other calls (streams, errors) look
+/// their series up.
+#[derive(Default)]
+struct UnaryHandles {
+    started: OnceLock<Counter>,
+    handling: OnceLock<Histogram>,
+    ok: OnceLock<Counter>,
+}
+
+/// The client metrics of one namespace: its label, and the unary methods'
+/// handles, allocated on the first unary call (a runtime that only
+/// streams pays for none).
+pub(crate) struct ClientMetrics {
+    namespace: SharedString,
+    unary: OnceLock<Box<[UnaryHandles; UNARY_METHODS]>>,
+}
+
+impl ClientMetrics {
+    fn new(namespace: &Arc<str>) -> Arc<Self> {
+        Arc::new(ClientMetrics {
+            namespace: SharedString::from_shared(namespace.clone()),
+            unary: OnceLock::new(),
+        })
+    }
+
+    fn unary(&self, index: usize) -> &UnaryHandles {
+        &self.unary.get_or_init(Box::default)[index]
+    }
+}
+
 /// Labels of one call: service, method, namespace.
 struct CallLabels {
+    /// The method's place in `SCHEDULER_METHODS`, when unary.
+    unary: Option<usize>,
     service: SharedString,
     method: SharedString,
-    namespace: SharedString,
+    metrics: Arc<ClientMetrics>,
     start: Instant,
 }
 
 impl CallLabels {
-    fn new(path: &str, namespace: &Arc<str>) -> Self {
+    fn new(path: &str, metrics: &Arc<ClientMetrics>) -> Self {
         let path = path.trim_start_matches('/');
         let (service, method) = path.split_once('/').unwrap_or(("unknown", path));
+        let service = label(service, &[SCHEDULER_SERVICE]);
+        let unary = (*service == *SCHEDULER_SERVICE)
+            .then(|| {
+                SCHEDULER_METHODS[..UNARY_METHODS]
+                    .iter()
+                    .position(|m| *m == method)
+            })
+            .flatten();
         let labels = CallLabels {
-            service: label(service, &[SCHEDULER_SERVICE]),
+            unary,
             method: label(method, &SCHEDULER_METHODS),
-            namespace: SharedString::from_shared(namespace.clone()),
+            service,
+            metrics: metrics.clone(),
             start: Instant::now(),
         };
-        metrics::counter!(m::GRPC_CLIENT_STARTED_TOTAL,
-            "grpc_service" => labels.service.clone(),
-            "grpc_method" => labels.method.clone(),
-            "namespace" => labels.namespace.clone())
-        .increment(1);
+        let started = || {
+            metrics::counter!(m::GRPC_CLIENT_STARTED_TOTAL,
+                "grpc_service" => labels.service.clone(),
+                "grpc_method" => labels.method.clone(),
+                "namespace" => labels.metrics.namespace.clone())
+        };
+        match unary {
+            Some(i) => metrics.unary(i).started.get_or_init(started).increment(1),
+            None => started().increment(1),
+        }
         labels
     }
 
     /// Records the call's end with `code`.
     fn handled(&self, code: tonic::Code) {
-        metrics::counter!(m::GRPC_CLIENT_HANDLED_TOTAL,
-            "grpc_service" => self.service.clone(),
-            "grpc_method" => self.method.clone(),
-            "grpc_code" => code_name(code),
-            "namespace" => self.namespace.clone())
-        .increment(1);
-        metrics::histogram!(m::GRPC_CLIENT_HANDLING_SECONDS,
-            "grpc_service" => self.service.clone(),
-            "grpc_method" => self.method.clone(),
-            "namespace" => self.namespace.clone())
-        .record(self.start.elapsed().as_secs_f64());
+        let handled = || {
+            metrics::counter!(m::GRPC_CLIENT_HANDLED_TOTAL,
+                "grpc_service" => self.service.clone(),
+                "grpc_method" => self.method.clone(),
+                "grpc_code" => code_name(code),
+                "namespace" => self.metrics.namespace.clone())
+        };
+        let handling = || {
+            metrics::histogram!(m::GRPC_CLIENT_HANDLING_SECONDS,
+                "grpc_service" => self.service.clone(),
+                "grpc_method" => self.method.clone(),
+                "namespace" => self.metrics.namespace.clone())
+        };
+        let seconds = self.start.elapsed().as_secs_f64();
+        match self.unary.map(|i| self.metrics.unary(i)) {
+            Some(kept) => {
+                if code == tonic::Code::Ok {
+                    kept.ok.get_or_init(handled).increment(1);
+                } else {
+                    handled().increment(1);
+                }
+                kept.handling.get_or_init(handling).record(seconds);
+            }
+            None => {
+                handled().increment(1);
+                handling().record(seconds);
+            }
+        }
     }
 }
 
@@ -192,8 +259,9 @@ fn code_name(code: tonic::Code) -> &'static str {
 
 /// The status a response's headers carry (a trailers-only response).
 fn header_code(headers: &http::HeaderMap) -> Option<tonic::Code> {
+    const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
     headers
-        .get("grpc-status")
+        .get(&GRPC_STATUS)
         .map(|v| tonic::Code::from_bytes(v.as_bytes()))
 }
 
@@ -211,7 +279,7 @@ impl tower::Service<http::Request<Body>> for UpstreamChannel {
     }
 
     fn call(&mut self, request: http::Request<Body>) -> CallFuture {
-        let labels = CallLabels::new(request.uri().path(), &self.namespace);
+        let labels = CallLabels::new(request.uri().path(), &self.metrics);
         if let Some(status) = self.liveness.fail_fast(&self.namespace) {
             labels.handled(status.code());
             return Box::pin(async move { Ok(status.into_http()) });
