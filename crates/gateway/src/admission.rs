@@ -64,6 +64,9 @@ struct Shared {
     bytes: Arc<Semaphore>,
     /// Input type of every unary or server-streaming method, by path.
     inputs: HashMap<String, MessageDescriptor>,
+    /// The in-flight gauge, registered on first use (with the recorder in
+    /// force when the layer serves) and kept: no lookup per call.
+    inflight: OnceLock<Gauge>,
 }
 
 /// The layer (see the module docs).
@@ -100,6 +103,7 @@ impl AdmissionLayer {
                         .min(Semaphore::MAX_PERMITS),
                 )),
                 inputs,
+                inflight: OnceLock::new(),
             }),
         }
     }
@@ -167,25 +171,22 @@ fn is_grpc(headers: &HeaderMap) -> bool {
 /// A slot of the concurrency limit and the in-flight gauge.
 struct Slot {
     _permit: OwnedSemaphorePermit,
-}
-
-/// The in-flight gauge, registered on first use and kept (no lookup per
-/// call).
-fn inflight() -> &'static Gauge {
-    static INFLIGHT: OnceLock<Gauge> = OnceLock::new();
-    INFLIGHT.get_or_init(|| metrics::gauge!(m::GATEWAY_INFLIGHT))
+    inflight: Gauge,
 }
 
 impl Slot {
-    fn new(permit: OwnedSemaphorePermit) -> Self {
-        inflight().increment(1.0);
-        Slot { _permit: permit }
+    fn new(permit: OwnedSemaphorePermit, inflight: &Gauge) -> Self {
+        inflight.increment(1.0);
+        Slot {
+            _permit: permit,
+            inflight: inflight.clone(),
+        }
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        inflight().decrement(1.0);
+        self.inflight.decrement(1.0);
     }
 }
 
@@ -245,7 +246,12 @@ where
             metrics::counter!(m::GATEWAY_STREAM_LIMIT_TOTAL).increment(1);
         }
         let held = Held {
-            _slot: Slot::new(permit),
+            _slot: Slot::new(
+                permit,
+                shared
+                    .inflight
+                    .get_or_init(|| metrics::gauge!(m::GATEWAY_INFLIGHT)),
+            ),
             _active: active,
         };
         let input = shared.inputs.get(request.uri().path()).cloned();

@@ -15,7 +15,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
@@ -165,9 +165,14 @@ impl Handles {
     }
 }
 
-/// The handles of every method in [`METHODS`], then of `unknown`. One
-/// table for the process, like the recorder the handles come from.
-static HANDLES: [Handles; METHODS.len() + 1] = [const { Handles::new() }; METHODS.len() + 1];
+/// The handles of every method in [`METHODS`], then of `unknown`: one
+/// table per layer, so that a server registers with the recorder in force
+/// when it serves (a test's local recorder, say), never with another's.
+type Table = [Handles; METHODS.len() + 1];
+
+fn table() -> Arc<Table> {
+    Arc::new([const { Handles::new() }; METHODS.len() + 1])
+}
 
 /// A gRPC status code as go-grpc-prometheus spells it (`grpc_code`).
 pub fn code_label(code: Code) -> &'static str {
@@ -210,19 +215,21 @@ fn grpc_status(headers: &HeaderMap) -> Option<Code> {
 /// it ended, or as `Canceled` if dropped first.
 struct Call {
     labels: Labels,
+    handles: Arc<Table>,
     start: Instant,
     done: bool,
 }
 
 impl Call {
-    fn start(labels: Labels) -> Call {
+    fn start(labels: Labels, handles: Arc<Table>) -> Call {
         let l = labels;
-        HANDLES[l.index]
+        handles[l.index]
             .started
             .get_or_init(|| metrics::counter!(m::GRPC_SERVER_STARTED_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind))
             .increment(1);
         Call {
             labels,
+            handles,
             start: Instant::now(),
             done: false,
         }
@@ -230,7 +237,7 @@ impl Call {
 
     fn sent(&self, messages: u64) {
         let l = self.labels;
-        HANDLES[l.index]
+        self.handles[l.index]
             .sent
             .get_or_init(|| metrics::counter!(m::GRPC_SERVER_MSG_SENT_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind))
             .increment(messages);
@@ -246,7 +253,7 @@ impl Call {
         }
         self.done = true;
         let l = self.labels;
-        let handles = &HANDLES[l.index];
+        let handles = &self.handles[l.index];
         handles.handled[code as usize]
             .get_or_init(|| metrics::counter!(m::GRPC_SERVER_HANDLED_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind, "grpc_code" => code_label(code)))
             .increment(1);
@@ -298,27 +305,33 @@ impl Framing {
 }
 
 /// The layer: wraps a service in [`GrpcMetrics`].
-#[derive(Clone, Copy, Debug, Default)]
-pub struct GrpcMetricsLayer;
+#[derive(Clone)]
+pub struct GrpcMetricsLayer {
+    handles: Arc<Table>,
+}
 
 impl<S> Layer<S> for GrpcMetricsLayer {
     type Service = GrpcMetrics<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        GrpcMetrics { inner }
+        GrpcMetrics {
+            inner,
+            handles: self.handles.clone(),
+        }
     }
 }
 
 /// Records gRPC server metrics for every request to `S`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct GrpcMetrics<S> {
     inner: S,
+    handles: Arc<Table>,
 }
 
 impl GrpcMetrics<()> {
     /// The layer that adds these metrics to a tonic server.
     pub fn layer() -> GrpcMetricsLayer {
-        GrpcMetricsLayer
+        GrpcMetricsLayer { handles: table() }
     }
 }
 
@@ -336,7 +349,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let call = Call::start(Labels::of_path(request.uri().path()));
+        let call = Call::start(Labels::of_path(request.uri().path()), self.handles.clone());
         ResponseFuture {
             inner: self.inner.call(request),
             call: Some(call),

@@ -26,6 +26,8 @@ use switchyard_tasks::Spawner;
 use tokio::time::Instant;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::link::Link;
+
 use switchyard_core::metrics as m;
 
 /// How unary calls spread over connections.
@@ -59,14 +61,14 @@ impl Default for Spread {
 
 /// One connection and its unary calls in flight.
 pub(crate) struct Conn {
-    pub(crate) channel: Channel,
+    pub(crate) channel: Link,
     in_flight: AtomicUsize,
     /// When its last call ended, in ms after the pool's `base`.
     idle_since_ms: AtomicU64,
 }
 
 impl Conn {
-    fn new(channel: Channel) -> Arc<Self> {
+    fn new(channel: Link) -> Arc<Self> {
         Arc::new(Conn {
             channel,
             in_flight: AtomicUsize::new(0),
@@ -83,7 +85,7 @@ pub(crate) struct InFlight {
 }
 
 impl InFlight {
-    pub(crate) fn channel(&self) -> Channel {
+    pub(crate) fn channel(&self) -> Link {
         self.conn.channel.clone()
     }
 
@@ -127,7 +129,7 @@ impl Connections {
         spawner: Option<Spawner>,
         namespace: Arc<str>,
     ) -> Arc<Self> {
-        let primary = Conn::new(endpoint.connect_lazy());
+        let primary = Conn::new(Link::lazy(&endpoint));
         Arc::new(Connections {
             primary,
             endpoint: (spread.max_connections > 1).then_some(endpoint),
@@ -145,7 +147,7 @@ impl Connections {
     /// Only `channel`, never spreading (a channel built elsewhere).
     pub(crate) fn single(channel: Channel, namespace: Arc<str>) -> Arc<Self> {
         Arc::new(Connections {
-            primary: Conn::new(channel),
+            primary: Conn::new(Link::Tonic(channel)),
             endpoint: None,
             spread: Spread {
                 max_connections: 1,
@@ -161,7 +163,7 @@ impl Connections {
         })
     }
 
-    pub(crate) fn primary(&self) -> &Channel {
+    pub(crate) fn primary(&self) -> &Link {
         &self.primary.channel
     }
 
@@ -193,7 +195,7 @@ impl Connections {
                     && 1 + extras.open.len() < self.spread.max_connections =>
             {
                 // No I/O: the channel dials in its own task on first use.
-                let conn = Conn::new(endpoint.connect_lazy());
+                let conn = Conn::new(Link::lazy(endpoint));
                 extras.open.push(conn.clone());
                 extras_changed(1.0);
                 if !extras.closer {

@@ -15,6 +15,7 @@ pub mod backoff;
 pub mod channel;
 pub mod connections;
 pub mod entry;
+pub mod link;
 mod listing;
 pub mod liveness;
 mod schedulers;

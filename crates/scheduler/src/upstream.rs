@@ -30,6 +30,7 @@ use tonic::transport::Channel;
 use metrics::{Counter, Histogram, SharedString};
 
 use crate::connections::{Connections, InFlight};
+use crate::link::Link;
 use crate::liveness::Liveness;
 use switchyard_core::metrics as m;
 
@@ -69,9 +70,9 @@ impl UpstreamChannel {
         )
     }
 
-    /// The primary channel without this layer (the liveness probe's own
-    /// calls).
-    pub(crate) fn raw(&self) -> &Channel {
+    /// The primary connection without this layer (the liveness probe's
+    /// own calls).
+    pub(crate) fn raw(&self) -> &Link {
         self.connections.primary()
     }
 
