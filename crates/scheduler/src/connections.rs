@@ -8,14 +8,15 @@
 //! calls in flight.
 //!
 //! The extras exist only under load: one idle for [`Spread::idle_close`]
-//! is dropped (tonic closes the connection when its last handle goes), so
+//! is dropped (the connection closes when its last handle goes), so
 //! an idle runtime costs what it did with one connection. An extra whose
 //! call fails with a transport error is dropped at once; its other calls
 //! fail with it (the connection is gone), nothing else does.
 //!
 //! Opening an extra takes the namespace's short lock (held to choose a
-//! connection, never across I/O): `connect_lazy` dials in the new
-//! channel's own task, so no caller and no other namespace waits on a dial.
+//! connection, never across I/O): a connection dials on its first call,
+//! outside the lock, so no other namespace and no call on another
+//! connection waits on a dial.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -194,7 +195,7 @@ impl Connections {
                 if load >= self.spread.busy_at
                     && 1 + extras.open.len() < self.spread.max_connections =>
             {
-                // No I/O: the channel dials in its own task on first use.
+                // No I/O: the connection dials on its first call.
                 let conn = Conn::new(Link::lazy(endpoint));
                 extras.open.push(conn.clone());
                 extras_changed(1.0);

@@ -23,7 +23,7 @@ use std::task::{Context, Poll};
 
 use http::uri::{Authority, PathAndQuery, Scheme, Uri};
 use hyper::client::conn::http2::{Builder, SendRequest};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use parking_lot::Mutex;
 use tokio::net::TcpStream;
 use tonic::body::Body;
@@ -176,7 +176,7 @@ impl Inner {
                 )));
             }
         };
-        let (sender, connection) = Builder::new(TokioExecutor::new())
+        let (sender, connection) = Builder::new(Boxed)
             .timer(TokioTimer::new())
             .keep_alive_interval(KEEPALIVE_INTERVAL)
             .keep_alive_timeout(KEEPALIVE_TIMEOUT)
@@ -193,6 +193,24 @@ impl Inner {
         });
         *self.sender.lock() = Some(sender.clone());
         Ok(sender)
+    }
+}
+
+/// Spawns the tasks hyper runs per request, boxed: hyper's task type is
+/// one enum for every task it spawns, the connection's included, so each
+/// request's task would otherwise be as large as a whole connection and
+/// copied that large into (and within) the runtime's task cell. tonic's
+/// channel boxes them the same way.
+#[derive(Clone, Copy)]
+struct Boxed;
+
+impl<F> hyper::rt::Executor<F> for Boxed
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    fn execute(&self, future: F) {
+        let future: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(future);
+        tokio::spawn(future);
     }
 }
 

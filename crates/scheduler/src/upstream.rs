@@ -1,12 +1,14 @@
 //! The channel every call to a namespace's scheduler goes through (the
 //! pool's streams, the operator's calls, the gateway's forwarded calls):
-//! tonic's shared `Channel` under one tower service, [`UpstreamChannel`],
-//! which
+//! the namespace's connections (`link`: hyper's HTTP/2 client for a
+//! plaintext scheduler, tonic's channel for TLS) under one tower service,
+//! [`UpstreamChannel`], which
 //!
 //! - counts and times each call as `grpc_client_started_total`,
 //!   `grpc_client_handled_total{grpc_code}` and
 //!   `grpc_client_handling_seconds` (start to status: a stream's whole
-//!   life), labelled with the namespace (bounded: one per runtime);
+//!   life), labelled with the namespace (bounded: one per runtime); a
+//!   unary call that ends OK records on handles kept per namespace;
 //! - fails a call at once with UNAVAILABLE while the namespace's scheduler
 //!   is known silent, and fails a call already waiting when it becomes so
 //!   (`liveness`), instead of leaving it to its deadline;
