@@ -161,15 +161,24 @@ impl Inner {
         if let Some(sender) = self.open() {
             return Ok(sender);
         }
+        // An address without a port is port 80, as in an `http://` URI.
+        let host = self.authority.host();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = self.authority.port_u16().unwrap_or(80);
         let connect = async {
-            let tcp = TcpStream::connect(self.authority.as_str()).await?;
+            let tcp = TcpStream::connect((host, port)).await?;
             tcp.set_nodelay(true)?;
             Ok::<_, std::io::Error>(tcp)
         };
+        tracing::debug!(authority = %self.authority, "connecting to the scheduler");
         let tcp = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
             Ok(Ok(tcp)) => tcp,
-            Ok(Err(error)) => return Err(connect_error(error)),
+            Ok(Err(error)) => {
+                tracing::debug!(authority = %self.authority, %error, "cannot connect to the scheduler");
+                return Err(connect_error(error));
+            }
             Err(_) => {
+                tracing::debug!(authority = %self.authority, timeout = ?CONNECT_TIMEOUT, "connecting to the scheduler timed out");
                 return Err(connect_error(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
                     format!("tcp connect timed out after {CONNECT_TIMEOUT:?}"),
