@@ -325,7 +325,7 @@ impl tower::Service<http::Request<Body>> for UpstreamChannel {
                         held.transport_failed();
                     }
                     labels.handled(tonic::Code::Unavailable);
-                    Err(error.into())
+                    Err(error)
                 }
             }
         })
