@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use bytes::{BufMut, Bytes, BytesMut};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, HeaderValue};
-use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body::{Body as HttpBody, Frame};
 use http_body_util::BodyExt;
 use tonic::body::Body;
 use tonic::{Response, Status};
@@ -150,9 +150,8 @@ impl HttpBody for Unary {
         self.data.is_none() && self.trailers.is_none()
     }
 
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
-    }
+    // No size hint: an exact one would make hyper add a content-length,
+    // which tonic's answers never carried.
 }
 
 #[cfg(test)]
