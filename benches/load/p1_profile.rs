@@ -5,9 +5,10 @@
 //!
 //! `cargo bench --bench load -- --drive ADDR [--calls N] [--inflight K] [--prefix P]`
 //!
-//! How BENCHMARKS.md's instructions per forwarded call are taken (the
+//! How the gateway's instructions per forwarded call are counted (the
 //! gateway as production runs it: `switchyard run`, Prometheus recorder
-//! installed):
+//! installed; instructions are repeatable where time on a shared machine
+//! is not):
 //!
 //! ```text
 //! switchyard simulate --listen 127.0.0.1:19004 --namespace p1 &

@@ -13,6 +13,7 @@
 
 pub mod backoff;
 pub mod channel;
+mod client_metrics;
 pub mod connections;
 pub mod entry;
 pub mod link;
