@@ -1,4 +1,5 @@
-//! The load benchmark: `cargo bench --bench load [-- --quick] [-- --only P1,P3]`.
+//! The load benchmark: `cargo bench --bench load [-- --quick] [-- --only P1,P3]`
+//! (`-- --drive ADDR`: a client for profiling the gateway, see `p1_profile`).
 //!
 //! Drives switchyard's own simulated schedulers and the in-process
 //! Kubernetes API double, on 127.0.0.1 only, and prints one table headed
@@ -19,6 +20,8 @@ mod nginx;
 mod p1;
 #[path = "load/p1_auth.rs"]
 mod p1_auth;
+#[path = "load/p1_profile.rs"]
+mod p1_profile;
 #[path = "load/p2.rs"]
 mod p2;
 #[path = "load/p3.rs"]
@@ -46,6 +49,12 @@ fn main() -> anyhow::Result<()> {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .map(|list| list.split(',').map(|s| s.trim().to_uppercase()).collect());
+    if let Some(drive) = p1_profile::Drive::from_args(&args)? {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        return runtime.block_on(drive.run());
+    }
     let scale = if quick { Scale::quick() } else { Scale::full() };
     let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == name));
 

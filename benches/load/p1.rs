@@ -13,6 +13,8 @@
 //! call of the whole path (this process, which runs the clients, the
 //! simulator and the gateway, plus nginx's processes), so a side that
 //! forwards more cheaply shows up even when the machine is not saturated.
+//! The Prometheus recorder is installed as `switchyard run` installs it, so
+//! the gateway's metrics cost what they cost in production.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -82,6 +84,14 @@ impl Measured {
 }
 
 pub(crate) async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
+    // The Prometheus recorder, as `switchyard run` installs it: every call
+    // records the gateway's metrics the way production pays for them (with
+    // no recorder each record is a no-op). Once per process; the scenarios
+    // after this one keep it.
+    let recorder = match switchyard::telemetry::install_metrics() {
+        Ok(_) => "Prometheus recorder installed",
+        Err(_) => "Prometheus recorder already installed",
+    };
     let sim = Simulator::start(harness::simulator_config(NAMESPACE)).await?;
     let app = harness::gateway_app().await?;
     app.registry.apply(harness::runtime(&sim));
@@ -120,7 +130,8 @@ pub(crate) async fn run(scale: &Scale) -> anyhow::Result<Vec<Row>> {
             prefix: format!("l{level}"),
         };
         let measured = run.measure(&sides, &whole_path_cpu).await?;
-        rows.extend(level_rows(level, &measured, &peer_note, &run));
+        let note = format!("{peer_note}; {recorder}");
+        rows.extend(level_rows(level, &measured, &note, &run));
     }
     // The same with a scheduler that takes a while, as a real one does
     // (it writes its state before answering): the hop's share shrinks.

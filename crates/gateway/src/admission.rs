@@ -25,7 +25,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -33,6 +33,7 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, StatusCode};
 use http_body::{Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
+use metrics::Gauge;
 use prost_reflect::{DescriptorPool, MessageDescriptor};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
@@ -63,6 +64,9 @@ struct Shared {
     bytes: Arc<Semaphore>,
     /// Input type of every unary or server-streaming method, by path.
     inputs: HashMap<String, MessageDescriptor>,
+    /// The in-flight gauge, registered on first use (with the recorder in
+    /// force when the layer serves) and kept: no lookup per call.
+    inflight: OnceLock<Gauge>,
 }
 
 /// The layer (see the module docs).
@@ -99,6 +103,7 @@ impl AdmissionLayer {
                         .min(Semaphore::MAX_PERMITS),
                 )),
                 inputs,
+                inflight: OnceLock::new(),
             }),
         }
     }
@@ -166,18 +171,22 @@ fn is_grpc(headers: &HeaderMap) -> bool {
 /// A slot of the concurrency limit and the in-flight gauge.
 struct Slot {
     _permit: OwnedSemaphorePermit,
+    inflight: Gauge,
 }
 
 impl Slot {
-    fn new(permit: OwnedSemaphorePermit) -> Self {
-        metrics::gauge!(m::GATEWAY_INFLIGHT).increment(1.0);
-        Slot { _permit: permit }
+    fn new(permit: OwnedSemaphorePermit, inflight: &Gauge) -> Self {
+        inflight.increment(1.0);
+        Slot {
+            _permit: permit,
+            inflight: inflight.clone(),
+        }
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        metrics::gauge!(m::GATEWAY_INFLIGHT).decrement(1.0);
+        self.inflight.decrement(1.0);
     }
 }
 
@@ -237,7 +246,12 @@ where
             metrics::counter!(m::GATEWAY_STREAM_LIMIT_TOTAL).increment(1);
         }
         let held = Held {
-            _slot: Slot::new(permit),
+            _slot: Slot::new(
+                permit,
+                shared
+                    .inflight
+                    .get_or_init(|| metrics::gauge!(m::GATEWAY_INFLIGHT)),
+            ),
             _active: active,
         };
         let input = shared.inputs.get(request.uri().path()).cloned();
@@ -365,7 +379,10 @@ fn check_message(
             ),
         ));
     }
-    if flag != 0 {
+    // Every counted entry has at least one byte of its own on the wire (a
+    // tag, or a packed element), so a message no longer than the limit
+    // cannot hold more: no walk needed.
+    if flag != 0 || message.len() <= limits.max_repeated_entries {
         return Ok(());
     }
     match count_entries(input, message, limits.max_repeated_entries) {

@@ -62,8 +62,10 @@ pub(crate) fn upstream_request<T>(
 
 /// The deadline the client set (`grpc-timeout`), if any.
 pub(crate) fn client_timeout(metadata: &MetadataMap) -> Option<Duration> {
+    const GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
     metadata
-        .get("grpc-timeout")
+        .as_ref()
+        .get(&GRPC_TIMEOUT)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_grpc_timeout)
 }

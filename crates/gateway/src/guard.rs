@@ -179,6 +179,17 @@ pub(crate) fn admit<'a>(
     keeper: &'a Gatekeeper,
     call: Call<'a>,
 ) -> BoxFuture<'a, Result<Pass, Status>> {
+    if !keeper.enabled() {
+        // Anyone may call anything: nothing to wait for, nothing to audit.
+        let pass = Pass {
+            admitted: Admitted::default(),
+            rpc: call.rpc,
+            credentials: call.credentials,
+            namespace: None,
+            object: None,
+        };
+        return Box::pin(std::future::ready(Ok(pass)));
+    }
     Box::pin(async move {
         let admitted = keeper.admit(&call).await.map_err(|r| refusal(&r))?;
         Ok(Pass {

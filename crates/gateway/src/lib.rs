@@ -27,6 +27,7 @@
 pub mod admission;
 mod finite;
 mod forward;
+mod framed;
 pub mod guard;
 pub mod health;
 mod listen;

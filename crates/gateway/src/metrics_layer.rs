@@ -15,12 +15,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use http_body::{Body, Frame, SizeHint};
+use metrics::{Counter, Histogram};
 use tonic::Code;
 use tower::{Layer, Service};
 
@@ -102,6 +104,9 @@ struct Labels {
     service: &'static str,
     method: &'static str,
     kind: &'static str,
+    /// The method's place in [`METHODS`] (`METHODS.len()`: unknown), where
+    /// its metric handles are kept.
+    index: usize,
 }
 
 const UNKNOWN: &str = "unknown";
@@ -114,21 +119,59 @@ impl Labels {
             .and_then(|(service, method)| {
                 METHODS
                     .iter()
-                    .find(|m| m.service == service && m.method == method)
+                    .position(|m| m.service == service && m.method == method)
             });
         match known {
-            Some(m) => Labels {
-                service: m.service,
-                method: m.method,
-                kind: m.kind.as_str(),
-            },
+            Some(index) => {
+                let m = &METHODS[index];
+                Labels {
+                    service: m.service,
+                    method: m.method,
+                    kind: m.kind.as_str(),
+                    index,
+                }
+            }
             None => Labels {
                 service: UNKNOWN,
                 method: UNKNOWN,
                 kind: UNKNOWN,
+                index: METHODS.len(),
             },
         }
     }
+}
+
+/// Every gRPC status code, in `Code` order (`code as usize`).
+const CODES: usize = 17;
+
+/// One method's metric handles, each registered with the recorder on its
+/// first use (so no series appears before its method is called) and kept:
+/// a call records without building keys or looking them up.
+struct Handles {
+    started: OnceLock<Counter>,
+    sent: OnceLock<Counter>,
+    handling: OnceLock<Histogram>,
+    handled: [OnceLock<Counter>; CODES],
+}
+
+impl Handles {
+    const fn new() -> Self {
+        Handles {
+            started: OnceLock::new(),
+            sent: OnceLock::new(),
+            handling: OnceLock::new(),
+            handled: [const { OnceLock::new() }; CODES],
+        }
+    }
+}
+
+/// The handles of every method in [`METHODS`], then of `unknown`: one
+/// table per layer, so that a server registers with the recorder in force
+/// when it serves (a test's local recorder, say), never with another's.
+type Table = [Handles; METHODS.len() + 1];
+
+fn table() -> Arc<Table> {
+    Arc::new([const { Handles::new() }; METHODS.len() + 1])
 }
 
 /// A gRPC status code as go-grpc-prometheus spells it (`grpc_code`).
@@ -154,9 +197,12 @@ pub fn code_label(code: Code) -> &'static str {
     }
 }
 
+/// `grpc-status`, parsed once.
+const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+
 /// The code in a `grpc-status` header, if there is one.
 fn grpc_status(headers: &HeaderMap) -> Option<Code> {
-    let value = headers.get("grpc-status")?;
+    let value = headers.get(&GRPC_STATUS)?;
     let code = std::str::from_utf8(value.as_bytes())
         .ok()?
         .trim()
@@ -169,16 +215,21 @@ fn grpc_status(headers: &HeaderMap) -> Option<Code> {
 /// it ended, or as `Canceled` if dropped first.
 struct Call {
     labels: Labels,
+    handles: Arc<Table>,
     start: Instant,
     done: bool,
 }
 
 impl Call {
-    fn start(labels: Labels) -> Call {
-        metrics::counter!(m::GRPC_SERVER_STARTED_TOTAL, "grpc_service" => labels.service, "grpc_method" => labels.method, "grpc_type" => labels.kind)
+    fn start(labels: Labels, handles: Arc<Table>) -> Call {
+        let l = labels;
+        handles[l.index]
+            .started
+            .get_or_init(|| metrics::counter!(m::GRPC_SERVER_STARTED_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind))
             .increment(1);
         Call {
             labels,
+            handles,
             start: Instant::now(),
             done: false,
         }
@@ -186,7 +237,9 @@ impl Call {
 
     fn sent(&self, messages: u64) {
         let l = self.labels;
-        metrics::counter!(m::GRPC_SERVER_MSG_SENT_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind)
+        self.handles[l.index]
+            .sent
+            .get_or_init(|| metrics::counter!(m::GRPC_SERVER_MSG_SENT_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind))
             .increment(messages);
     }
 
@@ -200,9 +253,13 @@ impl Call {
         }
         self.done = true;
         let l = self.labels;
-        metrics::counter!(m::GRPC_SERVER_HANDLED_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind, "grpc_code" => code_label(code))
+        let handles = &self.handles[l.index];
+        handles.handled[code as usize]
+            .get_or_init(|| metrics::counter!(m::GRPC_SERVER_HANDLED_TOTAL, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind, "grpc_code" => code_label(code)))
             .increment(1);
-        metrics::histogram!(m::GRPC_SERVER_HANDLING_SECONDS, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind)
+        handles
+            .handling
+            .get_or_init(|| metrics::histogram!(m::GRPC_SERVER_HANDLING_SECONDS, "grpc_service" => l.service, "grpc_method" => l.method, "grpc_type" => l.kind))
             .record(self.start.elapsed().as_secs_f64());
     }
 }
@@ -248,27 +305,33 @@ impl Framing {
 }
 
 /// The layer: wraps a service in [`GrpcMetrics`].
-#[derive(Clone, Copy, Debug, Default)]
-pub struct GrpcMetricsLayer;
+#[derive(Clone)]
+pub struct GrpcMetricsLayer {
+    handles: Arc<Table>,
+}
 
 impl<S> Layer<S> for GrpcMetricsLayer {
     type Service = GrpcMetrics<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        GrpcMetrics { inner }
+        GrpcMetrics {
+            inner,
+            handles: self.handles.clone(),
+        }
     }
 }
 
 /// Records gRPC server metrics for every request to `S`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct GrpcMetrics<S> {
     inner: S,
+    handles: Arc<Table>,
 }
 
 impl GrpcMetrics<()> {
     /// The layer that adds these metrics to a tonic server.
     pub fn layer() -> GrpcMetricsLayer {
-        GrpcMetricsLayer
+        GrpcMetricsLayer { handles: table() }
     }
 }
 
@@ -286,7 +349,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let call = Call::start(Labels::of_path(request.uri().path()));
+        let call = Call::start(Labels::of_path(request.uri().path()), self.handles.clone());
         ResponseFuture {
             inner: self.inner.call(request),
             call: Some(call),

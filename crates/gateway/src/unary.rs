@@ -4,7 +4,9 @@
 //! the generated, typed server.
 //!
 //! In: an HTTP/2 request already through the metrics and admission layers.
-//! Its message is read with [`RawCodec`] (its bytes, not decoded), checked
+//! Its message is taken from its framing (`framed`; or by tonic's server
+//! with [`RawCodec`] when it is not the plain case: its bytes, not
+//! decoded), checked
 //! by `route` (validation, namespace, gatekeeper) and forwarded upstream as
 //! the same bytes; the scheduler's response comes back as bytes too. The
 //! gateway never rewrites a unary response, so nothing is lost in between.
@@ -16,11 +18,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use http_body_util::Full;
 use prost::Message;
 use tonic::body::Body;
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
+use super::framed;
 use super::namespace::NamespacedMessage;
 use super::raw_codec::RawCodec;
 use super::scheduler::Shared;
@@ -123,16 +127,27 @@ where
         let Some(method) = by_path(request.uri().path()) else {
             return Box::pin(self.typed.call(request));
         };
-        let options = &self.shared.options;
-        let mut grpc = Grpc::new(RawCodec).apply_max_message_size_config(
-            Some(options.max_request_bytes),
-            Some(options.max_response_bytes),
-        );
-        let call = Call {
-            shared: self.shared.clone(),
-            method,
-        };
-        Box::pin(async move { Ok(grpc.unary(call, request).await) })
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let frame = match framed::read(body).await {
+                Ok(frame) => frame,
+                Err(status) => return Ok(status.into_http()),
+            };
+            let max_response = shared.options.max_response_bytes;
+            if let Some(message) = framed::message(&frame, &parts.headers) {
+                let request = Request::from_http(http::Request::from_parts(parts, message));
+                let answer = (method.handler)(shared, method, request).await;
+                return Ok(framed::response(answer, max_response));
+            }
+            // Not the plain case: tonic's server reads it and answers.
+            let request = http::Request::from_parts(parts, Body::new(Full::new(frame)));
+            let mut grpc = Grpc::new(RawCodec).apply_max_message_size_config(
+                Some(shared.options.max_request_bytes),
+                Some(max_response),
+            );
+            Ok(grpc.unary(Call { shared, method }, request).await)
+        })
     }
 }
 

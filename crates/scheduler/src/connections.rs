@@ -8,14 +8,15 @@
 //! calls in flight.
 //!
 //! The extras exist only under load: one idle for [`Spread::idle_close`]
-//! is dropped (tonic closes the connection when its last handle goes), so
+//! is dropped (the connection closes when its last handle goes), so
 //! an idle runtime costs what it did with one connection. An extra whose
 //! call fails with a transport error is dropped at once; its other calls
 //! fail with it (the connection is gone), nothing else does.
 //!
 //! Opening an extra takes the namespace's short lock (held to choose a
-//! connection, never across I/O): `connect_lazy` dials in the new
-//! channel's own task, so no caller and no other namespace waits on a dial.
+//! connection, never across I/O): a connection dials on its first call,
+//! outside the lock, so no other namespace and no call on another
+//! connection waits on a dial.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -25,6 +26,8 @@ use parking_lot::Mutex;
 use switchyard_tasks::Spawner;
 use tokio::time::Instant;
 use tonic::transport::{Channel, Endpoint};
+
+use crate::link::Link;
 
 use switchyard_core::metrics as m;
 
@@ -59,14 +62,14 @@ impl Default for Spread {
 
 /// One connection and its unary calls in flight.
 pub(crate) struct Conn {
-    pub(crate) channel: Channel,
+    pub(crate) channel: Link,
     in_flight: AtomicUsize,
     /// When its last call ended, in ms after the pool's `base`.
     idle_since_ms: AtomicU64,
 }
 
 impl Conn {
-    fn new(channel: Channel) -> Arc<Self> {
+    fn new(channel: Link) -> Arc<Self> {
         Arc::new(Conn {
             channel,
             in_flight: AtomicUsize::new(0),
@@ -83,7 +86,7 @@ pub(crate) struct InFlight {
 }
 
 impl InFlight {
-    pub(crate) fn channel(&self) -> Channel {
+    pub(crate) fn channel(&self) -> Link {
         self.conn.channel.clone()
     }
 
@@ -127,7 +130,7 @@ impl Connections {
         spawner: Option<Spawner>,
         namespace: Arc<str>,
     ) -> Arc<Self> {
-        let primary = Conn::new(endpoint.connect_lazy());
+        let primary = Conn::new(Link::lazy(&endpoint));
         Arc::new(Connections {
             primary,
             endpoint: (spread.max_connections > 1).then_some(endpoint),
@@ -145,7 +148,7 @@ impl Connections {
     /// Only `channel`, never spreading (a channel built elsewhere).
     pub(crate) fn single(channel: Channel, namespace: Arc<str>) -> Arc<Self> {
         Arc::new(Connections {
-            primary: Conn::new(channel),
+            primary: Conn::new(Link::Tonic(channel)),
             endpoint: None,
             spread: Spread {
                 max_connections: 1,
@@ -161,7 +164,7 @@ impl Connections {
         })
     }
 
-    pub(crate) fn primary(&self) -> &Channel {
+    pub(crate) fn primary(&self) -> &Link {
         &self.primary.channel
     }
 
@@ -192,8 +195,8 @@ impl Connections {
                 if load >= self.spread.busy_at
                     && 1 + extras.open.len() < self.spread.max_connections =>
             {
-                // No I/O: the channel dials in its own task on first use.
-                let conn = Conn::new(endpoint.connect_lazy());
+                // No I/O: the connection dials on its first call.
+                let conn = Conn::new(Link::lazy(endpoint));
                 extras.open.push(conn.clone());
                 extras_changed(1.0);
                 if !extras.closer {

@@ -13,8 +13,10 @@
 
 pub mod backoff;
 pub mod channel;
+mod client_metrics;
 pub mod connections;
 pub mod entry;
+pub mod link;
 mod listing;
 pub mod liveness;
 mod schedulers;

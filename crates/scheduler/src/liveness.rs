@@ -31,13 +31,13 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tonic::Status;
-use tonic::transport::Channel;
 
 use switchyard_core::metrics as m;
 use switchyard_proto::scheduler::SchedulerStatusRequest;
 use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
 
 use crate::entry::NamespaceEntry;
+use crate::link::Link;
 use crate::subscriptions::SUBSCRIBER_NAME;
 
 /// How long a call waits for its response before the scheduler is probed.
@@ -123,7 +123,7 @@ enum Probe {
     Unreachable,
 }
 
-async fn probe(channel: &Channel) -> Probe {
+async fn probe(channel: &Link) -> Probe {
     let mut client = SchedulerClient::new(channel.clone());
     let request = SchedulerStatusRequest {
         subscriber_name: SUBSCRIBER_NAME.to_owned(),

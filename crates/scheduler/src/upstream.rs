@@ -1,12 +1,14 @@
 //! The channel every call to a namespace's scheduler goes through (the
 //! pool's streams, the operator's calls, the gateway's forwarded calls):
-//! tonic's shared `Channel` under one tower service, [`UpstreamChannel`],
-//! which
+//! the namespace's connections (`link`: hyper's HTTP/2 client for a
+//! plaintext scheduler, tonic's channel for TLS) under one tower service,
+//! [`UpstreamChannel`], which
 //!
 //! - counts and times each call as `grpc_client_started_total`,
 //!   `grpc_client_handled_total{grpc_code}` and
 //!   `grpc_client_handling_seconds` (start to status: a stream's whole
-//!   life), labelled with the namespace (bounded: one per runtime);
+//!   life), labelled with the namespace (bounded: one per runtime;
+//!   `client_metrics`);
 //! - fails a call at once with UNAVAILABLE while the namespace's scheduler
 //!   is known silent, and fails a call already waiting when it becomes so
 //!   (`liveness`), instead of leaving it to its deadline;
@@ -20,18 +22,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use tonic::Status;
 use tonic::body::Body;
 use tonic::transport::Channel;
 
-use metrics::SharedString;
-
+use crate::client_metrics::{CallLabels, ClientMetrics, SCHEDULER_METHODS, UNARY_METHODS};
 use crate::connections::{Connections, InFlight};
+use crate::link::Link;
 use crate::liveness::Liveness;
-use switchyard_core::metrics as m;
 
 /// What the service's errors are boxed as.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -43,6 +43,7 @@ pub struct UpstreamChannel {
     connections: Arc<Connections>,
     namespace: Arc<str>,
     liveness: Arc<Liveness>,
+    metrics: Arc<ClientMetrics>,
 }
 
 impl UpstreamChannel {
@@ -53,6 +54,7 @@ impl UpstreamChannel {
     ) -> Self {
         UpstreamChannel {
             connections,
+            metrics: ClientMetrics::new(&namespace),
             namespace,
             liveness,
         }
@@ -67,9 +69,9 @@ impl UpstreamChannel {
         )
     }
 
-    /// The primary channel without this layer (the liveness probe's own
-    /// calls).
-    pub(crate) fn raw(&self) -> &Channel {
+    /// The primary connection without this layer (the liveness probe's
+    /// own calls).
+    pub(crate) fn raw(&self) -> &Link {
         self.connections.primary()
     }
 
@@ -80,35 +82,6 @@ impl UpstreamChannel {
     }
 }
 
-/// The Scheduler service and its methods, so that the labels of every call
-/// the pool makes are static strings, not an allocation per call.
-const SCHEDULER_SERVICE: &str = "seldon.mlops.scheduler.Scheduler";
-const SCHEDULER_METHODS: [&str; 19] = [
-    // Unary (the first `UNARY_METHODS`): spread over the connections.
-    "ServerNotify",
-    "LoadModel",
-    "UnloadModel",
-    "LoadPipeline",
-    "UnloadPipeline",
-    "StartExperiment",
-    "StopExperiment",
-    "SchedulerStatus",
-    "PipelineStatusEvent",
-    "ModelStatusEvent",
-    // Server streams: on the primary connection.
-    "ServerStatus",
-    "ModelStatus",
-    "PipelineStatus",
-    "ExperimentStatus",
-    "SubscribeServerStatus",
-    "SubscribeModelStatus",
-    "SubscribeExperimentStatus",
-    "SubscribePipelineStatus",
-    "SubscribeControlPlane",
-];
-/// How many of `SCHEDULER_METHODS` are unary.
-const UNARY_METHODS: usize = 10;
-
 /// Whether `path` is a unary Scheduler method (others, and unknown
 /// methods, stay on the primary connection).
 fn is_unary(path: &str) -> bool {
@@ -116,84 +89,11 @@ fn is_unary(path: &str) -> bool {
         .is_some_and(|method| SCHEDULER_METHODS[..UNARY_METHODS].contains(&method))
 }
 
-/// A label value: static when known, else owned.
-fn label(value: &str, known: &[&'static str]) -> SharedString {
-    match known.iter().find(|k| **k == value) {
-        Some(k) => SharedString::const_str(k),
-        None => SharedString::from(value.to_owned()),
-    }
-}
-
-/// Labels of one call: service, method, namespace.
-struct CallLabels {
-    service: SharedString,
-    method: SharedString,
-    namespace: SharedString,
-    start: Instant,
-}
-
-impl CallLabels {
-    fn new(path: &str, namespace: &Arc<str>) -> Self {
-        let path = path.trim_start_matches('/');
-        let (service, method) = path.split_once('/').unwrap_or(("unknown", path));
-        let labels = CallLabels {
-            service: label(service, &[SCHEDULER_SERVICE]),
-            method: label(method, &SCHEDULER_METHODS),
-            namespace: SharedString::from_shared(namespace.clone()),
-            start: Instant::now(),
-        };
-        metrics::counter!(m::GRPC_CLIENT_STARTED_TOTAL,
-            "grpc_service" => labels.service.clone(),
-            "grpc_method" => labels.method.clone(),
-            "namespace" => labels.namespace.clone())
-        .increment(1);
-        labels
-    }
-
-    /// Records the call's end with `code`.
-    fn handled(&self, code: tonic::Code) {
-        metrics::counter!(m::GRPC_CLIENT_HANDLED_TOTAL,
-            "grpc_service" => self.service.clone(),
-            "grpc_method" => self.method.clone(),
-            "grpc_code" => code_name(code),
-            "namespace" => self.namespace.clone())
-        .increment(1);
-        metrics::histogram!(m::GRPC_CLIENT_HANDLING_SECONDS,
-            "grpc_service" => self.service.clone(),
-            "grpc_method" => self.method.clone(),
-            "namespace" => self.namespace.clone())
-        .record(self.start.elapsed().as_secs_f64());
-    }
-}
-
-/// The code as go-grpc-prometheus spells it (`OK`, `Unavailable`, ...).
-fn code_name(code: tonic::Code) -> &'static str {
-    use tonic::Code::*;
-    match code {
-        Ok => "OK",
-        Cancelled => "Canceled",
-        Unknown => "Unknown",
-        InvalidArgument => "InvalidArgument",
-        DeadlineExceeded => "DeadlineExceeded",
-        NotFound => "NotFound",
-        AlreadyExists => "AlreadyExists",
-        PermissionDenied => "PermissionDenied",
-        ResourceExhausted => "ResourceExhausted",
-        FailedPrecondition => "FailedPrecondition",
-        Aborted => "Aborted",
-        OutOfRange => "OutOfRange",
-        Unimplemented => "Unimplemented",
-        Internal => "Internal",
-        Unavailable => "Unavailable",
-        DataLoss => "DataLoss",
-        Unauthenticated => "Unauthenticated",
-    }
-}
-
 /// The status a response's headers carry (a trailers-only response).
 fn header_code(headers: &http::HeaderMap) -> Option<tonic::Code> {
+    const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
     headers
-        .get("grpc-status")
+        .get(&GRPC_STATUS)
         .map(|v| tonic::Code::from_bytes(v.as_bytes()))
 }
 
@@ -211,7 +111,7 @@ impl tower::Service<http::Request<Body>> for UpstreamChannel {
     }
 
     fn call(&mut self, request: http::Request<Body>) -> CallFuture {
-        let labels = CallLabels::new(request.uri().path(), &self.namespace);
+        let labels = CallLabels::new(request.uri().path(), &self.metrics);
         if let Some(status) = self.liveness.fail_fast(&self.namespace) {
             labels.handled(status.code());
             return Box::pin(async move { Ok(status.into_http()) });
@@ -254,7 +154,7 @@ impl tower::Service<http::Request<Body>> for UpstreamChannel {
                         held.transport_failed();
                     }
                     labels.handled(tonic::Code::Unavailable);
-                    Err(error.into())
+                    Err(error)
                 }
             }
         })

@@ -1,6 +1,7 @@
 //! Component tests of this crate, beside the unit tests in its modules.
 
 mod isolation;
+mod link;
 mod logs;
 mod pool;
 mod proxy;
