@@ -21,6 +21,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use futures_util::TryFutureExt;
 use http::uri::{Authority, PathAndQuery, Scheme, Uri};
 use hyper::client::conn::http2::{Builder, SendRequest};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -73,14 +74,10 @@ impl tower::Service<http::Request<Body>> for Link {
 
     fn call(&mut self, request: http::Request<Body>) -> CallFuture {
         match self {
-            Link::Direct(direct) => {
-                let direct = direct.inner.clone();
-                Box::pin(async move { direct.send(request).await })
-            }
-            Link::Tonic(channel) => {
-                let call = channel.call(request);
-                Box::pin(async move { call.await.map_err(Into::into) })
-            }
+            // The futures themselves, not `async` blocks awaiting them: a
+            // block would hold the request (or the call) twice.
+            Link::Direct(direct) => Box::pin(direct.inner.clone().send(request)),
+            Link::Tonic(channel) => Box::pin(channel.call(request).map_err(Into::into)),
         }
     }
 }
@@ -121,7 +118,7 @@ impl Direct {
 
 impl Inner {
     async fn send(
-        &self,
+        self: Arc<Self>,
         mut request: http::Request<Body>,
     ) -> Result<http::Response<Body>, BoxError> {
         let path = request
@@ -139,7 +136,9 @@ impl Inner {
             .insert(http::header::USER_AGENT, USER_AGENT);
         let mut sender = match self.open() {
             Some(sender) => sender,
-            None => self.dial().await?,
+            // Boxed: dialling is rare, and inline its state (a TCP connect
+            // and an HTTP/2 handshake) would size every call's future.
+            None => Box::pin(self.dial()).await?,
         };
         let response = sender.send_request(request).await?;
         Ok(response.map(Body::new))

@@ -33,8 +33,7 @@ use tokio::time::Instant;
 use tonic::Status;
 
 use switchyard_core::metrics as m;
-use switchyard_proto::scheduler::SchedulerStatusRequest;
-use switchyard_proto::scheduler::scheduler_client::SchedulerClient;
+use switchyard_proto::scheduler::{SchedulerStatusRequest, SchedulerStatusResponse};
 
 use crate::entry::NamespaceEntry;
 use crate::link::Link;
@@ -124,11 +123,15 @@ enum Probe {
 }
 
 async fn probe(channel: &Link) -> Probe {
-    let mut client = SchedulerClient::new(channel.clone());
     let request = SchedulerStatusRequest {
         subscriber_name: SUBSCRIBER_NAME.to_owned(),
     };
-    match tokio::time::timeout(PROBE_TIMEOUT, client.scheduler_status(request)).await {
+    let call = crate::stream_client::unary::<_, SchedulerStatusResponse>(
+        channel,
+        "/seldon.mlops.scheduler.Scheduler/SchedulerStatus",
+        request,
+    );
+    match tokio::time::timeout(PROBE_TIMEOUT, call).await {
         Err(_) => Probe::Silent,
         Ok(Err(status)) if status.code() == tonic::Code::Unavailable => Probe::Unreachable,
         Ok(_) => Probe::Answered,

@@ -1,5 +1,5 @@
-//! The client of the pool's long-lived upstream streams: the generated
-//! client's calls, with small codec buffers.
+//! The pool's own calls with small codec buffers, as the generated client
+//! would make them: its long-lived upstream streams and its liveness probe.
 //!
 //! tonic gives every call an 8 KiB encode and an 8 KiB decode buffer, held
 //! for as long as the call lives. The pool keeps five streams open per
@@ -21,6 +21,7 @@ use tonic::{Request, Response, Status, Streaming};
 use tonic_prost::{ProstCodec, ProstDecoder, ProstEncoder};
 
 use crate::UpstreamChannel;
+use crate::link::Link;
 
 /// Initial size of a stream's encode and decode buffers: a subscription
 /// request fits.
@@ -88,6 +89,31 @@ where
         .await
         .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
     grpc.server_streaming(
+        Request::new(request),
+        PathAndQuery::from_static(method),
+        SmallBuffers::<Req, Resp>(PhantomData),
+    )
+    .await
+}
+
+/// Calls the unary `method` of the scheduler behind `link` with `request`,
+/// with small buffers: the liveness probe's call, made every
+/// [`crate::liveness::IDLE_PROBE_AFTER`] by every runtime, which tonic's
+/// default buffers would make 16 KiB of allocation each.
+pub(crate) async fn unary<Req, Resp>(
+    link: &Link,
+    method: &'static str,
+    request: Req,
+) -> Result<Response<Resp>, Status>
+where
+    Req: Message + Send + Sync + 'static,
+    Resp: Message + Default + Send + Sync + 'static,
+{
+    let mut grpc = tonic::client::Grpc::new(link.clone());
+    grpc.ready()
+        .await
+        .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
+    grpc.unary(
         Request::new(request),
         PathAndQuery::from_static(method),
         SmallBuffers::<Req, Resp>(PhantomData),
