@@ -74,13 +74,17 @@ struct Inner {
     closed: AtomicBool,
     /// Dirty keys waiting in all subscribers' queues (the queue depth).
     pending: AtomicI64,
+    /// The gauges set on every publish, registered once (with the
+    /// recorder installed when the bus was made).
+    pending_gauge: metrics::Gauge,
+    objects_gauge: metrics::Gauge,
 }
 
 impl Inner {
     fn add_pending(&self, delta: i64) {
         if delta != 0 {
             let now = self.pending.fetch_add(delta, Ordering::Relaxed) + delta;
-            metrics::gauge!(m::BUS_PENDING).set(now as f64);
+            self.pending_gauge.set(now as f64);
         }
     }
 }
@@ -135,6 +139,8 @@ impl StatusBus {
                 max_bytes,
                 closed: AtomicBool::new(false),
                 pending: AtomicI64::new(0),
+                pending_gauge: metrics::gauge!(m::BUS_PENDING),
+                objects_gauge: metrics::gauge!(m::BUS_OBJECTS),
             }),
         }
     }
@@ -163,7 +169,7 @@ impl StatusBus {
             }
             pending_delta += state.deliver(&key, &event);
         }
-        metrics::gauge!(m::BUS_OBJECTS).set(state.objects.len() as f64);
+        self.inner.objects_gauge.set(state.objects.len() as f64);
         drop(state);
         self.inner.add_pending(pending_delta);
     }
@@ -191,7 +197,7 @@ impl StatusBus {
                 pending_delta += state.deliver(key, &gone);
             }
         }
-        metrics::gauge!(m::BUS_OBJECTS).set(state.objects.len() as f64);
+        self.inner.objects_gauge.set(state.objects.len() as f64);
         drop(state);
         self.inner.add_pending(pending_delta);
         stale.len()
@@ -201,7 +207,7 @@ impl StatusBus {
     pub fn purge_namespace(&self, namespace: &str) {
         let mut state = self.state();
         state.objects.retain(|k, _| &*k.namespace != namespace);
-        metrics::gauge!(m::BUS_OBJECTS).set(state.objects.len() as f64);
+        self.inner.objects_gauge.set(state.objects.len() as f64);
     }
 
     /// Whether the bus holds any object of `kind` in `namespace`.
