@@ -186,6 +186,20 @@ mod tests {
         assert!(message(&framed(0, b"abc"), &gzip).is_none());
     }
 
+    /// The body's next frame, which must be its trailers.
+    async fn next_trailers<B>(body: &mut B) -> http::HeaderMap
+    where
+        B: http_body::Body + Unpin,
+        B::Error: std::fmt::Debug,
+    {
+        body.frame()
+            .await
+            .unwrap()
+            .unwrap()
+            .into_trailers()
+            .unwrap_or_else(|_| panic!("trailers expected"))
+    }
+
     #[tokio::test]
     async fn an_answer_is_framed_then_ok_in_the_trailers() {
         let answer = Ok(Response::new(Bytes::from_static(b"hello")));
@@ -194,13 +208,7 @@ mod tests {
         let mut body = response.into_body();
         let data = body.frame().await.unwrap().unwrap().into_data().unwrap();
         assert_eq!(data, framed(0, b"hello"));
-        let trailers = body
-            .frame()
-            .await
-            .unwrap()
-            .unwrap()
-            .into_trailers()
-            .unwrap();
+        let trailers = next_trailers(&mut body).await;
         assert_eq!(trailers["grpc-status"], "0");
         assert!(body.frame().await.is_none());
     }
@@ -209,13 +217,7 @@ mod tests {
     async fn an_answer_over_the_limit_is_out_of_range_in_the_trailers() {
         let answer = Ok(Response::new(Bytes::from_static(b"hello")));
         let mut body = response(answer, 4).into_body();
-        let trailers = body
-            .frame()
-            .await
-            .unwrap()
-            .unwrap()
-            .into_trailers()
-            .unwrap();
+        let trailers = next_trailers(&mut body).await;
         let status = Status::from_header_map(&trailers).unwrap();
         assert_eq!(status.code(), tonic::Code::OutOfRange);
         assert!(status.message().contains("found 5 bytes"), "{status:?}");
