@@ -32,6 +32,7 @@ pub mod guard;
 pub mod health;
 mod listen;
 pub mod locate;
+mod metrics_labels;
 pub mod metrics_layer;
 pub mod names;
 pub mod namespace;

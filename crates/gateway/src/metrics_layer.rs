@@ -15,187 +15,20 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName};
 use http_body::{Body, Frame, SizeHint};
-use metrics::{Counter, Histogram};
 use tonic::Code;
 use tower::{Layer, Service};
 
 use switchyard_core::metrics as m;
 
-/// The kind of an RPC, as the `grpc_type` label spells it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GrpcType {
-    Unary,
-    ClientStream,
-    ServerStream,
-    BidiStream,
-}
-
-impl GrpcType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrpcType::Unary => "unary",
-            GrpcType::ClientStream => "client_stream",
-            GrpcType::ServerStream => "server_stream",
-            GrpcType::BidiStream => "bidi_stream",
-        }
-    }
-}
-
-/// One RPC the gateway serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Method {
-    pub service: &'static str,
-    pub method: &'static str,
-    pub kind: GrpcType,
-}
-
-const SCHEDULER: &str = "seldon.mlops.scheduler.Scheduler";
-const GATEWAY: &str = "switchyard.v1.Gateway";
-const HEALTH: &str = "seldon.mlops.health.HealthCheckService";
-
-const fn rpc(service: &'static str, method: &'static str, kind: GrpcType) -> Method {
-    Method {
-        service,
-        method,
-        kind,
-    }
-}
-
-/// Every RPC served: the only label values besides `unknown`.
-pub const METHODS: &[Method] = &[
-    rpc(SCHEDULER, "ServerNotify", GrpcType::Unary),
-    rpc(SCHEDULER, "LoadModel", GrpcType::Unary),
-    rpc(SCHEDULER, "UnloadModel", GrpcType::Unary),
-    rpc(SCHEDULER, "LoadPipeline", GrpcType::Unary),
-    rpc(SCHEDULER, "UnloadPipeline", GrpcType::Unary),
-    rpc(SCHEDULER, "StartExperiment", GrpcType::Unary),
-    rpc(SCHEDULER, "StopExperiment", GrpcType::Unary),
-    rpc(SCHEDULER, "ServerStatus", GrpcType::ServerStream),
-    rpc(SCHEDULER, "ModelStatus", GrpcType::ServerStream),
-    rpc(SCHEDULER, "PipelineStatus", GrpcType::ServerStream),
-    rpc(SCHEDULER, "ExperimentStatus", GrpcType::ServerStream),
-    rpc(SCHEDULER, "SchedulerStatus", GrpcType::Unary),
-    rpc(SCHEDULER, "SubscribeServerStatus", GrpcType::ServerStream),
-    rpc(SCHEDULER, "SubscribeModelStatus", GrpcType::ServerStream),
-    rpc(
-        SCHEDULER,
-        "SubscribeExperimentStatus",
-        GrpcType::ServerStream,
-    ),
-    rpc(SCHEDULER, "SubscribePipelineStatus", GrpcType::ServerStream),
-    rpc(SCHEDULER, "PipelineStatusEvent", GrpcType::Unary),
-    rpc(SCHEDULER, "ModelStatusEvent", GrpcType::Unary),
-    rpc(SCHEDULER, "SubscribeControlPlane", GrpcType::ServerStream),
-    rpc(GATEWAY, "ListRuntimes", GrpcType::Unary),
-    rpc(GATEWAY, "WatchRuntimes", GrpcType::ServerStream),
-    rpc(HEALTH, "HealthCheck", GrpcType::Unary),
-];
-
-/// Labels of a request path: a known method, or `unknown` for all three.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Labels {
-    service: &'static str,
-    method: &'static str,
-    kind: &'static str,
-    /// The method's place in [`METHODS`] (`METHODS.len()`: unknown), where
-    /// its metric handles are kept.
-    index: usize,
-}
-
-const UNKNOWN: &str = "unknown";
-
-impl Labels {
-    fn of_path(path: &str) -> Labels {
-        let known = path
-            .strip_prefix('/')
-            .and_then(|p| p.split_once('/'))
-            .and_then(|(service, method)| {
-                METHODS
-                    .iter()
-                    .position(|m| m.service == service && m.method == method)
-            });
-        match known {
-            Some(index) => {
-                let m = &METHODS[index];
-                Labels {
-                    service: m.service,
-                    method: m.method,
-                    kind: m.kind.as_str(),
-                    index,
-                }
-            }
-            None => Labels {
-                service: UNKNOWN,
-                method: UNKNOWN,
-                kind: UNKNOWN,
-                index: METHODS.len(),
-            },
-        }
-    }
-}
-
-/// Every gRPC status code, in `Code` order (`code as usize`).
-const CODES: usize = 17;
-
-/// One method's metric handles, each registered with the recorder on its
-/// first use (so no series appears before its method is called) and kept:
-/// a call records without building keys or looking them up.
-struct Handles {
-    started: OnceLock<Counter>,
-    sent: OnceLock<Counter>,
-    handling: OnceLock<Histogram>,
-    handled: [OnceLock<Counter>; CODES],
-}
-
-impl Handles {
-    const fn new() -> Self {
-        Handles {
-            started: OnceLock::new(),
-            sent: OnceLock::new(),
-            handling: OnceLock::new(),
-            handled: [const { OnceLock::new() }; CODES],
-        }
-    }
-}
-
-/// The handles of every method in [`METHODS`], then of `unknown`: one
-/// table per layer, so that a server registers with the recorder in force
-/// when it serves (a test's local recorder, say), never with another's.
-type Table = [Handles; METHODS.len() + 1];
-
-fn table() -> Arc<Table> {
-    Arc::new([const { Handles::new() }; METHODS.len() + 1])
-}
-
-/// A gRPC status code as go-grpc-prometheus spells it (`grpc_code`).
-pub fn code_label(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "Canceled",
-        Code::Unknown => "Unknown",
-        Code::InvalidArgument => "InvalidArgument",
-        Code::DeadlineExceeded => "DeadlineExceeded",
-        Code::NotFound => "NotFound",
-        Code::AlreadyExists => "AlreadyExists",
-        Code::PermissionDenied => "PermissionDenied",
-        Code::ResourceExhausted => "ResourceExhausted",
-        Code::FailedPrecondition => "FailedPrecondition",
-        Code::Aborted => "Aborted",
-        Code::OutOfRange => "OutOfRange",
-        Code::Unimplemented => "Unimplemented",
-        Code::Internal => "Internal",
-        Code::Unavailable => "Unavailable",
-        Code::DataLoss => "DataLoss",
-        Code::Unauthenticated => "Unauthenticated",
-    }
-}
+pub use crate::metrics_labels::{GrpcType, METHODS, Method, code_label};
+use crate::metrics_labels::{Labels, Table, table};
 
 /// `grpc-status`, parsed once.
 const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
@@ -464,26 +297,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_map_to_bounded_labels() {
-        let l = Labels::of_path("/seldon.mlops.scheduler.Scheduler/LoadModel");
-        assert_eq!(
-            (l.service, l.method, l.kind),
-            (SCHEDULER, "LoadModel", "unary")
-        );
-        let l = Labels::of_path("/seldon.mlops.scheduler.Scheduler/SubscribeModelStatus");
-        assert_eq!(l.kind, "server_stream");
-        for odd in [
-            "/",
-            "",
-            "/x.Y/Z",
-            "/seldon.mlops.scheduler.Scheduler/Nope",
-            "no-slash",
-        ] {
-            assert_eq!(Labels::of_path(odd).method, UNKNOWN, "{odd:?}");
-        }
-    }
 
     #[test]
     fn framing_counts_messages_across_chunks() {
