@@ -130,6 +130,13 @@ async fn direct_writes_of_resource_managed_objects_are_refused_and_others_follow
             && l.contains("FAILED_PRECONDITION")),
         "{audited:#?}"
     );
+    // ... and only that: the refused call is not also audited as allowed.
+    assert!(
+        !audited.iter().any(|l| l.contains("audit")
+            && l.contains("allowed")
+            && l.contains("FAILED_PRECONDITION")),
+        "{audited:#?}"
+    );
     let edit = gw
         .load_model(as_admin("team-a", load("iris")))
         .await
