@@ -122,10 +122,7 @@ impl Gatekeeper {
         let Some(gate) = &self.gate else {
             return Ok(Admitted::default());
         };
-        let identity = access::identify(gate.authenticator.as_ref(), &call.credentials)
-            .await
-            .map_err(Refused::Unauthenticated)
-            .inspect_err(|refused| self.refused(call, None, refused))?;
+        let identity = self.identify(gate, call).await?;
         let admitted = self.limit_and_authorize(gate, &identity, call).await;
         admitted
             .map(|stream| Admitted {
@@ -133,6 +130,28 @@ impl Gatekeeper {
                 _stream: stream,
             })
             .inspect_err(|refused| self.refused(call, Some(&identity), refused))
+    }
+
+    /// Who is calling, without counting the call against their limits or
+    /// authorizing it (refusals are audited here): for a look-up made on
+    /// the way to a call that [`Gatekeeper::admit`]s itself, such as where
+    /// an object named only by name is ([`Gatekeeper::permitted`]).
+    pub async fn authenticate(&self, call: &Call<'_>) -> Result<Admitted, Refused> {
+        let Some(gate) = &self.gate else {
+            return Ok(Admitted::default());
+        };
+        Ok(Admitted {
+            identity: Some(self.identify(gate, call).await?),
+            _stream: None,
+        })
+    }
+
+    /// The caller of `call`, or the refusal (audited).
+    async fn identify(&self, gate: &Gate, call: &Call<'_>) -> Result<Identity, Refused> {
+        access::identify(gate.authenticator.as_ref(), &call.credentials)
+            .await
+            .map_err(Refused::Unauthenticated)
+            .inspect_err(|refused| self.refused(call, None, refused))
     }
 
     async fn limit_and_authorize(

@@ -168,8 +168,14 @@ impl Shared {
         if !keeper.enabled() || namespaces.is_empty() {
             return Ok(namespaces);
         }
-        let pass = admit(keeper, call(keeper, rpc, request, false)?).await?;
-        Ok(permitted(keeper, &pass, namespaces).await)
+        // Authenticated only: the call this look-up is for is admitted
+        // (and counted against the caller's limits) on its own.
+        let call = call(keeper, rpc, request, false)?;
+        let admitted = keeper.authenticate(&call).await.map_err(|r| refusal(&r))?;
+        let allowed = keeper
+            .permitted(&admitted, rpc, namespaces.iter().map(String::as_str))
+            .await;
+        Ok(allowed.into_iter().map(str::to_owned).collect())
     }
 }
 

@@ -155,3 +155,30 @@ async fn without_a_gate_everything_is_admitted_and_every_namespace_listed() {
         .await;
     assert_eq!(visible, ["team-a"]);
 }
+
+#[tokio::test]
+async fn authenticating_for_a_look_up_neither_counts_nor_authorizes() {
+    let keeper = keeper(LimitsConfig {
+        requests_per_second: Some(1),
+        burst: Some(1),
+        ..LimitsConfig::default()
+    });
+    let unload = call(Rpc::UnloadModel, Some("ci-token"), Some("team-a"));
+    for _ in 0..3 {
+        let who = keeper.authenticate(&unload).await.expect("known token");
+        assert_eq!(who.identity.expect("authenticated").user, "ci");
+    }
+    // Not authorized here: a namespace the caller has no grant in.
+    let elsewhere = call(Rpc::UnloadModel, Some("ci-token"), Some("team-b"));
+    assert!(keeper.authenticate(&elsewhere).await.is_ok());
+    // The burst of one is still whole for the call itself.
+    keeper.admit(&unload).await.expect("the first counted request");
+    let over = keeper.admit(&unload).await.err().expect("over the rate");
+    assert_eq!(over.code(), Code::ResourceExhausted);
+    let stranger = keeper
+        .authenticate(&call(Rpc::UnloadModel, Some("guess"), None))
+        .await
+        .err()
+        .expect("unknown token");
+    assert_eq!(stranger.code(), Code::Unauthenticated);
+}
