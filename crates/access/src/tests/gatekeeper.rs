@@ -172,7 +172,10 @@ async fn authenticating_for_a_look_up_neither_counts_nor_authorizes() {
     let elsewhere = call(Rpc::UnloadModel, Some("ci-token"), Some("team-b"));
     assert!(keeper.authenticate(&elsewhere).await.is_ok());
     // The burst of one is still whole for the call itself.
-    keeper.admit(&unload).await.expect("the first counted request");
+    keeper
+        .admit(&unload)
+        .await
+        .expect("the first counted request");
     let over = keeper.admit(&unload).await.err().expect("over the rate");
     assert_eq!(over.code(), Code::ResourceExhausted);
     let stranger = keeper
