@@ -4,12 +4,13 @@
 //! condition; and a Model or Pipeline unloaded straight on its scheduler,
 //! behind Kubernetes' back, is loaded again.
 
+use crate::common::model;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::PostParams;
 use kube::{Api, Client};
 use switchyard_api::ConditionStatus;
 use switchyard_api::Pipeline;
-use switchyard_api::model::{Model, ModelSpec};
+use switchyard_api::model::Model;
 use switchyard_kube_double::ApiStats;
 use switchyard_proto::scheduler::{ModelReference, UnloadModelRequest, UnloadPipelineRequest};
 use switchyard_simulator::Rpc;
@@ -21,16 +22,6 @@ const NAMESPACES: [&str; 2] = ["budget-a", "budget-b"];
 const MODELS: usize = 10;
 /// The budget from creation to Ready.
 const WRITES_PER_MODEL: u64 = 3;
-
-fn model(name: &str) -> Model {
-    Model::new(
-        name,
-        ModelSpec {
-            storage_uri: format!("gs://models/{name}"),
-            ..Default::default()
-        },
-    )
-}
 
 fn ready(m: &Model) -> bool {
     m.status.as_ref().is_some_and(|s| {

@@ -14,7 +14,7 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
 use switchyard::app::App;
-use switchyard_api::model::{Model, ModelSpec};
+use switchyard_api::model::Model;
 use switchyard_kube_double::{ApiDouble, ApiDoubleHandle};
 use switchyard_operator::controllers::MODEL_FINALIZER;
 use switchyard_operator::guard::{REASON_SELDON_OPERATOR_ACTIVE, SELDON_LEASE_NAME};
@@ -59,13 +59,7 @@ async fn start(double: ApiDoubleHandle) -> Operator {
 }
 
 fn model(name: &str) -> Model {
-    let mut m = Model::new(
-        name,
-        ModelSpec {
-            storage_uri: format!("gs://models/{name}"),
-            ..Default::default()
-        },
-    );
+    let mut m = crate::common::model(name);
     m.metadata.namespace = Some(NS.into());
     m
 }

@@ -6,6 +6,7 @@
 //! cannot be reached.
 
 use crate::common;
+use crate::common::model;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use common::until;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client};
-use switchyard_api::model::{Model, ModelSpec};
+use switchyard_api::model::Model;
 use switchyard_kube_double::{ApiDouble, ApiDoubleHandle};
 use switchyard_simulator::{Rpc, Simulator, SimulatorConfig, SimulatorHandle};
 use tokio::process::Child;
@@ -108,16 +109,6 @@ fn is_ready(m: &Model) -> bool {
             .iter()
             .any(|c| c.type_ == "Ready" && c.status == switchyard_api::ConditionStatus::True)
     })
-}
-
-fn model(name: &str) -> Model {
-    Model::new(
-        name,
-        ModelSpec {
-            storage_uri: format!("gs://models/{name}"),
-            ..Default::default()
-        },
-    )
 }
 
 async fn create_runtime(double: &ApiDoubleHandle) {

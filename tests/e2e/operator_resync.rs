@@ -3,6 +3,7 @@
 //! objects are released, and a namespace without Servers still gets its
 //! first-sync ServerNotify.
 
+use crate::common::model;
 use crate::operator_support;
 
 use std::collections::BTreeMap;
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use operator_support::{Env, until};
 use switchyard_api::experiment::{Experiment, ExperimentSpec};
-use switchyard_api::model::{Model, ModelSpec};
+use switchyard_api::model::Model;
 use switchyard_api::pipeline::{Pipeline, PipelineSpec, PipelineStep};
 use switchyard_operator::status::{EXPERIMENT_FINALIZER, MODEL_FINALIZER, PIPELINE_FINALIZER};
 use switchyard_proto::scheduler::pipeline_version_state::PipelineStatus;
@@ -18,16 +19,6 @@ use switchyard_proto::scheduler::{
     PipelineStatusRequest, StopExperimentRequest, UnloadPipelineRequest,
 };
 use switchyard_simulator::Rpc;
-
-fn model(name: &str) -> Model {
-    Model::new(
-        name,
-        ModelSpec {
-            storage_uri: "gs://m".into(),
-            ..Default::default()
-        },
-    )
-}
 
 fn pipeline(name: &str) -> Pipeline {
     Pipeline::new(

@@ -2,6 +2,7 @@
 //! events from the bus become CR status, finalizers go on terminal events,
 //! conflicts lose nothing and a slow API server conflates writes.
 
+use crate::common::model;
 use crate::operator_support;
 
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use kube::api::PostParams;
 use operator_support::{Env, until};
 use switchyard_api::ConditionStatus;
 use switchyard_api::experiment::{Experiment, ExperimentSpec};
-use switchyard_api::model::{Model, ModelSpec};
+use switchyard_api::model::Model;
 use switchyard_api::pipeline::{Pipeline, PipelineSpec, PipelineStep};
 use switchyard_api::server::{Server, ServerSpec};
 use switchyard_core::bus::{StatusEvent, StatusPayload};
@@ -20,16 +21,6 @@ use switchyard_operator::status::{EXPERIMENT_FINALIZER, MODEL_FINALIZER, PIPELIN
 use switchyard_proto::scheduler as pb;
 use switchyard_translate as translate;
 use switchyard_translate::conditions::{self, get};
-
-fn model(name: &str) -> Model {
-    Model::new(
-        name,
-        ModelSpec {
-            storage_uri: "gs://m".into(),
-            ..Default::default()
-        },
-    )
-}
 
 fn pipeline(name: &str) -> Pipeline {
     Pipeline::new(

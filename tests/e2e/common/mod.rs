@@ -11,6 +11,17 @@ pub(crate) fn load_model(namespace: &str, name: &str) -> LoadModelRequest {
     switchyard_testkit::load_model_request(namespace, name)
 }
 
+/// A Model resource `name` (no namespace) stored at `gs://models/{name}`.
+pub(crate) fn model(name: &str) -> switchyard_api::Model {
+    switchyard_api::Model::new(
+        name,
+        switchyard_api::ModelSpec {
+            storage_uri: format!("gs://models/{name}"),
+            ..Default::default()
+        },
+    )
+}
+
 /// Seldon's templates in `seldon-mesh`, as the demo installs them.
 pub(crate) async fn install_seldon_templates(client: &kube::Client) {
     switchyard::cli::demo::install_templates(client)
