@@ -5,7 +5,6 @@
 use std::sync::{Arc, OnceLock};
 
 use metrics::{Counter, Histogram};
-use tonic::Code;
 
 /// The kind of an RPC, as the `grpc_type` label spells it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,27 +153,7 @@ pub(crate) fn table() -> Arc<Table> {
 }
 
 /// A gRPC status code as go-grpc-prometheus spells it (`grpc_code`).
-pub fn code_label(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "Canceled",
-        Code::Unknown => "Unknown",
-        Code::InvalidArgument => "InvalidArgument",
-        Code::DeadlineExceeded => "DeadlineExceeded",
-        Code::NotFound => "NotFound",
-        Code::AlreadyExists => "AlreadyExists",
-        Code::PermissionDenied => "PermissionDenied",
-        Code::ResourceExhausted => "ResourceExhausted",
-        Code::FailedPrecondition => "FailedPrecondition",
-        Code::Aborted => "Aborted",
-        Code::OutOfRange => "OutOfRange",
-        Code::Unimplemented => "Unimplemented",
-        Code::Internal => "Internal",
-        Code::Unavailable => "Unavailable",
-        Code::DataLoss => "DataLoss",
-        Code::Unauthenticated => "Unauthenticated",
-    }
-}
+pub use switchyard_scheduler::code_label;
 
 #[cfg(test)]
 mod tests {

@@ -128,7 +128,7 @@ impl CallLabels {
             metrics::counter!(m::GRPC_CLIENT_HANDLED_TOTAL,
                 "grpc_service" => self.service.clone(),
                 "grpc_method" => self.method.clone(),
-                "grpc_code" => code_name(code),
+                "grpc_code" => code_label(code),
                 "namespace" => self.metrics.namespace.clone())
         };
         let handling = || {
@@ -155,8 +155,10 @@ impl CallLabels {
     }
 }
 
-/// The code as go-grpc-prometheus spells it (`OK`, `Unavailable`, ...).
-fn code_name(code: tonic::Code) -> &'static str {
+/// A gRPC status code as go-grpc-prometheus spells it (`OK`, `Canceled`,
+/// `Unavailable`, ...): the `grpc_code` label of the client metrics here and
+/// of the gateway's server metrics.
+pub fn code_label(code: tonic::Code) -> &'static str {
     use tonic::Code::*;
     match code {
         Ok => "OK",

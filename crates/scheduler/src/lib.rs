@@ -14,6 +14,7 @@
 pub mod backoff;
 pub mod channel;
 mod client_metrics;
+pub use client_metrics::code_label;
 pub mod connections;
 pub mod entry;
 pub mod link;
