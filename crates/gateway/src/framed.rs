@@ -37,29 +37,10 @@ const RESERVED: [&str; 6] = [
     "grpc-status",
 ];
 
-/// The request body's bytes (after the admission layer: one chunk).
-pub(super) async fn read(mut body: Body) -> Result<Bytes, Status> {
-    let mut first: Option<Bytes> = None;
-    let mut more: Option<BytesMut> = None;
-    while let Some(frame) = body.frame().await {
-        let Ok(data) = frame?.into_data() else {
-            continue;
-        };
-        match (&mut first, &mut more) {
-            (None, _) => first = Some(data),
-            (Some(head), None) => {
-                let mut joined = BytesMut::from(head.as_ref());
-                joined.extend_from_slice(&data);
-                more = Some(joined);
-            }
-            (Some(_), Some(joined)) => joined.extend_from_slice(&data),
-        }
-    }
-    Ok(match (first, more) {
-        (_, Some(joined)) => joined.freeze(),
-        (Some(one), None) => one,
-        (None, None) => Bytes::new(),
-    })
+/// The request body's bytes (after the admission layer: one chunk, taken
+/// without a copy).
+pub(super) async fn read(body: Body) -> Result<Bytes, Status> {
+    Ok(body.collect().await?.to_bytes())
 }
 
 /// The one message of `frame`, when it is the plain case (see the module
