@@ -172,10 +172,7 @@ impl Shared {
         // (and counted against the caller's limits) on its own.
         let call = call(keeper, rpc, request, false)?;
         let admitted = keeper.authenticate(&call).await.map_err(|r| refusal(&r))?;
-        let allowed = keeper
-            .permitted(&admitted, rpc, namespaces.iter().map(String::as_str))
-            .await;
-        Ok(allowed.into_iter().map(str::to_owned).collect())
+        Ok(permitted_to(keeper, &admitted, rpc, namespaces).await)
     }
 }
 
@@ -214,13 +211,19 @@ pub(crate) fn permitted<'a>(
     pass: &'a Pass,
     namespaces: Vec<String>,
 ) -> BoxFuture<'a, Vec<String>> {
+    permitted_to(keeper, &pass.admitted, pass.rpc, namespaces)
+}
+
+/// Of `namespaces`, those `admitted` may call `rpc` in.
+fn permitted_to<'a>(
+    keeper: &'a Gatekeeper,
+    admitted: &'a Admitted,
+    rpc: Rpc,
+    namespaces: Vec<String>,
+) -> BoxFuture<'a, Vec<String>> {
     Box::pin(async move {
         let allowed = keeper
-            .permitted(
-                &pass.admitted,
-                pass.rpc,
-                namespaces.iter().map(String::as_str),
-            )
+            .permitted(admitted, rpc, namespaces.iter().map(String::as_str))
             .await;
         let allowed: Vec<String> = allowed.into_iter().map(str::to_owned).collect();
         allowed
