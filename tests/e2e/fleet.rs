@@ -189,11 +189,8 @@ async fn unknown_malformed_and_unreachable_get_the_right_codes() {
     let status = fleet.client.load_model(empty).await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     // Unreachable: a runtime whose scheduler is not listening.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    fleet.app.registry.apply(runtime("dead", closed));
+    let refusing = switchyard_testkit::RefusingPort::new().unwrap();
+    fleet.app.registry.apply(runtime("dead", refusing.addr()));
     eventually("dead in the pool", async || {
         fleet.app.pool.get("dead").is_ok()
     })

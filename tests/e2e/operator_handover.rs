@@ -202,9 +202,8 @@ async fn a_killed_leader_is_replaced_once_its_lease_expires() {
 #[tokio::test]
 async fn readyz_waits_for_the_api_server() {
     // A port nothing listens on: the first lists never complete.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let server = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let refusing = switchyard_testkit::RefusingPort::new().unwrap();
+    let server = format!("http://{}", refusing.addr());
     let sim = scheduler().await;
     let dir = temp_dir("readyz");
     let config = config(&dir, sim.local_addr(), false);

@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 mod logs;
+mod refused;
 pub use logs::CapturedLogs;
+pub use refused::RefusingPort;
 
 /// The longest any test waits for a condition before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);

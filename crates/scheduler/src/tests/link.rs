@@ -38,10 +38,8 @@ async fn a_scheduler_named_by_host_name_serves_streams_and_calls_on_one_connecti
 
 #[tokio::test]
 async fn a_refused_connection_fails_the_call_with_unavailable_and_its_cause() {
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap()
-    };
+    let refusing = switchyard_testkit::RefusingPort::new().unwrap();
+    let closed = refusing.addr();
     let fx = Fixture::new();
     fx.registry.apply(super::pool::runtime("refused", closed));
     eventually("served", || async { fx.pool.get("refused").is_ok() }).await;

@@ -16,10 +16,10 @@ fn warnings(logs: &CapturedLogs) -> Vec<String> {
 #[tokio::test]
 async fn an_unreachable_scheduler_warns_once_per_backoff_step_with_its_root_cause() {
     let logs = CapturedLogs::start(tracing::Level::WARN);
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    // A port released after binding could be taken by another test's
+    // listener meanwhile; this one refuses for the whole test.
+    let refusing = switchyard_testkit::RefusingPort::new().unwrap();
+    let closed = refusing.addr();
     let fx = Fixture::new();
     fx.registry.apply(runtime("dead", closed));
 

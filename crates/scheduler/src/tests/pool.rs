@@ -166,11 +166,9 @@ async fn a_restarted_scheduler_is_resubscribed() {
 
 #[tokio::test]
 async fn an_unreachable_scheduler_delays_no_other_namespace() {
-    // A port that was just free: nothing listens there.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    // Nothing listens there (and nothing can while the test runs).
+    let refusing = switchyard_testkit::RefusingPort::new().unwrap();
+    let closed = refusing.addr();
     let good = simulator("good").await;
     let fx = Fixture::new();
     fx.registry.apply(runtime("dead", closed));
